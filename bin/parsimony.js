@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point of the `parsimony` command. Runs the compiled CLI from dist/ (built by `npm install`).
+import { existsSync } from 'node:fs';
+
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(compiled)) {
+  process.stderr.write('error: parsimony is not built; run `npm install` (or `npm run build`) first\n');
+  process.exit(1);
+}
+const { runCli } = await import(compiled.href);
+process.exitCode = await runCli(process.argv.slice(2));

@@ -1,0 +1,59 @@
+/**
+ * The `parsimony` command: a thin layer over the programmatic API. Each command lives in
+ * `commands/<name>.ts`, parses its options and calls an exported `runX(options)` function;
+ * heavy modules are imported inside the action so `parsimony --help` stays fast.
+ */
+import { Command, CommanderError } from 'commander';
+import { isParsimonyError } from '../core/errors.js';
+import { registerDatasetsCommand } from './commands/datasets.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { type CommandIO, processIO } from './output.js';
+import { VERSION } from './version.js';
+
+export function buildProgram(io: CommandIO = processIO): Command {
+  const program = new Command('parsimony')
+    .description('Find the right size for a model: measure complexity, search hyperparameters and structure.')
+    .version(VERSION, '-V, --version')
+    .option('--verbose', 'show stack traces and debug detail on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+    })
+    .exitOverride();
+  registerDatasetsCommand(program, io);
+  registerDemoCommand(program, io);
+  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+/** Runs the CLI and returns the exit code instead of exiting, so tests can drive it in-process. */
+export async function runCli(argv: readonly string[], io: CommandIO = processIO): Promise<number> {
+  const program = buildProgram(io);
+  const verbose = argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    return reportError(error, verbose, io);
+  }
+}
+
+export function reportError(error: unknown, verbose: boolean, io: CommandIO): number {
+  if (error instanceof CommanderError) {
+    // Commander already printed its message (help, version, or a usage error).
+    return error.exitCode;
+  }
+  if (isParsimonyError(error)) {
+    io.stderr(`error: ${error.message}`);
+    if (verbose) io.stderr(error.stack ?? '');
+    if (verbose && error.cause) io.stderr(`caused by: ${String((error.cause as Error)?.stack ?? error.cause)}`);
+    return error.code === 'USAGE' ? 2 : 1;
+  }
+  // Not one of ours: a bug. Say so on one line; the stack needs --verbose.
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`internal error: ${message}`);
+  if (verbose) io.stderr(error instanceof Error ? (error.stack ?? '') : '');
+  else io.stderr('(run again with --verbose for the stack trace; this is a bug, please report it)');
+  return 70;
+}

@@ -1,0 +1,527 @@
+/**
+ * Studies: create, load, optimize, ask and tell. API names follow Optuna's in camelCase.
+ *
+ * Reproducible concurrency: with `concurrency: c`, trial k of an `optimize` call starts only after
+ * trial k - c has finished, and while sampling and pruning it sees trials k-c+1..k-1 as RUNNING with
+ * the parameters they had at ask time. Every run with the same seed therefore sees the same history,
+ * whatever order the objectives finish in. Pass `reproducible: false` to trade that for throughput.
+ */
+import type { CategoricalChoice, Distribution, ParamValue } from './distributions.js';
+import { InvalidArgumentError, ParsimonyError } from './errors.js';
+import {
+  type AttrValue,
+  type FrozenTrial,
+  freezeTrial,
+  isFinished,
+  lastIntermediate,
+  type StudyDirection,
+  type TrialState,
+} from './frozen-trial.js';
+import { paretoFrontIndices, toMinimization } from './multi-objective.js';
+import { Trial, type TrialContext, TrialPruned } from './trial.js';
+import { NopPruner, type Pruner } from '../pruners/pruner.js';
+import { RandomSampler } from '../samplers/random.js';
+import {
+  CONSTRAINTS_KEY,
+  FIXED_PARAMS_KEY,
+  isFeasible,
+  type Sampler,
+  type SamplerStudyContext,
+  type StudyView,
+} from '../samplers/sampler.js';
+import { resolveStorage, type StorageInput } from '../storage/factory.js';
+import type { Storage } from '../storage/storage.js';
+
+export type ObjectiveResult = number | readonly number[];
+export type Objective = (trial: Trial) => ObjectiveResult | Promise<ObjectiveResult>;
+export type ConstraintsFunction = (trial: FrozenTrial) => readonly number[];
+export type StudyCallback = (study: Study, trial: FrozenTrial) => void | Promise<void>;
+
+export interface CreateStudyOptions {
+  studyName?: string;
+  direction?: StudyDirection;
+  directions?: readonly StudyDirection[];
+  sampler?: Sampler;
+  pruner?: Pruner;
+  /** A storage object or URL (`memory:`); defaults to a new in-memory storage. */
+  storage?: StorageInput;
+  /** Load the study when one with `studyName` exists instead of failing. */
+  loadIfExists?: boolean;
+  /** Constraint values of a finished trial; it is feasible when all are <= 0. */
+  constraints?: ConstraintsFunction;
+}
+
+export interface LoadStudyOptions {
+  studyName: string;
+  storage: StorageInput;
+  sampler?: Sampler;
+  pruner?: Pruner;
+  constraints?: ConstraintsFunction;
+}
+
+export interface OptimizeOptions {
+  nTrials?: number;
+  timeoutMs?: number;
+  /** Trials run at once (async objectives overlap; CPU-bound work belongs in workers). */
+  concurrency?: number;
+  /**
+   * Which errors thrown by the objective mark the trial FAIL and let the study go on: `true`
+   * (default) for all, `false` for none, or a list of error classes. Uncaught errors are rethrown
+   * after the trial is marked FAIL.
+   */
+  catch?: boolean | readonly (abstract new (...args: never[]) => Error)[];
+  callbacks?: readonly StudyCallback[];
+  /** See the module comment; default true. */
+  reproducible?: boolean;
+}
+
+export type TellInput =
+  | ObjectiveResult
+  | { state: 'complete'; values: ObjectiveResult }
+  | { state: 'fail'; reason?: string }
+  | { state: 'pruned' };
+
+export const FAIL_REASON_KEY = 'failReason';
+
+export async function createStudy(options: CreateStudyOptions = {}): Promise<Study> {
+  const directions = resolveDirections(options);
+  const storage = await resolveStorage(options.storage);
+  let studyId: number;
+  try {
+    studyId = await storage.createStudy(directions, options.studyName);
+  } catch (error) {
+    if (
+      options.loadIfExists &&
+      options.studyName !== undefined &&
+      error instanceof ParsimonyError &&
+      error.code === 'DUPLICATED_STUDY'
+    ) {
+      return loadStudy({ ...options, studyName: options.studyName, storage });
+    }
+    throw error;
+  }
+  const name = await storage.getStudyName(studyId);
+  const study = new Study(storage, studyId, name, directions, options);
+  return study;
+}
+
+export async function loadStudy(options: LoadStudyOptions): Promise<Study> {
+  const storage = await resolveStorage(options.storage);
+  const studyId = await storage.getStudyIdFromName(options.studyName);
+  const directions = await storage.getStudyDirections(studyId);
+  const study = new Study(storage, studyId, options.studyName, directions, options);
+  await study.refresh();
+  return study;
+}
+
+function resolveDirections(options: CreateStudyOptions): StudyDirection[] {
+  if (options.direction !== undefined && options.directions !== undefined)
+    throw new InvalidArgumentError('give either `direction` or `directions`, not both');
+  const directions = options.directions ?? [options.direction ?? 'minimize'];
+  if (directions.length === 0) throw new InvalidArgumentError('`directions` must not be empty');
+  for (const d of directions)
+    if (d !== 'minimize' && d !== 'maximize')
+      throw new InvalidArgumentError(`direction must be "minimize" or "maximize", got ${JSON.stringify(d)}`);
+  return [...directions];
+}
+
+interface AskOptions {
+  /** Trial numbers to show as RUNNING-at-ask-time (reproducible concurrency). */
+  masked?: ReadonlySet<number>;
+}
+
+export class Study {
+  readonly storage: Storage;
+  readonly studyId: number;
+  readonly directions: readonly StudyDirection[];
+  readonly sampler: Sampler;
+  readonly pruner: Pruner;
+  readonly constraints: ConstraintsFunction | undefined;
+  private name: string;
+  /** Storage snapshot by trial number; finished entries never change. */
+  private cache: FrozenTrial[] = [];
+  private systemAttrsCache: Record<string, AttrValue> = {};
+  private readonly live = new Map<number, Trial>();
+  private readonly askSnapshots = new Map<number, FrozenTrial>();
+  private readonly masks = new Map<number, ReadonlySet<number>>();
+  private samplerReady: Promise<void> | null = null;
+  private stopRequested = false;
+  private readonly trialContext: TrialContext;
+
+  /** Use `createStudy` or `loadStudy`. */
+  constructor(
+    storage: Storage,
+    studyId: number,
+    name: string,
+    directions: readonly StudyDirection[],
+    options: { sampler?: Sampler; pruner?: Pruner; constraints?: ConstraintsFunction },
+  ) {
+    this.storage = storage;
+    this.studyId = studyId;
+    this.name = name;
+    this.directions = Object.freeze([...directions]);
+    this.sampler = options.sampler ?? new RandomSampler();
+    this.pruner = options.pruner ?? new NopPruner();
+    this.constraints = options.constraints;
+    this.trialContext = {
+      storage,
+      sampler: this.sampler,
+      pruner: this.pruner,
+      nObjectives: this.directions.length,
+      view: (trial) => this.viewFor(trial.number),
+      samplerView: (trial) => this.samplerViewFor(trial.snapshot()),
+    };
+  }
+
+  get studyName(): string {
+    return this.name;
+  }
+
+  get direction(): StudyDirection {
+    if (this.directions.length !== 1)
+      throw new InvalidArgumentError('study has several objectives; use `directions`');
+    return this.directions[0];
+  }
+
+  /** All trials as of the last storage read, with this process's running trials up to date. */
+  get trials(): FrozenTrial[] {
+    return this.cache.map((t) => this.live.get(t.number)?.snapshot() ?? t);
+  }
+
+  /** Reads the trials from storage (other processes' trials included). */
+  async getTrials(options: { states?: readonly TrialState[] } = {}): Promise<FrozenTrial[]> {
+    await this.refresh();
+    const trials = this.trials;
+    return options.states ? trials.filter((t) => options.states!.includes(t.state)) : trials;
+  }
+
+  async refresh(): Promise<void> {
+    const trials = await this.storage.getAllTrials(this.studyId);
+    const byNumber: FrozenTrial[] = [];
+    for (const t of trials) byNumber[t.number] = t;
+    this.cache = byNumber.filter((t) => t !== undefined);
+    this.systemAttrsCache = await this.storage.getStudySystemAttrs(this.studyId);
+  }
+
+  get bestTrial(): FrozenTrial {
+    if (this.directions.length !== 1)
+      throw new InvalidArgumentError('bestTrial is for single-objective studies; use bestTrials');
+    const candidates = this.completeTrials();
+    if (candidates.length === 0) throw new ParsimonyError('TRIAL_NOT_FOUND', 'no trial has completed yet');
+    const feasible = candidates.filter(isFeasible);
+    if (feasible.length === 0) throw new ParsimonyError('TRIAL_NOT_FOUND', 'no completed trial is feasible');
+    const sign = this.directions[0] === 'maximize' ? -1 : 1;
+    let best = feasible[0];
+    for (const t of feasible) if (sign * t.values![0] < sign * best.values![0]) best = t;
+    return best;
+  }
+
+  get bestValue(): number {
+    return this.bestTrial.values![0];
+  }
+
+  get bestParams(): Record<string, ParamValue> {
+    return { ...this.bestTrial.params };
+  }
+
+  /** The Pareto front of the completed (feasible) trials; for one objective, the best trials. */
+  get bestTrials(): FrozenTrial[] {
+    const feasible = this.completeTrials().filter(isFeasible);
+    const points = feasible.map((t) => toMinimization(t.values!, this.directions));
+    return paretoFrontIndices(points).map((i) => feasible[i]);
+  }
+
+  get userAttrs(): Promise<Record<string, AttrValue>> {
+    return this.storage.getStudyUserAttrs(this.studyId);
+  }
+
+  async setUserAttr(key: string, value: AttrValue): Promise<void> {
+    await this.storage.setStudyUserAttr(this.studyId, key, value);
+  }
+
+  /** Asks `optimize` to start no new trial; running ones finish. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Queues parameters for the next trials; they run before sampled ones. */
+  async enqueueTrial(
+    params: Record<string, ParamValue>,
+    options: { userAttrs?: Record<string, AttrValue>; skipIfExists?: boolean } = {},
+  ): Promise<void> {
+    if (options.skipIfExists) {
+      await this.refresh();
+      const key = canonicalParams(params);
+      for (const t of this.cache) {
+        const fixed = t.systemAttrs[FIXED_PARAMS_KEY] as Record<string, ParamValue> | undefined;
+        if (canonicalParams(fixed ?? t.params) === key) return;
+      }
+    }
+    await this.enqueueWithAttrs(params, {}, options.userAttrs);
+  }
+
+  /**
+   * Starts a trial. `fixedDistributions` are suggested at once, so `trial.params` holds them,
+   * which is how a declarative search space drives ask-and-tell.
+   */
+  async ask(fixedDistributions: Record<string, Distribution> = {}, options: AskOptions = {}): Promise<Trial> {
+    await this.ensureSamplerReady();
+    const frozen =
+      (await this.storage.claimWaitingTrial(this.studyId)) ?? (await this.storage.createTrial(this.studyId));
+    await this.refresh();
+    if (options.masked && options.masked.size > 0) this.masks.set(frozen.number, options.masked);
+    const view = this.samplerViewFor(frozen);
+    this.sampler.beforeTrial?.(view, frozen);
+    const space = this.sampler.inferRelativeSearchSpace(view, frozen);
+    const params = Object.keys(space).length > 0 ? this.sampler.sampleRelative(view, frozen, space) : {};
+    const trial = new Trial(this.trialContext, frozen, { space, params });
+    this.live.set(trial.number, trial);
+    this.askSnapshots.set(trial.number, askTimeSnapshot(frozen, space, params));
+    for (const [name, distribution] of Object.entries(fixedDistributions)) trial.suggest(name, distribution);
+    return trial;
+  }
+
+  /**
+   * Finishes a trial with its objective values, or as failed or pruned. A NaN value makes the trial
+   * FAIL with the reason recorded. A pruned trial keeps its last intermediate value as its value.
+   */
+  async tell(trialOrNumber: Trial | number, input: TellInput): Promise<FrozenTrial> {
+    const trial = this.resolveLiveTrial(trialOrNumber);
+    let state: TrialState;
+    let values: number[] | null = null;
+    let reason: string | undefined;
+    if (typeof input === 'number' || Array.isArray(input)) {
+      ({ state, values, reason } = this.checkValues(input as ObjectiveResult));
+    } else {
+      const tagged = input as Exclude<TellInput, ObjectiveResult>;
+      if (tagged.state === 'complete') ({ state, values, reason } = this.checkValues(tagged.values));
+      else if (tagged.state === 'fail') {
+        state = 'FAIL';
+        reason = tagged.reason;
+      } else if (tagged.state === 'pruned') {
+        state = 'PRUNED';
+        const last = lastIntermediate(trial.snapshot());
+        if (last && this.directions.length === 1 && typeof last.value === 'number' && !Number.isNaN(last.value))
+          values = [last.value];
+      } else throw new InvalidArgumentError(`tell: unknown state ${JSON.stringify((tagged as { state: unknown }).state)}`);
+    }
+    if (reason !== undefined) trial.setSystemAttr(FAIL_REASON_KEY, reason);
+    if (this.constraints && (state === 'COMPLETE' || state === 'PRUNED')) {
+      const c = this.constraints(trial.snapshot());
+      if (!Array.isArray(c) || !c.every((v) => typeof v === 'number' && !Number.isNaN(v)))
+        throw new InvalidArgumentError('constraints function must return an array of numbers (NaN not allowed)');
+      trial.setSystemAttr(CONSTRAINTS_KEY, [...c]);
+    }
+    await trial.flush();
+    const finished = freezeTrial({ ...trial.snapshot(), state, values, datetimeComplete: new Date() });
+    this.sampler.afterTrial?.(this.samplerViewFor(finished), finished, state, values);
+    const changed = await this.storage.setTrialState(trial.trialId, state, values);
+    this.live.delete(trial.number);
+    this.askSnapshots.delete(trial.number);
+    this.masks.delete(trial.number);
+    if (!changed)
+      throw new ParsimonyError('TRIAL_FINISHED', `trial ${trial.number} was already finished; tell ignored`);
+    const stored = await this.storage.getTrial(trial.trialId);
+    this.cache[stored.number] = stored;
+    return stored;
+  }
+
+  /** Runs the objective for `nTrials` trials or until `timeoutMs`, whichever comes first. */
+  async optimize(objective: Objective, options: OptimizeOptions = {}): Promise<void> {
+    const nTrials = options.nTrials ?? Number.POSITIVE_INFINITY;
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+    const reproducible = options.reproducible ?? true;
+    if (!(nTrials >= 0)) throw new InvalidArgumentError(`nTrials must be >= 0, got ${options.nTrials}`);
+    if (options.nTrials === undefined && options.timeoutMs === undefined)
+      throw new InvalidArgumentError('give nTrials or timeoutMs so the study knows when to stop');
+    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    this.stopRequested = false;
+    const done: Promise<void>[] = [];
+    const numbers: number[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let fatal: unknown = null;
+    for (let k = 0; k < nTrials; k++) {
+      if (reproducible) {
+        if (k >= concurrency) await done[k - concurrency];
+      } else {
+        while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      }
+      if (this.stopRequested || fatal !== null || Date.now() >= deadline) break;
+      const masked = new Set(reproducible ? numbers.slice(Math.max(0, k - concurrency + 1)) : []);
+      const trial = await this.ask({}, { masked });
+      numbers.push(trial.number);
+      const run = this.runTrial(objective, trial, options).catch((error) => {
+        fatal ??= error;
+      });
+      done.push(run);
+      inFlight.add(run);
+      run.then(() => inFlight.delete(run));
+    }
+    await Promise.all(done);
+    if (fatal !== null) throw fatal;
+  }
+
+  private async runTrial(objective: Objective, trial: Trial, options: OptimizeOptions): Promise<void> {
+    let frozen: FrozenTrial;
+    let rethrow: unknown = null;
+    try {
+      const result = await objective(trial);
+      frozen = await this.tell(trial, result);
+    } catch (error) {
+      if (error instanceof TrialPruned) frozen = await this.tell(trial, { state: 'pruned' });
+      else {
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        frozen = await this.tell(trial, { state: 'fail', reason });
+        if (!catches(options.catch ?? true, error)) rethrow = error;
+      }
+    }
+    for (const callback of options.callbacks ?? []) await callback(this, frozen);
+    if (rethrow !== null) throw rethrow;
+  }
+
+  private checkValues(result: ObjectiveResult): {
+    state: TrialState;
+    values: number[] | null;
+    reason?: string;
+  } {
+    const values = typeof result === 'number' ? [result] : Array.isArray(result) ? [...result] : null;
+    if (values === null || !values.every((v) => typeof v === 'number'))
+      return {
+        state: 'FAIL',
+        values: null,
+        reason: `objective returned ${JSON.stringify(result)}, expected a number or an array of numbers`,
+      };
+    if (values.length !== this.directions.length)
+      return {
+        state: 'FAIL',
+        values: null,
+        reason: `objective returned ${values.length} values but the study has ${this.directions.length} directions`,
+      };
+    if (values.some((v) => Number.isNaN(v)))
+      return { state: 'FAIL', values: null, reason: `objective returned NaN (${JSON.stringify(result)})` };
+    return { state: 'COMPLETE', values };
+  }
+
+  private completeTrials(): FrozenTrial[] {
+    return this.cache.filter((t) => t.state === 'COMPLETE');
+  }
+
+  private resolveLiveTrial(trialOrNumber: Trial | number): Trial {
+    const number = typeof trialOrNumber === 'number' ? trialOrNumber : trialOrNumber.number;
+    const trial = this.live.get(number);
+    if (trial) return trial;
+    const known = this.cache[number];
+    if (known && isFinished(known.state))
+      throw new ParsimonyError('TRIAL_FINISHED', `trial ${number} is already ${known.state}`);
+    throw new ParsimonyError(
+      'TRIAL_NOT_FOUND',
+      `trial ${number} is not running in this process (ask it here before telling it)`,
+    );
+  }
+
+  private async enqueueWithAttrs(
+    params: Record<string, ParamValue>,
+    systemAttrs: Record<string, AttrValue>,
+    userAttrs: Record<string, AttrValue> = {},
+  ): Promise<void> {
+    for (const [k, v] of Object.entries(params)) {
+      const t = typeof v;
+      if (!(v === null || t === 'number' || t === 'string' || t === 'boolean'))
+        throw new InvalidArgumentError(`enqueueTrial: parameter "${k}" has an unsupported value ${JSON.stringify(v)}`);
+    }
+    const trial = await this.storage.createTrial(this.studyId, {
+      state: 'WAITING',
+      systemAttrs: { ...systemAttrs, [FIXED_PARAMS_KEY]: { ...params } },
+      userAttrs,
+    });
+    this.cache[trial.number] = trial;
+  }
+
+  private ensureSamplerReady(): Promise<void> {
+    if (!this.samplerReady) {
+      const init = this.sampler.initialize;
+      if (!init) this.samplerReady = Promise.resolve();
+      else {
+        const context: SamplerStudyContext = {
+          view: this.viewFor(Number.POSITIVE_INFINITY),
+          enqueueTrial: (params, systemAttrs) => this.enqueueWithAttrs(params, systemAttrs ?? {}),
+          trySetStudySystemAttr: async (key, value) => {
+            const attrs = await this.storage.getStudySystemAttrs(this.studyId);
+            if (key in attrs) return false;
+            await this.storage.setStudySystemAttr(this.studyId, key, value);
+            return true;
+          },
+        };
+        this.samplerReady = this.refresh().then(() => init.call(this.sampler, context));
+      }
+    }
+    return this.samplerReady;
+  }
+
+  private samplerViewFor(trial: FrozenTrial): StudyView {
+    const view = this.viewFor(trial.number);
+    return this.pruner.restrictSamplerView ? this.pruner.restrictSamplerView(view, trial) : view;
+  }
+
+  /** The study as trial `number` may see it (see the module comment on reproducibility). */
+  private viewFor(number: number): StudyView {
+    const masked = this.masks.get(number);
+    const trials: FrozenTrial[] = [];
+    for (const t of this.cache) {
+      if (masked && t.number > number) continue;
+      if (masked?.has(t.number)) trials.push(this.askSnapshots.get(t.number) ?? maskTrial(t));
+      else trials.push(this.live.get(t.number)?.snapshot() ?? t);
+    }
+    return makeView(this.name, this.directions, trials, this.systemAttrsCache);
+  }
+}
+
+function makeView(
+  studyName: string,
+  directions: readonly StudyDirection[],
+  trials: readonly FrozenTrial[],
+  systemAttrs: Record<string, AttrValue>,
+): StudyView {
+  return {
+    studyName,
+    directions,
+    systemAttrs,
+    getTrials(options = {}) {
+      if (!options.states) return trials;
+      const states = options.states;
+      return trials.filter((t) => states.includes(t.state));
+    },
+  };
+}
+
+/** A trial as it was right after ask: RUNNING, with only its jointly sampled parameters. */
+function askTimeSnapshot(
+  frozen: FrozenTrial,
+  space: Record<string, Distribution>,
+  params: Record<string, ParamValue>,
+): FrozenTrial {
+  const shown: Record<string, ParamValue> = {};
+  const distributions: Record<string, Distribution> = {};
+  const fixed = (frozen.systemAttrs[FIXED_PARAMS_KEY] ?? {}) as Record<string, ParamValue>;
+  for (const [name, value] of Object.entries(params)) {
+    if (space[name] && !(name in fixed)) {
+      shown[name] = value;
+      distributions[name] = space[name];
+    }
+  }
+  return freezeTrial({ ...frozen, params: shown, distributions, intermediateValues: {} });
+}
+
+function maskTrial(t: FrozenTrial): FrozenTrial {
+  return freezeTrial({ ...t, state: 'RUNNING', values: null, intermediateValues: {}, datetimeComplete: null });
+}
+
+function catches(policy: OptimizeOptions['catch'], error: unknown): boolean {
+  if (policy === true || policy === undefined) return true;
+  if (policy === false) return false;
+  return policy.some((cls) => error instanceof cls);
+}
+
+function canonicalParams(params: Record<string, ParamValue | CategoricalChoice>): string {
+  return JSON.stringify(Object.keys(params).sort().map((k) => [k, params[k]]));
+}

@@ -1,0 +1,45 @@
+/** The public API of Parsimony. Everything a user imports comes from here, named explicitly. */
+export {
+  type CategoricalChoice,
+  CategoricalDistribution,
+  type Distribution,
+  type DistributionConfig,
+  distributionFromConfig,
+  FloatDistribution,
+  IntDistribution,
+  type ParamValue,
+} from './core/distributions.js';
+export {
+  DataError,
+  type ErrorCode,
+  FileNotFoundError,
+  InvalidArgumentError,
+  isParsimonyError,
+  ParsimonyError,
+  UsageError,
+} from './core/errors.js';
+export {
+  type FrozenTrial,
+  type IntermediateValue,
+  type StudyDirection,
+  TrialState,
+} from './core/frozen-trial.js';
+export { dominates, hypervolume, nonDominatedRanks, paretoFrontIndices } from './core/multi-objective.js';
+export { Random } from './core/random.js';
+export {
+  type CreateStudyOptions,
+  createStudy,
+  type LoadStudyOptions,
+  loadStudy,
+  type Objective,
+  type OptimizeOptions,
+  Study,
+  type TellInput,
+} from './core/study.js';
+export { Trial, TrialPruned } from './core/trial.js';
+export { NopPruner, type Pruner } from './pruners/pruner.js';
+export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
+export type { Sampler, SearchSpace, StudyView } from './samplers/sampler.js';
+export { createStorage } from './storage/factory.js';
+export { InMemoryStorage } from './storage/memory.js';
+export type { Storage, StudySummary } from './storage/storage.js';

@@ -1,0 +1,66 @@
+/**
+ * The storage contract. Every backend (memory now; SQLite and PostgreSQL later) implements it and
+ * runs the same contract test suite. Methods take ids and return frozen records; all are async so
+ * network databases fit. Writes to a finished trial are rejected (TRIAL_FINISHED): finished trials
+ * are immutable, which lets callers cache them.
+ */
+import type { Distribution, ParamValue } from '../core/distributions.js';
+import type {
+  AttrValue,
+  FrozenTrial,
+  IntermediateValue,
+  StudyDirection,
+  TrialState,
+  TrialTemplate,
+} from '../core/frozen-trial.js';
+
+export interface StudySummary {
+  readonly studyId: number;
+  readonly studyName: string;
+  readonly directions: readonly StudyDirection[];
+  readonly userAttrs: Readonly<Record<string, AttrValue>>;
+  readonly systemAttrs: Readonly<Record<string, AttrValue>>;
+  readonly nTrials: number;
+  readonly datetimeStart: Date | null;
+}
+
+export interface GetTrialsOptions {
+  /** Only trials in these states. */
+  states?: readonly TrialState[];
+}
+
+export interface Storage {
+  /** Creates a study; throws DUPLICATED_STUDY when the name is taken. A missing name gets a unique one. */
+  createStudy(directions: readonly StudyDirection[], studyName?: string): Promise<number>;
+  deleteStudy(studyId: number): Promise<void>;
+  renameStudy(studyId: number, newName: string): Promise<void>;
+  /** Throws STUDY_NOT_FOUND. */
+  getStudyIdFromName(studyName: string): Promise<number>;
+  getStudyName(studyId: number): Promise<string>;
+  getStudyDirections(studyId: number): Promise<readonly StudyDirection[]>;
+  getStudyUserAttrs(studyId: number): Promise<Record<string, AttrValue>>;
+  getStudySystemAttrs(studyId: number): Promise<Record<string, AttrValue>>;
+  setStudyUserAttr(studyId: number, key: string, value: AttrValue): Promise<void>;
+  setStudySystemAttr(studyId: number, key: string, value: AttrValue): Promise<void>;
+  getAllStudies(): Promise<StudySummary[]>;
+
+  /** Creates a trial with the next number; RUNNING unless the template says otherwise. */
+  createTrial(studyId: number, template?: TrialTemplate): Promise<FrozenTrial>;
+  /**
+   * Atomically moves the oldest WAITING trial of the study to RUNNING and returns it, or null.
+   * Two callers never receive the same trial.
+   */
+  claimWaitingTrial(studyId: number): Promise<FrozenTrial | null>;
+  setTrialParam(trialId: number, name: string, value: ParamValue, distribution: Distribution): Promise<void>;
+  setTrialIntermediateValue(trialId: number, step: number, value: IntermediateValue): Promise<void>;
+  setTrialUserAttr(trialId: number, key: string, value: AttrValue): Promise<void>;
+  setTrialSystemAttr(trialId: number, key: string, value: AttrValue): Promise<void>;
+  /**
+   * Sets a new state (and values for COMPLETE). Returns false, changing nothing, when the trial is
+   * already finished or, for RUNNING, no longer WAITING; this is how claims stay exclusive.
+   */
+  setTrialState(trialId: number, state: TrialState, values?: readonly number[] | null): Promise<boolean>;
+  getTrial(trialId: number): Promise<FrozenTrial>;
+  getAllTrials(studyId: number, options?: GetTrialsOptions): Promise<FrozenTrial[]>;
+  close(): Promise<void>;
+}
