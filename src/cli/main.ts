@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isParsimonyError } from '../core/errors.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
-import { registerDemoCommand } from './commands/demo.js';
+import { registerDescribeCommand } from './commands/describe.js';
 import { type CommandIO, processIO } from './output.js';
 import { VERSION } from './version.js';
 
@@ -22,7 +22,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
     })
     .exitOverride();
   registerDatasetsCommand(program, io);
-  registerDemoCommand(program, io);
+  registerDescribeCommand(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
@@ -47,7 +47,8 @@ export function reportError(error: unknown, verbose: boolean, io: CommandIO): nu
   if (isParsimonyError(error)) {
     io.stderr(`error: ${error.message}`);
     if (verbose) io.stderr(error.stack ?? '');
-    if (verbose && error.cause) io.stderr(`caused by: ${String((error.cause as Error)?.stack ?? error.cause)}`);
+    if (verbose && error.cause)
+      io.stderr(`caused by: ${String((error.cause as Error)?.stack ?? error.cause)}`);
     return error.code === 'USAGE' ? 2 : 1;
   }
   // Not one of ours: a bug. Say so on one line; the stack needs --verbose.

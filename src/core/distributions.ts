@@ -39,9 +39,12 @@ export class FloatDistribution implements DistributionBase {
     const step = options.step ?? null;
     checkFinite('low', low);
     checkFinite('high', high);
-    if (low > high) throw new InvalidArgumentError(`float distribution: low (${low}) must be <= high (${high})`);
-    if (log && step !== null) throw new InvalidArgumentError('float distribution: step and log cannot be combined');
-    if (log && low <= 0) throw new InvalidArgumentError(`float distribution: log scale needs low > 0, got ${low}`);
+    if (low > high)
+      throw new InvalidArgumentError(`float distribution: low (${low}) must be <= high (${high})`);
+    if (log && step !== null)
+      throw new InvalidArgumentError('float distribution: step and log cannot be combined');
+    if (log && low <= 0)
+      throw new InvalidArgumentError(`float distribution: log scale needs low > 0, got ${low}`);
     if (step !== null) {
       if (!(step > 0)) throw new InvalidArgumentError(`float distribution: step must be > 0, got ${step}`);
       // Like Optuna, the upper bound is moved down onto the step grid.
@@ -68,7 +71,8 @@ export class FloatDistribution implements DistributionBase {
   }
 
   toInternal(value: ParamValue): number {
-    if (typeof value !== 'number') throw new InvalidArgumentError(`expected a number, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number')
+      throw new InvalidArgumentError(`expected a number, got ${JSON.stringify(value)}`);
     return value;
   }
 
@@ -94,14 +98,18 @@ export class IntDistribution implements DistributionBase {
   constructor(low: number, high: number, options: { log?: boolean; step?: number } = {}) {
     const log = options.log ?? false;
     const step = options.step ?? 1;
-    if (!Number.isInteger(low)) throw new InvalidArgumentError(`int distribution: low must be an integer, got ${low}`);
+    if (!Number.isInteger(low))
+      throw new InvalidArgumentError(`int distribution: low must be an integer, got ${low}`);
     if (!Number.isInteger(high))
       throw new InvalidArgumentError(`int distribution: high must be an integer, got ${high}`);
-    if (low > high) throw new InvalidArgumentError(`int distribution: low (${low}) must be <= high (${high})`);
+    if (low > high)
+      throw new InvalidArgumentError(`int distribution: low (${low}) must be <= high (${high})`);
     if (!Number.isInteger(step) || step < 1)
       throw new InvalidArgumentError(`int distribution: step must be a positive integer, got ${step}`);
-    if (log && step !== 1) throw new InvalidArgumentError('int distribution: step and log cannot be combined');
-    if (log && low < 1) throw new InvalidArgumentError(`int distribution: log scale needs low >= 1, got ${low}`);
+    if (log && step !== 1)
+      throw new InvalidArgumentError('int distribution: step and log cannot be combined');
+    if (log && low < 1)
+      throw new InvalidArgumentError(`int distribution: log scale needs low >= 1, got ${low}`);
     this.low = low;
     this.high = low + Math.floor((high - low) / step) * step;
     this.log = log;
@@ -123,7 +131,8 @@ export class IntDistribution implements DistributionBase {
   }
 
   toInternal(value: ParamValue): number {
-    if (typeof value !== 'number') throw new InvalidArgumentError(`expected an integer, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number')
+      throw new InvalidArgumentError(`expected an integer, got ${JSON.stringify(value)}`);
     return value;
   }
 
@@ -193,7 +202,9 @@ export function distributionFromConfig(config: DistributionConfig, where = 'dist
   const num = (field: string): number => {
     const v = c[field];
     if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new InvalidArgumentError(`${where}: "${field}" must be a finite number, got ${JSON.stringify(v)}`);
+      throw new InvalidArgumentError(
+        `${where}: "${field}" must be a finite number, got ${JSON.stringify(v)}`,
+      );
     return v;
   };
   const wrap = <T>(make: () => T): T => {
@@ -235,7 +246,11 @@ export function distributionsEqual(a: Distribution, b: Distribution): boolean {
 }
 
 /** Throws when a parameter is suggested again with a different distribution in the same trial. */
-export function checkDistributionCompatibility(name: string, previous: Distribution, next: Distribution): void {
+export function checkDistributionCompatibility(
+  name: string,
+  previous: Distribution,
+  next: Distribution,
+): void {
   if (previous.type !== next.type)
     throw new InvalidArgumentError(
       `parameter "${name}" was already suggested as ${previous.type}, cannot suggest it as ${next.type}`,

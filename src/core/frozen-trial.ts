@@ -88,6 +88,7 @@ export function lastIntermediate(trial: FrozenTrial): { step: number; value: Int
 /** Internal (sampler-space) value of each parameter. */
 export function internalParams(trial: FrozenTrial): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [name, value] of Object.entries(trial.params)) out[name] = trial.distributions[name].toInternal(value);
+  for (const [name, value] of Object.entries(trial.params))
+    out[name] = trial.distributions[name].toInternal(value);
   return out;
 }

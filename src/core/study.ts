@@ -6,6 +6,19 @@
  * the parameters they had at ask time. Every run with the same seed therefore sees the same history,
  * whatever order the objectives finish in. Pass `reproducible: false` to trade that for throughput.
  */
+
+import { NopPruner, type Pruner } from '../pruners/pruner.js';
+import { RandomSampler } from '../samplers/random.js';
+import {
+  CONSTRAINTS_KEY,
+  FIXED_PARAMS_KEY,
+  isFeasible,
+  type Sampler,
+  type SamplerStudyContext,
+  type StudyView,
+} from '../samplers/sampler.js';
+import { resolveStorage, type StorageInput } from '../storage/factory.js';
+import type { Storage } from '../storage/storage.js';
 import type { CategoricalChoice, Distribution, ParamValue } from './distributions.js';
 import { InvalidArgumentError, ParsimonyError } from './errors.js';
 import {
@@ -19,18 +32,6 @@ import {
 } from './frozen-trial.js';
 import { paretoFrontIndices, toMinimization } from './multi-objective.js';
 import { Trial, type TrialContext, TrialPruned } from './trial.js';
-import { NopPruner, type Pruner } from '../pruners/pruner.js';
-import { RandomSampler } from '../samplers/random.js';
-import {
-  CONSTRAINTS_KEY,
-  FIXED_PARAMS_KEY,
-  isFeasible,
-  type Sampler,
-  type SamplerStudyContext,
-  type StudyView,
-} from '../samplers/sampler.js';
-import { resolveStorage, type StorageInput } from '../storage/factory.js';
-import type { Storage } from '../storage/storage.js';
 
 export type ObjectiveResult = number | readonly number[];
 export type Objective = (trial: Trial) => ObjectiveResult | Promise<ObjectiveResult>;
@@ -301,15 +302,25 @@ export class Study {
       } else if (tagged.state === 'pruned') {
         state = 'PRUNED';
         const last = lastIntermediate(trial.snapshot());
-        if (last && this.directions.length === 1 && typeof last.value === 'number' && !Number.isNaN(last.value))
+        if (
+          last &&
+          this.directions.length === 1 &&
+          typeof last.value === 'number' &&
+          !Number.isNaN(last.value)
+        )
           values = [last.value];
-      } else throw new InvalidArgumentError(`tell: unknown state ${JSON.stringify((tagged as { state: unknown }).state)}`);
+      } else
+        throw new InvalidArgumentError(
+          `tell: unknown state ${JSON.stringify((tagged as { state: unknown }).state)}`,
+        );
     }
     if (reason !== undefined) trial.setSystemAttr(FAIL_REASON_KEY, reason);
     if (this.constraints && (state === 'COMPLETE' || state === 'PRUNED')) {
       const c = this.constraints(trial.snapshot());
       if (!Array.isArray(c) || !c.every((v) => typeof v === 'number' && !Number.isNaN(v)))
-        throw new InvalidArgumentError('constraints function must return an array of numbers (NaN not allowed)');
+        throw new InvalidArgumentError(
+          'constraints function must return an array of numbers (NaN not allowed)',
+        );
       trial.setSystemAttr(CONSTRAINTS_KEY, [...c]);
     }
     await trial.flush();
@@ -334,7 +345,8 @@ export class Study {
     if (!(nTrials >= 0)) throw new InvalidArgumentError(`nTrials must be >= 0, got ${options.nTrials}`);
     if (options.nTrials === undefined && options.timeoutMs === undefined)
       throw new InvalidArgumentError('give nTrials or timeoutMs so the study knows when to stop');
-    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    const deadline =
+      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
     this.stopRequested = false;
     const done: Promise<void>[] = [];
     const numbers: number[] = [];
@@ -347,6 +359,11 @@ export class Study {
         while (inFlight.size >= concurrency) await Promise.race(inFlight);
       }
       if (this.stopRequested || fatal !== null || Date.now() >= deadline) break;
+      if (this.sampler.shouldStop) {
+        await this.ensureSamplerReady();
+        await this.refresh();
+        if (this.sampler.shouldStop(this.viewFor(Number.POSITIVE_INFINITY))) break;
+      }
       const masked = new Set(reproducible ? numbers.slice(Math.max(0, k - concurrency + 1)) : []);
       const trial = await this.ask({}, { masked });
       numbers.push(trial.number);
@@ -427,7 +444,9 @@ export class Study {
     for (const [k, v] of Object.entries(params)) {
       const t = typeof v;
       if (!(v === null || t === 'number' || t === 'string' || t === 'boolean'))
-        throw new InvalidArgumentError(`enqueueTrial: parameter "${k}" has an unsupported value ${JSON.stringify(v)}`);
+        throw new InvalidArgumentError(
+          `enqueueTrial: parameter "${k}" has an unsupported value ${JSON.stringify(v)}`,
+        );
     }
     const trial = await this.storage.createTrial(this.studyId, {
       state: 'WAITING',
@@ -513,7 +532,13 @@ function askTimeSnapshot(
 }
 
 function maskTrial(t: FrozenTrial): FrozenTrial {
-  return freezeTrial({ ...t, state: 'RUNNING', values: null, intermediateValues: {}, datetimeComplete: null });
+  return freezeTrial({
+    ...t,
+    state: 'RUNNING',
+    values: null,
+    intermediateValues: {},
+    datetimeComplete: null,
+  });
 }
 
 function catches(policy: OptimizeOptions['catch'], error: unknown): boolean {
@@ -523,5 +548,9 @@ function catches(policy: OptimizeOptions['catch'], error: unknown): boolean {
 }
 
 function canonicalParams(params: Record<string, ParamValue | CategoricalChoice>): string {
-  return JSON.stringify(Object.keys(params).sort().map((k) => [k, params[k]]));
+  return JSON.stringify(
+    Object.keys(params)
+      .sort()
+      .map((k) => [k, params[k]]),
+  );
 }

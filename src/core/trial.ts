@@ -3,6 +3,10 @@
  * the storage writes they cause are queued and flushed before the trial is told, so the same code
  * runs over in-memory and network storages.
  */
+
+import type { Pruner } from '../pruners/pruner.js';
+import type { Sampler, SearchSpace, StudyView } from '../samplers/sampler.js';
+import type { Storage } from '../storage/storage.js';
 import {
   type CategoricalChoice,
   CategoricalDistribution,
@@ -15,10 +19,6 @@ import {
 } from './distributions.js';
 import { InvalidArgumentError, ParsimonyError } from './errors.js';
 import { type AttrValue, type FrozenTrial, freezeTrial, type IntermediateValue } from './frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
-import type { Pruner } from '../pruners/pruner.js';
-import type { Sampler, SearchSpace } from '../samplers/sampler.js';
-import type { Storage } from '../storage/storage.js';
 
 /** Thrown by an objective to end its trial as PRUNED (after `trial.shouldPrune()` said so). */
 export class TrialPruned extends ParsimonyError {
@@ -78,12 +78,22 @@ export class Trial {
   }
 
   /** A float in [low, high]; `log` samples in log space, `step` on a grid from `low`. */
-  suggestFloat(name: string, low: number, high: number, options: { log?: boolean; step?: number } = {}): number {
+  suggestFloat(
+    name: string,
+    low: number,
+    high: number,
+    options: { log?: boolean; step?: number } = {},
+  ): number {
     return this.suggest(name, new FloatDistribution(low, high, options)) as number;
   }
 
   /** An integer in [low, high]; `log` samples in log space, `step` on a grid from `low`. */
-  suggestInt(name: string, low: number, high: number, options: { log?: boolean; step?: number } = {}): number {
+  suggestInt(
+    name: string,
+    low: number,
+    high: number,
+    options: { log?: boolean; step?: number } = {},
+  ): number {
     return this.suggest(name, new IntDistribution(low, high, options)) as number;
   }
 
@@ -224,6 +234,9 @@ function normalise(distribution: Distribution, value: ParamValue, name: string):
     return value;
   }
   if (typeof value !== 'number' || Number.isNaN(value))
-    throw new ParsimonyError('INVALID_ARGUMENT', `sampler returned a non-number for "${name}": ${String(value)}`);
+    throw new ParsimonyError(
+      'INVALID_ARGUMENT',
+      `sampler returned a non-number for "${name}": ${String(value)}`,
+    );
   return clampToDistribution(distribution, value);
 }

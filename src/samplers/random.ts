@@ -23,7 +23,12 @@ export class RandomSampler implements Sampler {
     return {};
   }
 
-  sampleIndependent(_study: unknown, trial: FrozenTrial, name: string, distribution: Distribution): ParamValue {
+  sampleIndependent(
+    _study: unknown,
+    trial: FrozenTrial,
+    name: string,
+    distribution: Distribution,
+  ): ParamValue {
     // One stream per (trial, parameter): values do not depend on the order concurrent trials ask in.
     return sampleUniform(this.rng.fork(`${trial.number}/${name}`), distribution);
   }
@@ -31,7 +36,8 @@ export class RandomSampler implements Sampler {
 
 /** A uniform draw from a distribution (log-uniform on log scales, uniform over grid points with a step). */
 export function sampleUniform(rng: Random, distribution: Distribution): ParamValue {
-  if (distribution.type === 'categorical') return distribution.choices[rng.int(0, distribution.choices.length - 1)];
+  if (distribution.type === 'categorical')
+    return distribution.choices[rng.int(0, distribution.choices.length - 1)];
   const { low, high } = distribution;
   if (distribution.log) {
     // Integers widen by half a unit on each side so the end points get their fair share.

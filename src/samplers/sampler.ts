@@ -42,11 +42,23 @@ export interface Sampler {
   /** Values for (a subset of) the relative search space; missing names fall back to independent sampling. */
   sampleRelative(study: StudyView, trial: FrozenTrial, searchSpace: SearchSpace): Record<string, ParamValue>;
   /** A value for one parameter outside the relative search space. */
-  sampleIndependent(study: StudyView, trial: FrozenTrial, name: string, distribution: Distribution): ParamValue;
+  sampleIndependent(
+    study: StudyView,
+    trial: FrozenTrial,
+    name: string,
+    distribution: Distribution,
+  ): ParamValue;
   /** Called after the trial is created and before relative sampling. */
   beforeTrial?(study: StudyView, trial: FrozenTrial): void;
+  /** Optional: true when the sampler has nothing left to propose (an exhausted grid); optimize stops. */
+  shouldStop?(study: StudyView): boolean;
   /** Called after the trial is finished, before its state is written. */
-  afterTrial?(study: StudyView, trial: FrozenTrial, state: TrialState, values: readonly number[] | null): void;
+  afterTrial?(
+    study: StudyView,
+    trial: FrozenTrial,
+    state: TrialState,
+    values: readonly number[] | null,
+  ): void;
 }
 
 /** The key under which the study stores constraint values of a trial (`constraints` option). */

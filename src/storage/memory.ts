@@ -47,7 +47,8 @@ export class InMemoryStorage implements Storage {
   async createStudy(directions: readonly StudyDirection[], studyName?: string): Promise<number> {
     const name = studyName ?? `study-${this.nextStudyId}-${Date.now().toString(36)}`;
     for (const s of this.studies.values())
-      if (s.name === name) throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
+      if (s.name === name)
+        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
     const studyId = this.nextStudyId++;
     this.studies.set(studyId, {
       studyId,
@@ -150,7 +151,12 @@ export class InMemoryStorage implements Storage {
     return null;
   }
 
-  async setTrialParam(trialId: number, name: string, value: ParamValue, distribution: Distribution): Promise<void> {
+  async setTrialParam(
+    trialId: number,
+    name: string,
+    value: ParamValue,
+    distribution: Distribution,
+  ): Promise<void> {
     const trial = this.writable(trialId);
     trial.params[name] = value;
     trial.distributions[name] = distribution;
@@ -169,7 +175,11 @@ export class InMemoryStorage implements Storage {
     this.writable(trialId).systemAttrs[key] = structuredClone(value);
   }
 
-  async setTrialState(trialId: number, state: TrialState, values?: readonly number[] | null): Promise<boolean> {
+  async setTrialState(
+    trialId: number,
+    state: TrialState,
+    values?: readonly number[] | null,
+  ): Promise<boolean> {
     const trial = this.entry(trialId).trial;
     if (isFinished(trial.state)) return false;
     if (state === 'RUNNING' && trial.state !== 'WAITING') return false;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FloatDistribution } from '../../src/core/distributions.js';
 import { createStudy, loadStudy } from '../../src/core/study.js';
 import { TrialPruned } from '../../src/core/trial.js';
-import { FloatDistribution } from '../../src/core/distributions.js';
 import { RandomSampler } from '../../src/samplers/random.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
 
@@ -152,7 +152,10 @@ describe('Study', () => {
     });
     await study.optimize((trial) => trial.suggestFloat('x', 0, 1), { nTrials: 50 });
     assert.ok((study.bestParams.x as number) >= 0.5);
-    assert.ok(study.trials.some((t) => (t.params.x as number) < 0.5), 'some infeasible trials ran');
+    assert.ok(
+      study.trials.some((t) => (t.params.x as number) < 0.5),
+      'some infeasible trials ran',
+    );
   });
 
   it('loads an existing study from its storage and refuses a duplicate name', async () => {

@@ -1,0 +1,127 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { classCounts, type Dataset } from '../../data/dataset.js';
+import { loadDataset } from '../../data/registry.js';
+import { trainValTestSplit } from '../../data/transforms.js';
+import { type CommandIO, formatInteger, formatTable } from '../output.js';
+
+export interface DescribeOptions {
+  dataset: string;
+  seed?: number;
+  validation?: number;
+  test?: number;
+  target?: string;
+}
+
+export interface PartSummary {
+  samples: number;
+  classCounts: number[];
+}
+
+export interface DatasetDescription {
+  name: string;
+  source: string;
+  location: string;
+  license?: string;
+  citation?: string;
+  features: number;
+  featureShape: number[];
+  classes: string[];
+  featureRange: { min: number; max: number };
+  parts: { train: PartSummary; validation: PartSummary; test: PartSummary };
+  seed: number;
+}
+
+/** Loads a dataset, splits it as a search would (seeded, stratified) and summarises every part. */
+export async function runDescribe(options: DescribeOptions): Promise<DatasetDescription> {
+  const seed = options.seed ?? 0;
+  const bundle = await loadDataset(options.dataset, { target: options.target });
+  const base = bundle.train;
+  const splits = trainValTestSplit(base, {
+    seed,
+    validation: options.validation ?? 0.2,
+    test: bundle.test ? 0 : (options.test ?? 0.2),
+  });
+  const test = bundle.test ?? splits.test;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of base.data) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const part = (d: Dataset): PartSummary => ({ samples: d.numSamples, classCounts: classCounts(d) });
+  return {
+    name: base.name,
+    source: base.provenance.source,
+    location: base.provenance.location,
+    license: base.provenance.license,
+    citation: base.provenance.citation,
+    features: base.numFeatures,
+    featureShape: [...base.featureShape],
+    classes: [...base.classNames],
+    featureRange: { min, max },
+    parts: { train: part(splits.train), validation: part(splits.validation), test: part(test) },
+    seed,
+  };
+}
+
+export function registerDescribeCommand(program: Command, io: CommandIO): void {
+  program
+    .command('describe')
+    .description(
+      'load a dataset and summarise it: size, classes, value range and its seeded train/validation/test split',
+    )
+    .argument('[dataset]', 'digits, fashion-mnist or csv:<path>', 'digits')
+    .option('--seed <n>', 'seed of the split', parseIntegerOption('--seed'), 0)
+    .option('--validation <fraction>', 'validation fraction', parseFractionOption('--validation'), 0.2)
+    .option(
+      '--test <fraction>',
+      'test fraction (when the dataset has no fixed test part)',
+      parseFractionOption('--test'),
+      0.2,
+    )
+    .option('--target <column>', 'target column of a CSV file (name or index)')
+    .option('--json', 'print JSON')
+    .action(async (dataset: string, options: Omit<DescribeOptions, 'dataset'> & { json?: boolean }) => {
+      const d = await runDescribe({ ...options, dataset });
+      if (options.json) {
+        io.stdout(JSON.stringify(d, null, 2));
+        return;
+      }
+      io.stdout(`${d.name}: ${d.source}`);
+      io.stdout(`  loaded from ${d.location}${d.license ? ` (licence ${d.license})` : ''}`);
+      io.stdout(
+        `  ${d.features} features (shape ${d.featureShape.join('x')}), values ${d.featureRange.min}..${d.featureRange.max}, ${d.classes.length} classes`,
+      );
+      io.stdout(`  split with seed ${d.seed}, stratified:\n`);
+      const rows = (['train', 'validation', 'test'] as const).map((name) => ({ name, ...d.parts[name] }));
+      io.stdout(
+        formatTable(rows, [
+          { header: 'part', value: (r) => r.name },
+          { header: 'samples', value: (r) => formatInteger(r.samples), align: 'right' },
+          ...d.classes.map((c, i) => ({
+            header: c.length > 8 ? c.slice(0, 8) : c,
+            value: (r: (typeof rows)[number]) => r.classCounts[i],
+            align: 'right' as const,
+          })),
+        ]),
+      );
+    });
+}
+
+function parseIntegerOption(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} must be an integer, got "${value}"`);
+    return n;
+  };
+}
+
+function parseFractionOption(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n >= 0 && n < 1))
+      throw new InvalidArgumentError(`${flag} must be a number in [0, 1), got "${value}"`);
+    return n;
+  };
+}

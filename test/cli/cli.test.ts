@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
+  return { code, out, err };
+}
+
+describe('parsimony CLI', () => {
+  it('lists the datasets as JSON', async () => {
+    const { code, out } = await run(['datasets', '--json']);
+    assert.equal(code, 0);
+    const list = JSON.parse(out);
+    const digits = list.find((d: { name: string }) => d.name === 'digits');
+    assert.deepEqual(
+      {
+        samples: digits.samples,
+        features: digits.features,
+        classes: digits.classes,
+        available: digits.available,
+      },
+      { samples: 1797, features: 64, classes: 10, available: true },
+    );
+    const fashion = list.find((d: { name: string }) => d.name === 'fashion-mnist');
+    assert.deepEqual(
+      [fashion.train, fashion.test, fashion.features, fashion.classes],
+      [60000, 10000, 784, 10],
+    );
+  });
+
+  it('describes the embedded digits', async () => {
+    const { code, out } = await run(['describe', 'digits', '--json', '--seed', '3']);
+    assert.equal(code, 0);
+    const d = JSON.parse(out);
+    assert.equal(d.features, 64);
+    assert.equal(d.parts.train.samples + d.parts.validation.samples + d.parts.test.samples, 1797);
+  });
+
+  it('prints one line, no stack, for a bad CSV cell, and exits non-zero', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'parsimony-cli-')), 'bad.csv');
+    writeFileSync(path, 'a,b,y\n1,2,0\n3,x,1\n');
+    const { code, err } = await run(['describe', `csv:${path}`]);
+    assert.equal(code, 1);
+    assert.equal(err.trim().split('\n').length, 1);
+    assert.match(err, /^error: .*bad\.csv: line 3, column 2/);
+    assert.doesNotMatch(err, /\n\s+at /);
+  });
+
+  it('prints the stack only with --verbose', async () => {
+    const { err } = await run(['describe', 'nope', '--verbose']);
+    assert.match(err, /unknown dataset "nope"/);
+    assert.match(err, /\n\s+at /);
+  });
+
+  it('fails on an unknown command and an unknown option with a usage message', async () => {
+    const a = await run(['frobnicate']);
+    assert.notEqual(a.code, 0);
+    assert.match(a.err, /unknown command 'frobnicate'/);
+    const b = await run(['datasets', '--nope']);
+    assert.notEqual(b.code, 0);
+    assert.match(b.err, /unknown option '--nope'/);
+  });
+
+  it('shows help for the program and for a command', async () => {
+    const a = await run(['--help']);
+    assert.equal(a.code, 0);
+    assert.match(a.out, /datasets/);
+    const b = await run(['describe', '--help']);
+    assert.equal(b.code, 0);
+    assert.match(b.out, /--seed <n>/);
+  });
+
+  it('runs as a real process through bin/parsimony.js', () => {
+    const result = spawnSync(process.execPath, ['bin/parsimony.js', 'describe', 'csv:/nonexistent.csv'], {
+      encoding: 'utf8',
+    });
+    if (result.stderr.includes('not built')) assert.fail('dist/ is missing: npm install builds it');
+    assert.equal(result.status, 1);
+    assert.equal(result.stderr.trim(), 'error: CSV file not found: /nonexistent.csv');
+  });
+});
