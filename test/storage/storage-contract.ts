@@ -1,0 +1,127 @@
+/**
+ * The contract every Storage backend honours. Each backend's test file calls `storageContract`
+ * with a factory; SQLite and PostgreSQL reuse it unchanged.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CategoricalDistribution, FloatDistribution } from '../../src/core/distributions.js';
+import type { Storage } from '../../src/storage/storage.js';
+
+export function storageContract(name: string, makeStorage: () => Promise<Storage>): void {
+  describe(`storage contract: ${name}`, () => {
+    const withStorage = (fn: (s: Storage) => Promise<void>) => async () => {
+      const storage = await makeStorage();
+      try {
+        await fn(storage);
+      } finally {
+        await storage.close();
+      }
+    };
+
+    it(
+      'creates, names, lists, renames and deletes studies',
+      withStorage(async (s) => {
+        const a = await s.createStudy(['minimize'], 'alpha');
+        const b = await s.createStudy(['maximize', 'minimize'], 'beta');
+        assert.notEqual(a, b);
+        assert.equal(await s.getStudyIdFromName('alpha'), a);
+        assert.deepEqual(await s.getStudyDirections(b), ['maximize', 'minimize']);
+        await assert.rejects(s.createStudy(['minimize'], 'alpha'), { code: 'DUPLICATED_STUDY' });
+        await s.renameStudy(a, 'gamma');
+        assert.equal(await s.getStudyName(a), 'gamma');
+        await assert.rejects(s.renameStudy(b, 'gamma'), { code: 'DUPLICATED_STUDY' });
+        const names = (await s.getAllStudies()).map((x) => x.studyName).sort();
+        assert.deepEqual(names, ['beta', 'gamma']);
+        await s.deleteStudy(a);
+        await assert.rejects(s.getStudyIdFromName('gamma'), { code: 'STUDY_NOT_FOUND' });
+        const unnamed = await s.createStudy(['minimize']);
+        assert.ok((await s.getStudyName(unnamed)).length > 0);
+      }),
+    );
+
+    it(
+      'keeps study attributes',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'attrs');
+        await s.setStudyUserAttr(id, 'note', { a: [1, 2] });
+        await s.setStudySystemAttr(id, 'grid', true);
+        assert.deepEqual(await s.getStudyUserAttrs(id), { note: { a: [1, 2] } });
+        assert.deepEqual(await s.getStudySystemAttrs(id), { grid: true });
+      }),
+    );
+
+    it(
+      'numbers trials densely and records params, values, attributes and curves',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'trials');
+        const t0 = await s.createTrial(id);
+        const t1 = await s.createTrial(id);
+        assert.deepEqual([t0.number, t1.number], [0, 1]);
+        assert.equal(t0.state, 'RUNNING');
+        const lr = new FloatDistribution(1e-4, 1, { log: true });
+        await s.setTrialParam(t0.trialId, 'lr', 0.01, lr);
+        await s.setTrialParam(t0.trialId, 'act', 'relu', new CategoricalDistribution(['relu', 'tanh']));
+        await s.setTrialIntermediateValue(t0.trialId, 0, 0.5);
+        await s.setTrialIntermediateValue(t0.trialId, 1, 0.25);
+        await s.setTrialUserAttr(t0.trialId, 'log', 'trial-0.log');
+        assert.equal(await s.setTrialState(t0.trialId, 'COMPLETE', [0.2]), true);
+        const done = await s.getTrial(t0.trialId);
+        assert.equal(done.state, 'COMPLETE');
+        assert.deepEqual(done.values, [0.2]);
+        assert.deepEqual(done.params, { lr: 0.01, act: 'relu' });
+        assert.deepEqual(done.distributions.lr.getConfig(), lr.getConfig());
+        assert.deepEqual(done.intermediateValues, { 0: 0.5, 1: 0.25 });
+        assert.equal(done.userAttrs.log, 'trial-0.log');
+        assert.ok(done.datetimeComplete instanceof Date);
+        assert.ok(Object.isFrozen(done));
+      }),
+    );
+
+    it(
+      'refuses to change a finished trial',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'immutable');
+        const t = await s.createTrial(id);
+        await s.setTrialState(t.trialId, 'FAIL');
+        assert.equal(await s.setTrialState(t.trialId, 'COMPLETE', [1]), false);
+        await assert.rejects(s.setTrialParam(t.trialId, 'x', 1, new FloatDistribution(0, 2)), {
+          code: 'TRIAL_FINISHED',
+        });
+        await assert.rejects(s.setTrialIntermediateValue(t.trialId, 0, 1), { code: 'TRIAL_FINISHED' });
+        assert.equal((await s.getTrial(t.trialId)).state, 'FAIL');
+      }),
+    );
+
+    it(
+      'hands each WAITING trial to exactly one claimer, oldest first',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'claims');
+        for (let i = 0; i < 10; i++) await s.createTrial(id, { state: 'WAITING', systemAttrs: { i } });
+        const claims = await Promise.all(Array.from({ length: 14 }, () => s.claimWaitingTrial(id)));
+        const got = claims.filter((c) => c !== null);
+        assert.equal(got.length, 10);
+        assert.equal(new Set(got.map((c) => c!.trialId)).size, 10);
+        assert.ok(got.every((c) => c!.state === 'RUNNING'));
+        assert.equal(await s.claimWaitingTrial(id), null);
+      }),
+    );
+
+    it(
+      'filters trials by state',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'filter');
+        const a = await s.createTrial(id);
+        await s.createTrial(id);
+        await s.createTrial(id, { state: 'WAITING' });
+        await s.setTrialState(a.trialId, 'COMPLETE', [1]);
+        const complete = await s.getAllTrials(id, { states: ['COMPLETE'] });
+        assert.deepEqual(
+          complete.map((t) => t.number),
+          [0],
+        );
+        assert.equal((await s.getAllTrials(id)).length, 3);
+        assert.equal((await s.getAllTrials(id, { states: ['RUNNING', 'WAITING'] })).length, 2);
+      }),
+    );
+  });
+}
