@@ -464,12 +464,8 @@ export class Study {
         const context: SamplerStudyContext = {
           view: this.viewFor(Number.POSITIVE_INFINITY),
           enqueueTrial: (params, systemAttrs) => this.enqueueWithAttrs(params, systemAttrs ?? {}),
-          trySetStudySystemAttr: async (key, value) => {
-            const attrs = await this.storage.getStudySystemAttrs(this.studyId);
-            if (key in attrs) return false;
-            await this.storage.setStudySystemAttr(this.studyId, key, value);
-            return true;
-          },
+          trySetStudySystemAttr: (key, value) =>
+            this.storage.setStudySystemAttrIfAbsent(this.studyId, key, value),
         };
         this.samplerReady = this.refresh().then(() => init.call(this.sampler, context));
       }

@@ -43,6 +43,7 @@ export class InMemoryStorage implements Storage {
   private readonly trials = new Map<number, { study: StudyRecord; trial: MutableTrial }>();
   private nextStudyId = 0;
   private nextTrialId = 0;
+  private readonly heartbeats = new Map<number, number>();
 
   async createStudy(directions: readonly StudyDirection[], studyName?: string): Promise<number> {
     const name = studyName ?? `study-${this.nextStudyId}-${Date.now().toString(36)}`;
@@ -102,6 +103,13 @@ export class InMemoryStorage implements Storage {
 
   async setStudySystemAttr(studyId: number, key: string, value: AttrValue): Promise<void> {
     this.study(studyId).systemAttrs[key] = structuredClone(value);
+  }
+
+  async setStudySystemAttrIfAbsent(studyId: number, key: string, value: AttrValue): Promise<boolean> {
+    const attrs = this.study(studyId).systemAttrs;
+    if (key in attrs) return false;
+    attrs[key] = structuredClone(value);
+    return true;
   }
 
   async getAllStudies(): Promise<StudySummary[]> {
@@ -193,6 +201,21 @@ export class InMemoryStorage implements Storage {
 
   async getTrial(trialId: number): Promise<FrozenTrial> {
     return this.freeze(this.entry(trialId).trial);
+  }
+
+  async recordHeartbeat(trialId: number): Promise<void> {
+    const trial = this.entry(trialId).trial;
+    if (trial.state === 'RUNNING') this.heartbeats.set(trialId, Date.now());
+  }
+
+  async getStaleTrials(studyId: number, graceMs: number): Promise<FrozenTrial[]> {
+    const now = Date.now();
+    return this.study(studyId)
+      .trials.filter((t) => {
+        const beat = this.heartbeats.get(t.trialId);
+        return t.state === 'RUNNING' && beat !== undefined && now - beat > graceMs;
+      })
+      .map((t) => this.freeze(t));
   }
 
   async getAllTrials(studyId: number, options: GetTrialsOptions = {}): Promise<FrozenTrial[]> {

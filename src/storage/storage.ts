@@ -42,6 +42,8 @@ export interface Storage {
   getStudySystemAttrs(studyId: number): Promise<Record<string, AttrValue>>;
   setStudyUserAttr(studyId: number, key: string, value: AttrValue): Promise<void>;
   setStudySystemAttr(studyId: number, key: string, value: AttrValue): Promise<void>;
+  /** Atomically sets a study system attribute when absent; true when this call set it. */
+  setStudySystemAttrIfAbsent(studyId: number, key: string, value: AttrValue): Promise<boolean>;
   getAllStudies(): Promise<StudySummary[]>;
 
   /** Creates a trial with the next number; RUNNING unless the template says otherwise. */
@@ -61,6 +63,13 @@ export interface Storage {
    */
   setTrialState(trialId: number, state: TrialState, values?: readonly number[] | null): Promise<boolean>;
   getTrial(trialId: number): Promise<FrozenTrial>;
+  /** Marks a RUNNING trial as alive now (workers call this periodically). */
+  recordHeartbeat(trialId: number): Promise<void>;
+  /**
+   * RUNNING trials of the study whose last heartbeat is older than `graceMs` (trials that never
+   * sent a heartbeat are not stale: they belong to processes that do not use heartbeats).
+   */
+  getStaleTrials(studyId: number, graceMs: number): Promise<FrozenTrial[]>;
   getAllTrials(studyId: number, options?: GetTrialsOptions): Promise<FrozenTrial[]>;
   close(): Promise<void>;
 }

@@ -123,5 +123,37 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
         assert.equal((await s.getAllTrials(id, { states: ['RUNNING', 'WAITING'] })).length, 2);
       }),
     );
+
+    it(
+      'sets a study system attribute only once when asked to',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'once');
+        const results = await Promise.all([1, 2, 3].map((v) => s.setStudySystemAttrIfAbsent(id, 'grid', v)));
+        assert.deepEqual(results.filter(Boolean).length, 1);
+        const winner = results.indexOf(true) + 1;
+        assert.equal((await s.getStudySystemAttrs(id)).grid, winner);
+      }),
+    );
+
+    it(
+      'reports RUNNING trials whose heartbeat stopped as stale',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'beats');
+        const alive = await s.createTrial(id);
+        const lost = await s.createTrial(id);
+        const silent = await s.createTrial(id);
+        await s.recordHeartbeat(lost.trialId);
+        await new Promise((r) => setTimeout(r, 1200));
+        await s.recordHeartbeat(alive.trialId);
+        const stale = await s.getStaleTrials(id, 1000);
+        assert.deepEqual(
+          stale.map((t) => t.number),
+          [lost.number],
+        );
+        assert.ok(silent.number >= 0);
+        await s.setTrialState(lost.trialId, 'FAIL');
+        assert.deepEqual(await s.getStaleTrials(id, 1000), []);
+      }),
+    );
   });
 }
