@@ -50,6 +50,22 @@ export interface CreateStudyOptions {
   loadIfExists?: boolean;
   /** Constraint values of a finished trial; it is feasible when all are <= 0. */
   constraints?: ConstraintsFunction;
+  /** Heartbeats and retries for trials whose worker disappears (see `HeartbeatOptions`). */
+  heartbeat?: HeartbeatOptions;
+}
+
+/**
+ * With heartbeats, every running trial of this process writes a timestamp each `intervalMs`. Before
+ * each new trial, any worker fails trials whose heartbeat is older than `gracePeriodMs` (the machine
+ * was lost or the process killed) and, while a trial's lineage has fewer than `maxRetry` retries,
+ * enqueues its parameters again with `retriedFrom` pointing at the lost trial.
+ */
+export interface HeartbeatOptions {
+  intervalMs: number;
+  /** Default: 2 x intervalMs. */
+  gracePeriodMs?: number;
+  /** Re-enqueue a lost trial up to this many times along its lineage (default 0). */
+  maxRetry?: number;
 }
 
 export interface LoadStudyOptions {
@@ -58,6 +74,7 @@ export interface LoadStudyOptions {
   sampler?: Sampler;
   pruner?: Pruner;
   constraints?: ConstraintsFunction;
+  heartbeat?: HeartbeatOptions;
 }
 
 export interface OptimizeOptions {
@@ -83,6 +100,10 @@ export type TellInput =
   | { state: 'pruned' };
 
 export const FAIL_REASON_KEY = 'failReason';
+/** Why a trial failed: the objective raised or returned garbage ('error'), its worker vanished ('stale'). */
+export const FAIL_KIND_KEY = 'failKind';
+export const RETRIED_FROM_KEY = 'retriedFrom';
+export const RETRY_COUNT_KEY = 'retryCount';
 
 export async function createStudy(options: CreateStudyOptions = {}): Promise<Study> {
   const directions = resolveDirections(options);
@@ -148,6 +169,8 @@ export class Study {
   private samplerReady: Promise<void> | null = null;
   private stopRequested = false;
   private readonly trialContext: TrialContext;
+  private readonly heartbeat: Required<HeartbeatOptions> | undefined;
+  private readonly heartbeatTimers = new Map<number, NodeJS.Timeout>();
 
   /** Use `createStudy` or `loadStudy`. */
   constructor(
@@ -155,7 +178,12 @@ export class Study {
     studyId: number,
     name: string,
     directions: readonly StudyDirection[],
-    options: { sampler?: Sampler; pruner?: Pruner; constraints?: ConstraintsFunction },
+    options: {
+      sampler?: Sampler;
+      pruner?: Pruner;
+      constraints?: ConstraintsFunction;
+      heartbeat?: HeartbeatOptions;
+    },
   ) {
     this.storage = storage;
     this.studyId = studyId;
@@ -164,6 +192,17 @@ export class Study {
     this.sampler = options.sampler ?? new RandomSampler();
     this.pruner = options.pruner ?? new NopPruner();
     this.constraints = options.constraints;
+    if (options.heartbeat) {
+      const { intervalMs, gracePeriodMs, maxRetry } = options.heartbeat;
+      if (!(intervalMs > 0))
+        throw new InvalidArgumentError(`heartbeat.intervalMs must be > 0, got ${intervalMs}`);
+      const grace = gracePeriodMs ?? 2 * intervalMs;
+      if (!(grace > intervalMs))
+        throw new InvalidArgumentError(
+          `heartbeat.gracePeriodMs (${grace}) must exceed intervalMs (${intervalMs})`,
+        );
+      this.heartbeat = { intervalMs, gracePeriodMs: grace, maxRetry: maxRetry ?? 0 };
+    }
     this.trialContext = {
       storage,
       sampler: this.sampler,
@@ -267,8 +306,10 @@ export class Study {
    */
   async ask(fixedDistributions: Record<string, Distribution> = {}, options: AskOptions = {}): Promise<Trial> {
     await this.ensureSamplerReady();
+    if (this.heartbeat) await this.failStaleTrials();
     const frozen =
       (await this.storage.claimWaitingTrial(this.studyId)) ?? (await this.storage.createTrial(this.studyId));
+    if (this.heartbeat) this.startHeartbeat(frozen.trialId, frozen.number);
     await this.refresh();
     if (options.masked && options.masked.size > 0) this.masks.set(frozen.number, options.masked);
     const view = this.samplerViewFor(frozen);
@@ -314,7 +355,10 @@ export class Study {
           `tell: unknown state ${JSON.stringify((tagged as { state: unknown }).state)}`,
         );
     }
-    if (reason !== undefined) trial.setSystemAttr(FAIL_REASON_KEY, reason);
+    if (reason !== undefined) {
+      trial.setSystemAttr(FAIL_REASON_KEY, reason);
+      trial.setSystemAttr(FAIL_KIND_KEY, 'error');
+    }
     if (this.constraints && (state === 'COMPLETE' || state === 'PRUNED')) {
       const c = this.constraints(trial.snapshot());
       if (!Array.isArray(c) || !c.every((v) => typeof v === 'number' && !Number.isNaN(v)))
@@ -326,6 +370,7 @@ export class Study {
     await trial.flush();
     const finished = freezeTrial({ ...trial.snapshot(), state, values, datetimeComplete: new Date() });
     this.sampler.afterTrial?.(this.samplerViewFor(finished), finished, state, values);
+    this.stopHeartbeat(trial.number);
     const changed = await this.storage.setTrialState(trial.trialId, state, values);
     this.live.delete(trial.number);
     this.askSnapshots.delete(trial.number);
@@ -394,6 +439,57 @@ export class Study {
     }
     for (const callback of options.callbacks ?? []) await callback(this, frozen);
     if (rethrow !== null) throw rethrow;
+  }
+
+  /**
+   * Fails trials whose worker stopped sending heartbeats and re-enqueues them under the retry
+   * policy. Safe with many workers: only the one whose state change succeeds enqueues the retry.
+   */
+  async failStaleTrials(): Promise<FrozenTrial[]> {
+    if (!this.heartbeat) return [];
+    const failed: FrozenTrial[] = [];
+    for (const stale of await this.storage.getStaleTrials(this.studyId, this.heartbeat.gracePeriodMs)) {
+      if (this.live.has(stale.number)) continue; // ours and alive: the timer is just late
+      try {
+        await this.storage.setTrialSystemAttr(stale.trialId, FAIL_KIND_KEY, 'stale');
+        await this.storage.setTrialSystemAttr(
+          stale.trialId,
+          FAIL_REASON_KEY,
+          `no heartbeat for more than ${this.heartbeat.gracePeriodMs} ms (worker lost)`,
+        );
+      } catch (error) {
+        if (error instanceof ParsimonyError && error.code === 'TRIAL_FINISHED') continue;
+        throw error;
+      }
+      if (!(await this.storage.setTrialState(stale.trialId, 'FAIL'))) continue;
+      const record = await this.storage.getTrial(stale.trialId);
+      failed.push(record);
+      const retries = Number(record.systemAttrs[RETRY_COUNT_KEY] ?? 0);
+      if (retries < this.heartbeat.maxRetry) {
+        const fixed = (record.systemAttrs[FIXED_PARAMS_KEY] as Record<string, ParamValue> | undefined) ?? {};
+        await this.enqueueWithAttrs(
+          { ...fixed, ...record.params },
+          { [RETRIED_FROM_KEY]: record.number, [RETRY_COUNT_KEY]: retries + 1 },
+          { ...record.userAttrs },
+        );
+      }
+    }
+    if (failed.length > 0) await this.refresh();
+    return failed;
+  }
+
+  private startHeartbeat(trialId: number, number: number): void {
+    const beat = () => this.storage.recordHeartbeat(trialId).catch(() => {});
+    void beat();
+    const timer = setInterval(beat, this.heartbeat!.intervalMs);
+    timer.unref();
+    this.heartbeatTimers.set(number, timer);
+  }
+
+  private stopHeartbeat(number: number): void {
+    const timer = this.heartbeatTimers.get(number);
+    if (timer) clearInterval(timer);
+    this.heartbeatTimers.delete(number);
   }
 
   private checkValues(result: ObjectiveResult): {
