@@ -1,0 +1,192 @@
+/**
+ * Runs a CPU-bound objective in worker threads, one trial per thread, so `concurrency: N` really
+ * uses N cores. The objective lives in its own module (functions cannot cross threads); it gets a
+ * trial whose suggest/report/shouldPrune calls are answered synchronously by the study's real
+ * Trial in the main thread, so samplers, pruners and storage stay in one place.
+ *
+ *   const objective = threadObjective(new URL('./objective.js', import.meta.url), { threads: 2 });
+ *   try { await study.optimize(objective, { nTrials: 100, concurrency: 2 }); } finally { await objective.close(); }
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import type { ObjectiveResult } from '../core/study.js';
+import { type Trial, TrialPruned } from '../core/trial.js';
+import {
+  ANSWER_OFFSET,
+  type CallAnswer,
+  type FromWorker,
+  SHARED_BYTES,
+  type ToWorker,
+  type WorkerData,
+} from './thread-protocol.js';
+
+export interface ThreadObjectiveOptions {
+  /** Worker threads in the pool (default: one per core). */
+  threads?: number;
+  /** Name of the objective export (default `objective`, falling back to `default`). */
+  exportName?: string;
+}
+
+export interface ThreadObjective {
+  (trial: Trial): Promise<ObjectiveResult>;
+  /** Terminates the worker threads. */
+  close(): Promise<void>;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  shared: SharedArrayBuffer;
+  ready: Promise<void>;
+  busy: boolean;
+}
+
+export function threadObjective(module: URL | string, options: ThreadObjectiveOptions = {}): ThreadObjective {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new InvalidArgumentError(`threads must be a positive integer, got ${threads}`);
+  const moduleUrl =
+    typeof module === 'string' ? new URL(module, `file://${process.cwd()}/`).href : module.href;
+  const exportName = options.exportName ?? 'objective';
+  const pool: PoolWorker[] = [];
+  const waiters: ((w: PoolWorker) => void)[] = [];
+  let closed = false;
+
+  const spawn = (): PoolWorker => {
+    const shared = new SharedArrayBuffer(SHARED_BYTES);
+    const data: WorkerData = { moduleUrl, exportName, shared };
+    const worker = startWorker(moduleUrl, data);
+    worker.unref();
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (m: FromWorker) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'load-error')
+          reject(new ParsimonyError('INVALID_ARGUMENT', `cannot load objective: ${m.message}`));
+        else return;
+        worker.off('message', onMessage);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    ready.catch(() => {});
+    return { worker, shared, ready, busy: false };
+  };
+
+  const acquire = (): Promise<PoolWorker> => {
+    const free = pool.find((w) => !w.busy);
+    if (free) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    if (pool.length < threads) {
+      const w = spawn();
+      w.busy = true;
+      pool.push(w);
+      return Promise.resolve(w);
+    }
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+
+  const release = (w: PoolWorker) => {
+    const next = waiters.shift();
+    if (next) next(w);
+    else w.busy = false;
+  };
+
+  const run = async (trial: Trial): Promise<ObjectiveResult> => {
+    if (closed) throw new ParsimonyError('INVALID_ARGUMENT', 'thread objective is closed');
+    const w = await acquire();
+    try {
+      await w.ready;
+      return await runOn(w, trial);
+    } finally {
+      release(w);
+    }
+  };
+
+  const objective = run as ThreadObjective;
+  objective.close = async () => {
+    closed = true;
+    await Promise.all(pool.map((w) => w.worker.terminate()));
+    pool.length = 0;
+  };
+  return objective;
+}
+
+function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
+  const flags = new Int32Array(w.shared, 0, 2);
+  const bytes = new Uint8Array(w.shared, ANSWER_OFFSET);
+  const encoder = new TextEncoder();
+  return new Promise((resolve, reject) => {
+    const answer = (a: CallAnswer) => {
+      const encoded = encoder.encode(JSON.stringify(a));
+      if (encoded.length > bytes.length) {
+        answer({ ok: false, name: 'RangeError', message: 'answer too large for the shared buffer' });
+        return;
+      }
+      bytes.set(encoded);
+      Atomics.store(flags, 1, encoded.length);
+      Atomics.store(flags, 0, 1);
+      Atomics.notify(flags, 0);
+    };
+    const onMessage = (m: FromWorker) => {
+      switch (m.type) {
+        case 'call': {
+          try {
+            const method = trial[m.method] as (...args: unknown[]) => unknown;
+            const value = method.apply(trial, m.args);
+            answer({ ok: true, value: value === undefined ? null : value });
+          } catch (error) {
+            answer({ ok: false, name: (error as Error).name, message: (error as Error).message });
+          }
+          return;
+        }
+        case 'done':
+          cleanup();
+          resolve(m.value);
+          return;
+        case 'error': {
+          cleanup();
+          if (m.pruned) reject(new TrialPruned(m.message));
+          else {
+            const error = new Error(m.message);
+            error.name = m.name;
+            if (m.stack) error.stack = m.stack;
+            reject(error);
+          }
+          return;
+        }
+        default:
+          return;
+      }
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = () => {
+      w.worker.off('message', onMessage);
+      w.worker.off('error', onError);
+    };
+    w.worker.on('message', onMessage);
+    w.worker.once('error', onError);
+    const message: ToWorker = { type: 'run', trialNumber: trial.number, params: { ...trial.params } };
+    w.worker.postMessage(message);
+  });
+}
+
+/**
+ * Starts a worker on the entry next to this file. When TypeScript must be loaded (running from
+ * source, or a .ts objective), the worker first registers tsx's loader: Node 20 does not carry
+ * `--import tsx` hooks into worker threads.
+ */
+function startWorker(moduleUrl: string, data: WorkerData): Worker {
+  const here = import.meta.url;
+  const fromSource = here.endsWith('.ts');
+  const entry = new URL(fromSource ? './thread-worker.ts' : './thread-worker.js', here);
+  if (!fromSource && !/\.[mc]?ts$/.test(new URL(moduleUrl).pathname))
+    return new Worker(entry, { workerData: data });
+  const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })
+    .catch((error) => { require('node:worker_threads').parentPort.postMessage({ type: 'load-error', message: String(error && error.message || error) }); });`;
+  return new Worker(boot, { eval: true, workerData: data });
+}

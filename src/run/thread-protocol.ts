@@ -1,0 +1,35 @@
+/**
+ * Messages between the study (main thread) and objective worker threads. A worker's trial calls
+ * (`suggestFloat`, `report`, `shouldPrune`, ...) are synchronous, as objectives expect, so the
+ * worker posts a request and blocks on `Atomics.wait` until the main thread has run the call on
+ * the real Trial and written the JSON answer into a shared buffer.
+ */
+
+export type TrialMethod =
+  | 'suggestFloat'
+  | 'suggestInt'
+  | 'suggestCategorical'
+  | 'report'
+  | 'shouldPrune'
+  | 'setUserAttr';
+
+export interface WorkerData {
+  moduleUrl: string;
+  exportName: string;
+  /** Int32 slots: [0] state (0 waiting, 1 answered), [1] answer length in bytes; then the answer. */
+  shared: SharedArrayBuffer;
+}
+
+export type ToWorker = { type: 'run'; trialNumber: number; params: Record<string, unknown> };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'call'; method: TrialMethod; args: unknown[] }
+  | { type: 'done'; value: number | number[] }
+  | { type: 'error'; name: string; message: string; stack?: string; pruned: boolean }
+  | { type: 'load-error'; message: string };
+
+export type CallAnswer = { ok: true; value: unknown } | { ok: false; name: string; message: string };
+
+export const ANSWER_OFFSET = 8;
+export const SHARED_BYTES = 1 << 20;

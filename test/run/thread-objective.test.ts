@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createStudy } from '../../src/core/study.js';
+import type { Trial } from '../../src/core/trial.js';
+import type { Pruner } from '../../src/pruners/pruner.js';
+import { threadObjective } from '../../src/run/thread-objective.js';
+import { RandomSampler } from '../../src/samplers/random.js';
+import { objective as inProcess } from '../fixtures/threads/cpu-objective.js';
+
+const fixture = new URL('../fixtures/threads/cpu-objective.ts', import.meta.url);
+
+describe('threadObjective', () => {
+  it('gives the same trials as running in-process, with trials overlapping on two threads', async () => {
+    const threaded = threadObjective(fixture, { threads: 2 });
+    try {
+      const a = await createStudy({ sampler: new RandomSampler({ seed: 9 }) });
+      await a.optimize(threaded, { nTrials: 8, concurrency: 2 });
+      const b = await createStudy({ sampler: new RandomSampler({ seed: 9 }) });
+      await b.optimize((t: Trial) => inProcess(t), { nTrials: 8, concurrency: 2 });
+      assert.deepEqual(
+        a.trials.map((t) => [t.state, t.params, t.values, t.intermediateValues]),
+        b.trials.map((t) => [t.state, t.params, t.values, t.intermediateValues]),
+      );
+      const spans = a.trials.map((t) => t.userAttrs.span as [number, number]).filter(Boolean);
+      const overlapping = spans.some((s, i) => spans.some((o, j) => i !== j && s[0] < o[1] && o[0] < s[1]));
+      assert.ok(overlapping, 'two threads ran trials at the same time');
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('passes pruning decisions and errors across the thread boundary', async () => {
+    const pruneAtStep1: Pruner = {
+      prune: (_view, trial) => 1 in trial.intermediateValues && trial.number % 2 === 0,
+    };
+    const threaded = threadObjective(fixture, { threads: 1 });
+    try {
+      const study = await createStudy({ sampler: new RandomSampler({ seed: 2 }), pruner: pruneAtStep1 });
+      await study.enqueueTrial({ x: 2.95, mode: 'abs' });
+      await study.optimize(threaded, { nTrials: 4 });
+      const [refused, ...rest] = study.trials;
+      assert.equal(refused.state, 'FAIL');
+      assert.match(String(refused.systemAttrs.failReason), /refused x=2\.95/);
+      assert.equal(rest[1].state, 'PRUNED');
+      assert.deepEqual(Object.keys(rest[1].intermediateValues), ['0', '1']);
+      assert.equal(rest[0].state, 'COMPLETE');
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('reports a module without the objective export as one clear error', async () => {
+    const threaded = threadObjective(fixture, { threads: 1, exportName: 'nothing' });
+    try {
+      const study = await createStudy();
+      await study.optimize(threaded, { nTrials: 1 });
+      assert.match(String(study.trials[0].systemAttrs.failReason), /has no function export "nothing"/);
+    } finally {
+      await threaded.close();
+    }
+  });
+});
