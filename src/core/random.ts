@@ -1,15 +1,45 @@
 /**
- * Seeded pseudo-random numbers: xoshiro128** seeded through splitmix32. Every random choice in
- * Parsimony takes a seed and goes through this class, so runs are reproducible.
+ * Seeded pseudo-random numbers. Every random choice in Parsimony takes a seed and goes through
+ * this class, so runs are reproducible.
  *
- * `fork(label)` depends only on the seed and the label, never on how many numbers were drawn:
- * samplers fork one stream per trial and parameter, so concurrent trials get the same values in
- * whatever order they ask.
+ * Generator: xoshiro128** (Blackman and Vigna), 128 bits of state, period 2^128 - 1, 32-bit
+ * outputs, fast in plain 32-bit JavaScript arithmetic. The state is filled from the seed with
+ * SplitMix64, the seeding its authors recommend: a safe-integer seed `s` is read as the 64-bit
+ * two's-complement integer `s`; two SplitMix64 outputs give the four state words, low half first
+ * (`[lo(x1), hi(x1), lo(x2), hi(x2)]`). Other finite seeds (fractions, huge numbers) use the bits
+ * of their IEEE-754 double instead, so every finite number is a valid seed.
+ *
+ * `fork(label)` depends only on this generator's seed and the label, never on how many numbers
+ * were drawn: samplers fork one stream per trial and parameter, so concurrent trials get the
+ * same values in whatever order they ask. A fork's `seed` is a 53-bit integer and
+ * `new Random(child.seed)` reproduces the child exactly.
  */
-import { randomInt } from 'node:crypto';
+import { getRandomValues } from 'node:crypto';
+
+const MASK64 = (1n << 64n) - 1n;
+const GOLDEN_GAMMA = 0x9e3779b97f4a7c15n;
+const TWO_32 = 4294967296;
+const TWO_53 = 9007199254740992;
+
+/** Everything needed to resume a generator exactly where it was (JSON-serialisable). */
+export interface RandomState {
+  seed: number;
+  /** The four xoshiro128** state words, unsigned 32-bit. */
+  words: [number, number, number, number];
+  /** A cached second normal deviate from the polar method, or null. */
+  spareNormal: number | null;
+}
+
+/** Anything indexable and writable by position: arrays and typed arrays. */
+export interface MutableArrayLike<T> {
+  length: number;
+  [index: number]: T;
+}
 
 export class Random {
+  /** The seed this generator (or the fork it was derived as) was created from. */
   readonly seed: number;
+  private readonly key: bigint;
   private a: number;
   private b: number;
   private c: number;
@@ -17,34 +47,61 @@ export class Random {
   private spareNormal: number | null = null;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
+    if (typeof seed !== 'number' || !Number.isFinite(seed))
+      throw new RangeError(`seed must be a finite number, got ${seed}`);
     this.seed = seed;
-    let s = mixSeed(seed);
-    const next = () => {
-      s = (s + 0x9e3779b9) | 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
+    this.key = seedKey(seed);
+    const x1 = splitmix64(this.key + GOLDEN_GAMMA);
+    const x2 = splitmix64(this.key + 2n * GOLDEN_GAMMA);
+    this.a = Number(x1 & 0xffffffffn);
+    this.b = Number(x1 >> 32n);
+    this.c = Number(x2 & 0xffffffffn);
+    this.d = Number(x2 >> 32n);
+    // The all-zero state is the one state xoshiro cannot leave; SplitMix64 cannot produce it
+    // from two consecutive counters, but guard anyway.
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
   }
 
-  /** A seeded generator, or one seeded from the operating system when `seed` is undefined. */
+  /** A seeded generator, or one seeded from the operating system (53 random bits) when `seed` is undefined. */
   static fromSeed(seed?: number): Random {
-    return new Random(seed ?? randomInt(0, 2 ** 48 - 1));
+    if (seed !== undefined) return new Random(seed);
+    const [hi, lo] = getRandomValues(new Uint32Array(2));
+    return new Random((hi & 0x1fffff) * TWO_32 + lo);
+  }
+
+  /** Restores a generator saved with `getState()`. */
+  static fromState(state: RandomState): Random {
+    const { words } = state;
+    if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w)))
+      throw new RangeError('Random state: expected four 32-bit integer words');
+    if (words.every((w) => w >>> 0 === 0))
+      throw new RangeError('Random state: the all-zero state is invalid');
+    const r = new Random(state.seed);
+    r.a = words[0] >>> 0;
+    r.b = words[1] >>> 0;
+    r.c = words[2] >>> 0;
+    r.d = words[3] >>> 0;
+    r.spareNormal = state.spareNormal ?? null;
+    return r;
+  }
+
+  /** The current state, to resume later with `Random.fromState`. */
+  getState(): RandomState {
+    return { seed: this.seed, words: [this.a, this.b, this.c, this.d], spareNormal: this.spareNormal };
+  }
+
+  /** An independent copy at the same position: both produce the same numbers from here on. */
+  clone(): Random {
+    return Random.fromState(this.getState());
   }
 
   /** Next 32 random bits as an unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
+    const b = this.b;
+    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    const t = b << 9;
     this.c ^= this.a;
-    this.d ^= this.b;
+    this.d ^= b;
     this.b ^= this.c;
     this.a ^= this.d;
     this.c ^= t;
@@ -52,11 +109,11 @@ export class Random {
     return result;
   }
 
-  /** Uniform double in [0, 1) with 53 random bits. */
+  /** Uniform double in [0, 1) with 53 random bits (every multiple of 2^-53 equally likely). */
   next(): number {
     const hi = this.nextUint32() >>> 5; // 27 bits
     const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
+    return (hi * 67108864 + lo) / TWO_53;
   }
 
   /** Uniform in [low, high). */
@@ -64,18 +121,39 @@ export class Random {
     return low + (high - low) * this.next();
   }
 
-  /** Uniform integer in [low, high], both inclusive. */
+  /**
+   * Uniform integer in [low, high], both inclusive, without modulo bias (rejection sampling).
+   * Ranges up to 2^32 values use one 32-bit draw most of the time.
+   */
   int(low: number, high: number): number {
+    if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high))
+      throw new RangeError(`int(${low}, ${high}): bounds must be safe integers`);
     if (high < low) throw new RangeError(`int(${low}, ${high}): high < low`);
-    return low + Math.floor(this.next() * (high - low + 1));
+    const n = high - low + 1;
+    if (n <= TWO_32) {
+      const limit = TWO_32 - (TWO_32 % n);
+      let u = this.nextUint32();
+      while (u >= limit) u = this.nextUint32();
+      return low + (u % n);
+    }
+    if (n > TWO_53) throw new RangeError(`int(${low}, ${high}): range wider than 2^53`);
+    const limit = TWO_53 - (TWO_53 % n);
+    let u = this.next() * TWO_53;
+    while (u >= limit) u = this.next() * TWO_53;
+    return low + (u % n);
   }
 
-  /** Standard normal (Marsaglia polar method). */
-  normal(): number {
+  /** true with probability `p` (default 0.5). */
+  bool(p = 0.5): boolean {
+    return this.next() < p;
+  }
+
+  /** Normal deviate, standard unless `mean` and `std` are given (Marsaglia's polar method). */
+  normal(mean = 0, std = 1): number {
     if (this.spareNormal !== null) {
-      const v = this.spareNormal;
+      const z = this.spareNormal;
       this.spareNormal = null;
-      return v;
+      return mean + std * z;
     }
     let u: number;
     let v: number;
@@ -87,13 +165,13 @@ export class Random {
     } while (s >= 1 || s === 0);
     const f = Math.sqrt((-2 * Math.log(s)) / s);
     this.spareNormal = v * f;
-    return u * f;
+    return mean + std * (u * f);
   }
 
-  /** Shuffles in place (Fisher-Yates) and returns the array. */
-  shuffle<T>(array: T[]): T[] {
+  /** Shuffles an array or typed array in place (Fisher-Yates, unbiased) and returns it. */
+  shuffle<A extends MutableArrayLike<unknown>>(array: A): A {
     for (let i = array.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
+      const j = this.int(0, i);
       const tmp = array[i];
       array[i] = array[j];
       array[j] = tmp;
@@ -101,14 +179,28 @@ export class Random {
     return array;
   }
 
-  choice<T>(array: readonly T[]): T {
-    if (array.length === 0) throw new RangeError('choice from an empty array');
-    return array[Math.floor(this.next() * array.length)];
+  /** A random permutation of 0..n-1. */
+  permutation(n: number): Int32Array {
+    if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff)
+      throw new RangeError(`permutation(${n}): n must be a non-negative integer`);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = i;
+    return this.shuffle(out);
   }
 
-  /** An independent generator determined by this generator's seed and `label` only. */
+  /** One element, uniformly. */
+  choice<T>(array: ArrayLike<T>): T {
+    if (array.length === 0) throw new RangeError('choice from an empty array');
+    return array[this.int(0, array.length - 1)];
+  }
+
+  /**
+   * An independent generator determined by this generator's seed and `label` only (numbers and
+   * strings are the same label: `fork(1)` is `fork('1')`).
+   */
   fork(label: string | number): Random {
-    return new Random(hashSeed(this.seed, String(label)));
+    const mixed = splitmix64(this.key ^ splitmix64(fnv1a64(String(label))));
+    return new Random(Number(mixed >> 11n));
   }
 }
 
@@ -116,24 +208,28 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** Folds any finite number (including large or fractional seeds) into 32 bits. */
-function mixSeed(seed: number): number {
-  const lo = seed >>> 0;
-  const hi = Math.floor(seed / 4294967296) >>> 0;
-  const frac = Math.floor((seed - Math.floor(seed)) * 4294967296) >>> 0;
-  return (Math.imul(lo ^ 0x5bd1e995, 0x27d4eb2d) ^ Math.imul(hi + 0x165667b1, 0x85ebca6b) ^ frac) | 0;
+/** The 64-bit key a seed stands for: the integer itself, or the bits of the double. */
+function seedKey(seed: number): bigint {
+  if (Number.isSafeInteger(seed)) return BigInt.asUintN(64, BigInt(seed));
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, seed);
+  return view.getBigUint64(0);
 }
 
-/** FNV-1a over the label, mixed with the parent seed; 48 bits so forks rarely collide. */
-function hashSeed(seed: number, label: string): number {
-  let h1 = 0x811c9dc5 ^ mixSeed(seed);
-  let h2 = 0x01000193 ^ mixSeed(seed + 0.5);
-  for (let i = 0; i < label.length; i++) {
-    const ch = label.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 0x01000193);
-    h2 = Math.imul(h2 ^ ch, 0x5bd1e995);
+/** SplitMix64's output function (Steele, Lea and Flood), applied to a counter value. */
+function splitmix64(state: bigint): bigint {
+  let z = state & MASK64;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+  return z ^ (z >> 31n);
+}
+
+/** 64-bit FNV-1a over the UTF-16 code units of a label. */
+function fnv1a64(text: string): bigint {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * 0x100000001b3n) & MASK64;
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 15), 0x2c1b3c6d) >>> 0;
-  h2 = Math.imul(h2 ^ (h2 >>> 13), 0x297a2d39) >>> 16;
-  return h2 * 4294967296 + h1;
+  return h;
 }

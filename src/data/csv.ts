@@ -1,63 +1,123 @@
 /**
- * CSV loading: header or not (detected when `header: 'auto'`), target column by name or index
- * (default: the last), quoted fields, numeric features checked cell by cell. Class names: numeric
- * integer targets keep their numeric order ("0", "1", ...); other targets are sorted as strings,
- * so the mapping does not depend on row order.
+ * CSV files as classification datasets.
+ *
+ * - Fields may be double-quoted (RFC 4180: `""` inside quotes is a quote, quoted fields may hold
+ *   delimiters and line breaks). Blank lines are skipped. Files may be gzipped (detected by magic
+ *   bytes) and may start with a UTF-8 byte-order mark.
+ * - Header: `true`, `false` or `'auto'` (default). Auto-detection calls the first row a header
+ *   when one of its cells is not a number while the rows below hold numbers in that column.
+ *   A header made only of numbers cannot be detected: pass `header: true`.
+ * - Target: a header name or a 0-based column index (negative counts from the end); default the
+ *   last column. Every other column is a feature and must hold a number in every row.
+ * - Classes: if every target value is an integer, the classes are those integers in ascending
+ *   numeric order, named by their decimal form ("0", "1", "10"); class index i is the i-th
+ *   smallest value. Otherwise the target is categorical and the classes are its distinct
+ *   values, sorted by UTF-16 code units (default, so the mapping does not depend on row order)
+ *   or in order of first appearance (`classOrder: 'first-seen'`). Non-integer numeric targets
+ *   are rejected: datasets here are for classification.
+ * - Errors name the file, the 1-based line number in the file and the column: its 1-based
+ *   position, its header name when there is one, and its 0-based index (as `target` counts),
+ *   e.g. `data.csv: line 3, column 2 "width" (index 1): "n/a" is not a number`.
  */
 import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError, FileNotFoundError, InvalidArgumentError } from '../core/errors.js';
-import { createDataset, type Dataset } from './dataset.js';
+import { createDataset, type Dataset, type Provenance } from './dataset.js';
+import { isGzip } from './idx.js';
 
 export interface CsvOptions {
-  /** true, false or 'auto' (default): a first row with a non-numeric feature cell is a header. */
+  /** true, false or 'auto' (default): see the module notes for the detection rule. */
   header?: boolean | 'auto';
-  /** Target column: a header name or a 0-based index (negative counts from the end). Default -1. */
+  /** Target column: a header name or a 0-based index (negative counts from the end). Default: the last. */
   target?: string | number;
+  /** Field separator (one or more characters). Default ',' or, for .tsv files, a tab. */
   delimiter?: string;
-  /** Dataset name; defaults to the file name. */
+  /** Dataset name; defaults to the file name without its extensions. */
   name?: string;
+  /** Order of categorical classes: 'sorted' (default) or 'first-seen'. Integer targets are always numeric order. */
+  classOrder?: 'sorted' | 'first-seen';
 }
 
+interface CsvRecord {
+  /** 1-based line number where the record starts. */
+  line: number;
+  cells: string[];
+}
+
+/** Reads a CSV file (optionally gzipped) into a dataset. */
 export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FileNotFoundError(path, 'CSV file');
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FileNotFoundError(path, 'CSV file');
     throw new DataError(`${path}: cannot read (${(error as Error).message})`, { cause: error });
   }
-  const text = (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
-  return parseCsv(text, { ...options, name: options.name ?? path.split('/').pop() ?? path }, path);
+  let text: string;
+  try {
+    text = (isGzip(bytes) ? gunzipSync(bytes) : bytes).toString('utf8');
+  } catch (error) {
+    throw new DataError(`${path}: truncated or corrupt gzip data (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  const file = basename(path);
+  const defaultDelimiter = /\.tsv(\.gz)?$/i.test(file) ? '\t' : ',';
+  return build(
+    text,
+    {
+      ...options,
+      delimiter: options.delimiter ?? defaultDelimiter,
+      name: options.name ?? file.replace(/(\.(csv|tsv|txt|data))?(\.gz)?$/i, ''),
+    },
+    path,
+    { source: `CSV file ${file}`, location: resolve(path) },
+  );
 }
 
-export function parseCsv(text: string, options: CsvOptions = {}, source = 'CSV'): Dataset {
+/** Parses CSV text into a dataset; `source` names the text in error messages (usually its file). */
+export function parseCsv(text: string, options: CsvOptions = {}, source = 'CSV data'): Dataset {
+  return build(text, options, source, { source: 'CSV data', location: source });
+}
+
+function build(text: string, options: CsvOptions, source: string, provenance: Provenance): Dataset {
   const delimiter = options.delimiter ?? ',';
-  const rows: { line: number; cells: string[] }[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim() === '') continue;
-    rows.push({ line: i + 1, cells: splitLine(lines[i], delimiter, source, i + 1) });
-  }
-  if (rows.length === 0) throw new DataError(`${source}: the file has no rows`);
-  const width = rows[0].cells.length;
+  if (delimiter.length === 0 || /["\r\n]/.test(delimiter))
+    throw new InvalidArgumentError(`CSV delimiter ${JSON.stringify(delimiter)} is not usable`);
+  const records = splitRecords(text, delimiter, source);
+  if (records.length === 0) throw new DataError(`${source}: the file is empty (no rows)`);
+  const width = records[0].cells.length;
   if (width < 2)
-    throw new DataError(`${source}: line ${rows[0].line} has ${width} column; need features and a target`);
-  for (const row of rows)
-    if (row.cells.length !== width)
-      throw new DataError(`${source}: line ${row.line} has ${row.cells.length} columns, expected ${width}`);
+    throw new DataError(
+      `${source}: line ${records[0].line} has ${width} field; need at least one feature and a target`,
+    );
+  for (const record of records)
+    if (record.cells.length !== width)
+      throw new DataError(
+        `${source}: line ${record.line} has ${record.cells.length} fields, expected ${width} ` +
+          `(as on line ${records[0].line})`,
+      );
 
   const headerOption = options.header ?? 'auto';
-  const hasHeader =
-    headerOption === 'auto'
-      ? rows[0].cells.some((c) => !isNumeric(c)) && rows.length > 1 && rows[1].cells.some((c) => isNumeric(c))
-      : headerOption;
-  const names = hasHeader ? rows[0].cells.map((c) => c.trim()) : rows[0].cells.map((_, i) => `column ${i}`);
-  const body = hasHeader ? rows.slice(1) : rows;
-  if (body.length === 0) throw new DataError(`${source}: the file has a header but no data rows`);
+  if (headerOption !== true && headerOption !== false && headerOption !== 'auto')
+    throw new InvalidArgumentError(
+      `CSV header option must be true, false or 'auto', got ${String(headerOption)}`,
+    );
+  const hasHeader = headerOption === 'auto' ? looksLikeHeader(records) : headerOption;
+  const names = hasHeader ? records[0].cells.map((c) => c.trim()) : undefined;
+  const body = hasHeader ? records.slice(1) : records;
+  if (body.length === 0)
+    throw new DataError(`${source}: the file has a header (line ${records[0].line}) but no data rows`);
+  const describeColumn = (c: number) =>
+    names && names[c] !== ''
+      ? `column ${c + 1} ${JSON.stringify(names[c])} (index ${c})`
+      : `column ${c + 1} (index ${c})`;
 
-  const targetIndex = resolveTarget(options.target ?? -1, names, hasHeader, source);
-  const featureColumns = names.map((_, i) => i).filter((i) => i !== targetIndex);
+  const targetIndex = resolveTarget(options.target ?? -1, width, names, source);
+  const featureColumns: number[] = [];
+  for (let c = 0; c < width; c++) if (c !== targetIndex) featureColumns.push(c);
   const d = featureColumns.length;
   const data = new Float32Array(body.length * d);
   for (let r = 0; r < body.length; r++) {
@@ -65,10 +125,10 @@ export function parseCsv(text: string, options: CsvOptions = {}, source = 'CSV')
     for (let k = 0; k < d; k++) {
       const c = featureColumns[k];
       const cell = cells[c].trim();
-      const value = cell === '' ? Number.NaN : Number(cell);
-      if (!Number.isFinite(value))
+      const value = parseNumber(cell);
+      if (value === undefined)
         throw new DataError(
-          `${source}: line ${line}, column ${c + 1} (${JSON.stringify(names[c])}): ${
+          `${source}: line ${line}, ${describeColumn(c)}: ${
             cell === '' ? 'empty cell' : `${JSON.stringify(cell)} is not a number`
           }`,
         );
@@ -76,71 +136,174 @@ export function parseCsv(text: string, options: CsvOptions = {}, source = 'CSV')
     }
   }
 
-  const rawTargets = body.map((row) => row.cells[targetIndex].trim());
-  const emptyAt = rawTargets.indexOf('');
-  if (emptyAt >= 0)
-    throw new DataError(`${source}: line ${body[emptyAt].line}, column ${targetIndex + 1}: empty target`);
-  const distinct = [...new Set(rawTargets)];
-  const allIntegers = distinct.every((t) => /^-?\d+$/.test(t));
-  const classNames = allIntegers
-    ? distinct.sort((a, b) => Number(a) - Number(b))
-    : distinct.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const index = new Map(classNames.map((name, i) => [name, i]));
-  const labels = Int32Array.from(rawTargets, (t) => index.get(t)!);
+  const raw = body.map((record) => record.cells[targetIndex].trim());
+  const { classNames, labels } = mapTargets(raw, options.classOrder ?? 'sorted', (r, message) => {
+    return new DataError(
+      `${source}: line ${body[r].line}, target ${describeColumn(targetIndex)}: ${message}`,
+    );
+  });
   return createDataset({
     name: options.name ?? source,
     data,
     numFeatures: d,
     labels,
     classNames,
-    provenance: { source: `CSV file ${source}`, location: source },
+    provenance,
   });
 }
 
-function resolveTarget(target: string | number, names: string[], hasHeader: boolean, source: string): number {
-  if (typeof target === 'number') {
-    if (!Number.isInteger(target) || target >= names.length || target < -names.length)
-      throw new InvalidArgumentError(
-        `${source}: target column index ${target} is outside 0..${names.length - 1}`,
+function mapTargets(
+  raw: string[],
+  classOrder: 'sorted' | 'first-seen',
+  error: (row: number, message: string) => DataError,
+): { classNames: string[]; labels: Int32Array } {
+  if (classOrder !== 'sorted' && classOrder !== 'first-seen')
+    throw new InvalidArgumentError(
+      `CSV classOrder must be 'sorted' or 'first-seen', got ${String(classOrder)}`,
+    );
+  const empty = raw.indexOf('');
+  if (empty >= 0) throw error(empty, 'empty target');
+  const numbers = raw.map(parseNumber);
+  if (numbers.every((v) => v !== undefined)) {
+    const fractional = numbers.findIndex((v) => !Number.isInteger(v));
+    if (fractional >= 0)
+      throw error(
+        fractional,
+        `${JSON.stringify(raw[fractional])} is not an integer; a numeric target must hold class numbers`,
       );
-    return target < 0 ? names.length + target : target;
+    const values = [...new Set(numbers as number[])].sort((a, b) => a - b);
+    const index = new Map(values.map((v, i) => [v, i]));
+    return {
+      classNames: values.map(String),
+      labels: Int32Array.from(numbers as number[], (v) => index.get(v)!),
+    };
   }
-  if (/^-?\d+$/.test(target)) return resolveTarget(Number(target), names, hasHeader, source);
-  if (!hasHeader)
-    throw new InvalidArgumentError(`${source}: target "${target}" given by name but the file has no header`);
-  const i = names.indexOf(target);
-  if (i < 0)
-    throw new InvalidArgumentError(`${source}: no column named "${target}" (columns: ${names.join(', ')})`);
-  return i;
+  const distinct = [...new Set(raw)];
+  if (classOrder === 'sorted') distinct.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const index = new Map(distinct.map((name, i) => [name, i]));
+  return { classNames: distinct, labels: Int32Array.from(raw, (t) => index.get(t)!) };
 }
 
-function isNumeric(cell: string): boolean {
-  const t = cell.trim();
-  return t !== '' && Number.isFinite(Number(t));
+function resolveTarget(
+  target: string | number,
+  width: number,
+  names: string[] | undefined,
+  source: string,
+): number {
+  if (typeof target === 'string') {
+    const wanted = target.trim();
+    if (names) {
+      const first = names.indexOf(wanted);
+      if (first >= 0) {
+        if (names.indexOf(wanted, first + 1) >= 0)
+          throw new InvalidArgumentError(`${source}: more than one column is named "${wanted}"`);
+        return first;
+      }
+    }
+    if (/^-?\d+$/.test(wanted)) return resolveTarget(Number(wanted), width, names, source);
+    if (!names)
+      throw new InvalidArgumentError(
+        `${source}: target column "${wanted}" given by name, but the file has no header (give an index, or header: true)`,
+      );
+    throw new InvalidArgumentError(`${source}: no column named "${wanted}" (columns: ${names.join(', ')})`);
+  }
+  if (!Number.isInteger(target) || target >= width || target < -width)
+    throw new InvalidArgumentError(
+      `${source}: target column index ${target} is outside 0..${width - 1} (or -${width}..-1 from the end)`,
+    );
+  return target < 0 ? width + target : target;
 }
 
-/** Splits one line, honouring double quotes ("" inside quotes is a quote). */
-function splitLine(line: string, delimiter: string, source: string, lineNumber: number): string[] {
-  if (!line.includes('"')) return line.split(delimiter);
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cell += '"';
+/** Header when a first-row cell is not a number while the next rows hold numbers in its column. */
+function looksLikeHeader(records: CsvRecord[]): boolean {
+  if (records.length < 2) return false;
+  const sample = records.slice(1, 21);
+  return records[0].cells.some(
+    (cell, c) =>
+      parseNumber(cell.trim()) === undefined &&
+      sample.every((record) => parseNumber(record.cells[c].trim()) !== undefined),
+  );
+}
+
+const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A decimal number (no hex, no Infinity, no empty string), or undefined. */
+function parseNumber(cell: string): number | undefined {
+  if (!NUMBER.test(cell)) return undefined;
+  const value = Number(cell);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** Splits text into records, with quoted fields and the line number each record starts on. */
+function splitRecords(input: string, delimiter: string, source: string): CsvRecord[] {
+  let text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  if (!text.includes('\n') && text.includes('\r')) text = text.replace(/\r/g, '\n'); // classic Mac line ends
+  const records: CsvRecord[] = [];
+  const n = text.length;
+  let pos = 0;
+  let line = 1;
+  while (pos < n) {
+    const start = line;
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = n;
+    const raw = text.slice(pos, end);
+    if (!raw.includes('"')) {
+      // Fast path: an unquoted line.
+      const content = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      pos = end + 1;
+      line++;
+      if (content.trim() !== '') records.push({ line: start, cells: content.split(delimiter) });
+      continue;
+    }
+    const cells: string[] = [];
+    let cell = '';
+    let quoted = false;
+    let i = pos;
+    for (;;) {
+      if (i >= n) {
+        if (quoted) throw new DataError(`${source}: line ${start} has a quoted field that is never closed`);
+        break;
+      }
+      const ch = text[i];
+      if (quoted) {
+        if (ch === '"') {
+          if (text[i + 1] === '"') {
+            cell += '"';
+            i += 2;
+          } else {
+            quoted = false;
+            i++;
+          }
+          continue;
+        }
+        if (ch === '\n') line++;
+        cell += ch;
         i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (line.startsWith(delimiter, i)) {
-      cells.push(cell);
-      cell = '';
-      i += delimiter.length - 1;
-    } else cell += ch;
+        continue;
+      }
+      if (ch === '"') {
+        quoted = true;
+        i++;
+      } else if (ch === '\n') {
+        i++;
+        line++;
+        break;
+      } else if (ch === '\r' && text[i + 1] === '\n') {
+        i += 2;
+        line++;
+        break;
+      } else if (text.startsWith(delimiter, i)) {
+        cells.push(cell);
+        cell = '';
+        i += delimiter.length;
+      } else {
+        cell += ch;
+        i++;
+      }
+    }
+    cells.push(cell);
+    pos = i;
+    records.push({ line: start, cells });
   }
-  if (quoted) throw new DataError(`${source}: line ${lineNumber} has an unterminated quoted field`);
-  cells.push(cell);
-  return cells;
+  return records;
 }

@@ -1,3 +1,4 @@
+/** The data module: datasets, loaders, the registry of named datasets, splits and scalers. */
 export { type CsvOptions, loadCsv, parseCsv } from './csv.js';
 export {
   classCounts,
@@ -7,19 +8,47 @@ export {
   type DatasetInit,
   type Provenance,
   subset,
+  withData,
 } from './dataset.js';
-export { DIGITS_PATH, loadDigits } from './digits.js';
+export { DIGITS_CLASSES, DIGITS_PATH, DIGITS_PROVENANCE, loadDigits } from './digits.js';
 export {
+  type DownloadResult,
+  defaultFashionMnistCacheDir,
   downloadFashionMnist,
+  FASHION_MNIST_BASE_URL,
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_FILES,
+  FASHION_MNIST_PROVENANCE,
+  FASHION_MNIST_SYSTEM_DIR,
+  type FashionMnistFile,
+  type FashionMnistFileKey,
   type FashionMnistOptions,
+  type FetchLike,
+  fashionMnistFile,
+  fashionMnistSearchDirs,
   findFashionMnist,
+  idxPayloadSha256,
   loadFashionMnist,
-  payloadSha256,
 } from './fashion-mnist.js';
-export { encodeIdx, type IdxArray, parseIdx, readIdxFile } from './idx.js';
-export { type DatasetInfo, type LoadDatasetOptions, listDatasets, loadDataset } from './registry.js';
+export {
+  encodeIdx,
+  type IdxArray,
+  type IdxData,
+  type IdxDType,
+  idxToFloat32,
+  isGzip,
+  parseIdx,
+  readIdxFile,
+  readIdxFileAsync,
+} from './idx.js';
+export {
+  BUILTIN_DATASET_NAMES,
+  CSV_PREFIX,
+  type DatasetInfo,
+  type LoadDatasetOptions,
+  listDatasets,
+  loadDataset,
+} from './registry.js';
 export {
   type DataSplits,
   fitMinMaxScaler,
@@ -28,5 +57,6 @@ export {
   Scaler,
   type ScalerConfig,
   type SplitOptions,
+  splitBundle,
   trainValTestSplit,
 } from './transforms.js';

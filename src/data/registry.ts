@@ -1,71 +1,130 @@
-/** Built-in datasets by name, plus `csv:<path>` for any CSV file. */
-import { ParsimonyError } from '../core/errors.js';
-import { loadCsv } from './csv.js';
+/**
+ * Datasets by name: the built-in `digits` and `fashion-mnist`, and `csv:<path>` for any CSV file
+ * (so a command line can take `--dataset csv:data/flowers.csv`).
+ */
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { type CsvOptions, loadCsv } from './csv.js';
 import type { DatasetBundle } from './dataset.js';
-import { DIGITS_PATH, loadDigits } from './digits.js';
+import { DIGITS_PATH, DIGITS_PROVENANCE, loadDigits } from './digits.js';
 import {
-  defaultCacheDir,
-  FASHION_MNIST_SYSTEM_DIR,
+  FASHION_MNIST_FILES,
+  FASHION_MNIST_PROVENANCE,
   type FashionMnistOptions,
+  fashionMnistSearchDirs,
   findFashionMnist,
   loadFashionMnist,
 } from './fashion-mnist.js';
 
+/** The prefix that turns a file path into a dataset name. */
+export const CSV_PREFIX = 'csv:';
+
 export interface DatasetInfo {
   name: string;
-  description: string;
+  /** Total number of samples, train + test. */
   samples: number;
+  /** Samples in the training pool (all of them when there is no fixed test part). */
   train: number;
+  /** Samples in the fixed test part; 0 when there is none. */
   test: number;
   features: number;
+  featureShape: number[];
   classes: number;
-  /** Where it loads from on this machine (or would, once installed). */
+  /** Where it loads from on this machine; when unavailable, where it was looked for. */
   location: string;
   available: boolean;
+  description: string;
+  source: string;
+  license?: string;
+  /** How to make an unavailable dataset available. */
+  hint?: string;
 }
 
-export function listDatasets(): DatasetInfo[] {
-  const fashion = findFashionMnist();
-  return [
-    {
+interface BuiltIn {
+  name: string;
+  describe: (options: LoadDatasetOptions) => DatasetInfo;
+  load: (options: LoadDatasetOptions) => Promise<DatasetBundle>;
+}
+
+const BUILT_INS: readonly BuiltIn[] = [
+  {
+    name: 'digits',
+    describe: () => ({
       name: 'digits',
-      description: 'UCI handwritten digits, 8x8 grey levels 0..16 (embedded)',
       samples: 1797,
       train: 1797,
       test: 0,
       features: 64,
+      featureShape: [8, 8, 1],
       classes: 10,
       location: DIGITS_PATH,
-      available: true,
+      available: existsSync(DIGITS_PATH),
+      description: 'UCI handwritten digits: 8x8 images, grey levels 0..16 (embedded in the package)',
+      source: DIGITS_PROVENANCE.source,
+      license: DIGITS_PROVENANCE.license,
+    }),
+    load: async () => ({ train: loadDigits() }),
+  },
+  {
+    name: 'fashion-mnist',
+    describe: (options) => {
+      const found = findFashionMnist(options.fashionMnist);
+      return {
+        name: 'fashion-mnist',
+        samples: FASHION_MNIST_FILES.trainImages.count + FASHION_MNIST_FILES.testImages.count,
+        train: FASHION_MNIST_FILES.trainImages.count,
+        test: FASHION_MNIST_FILES.testImages.count,
+        features: 784,
+        featureShape: [28, 28, 1],
+        classes: 10,
+        location: found ?? fashionMnistSearchDirs(options.fashionMnist).join(' or '),
+        available: found !== undefined,
+        description: 'Zalando Fashion-MNIST: 28x28 images, grey levels 0..255, fixed test part',
+        source: FASHION_MNIST_PROVENANCE.source,
+        license: FASHION_MNIST_PROVENANCE.license,
+        ...(found ? {} : { hint: 'apt-get install dataset-fashion-mnist, or load it with download enabled' }),
+      };
     },
-    {
-      name: 'fashion-mnist',
-      description: 'Zalando Fashion-MNIST, 28x28 grey levels 0..255, fixed test part',
-      samples: 70000,
-      train: 60000,
-      test: 10000,
-      features: 784,
-      classes: 10,
-      location: fashion ?? `${FASHION_MNIST_SYSTEM_DIR} or ${defaultCacheDir()}`,
-      available: fashion !== undefined,
-    },
-  ];
-}
+    load: (options) => loadFashionMnist(options.fashionMnist),
+  },
+];
+
+/** Names of the built-in datasets. */
+export const BUILTIN_DATASET_NAMES: readonly string[] = Object.freeze(BUILT_INS.map((b) => b.name));
 
 export interface LoadDatasetOptions {
+  /** Where to look for Fashion-MNIST, and whether to download it. */
   fashionMnist?: FashionMnistOptions;
-  /** Target column for `csv:` datasets (name or index; default the last column). */
+  /** Options for `csv:` datasets. */
+  csv?: CsvOptions;
+  /** Target column of a `csv:` dataset (name or index); shorthand for `csv.target`. */
   target?: string | number;
 }
 
+/** The built-in datasets: sizes, where each loads from and whether it is available here. */
+export function listDatasets(options: LoadDatasetOptions = {}): DatasetInfo[] {
+  return BUILT_INS.map((b) => b.describe(options));
+}
+
+/**
+ * Loads a dataset by name: a built-in name, or `csv:<path>`. Built-ins with a fixed test part
+ * return it as `test`; the others return everything as `train`.
+ * An unknown name is a DATASET_NOT_FOUND error listing the known names.
+ */
 export async function loadDataset(name: string, options: LoadDatasetOptions = {}): Promise<DatasetBundle> {
-  if (name === 'digits') return { train: loadDigits() };
-  if (name === 'fashion-mnist') return loadFashionMnist(options.fashionMnist);
-  if (name.startsWith('csv:')) return { train: loadCsv(name.slice(4), { target: options.target }) };
-  throw new ParsimonyError(
-    'DATASET_NOT_FOUND',
-    `unknown dataset "${name}" (built-in: ${listDatasets()
-      .map((d) => d.name)
-      .join(', ')}; or csv:<path>)`,
-  );
+  const trimmed = name.trim();
+  if (trimmed.toLowerCase().startsWith(CSV_PREFIX)) {
+    const path = trimmed.slice(CSV_PREFIX.length);
+    if (path === '') throw new InvalidArgumentError(`dataset "${name}": give a file after ${CSV_PREFIX}`);
+    const csv = { ...options.csv };
+    if (options.target !== undefined) csv.target = options.target;
+    return { train: loadCsv(path, csv) };
+  }
+  const builtIn = BUILT_INS.find((b) => b.name === trimmed.toLowerCase());
+  if (!builtIn)
+    throw new ParsimonyError(
+      'DATASET_NOT_FOUND',
+      `unknown dataset "${name}"; known datasets: ${BUILTIN_DATASET_NAMES.join(', ')}, or ${CSV_PREFIX}<path> for a CSV file`,
+    );
+  return builtIn.load(options);
 }
