@@ -29,6 +29,7 @@ export { Random } from './core/random.js';
 export {
   type CreateStudyOptions,
   createStudy,
+  type HeartbeatOptions,
   type LoadStudyOptions,
   loadStudy,
   type Objective,
@@ -37,9 +38,55 @@ export {
   type TellInput,
 } from './core/study.js';
 export { Trial, TrialPruned } from './core/trial.js';
-export { NopPruner, type Pruner } from './pruners/pruner.js';
+export {
+  type DataSplits,
+  type Dataset,
+  type DatasetBundle,
+  type DatasetInfo,
+  fitMinMaxScaler,
+  fitStandardScaler,
+  listDatasets,
+  loadCsv,
+  loadDataset,
+  loadDigits,
+  loadFashionMnist,
+  oneHot,
+  readIdxFile,
+  Scaler,
+  splitBundle,
+  trainValTestSplit,
+} from './data/index.js';
+export {
+  HyperbandPruner,
+  type HyperbandPrunerOptions,
+  MedianPruner,
+  NopPruner,
+  ParetoSuccessiveHalvingPruner,
+  type ParetoSuccessiveHalvingPrunerOptions,
+  PatientPruner,
+  type PatientPrunerOptions,
+  PercentilePruner,
+  type PercentilePrunerOptions,
+  type Pruner,
+  SuccessiveHalvingPruner,
+  type SuccessiveHalvingPrunerOptions,
+  ThresholdPruner,
+  type ThresholdPrunerOptions,
+  WilcoxonPruner,
+  type WilcoxonPrunerOptions,
+} from './pruners/index.js';
+export {
+  type ThreadObjective,
+  type ThreadObjectiveOptions,
+  threadObjective,
+} from './run/thread-objective.js';
 export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
 export type { Sampler, SearchSpace, StudyView } from './samplers/sampler.js';
 export { createStorage } from './storage/factory.js';
 export { InMemoryStorage } from './storage/memory.js';
 export type { Storage, StudySummary } from './storage/storage.js';
+export {
+  EarlyStopping,
+  type EarlyStoppingOptions,
+  type EarlyStoppingUpdate,
+} from './train/early-stopping.js';
