@@ -241,8 +241,20 @@ export function distributionFromConfig(config: DistributionConfig, where = 'dist
   }
 }
 
+const keys = new WeakMap<Distribution, string>();
+
+/** A canonical string for a distribution, computed once per object (distributions are frozen). */
+export function distributionKey(d: Distribution): string {
+  let key = keys.get(d);
+  if (key === undefined) {
+    key = JSON.stringify(d.getConfig());
+    keys.set(d, key);
+  }
+  return key;
+}
+
 export function distributionsEqual(a: Distribution, b: Distribution): boolean {
-  return JSON.stringify(a.getConfig()) === JSON.stringify(b.getConfig());
+  return a === b || distributionKey(a) === distributionKey(b);
 }
 
 /** Throws when a parameter is suggested again with a different distribution in the same trial. */

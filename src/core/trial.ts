@@ -13,6 +13,7 @@ import {
   checkDistributionCompatibility,
   clampToDistribution,
   type Distribution,
+  distributionsEqual,
   FloatDistribution,
   IntDistribution,
   type ParamValue,
@@ -218,7 +219,7 @@ export class Trial {
 
   private isRelative(name: string, distribution: Distribution): boolean {
     const d = this.relativeSearchSpace[name];
-    return d !== undefined && JSON.stringify(d.getConfig()) === JSON.stringify(distribution.getConfig());
+    return d !== undefined && distributionsEqual(d, distribution);
   }
 
   private enqueue(write: () => Promise<void>): void {

@@ -1,0 +1,84 @@
+/**
+ * Acquisition functions of the GP sampler, all in log space so they can be compared and optimised
+ * where expected improvement underflows: log EI (Ament et al. 2023) for minimisation of the
+ * standardised objective, plus log P(feasible) of every constraint, as Optuna's constrained GP does.
+ */
+import type { GPPosterior } from './gaussian-process.js';
+import { logH, logHDerivative, logNormalCdf, logNormalCdfDerivative } from './normal.js';
+
+/** Variance floor: keeps log sigma finite at observed points of a deterministic objective. */
+const MIN_VARIANCE = 1e-12;
+
+/** log EI(x) = log h((best - mu)/sigma) + log sigma for minimisation. */
+export function logExpectedImprovement(mean: number, variance: number, best: number): number {
+  const sigma = Math.sqrt(Math.max(variance, MIN_VARIANCE));
+  return logH((best - mean) / sigma) + Math.log(sigma);
+}
+
+export interface ConstraintModel {
+  readonly gp: GPPosterior;
+  /** Feasibility threshold in the GP's standardised units (the raw threshold is 0). */
+  readonly threshold: number;
+}
+
+/**
+ * Sum of log EI of the objective (omitted when no trial is feasible yet, so the search first looks
+ * for feasibility) and log P(c_k <= 0) of every constraint.
+ */
+export class LogAcquisition {
+  readonly objective: GPPosterior | null;
+  readonly best: number;
+  readonly constraints: readonly ConstraintModel[];
+  readonly dim: number;
+
+  constructor(objective: GPPosterior | null, best: number, constraints: readonly ConstraintModel[]) {
+    if (objective === null && constraints.length === 0)
+      throw new RangeError('an acquisition needs an objective or a constraint model');
+    this.objective = objective;
+    this.best = best;
+    this.constraints = constraints;
+    this.dim = (objective ?? constraints[0].gp).data.layout.dim;
+  }
+
+  /** Values at m rows of `x` (row-major, `dim` columns). */
+  evaluate(x: Float64Array, m: number): Float64Array {
+    const out = new Float64Array(m);
+    if (this.objective) {
+      const { mean, variance } = this.objective.predict(x, m);
+      for (let r = 0; r < m; r++) out[r] = logExpectedImprovement(mean[r], variance[r], this.best);
+    }
+    for (const c of this.constraints) {
+      const { mean, variance } = c.gp.predict(x, m);
+      for (let r = 0; r < m; r++) {
+        const sigma = Math.sqrt(Math.max(variance[r], MIN_VARIANCE));
+        out[r] += logNormalCdf((c.threshold - mean[r]) / sigma);
+      }
+    }
+    return out;
+  }
+
+  /** Value at one point, with the gradient with respect to every column written to `grad`. */
+  valueAndGradient(x: Float64Array, grad: Float64Array): number {
+    const dMean = new Float64Array(this.dim);
+    const dVar = new Float64Array(this.dim);
+    grad.fill(0);
+    let value = 0;
+    const add = (gp: GPPosterior, target: number, kind: 'ei' | 'feasible') => {
+      const { mean, variance } = gp.predictWithGradient(x, dMean, dVar);
+      const clamped = variance <= MIN_VARIANCE;
+      const sigma = Math.sqrt(clamped ? MIN_VARIANCE : variance);
+      const z = (target - mean) / sigma;
+      // dz/dx = (-dmu - z dsigma)/sigma with dsigma = dvar / (2 sigma).
+      const dLog = kind === 'ei' ? logHDerivative(z) : logNormalCdfDerivative(z);
+      value += kind === 'ei' ? logH(z) + Math.log(sigma) : logNormalCdf(z);
+      for (let c = 0; c < this.dim; c++) {
+        const dSigma = clamped ? 0 : dVar[c] / (2 * sigma);
+        const dz = (-dMean[c] - z * dSigma) / sigma;
+        grad[c] += dLog * dz + (kind === 'ei' ? dSigma / sigma : 0);
+      }
+    };
+    if (this.objective) add(this.objective, this.best, 'ei');
+    for (const c of this.constraints) add(c.gp, c.threshold, 'feasible');
+    return value;
+  }
+}
