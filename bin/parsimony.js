@@ -7,5 +7,10 @@ if (!existsSync(compiled)) {
   process.stderr.write('error: parsimony is not built; run `npm install` (or `npm run build`) first\n');
   process.exit(1);
 }
+// A closed pipe (`parsimony studies export ... | head`) ends output quietly, as Unix tools do.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 const { runCli } = await import(compiled.href);
 process.exitCode = await runCli(process.argv.slice(2));

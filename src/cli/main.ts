@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { isParsimonyError } from '../core/errors.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
+import { registerStudiesCommand } from './commands/studies.js';
 import { type CommandIO, processIO } from './output.js';
 import { VERSION } from './version.js';
 
@@ -23,7 +24,12 @@ export function buildProgram(io: CommandIO = processIO): Command {
     .exitOverride();
   registerDatasetsCommand(program, io);
   registerDescribeCommand(program, io);
-  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  registerStudiesCommand(program, io);
+  const configure = (command: Command) => {
+    command.exitOverride().configureOutput(program.configureOutput());
+    command.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   return program;
 }
 

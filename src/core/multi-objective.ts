@@ -51,12 +51,47 @@ export function nonDominatedRanks(points: readonly (readonly number[])[]): numbe
   return ranks;
 }
 
-/** Indices of the non-dominated points (minimisation). */
+/**
+ * Indices of the non-dominated points (minimisation), in input order. Only the first front is
+ * computed: after a lexicographic sort a point can be dominated only by points before it, so one
+ * pass against the growing front suffices (O(N log N) for two objectives, O(N F M) in general).
+ */
 export function paretoFrontIndices(points: readonly (readonly number[])[]): number[] {
-  const ranks = nonDominatedRanks(points);
-  const out: number[] = [];
-  for (let i = 0; i < ranks.length; i++) if (ranks[i] === 0) out.push(i);
-  return out;
+  const n = points.length;
+  if (n === 0) return [];
+  const m = points[0].length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => {
+    const p = points[a];
+    const q = points[b];
+    for (let k = 0; k < m; k++) if (p[k] !== q[k]) return p[k] - q[k];
+    return a - b;
+  });
+  const front: number[] = [];
+  if (m === 2) {
+    // Sweep: keep a point when its second value beats every earlier one, or ties the best
+    // with the same first value (a duplicate or equal point is not dominated).
+    let bestY = Number.POSITIVE_INFINITY;
+    let bestX = Number.NaN;
+    for (const i of order) {
+      const [x, y] = points[i];
+      if (y < bestY || (y === bestY && x === bestX)) {
+        front.push(i);
+        bestY = y;
+        bestX = x;
+      }
+    }
+  } else {
+    for (const i of order) {
+      let dominated = false;
+      for (const j of front)
+        if (dominates(points[j], points[i])) {
+          dominated = true;
+          break;
+        }
+      if (!dominated) front.push(i);
+    }
+  }
+  return front.sort((a, b) => a - b);
 }
 
 /**

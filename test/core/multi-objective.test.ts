@@ -54,3 +54,25 @@ describe('multi-objective helpers', () => {
     );
   });
 });
+
+describe('paretoFrontIndices', () => {
+  it('agrees with full non-dominated sorting on random points in 1 to 4 objectives', () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (const m of [1, 2, 3, 4]) {
+      for (let round = 0; round < 20; round++) {
+        // Coarse values create ties and duplicates, the cases a sweep gets wrong.
+        const points = Array.from({ length: 60 }, () =>
+          Array.from({ length: m }, () => Math.floor(rand() * 6)),
+        );
+        const expected = nonDominatedRanks(points)
+          .map((r, i) => (r === 0 ? i : -1))
+          .filter((i) => i >= 0);
+        assert.deepEqual(paretoFrontIndices(points), expected, `m=${m} round=${round}`);
+      }
+    }
+  });
+});

@@ -1,0 +1,809 @@
+/**
+ * PostgreSQL storage, for studies shared by processes on several machines
+ * (`postgres://user:password@host:5432/db?max=4`).
+ *
+ * - A connection pool per storage (`?max=N` connections, default 4; `?connect_timeout=S` seconds,
+ *   default 10).
+ * - Migrations run in one transaction under an advisory lock, so workers starting together migrate
+ *   once and the others wait, then find the schema current.
+ * - Times come from the server's clock (`clock_timestamp()`): heartbeats and stale-trial checks
+ *   agree even when the workers' clocks do not.
+ * - Trial numbers come from a per-study counter row updated in the inserting transaction: the row
+ *   lock orders creators, so numbers are dense and commit in order. Claims use
+ *   `FOR UPDATE SKIP LOCKED`; writes to a trial lock its row `FOR SHARE` while checking that it is
+ *   unfinished, so finishing a trial waits for them and finished trials never change afterwards.
+ * - Finished trials are cached in-process, as in the SQLite storage.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Distribution, ParamValue } from '../core/distributions.js';
+import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import {
+  type AttrValue,
+  type FrozenTrial,
+  type IntermediateValue,
+  isFinished,
+  type StudyDirection,
+  type TrialState,
+  type TrialTemplate,
+} from '../core/frozen-trial.js';
+import { pendingMigrations, SCHEMA_TABLE, SCHEMA_TABLE_SQL, SCHEMA_VERSION } from './migrations/index.js';
+import {
+  type AttrRow,
+  assembleTrials,
+  checkStep,
+  checkTrialState,
+  decodeDirections,
+  decodeJson,
+  encodeDirections,
+  encodeIntermediate,
+  encodeJson,
+  encodeNumbers,
+  encodeParam,
+  filterStates,
+  type IntermediateRow,
+  type ParamRow,
+  packChildren,
+  prepareTemplate,
+  studyNotFound,
+  TrialCache,
+  type TrialRow,
+  trialFinished,
+  trialNotFound,
+} from './serialization.js';
+import type { GetTrialsOptions, Storage, StudySummary } from './storage.js';
+
+export interface PostgresStorageOptions {
+  /** Pool size; overrides `?max=` in the URL (default 4). */
+  max?: number;
+  /** How long to wait for a connection, in ms; overrides `?connect_timeout=` (default 10,000). */
+  connectTimeoutMs?: number;
+}
+
+const TRIAL_COLUMNS = `trial_id AS "trialId", number, state, values_json AS "valuesJson",
+  datetime_start AS "datetimeStart", datetime_complete AS "datetimeComplete", packed_json AS "packedJson"`;
+const UNFINISHED = `('RUNNING', 'WAITING')`;
+/** Arbitrary constant naming the migration lock (pg_advisory_lock takes a bigint). */
+const MIGRATION_LOCK = 7_305_792_181_637;
+/** serialization_failure, deadlock_detected: the transaction is safe to run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** Parses a postgres:// URL into what pg needs and a password-free form for messages. */
+export function parsePostgresUrl(
+  url: string,
+  options: PostgresStorageOptions = {},
+): { connectionString: string; display: string; max: number; connectTimeoutMs: number } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not echoed: the text may hold a password.
+    throw new InvalidArgumentError(
+      'invalid PostgreSQL storage URL (expected postgres://user:password@host:port/database)',
+    );
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+    throw new InvalidArgumentError(`not a PostgreSQL URL: scheme "${parsed.protocol}"`);
+  const positive = (name: string, text: string | null, fallback: number): number => {
+    if (text === null) return fallback;
+    const n = Number(text);
+    if (!(Number.isFinite(n) && n > 0))
+      throw new InvalidArgumentError(
+        `PostgreSQL storage URL: ?${name}= must be a positive number, got "${text}"`,
+      );
+    return n;
+  };
+  const max = options.max ?? positive('max', parsed.searchParams.get('max'), 4);
+  if (!Number.isInteger(max) || max < 1)
+    throw new InvalidArgumentError(`PostgreSQL pool size (max) must be a positive integer, got ${max}`);
+  const connectTimeoutMs =
+    options.connectTimeoutMs ??
+    positive('connect_timeout', parsed.searchParams.get('connect_timeout'), 10) * 1000;
+  parsed.searchParams.delete('max');
+  parsed.searchParams.delete('connect_timeout');
+  const user = parsed.username ? `${decodeURIComponent(parsed.username)}@` : '';
+  const display = `${parsed.protocol}//${user}${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname}`;
+  return { connectionString: parsed.toString(), display, max, connectTimeoutMs };
+}
+
+export class PostgresStorage implements Storage {
+  /** The URL without its password, as error messages show it. */
+  readonly url: string;
+  private readonly pool: pg.Pool;
+  private readonly cache = new TrialCache();
+  private readonly directions = new Map<number, StudyDirection[]>();
+  private readonly statementNames = new Map<string, string>();
+  private closed = false;
+
+  private constructor(pool: pg.Pool, display: string) {
+    this.pool = pool;
+    this.url = display;
+  }
+
+  /** Connects (failing fast with a one-line STORAGE error) and brings the schema up to date. */
+  static async connect(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
+    const config = parsePostgresUrl(url, options);
+    const pool = new pg.Pool({
+      connectionString: config.connectionString,
+      max: config.max,
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      allowExitOnIdle: true,
+    });
+    // An idle connection dropped by the server must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      await pool.end().catch(() => {});
+      const reason = describeConnectError(error);
+      throw new ParsimonyError('STORAGE', `cannot connect to ${config.display}: ${reason}`, { cause: error });
+    }
+    const storage = new PostgresStorage(pool, config.display);
+    try {
+      await storage.migrate(client);
+      client.release();
+    } catch (error) {
+      client.release(true);
+      await pool.end().catch(() => {});
+      throw storage.wrap(error);
+    }
+    return storage;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Studies
+
+  async createStudy(directions: readonly StudyDirection[], studyName?: string): Promise<number> {
+    const name = studyName ?? `no-name-${randomUUID()}`;
+    try {
+      const { rows } = await this.query<{ id: number }>(
+        'INSERT INTO studies (study_name, directions_json) VALUES ($1, $2) RETURNING study_id AS id',
+        [name, encodeDirections(directions)],
+      );
+      return rows[0].id;
+    } catch (error) {
+      if (pgCode(error) === '23505')
+        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
+      throw error;
+    }
+  }
+
+  async deleteStudy(studyId: number): Promise<void> {
+    const { rowCount } = await this.query('DELETE FROM studies WHERE study_id = $1', [studyId]);
+    if (rowCount === 0) throw studyNotFound(studyId);
+    this.cache.dropStudy(studyId);
+    this.directions.delete(studyId);
+  }
+
+  async renameStudy(studyId: number, newName: string): Promise<void> {
+    try {
+      const { rowCount } = await this.query('UPDATE studies SET study_name = $1 WHERE study_id = $2', [
+        newName,
+        studyId,
+      ]);
+      if (rowCount === 0) throw studyNotFound(studyId);
+    } catch (error) {
+      if (pgCode(error) === '23505')
+        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${newName}" already exists`);
+      throw error;
+    }
+  }
+
+  async getStudyIdFromName(studyName: string): Promise<number> {
+    const { rows } = await this.query<{ id: number }>(
+      'SELECT study_id AS id FROM studies WHERE study_name = $1',
+      [studyName],
+    );
+    if (rows.length === 0) throw new ParsimonyError('STUDY_NOT_FOUND', `no study named "${studyName}"`);
+    return rows[0].id;
+  }
+
+  async getStudyName(studyId: number): Promise<string> {
+    const { rows } = await this.query<{ name: string }>(
+      'SELECT study_name AS name FROM studies WHERE study_id = $1',
+      [studyId],
+    );
+    if (rows.length === 0) throw studyNotFound(studyId);
+    return rows[0].name;
+  }
+
+  async getStudyDirections(studyId: number): Promise<readonly StudyDirection[]> {
+    let directions = this.directions.get(studyId);
+    if (!directions) {
+      const { rows } = await this.query<{ d: string }>(
+        'SELECT directions_json AS d FROM studies WHERE study_id = $1',
+        [studyId],
+      );
+      if (rows.length === 0) throw studyNotFound(studyId);
+      directions = decodeDirections(rows[0].d);
+      this.directions.set(studyId, directions);
+    }
+    return [...directions];
+  }
+
+  async getStudyUserAttrs(studyId: number): Promise<Record<string, AttrValue>> {
+    return this.studyAttrs(studyId, false);
+  }
+
+  async getStudySystemAttrs(studyId: number): Promise<Record<string, AttrValue>> {
+    return this.studyAttrs(studyId, true);
+  }
+
+  async setStudyUserAttr(studyId: number, key: string, value: AttrValue): Promise<void> {
+    await this.setStudyAttr(studyId, false, key, value, true);
+  }
+
+  async setStudySystemAttr(studyId: number, key: string, value: AttrValue): Promise<void> {
+    await this.setStudyAttr(studyId, true, key, value, true);
+  }
+
+  async setStudySystemAttrIfAbsent(studyId: number, key: string, value: AttrValue): Promise<boolean> {
+    return this.setStudyAttr(studyId, true, key, value, false);
+  }
+
+  async getAllStudies(): Promise<StudySummary[]> {
+    return this.readOnly(async (client) => {
+      const { rows: studies } = await this.query<{
+        studyId: number;
+        studyName: string;
+        directionsJson: string;
+        nTrials: number;
+        datetimeStart: Date | null;
+      }>(
+        `SELECT s.study_id AS "studyId", s.study_name AS "studyName", s.directions_json AS "directionsJson",
+           (SELECT COUNT(*)::int FROM trials t WHERE t.study_id = s.study_id) AS "nTrials",
+           (SELECT t.datetime_start FROM trials t WHERE t.study_id = s.study_id ORDER BY t.number LIMIT 1)
+             AS "datetimeStart"
+         FROM studies s ORDER BY s.study_id`,
+        [],
+        client,
+      );
+      const { rows: attrs } = await this.query<{
+        studyId: number;
+        isSystem: boolean;
+        key: string;
+        valueJson: string;
+      }>(
+        `SELECT study_id AS "studyId", is_system AS "isSystem", key, value_json AS "valueJson"
+         FROM study_attrs ORDER BY attr_id`,
+        [],
+        client,
+      );
+      const byStudy = new Map<
+        number,
+        { user: Record<string, AttrValue>; system: Record<string, AttrValue> }
+      >();
+      for (const s of studies) byStudy.set(s.studyId, { user: {}, system: {} });
+      for (const a of attrs) {
+        const entry = byStudy.get(a.studyId);
+        if (entry) (a.isSystem ? entry.system : entry.user)[a.key] = decodeJson(a.valueJson);
+      }
+      return studies.map((s) => ({
+        studyId: s.studyId,
+        studyName: s.studyName,
+        directions: decodeDirections(s.directionsJson),
+        userAttrs: byStudy.get(s.studyId)!.user,
+        systemAttrs: byStudy.get(s.studyId)!.system,
+        nTrials: s.nTrials,
+        datetimeStart: s.datetimeStart,
+      }));
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Trials
+
+  async createTrial(studyId: number, template: TrialTemplate = {}): Promise<FrozenTrial> {
+    return (await this.createTrials(studyId, [template]))[0];
+  }
+
+  /**
+   * Creates several trials in one transaction, with consecutive numbers; used to copy studies fast.
+   * Not part of the Storage contract.
+   */
+  async createTrials(studyId: number, templates: readonly TrialTemplate[]): Promise<FrozenTrial[]> {
+    if (templates.length === 0) return [];
+    const prepared = templates.map(prepareTemplate);
+    const ids = await this.transaction(async (client) => {
+      const { rows: counter } = await this.query<{ first: number }>(
+        `UPDATE studies SET next_trial_number = next_trial_number + $2 WHERE study_id = $1
+         RETURNING next_trial_number - $2 AS first`,
+        [studyId, prepared.length],
+        client,
+      );
+      if (counter.length === 0) throw studyNotFound(studyId);
+      const first = counter[0].first;
+      // Times the template leaves out are taken from the server's clock.
+      const given = (v: number | null | undefined) => v ?? null;
+      const now = (v: number | null | undefined, applies: boolean) => v === undefined && applies;
+      const { rows: inserted } = await this.query<{ trialId: number; number: number }>(
+        `INSERT INTO trials (study_id, number, state, values_json, datetime_start, datetime_complete, packed_json)
+         SELECT $1, x.number, x.state, x.values_json,
+           CASE WHEN x.start_now THEN clock_timestamp() ELSE to_timestamp(x.start_ms / 1000.0) END,
+           CASE WHEN x.complete_now THEN clock_timestamp() ELSE to_timestamp(x.complete_ms / 1000.0) END,
+           x.packed_json
+         FROM unnest($2::int[], $3::text[], $4::text[], $5::float8[], $6::bool[], $7::float8[], $8::bool[], $9::text[])
+           AS x(number, state, values_json, start_ms, start_now, complete_ms, complete_now, packed_json)
+         ORDER BY x.number
+         RETURNING trial_id AS "trialId", number`,
+        [
+          studyId,
+          prepared.map((_, i) => first + i),
+          prepared.map((t) => t.state),
+          prepared.map((t) => t.valuesJson),
+          prepared.map((t) => given(t.datetimeStart)),
+          prepared.map((t) => now(t.datetimeStart, t.state !== 'WAITING')),
+          prepared.map((t) => given(t.datetimeComplete)),
+          prepared.map((t) => now(t.datetimeComplete, isFinished(t.state))),
+          prepared.map((t) => t.packedJson),
+        ],
+        client,
+      );
+      const idOf = new Map(inserted.map((r) => [r.number, r.trialId]));
+      const trialIds = prepared.map((_, i) => idOf.get(first + i)!);
+      const params = prepared.flatMap((t, i) => t.params.map((p) => ({ ...p, trialId: trialIds[i] })));
+      if (params.length > 0)
+        await this.query(
+          `INSERT INTO trial_params (trial_id, name, value, distribution_json)
+           SELECT x.trial_id, x.name, x.value, x.distribution_json
+           FROM unnest($1::int[], $2::text[], $3::float8[], $4::text[]) WITH ORDINALITY
+             AS x(trial_id, name, value, distribution_json, n)
+           ORDER BY x.n`,
+          [
+            params.map((p) => p.trialId),
+            params.map((p) => p.name),
+            params.map((p) => p.value),
+            params.map((p) => p.distributionJson),
+          ],
+          client,
+        );
+      const steps = prepared.flatMap((t, i) => t.intermediates.map((v) => ({ ...v, trialId: trialIds[i] })));
+      if (steps.length > 0)
+        await this.query(
+          `INSERT INTO trial_intermediate_values (trial_id, step, value_json)
+           SELECT * FROM unnest($1::int[], $2::int[], $3::text[])`,
+          [steps.map((v) => v.trialId), steps.map((v) => v.step), steps.map((v) => v.valueJson)],
+          client,
+        );
+      const attrs = prepared.flatMap((t, i) => t.attrs.map((a) => ({ ...a, trialId: trialIds[i] })));
+      if (attrs.length > 0)
+        await this.query(
+          `INSERT INTO trial_attrs (trial_id, is_system, key, value_json)
+           SELECT x.trial_id, x.is_system, x.key, x.value_json
+           FROM unnest($1::int[], $2::bool[], $3::text[], $4::text[]) WITH ORDINALITY
+             AS x(trial_id, is_system, key, value_json, n)
+           ORDER BY x.n`,
+          [
+            attrs.map((a) => a.trialId),
+            attrs.map((a) => a.isSystem),
+            attrs.map((a) => a.key),
+            attrs.map((a) => a.valueJson),
+          ],
+          client,
+        );
+      return trialIds;
+    });
+    const trials = await this.readTrials(ids);
+    for (const t of trials) this.cache.remember(t);
+    return trials;
+  }
+
+  async claimWaitingTrial(studyId: number): Promise<FrozenTrial | null> {
+    // A row claimed and committed by another worker between our snapshot and our lock is skipped
+    // by the locking clause, which can leave LIMIT 1 empty although WAITING trials remain: retry.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const { rows } = await this.query<{ id: number }>(
+        `WITH next AS (
+           SELECT trial_id FROM trials WHERE study_id = $1 AND state = 'WAITING'
+           ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED)
+         UPDATE trials t SET state = 'RUNNING', datetime_start = clock_timestamp()
+         FROM next WHERE t.trial_id = next.trial_id AND t.state = 'WAITING'
+         RETURNING t.trial_id AS id`,
+        [studyId],
+      );
+      if (rows.length > 0) return this.getTrial(rows[0].id);
+      const { rows: status } = await this.query<{ study: boolean; waiting: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM studies WHERE study_id = $1) AS study,
+           EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = 'WAITING') AS waiting`,
+        [studyId],
+      );
+      if (!status[0].study) throw studyNotFound(studyId);
+      if (!status[0].waiting) return null;
+    }
+    return null;
+  }
+
+  async setTrialParam(
+    trialId: number,
+    name: string,
+    value: ParamValue,
+    distribution: Distribution,
+  ): Promise<void> {
+    const internal = encodeParam(name, value, distribution);
+    await this.writeToUnfinished(
+      trialId,
+      `INSERT INTO trial_params (trial_id, name, value, distribution_json)
+       SELECT trial_id, $2, $3, $4 FROM live
+       ON CONFLICT (trial_id, name) DO UPDATE SET value = EXCLUDED.value,
+         distribution_json = EXCLUDED.distribution_json`,
+      [name, internal, encodeJson(distribution.getConfig(), 'distribution')],
+    );
+  }
+
+  async setTrialIntermediateValue(trialId: number, step: number, value: IntermediateValue): Promise<void> {
+    checkStep(step);
+    await this.writeToUnfinished(
+      trialId,
+      `INSERT INTO trial_intermediate_values (trial_id, step, value_json)
+       SELECT trial_id, $2, $3 FROM live
+       ON CONFLICT (trial_id, step) DO UPDATE SET value_json = EXCLUDED.value_json`,
+      [step, encodeIntermediate(value)],
+    );
+  }
+
+  async setTrialUserAttr(trialId: number, key: string, value: AttrValue): Promise<void> {
+    await this.setTrialAttr(trialId, false, key, value);
+  }
+
+  async setTrialSystemAttr(trialId: number, key: string, value: AttrValue): Promise<void> {
+    await this.setTrialAttr(trialId, true, key, value);
+  }
+
+  async setTrialState(
+    trialId: number,
+    state: TrialState,
+    values?: readonly number[] | null,
+  ): Promise<boolean> {
+    checkTrialState(state);
+    const keepValues = values === undefined;
+    const valuesJson = values ? encodeNumbers(values) : null;
+    if (isFinished(state))
+      // Lock the row first: writers holding it FOR SHARE finish, later ones then see it finished,
+      // and the children packed below are complete.
+      return this.transaction(async (client) => {
+        const { rows } = await this.query<{ state: TrialState }>(
+          'SELECT state FROM trials WHERE trial_id = $1 FOR UPDATE',
+          [trialId],
+          client,
+        );
+        if (rows.length === 0) throw trialNotFound(trialId);
+        if (isFinished(rows[0].state)) return false;
+        const { params, intermediates, attrs } = await this.childRows([trialId], client);
+        await this.query(
+          `UPDATE trials SET state = $2, datetime_complete = clock_timestamp(),
+             values_json = CASE WHEN $3 THEN values_json ELSE $4 END, packed_json = $5
+           WHERE trial_id = $1`,
+          [trialId, state, keepValues, valuesJson, packChildren(params, intermediates, attrs)],
+          client,
+        );
+        return true;
+      });
+    const { rowCount } =
+      state === 'RUNNING'
+        ? await this.query(
+            `UPDATE trials SET state = 'RUNNING', datetime_start = clock_timestamp(),
+               values_json = CASE WHEN $2 THEN values_json ELSE $3 END
+             WHERE trial_id = $1 AND state = 'WAITING'`,
+            [trialId, keepValues, valuesJson],
+          )
+        : await this.query(
+            `UPDATE trials SET state = $2, values_json = CASE WHEN $3 THEN values_json ELSE $4 END
+             WHERE trial_id = $1 AND state IN ${UNFINISHED}`,
+            [trialId, state, keepValues, valuesJson],
+          );
+    if (rowCount === 1) return true;
+    await this.requireTrial(trialId);
+    return false;
+  }
+
+  async getTrial(trialId: number): Promise<FrozenTrial> {
+    const cached = this.cache.finished(trialId);
+    if (cached) return cached;
+    const [trial] = await this.readTrials([trialId]);
+    if (!trial) throw trialNotFound(trialId);
+    this.cache.remember(trial);
+    return trial;
+  }
+
+  async recordHeartbeat(trialId: number): Promise<void> {
+    const { rowCount } = await this.query(
+      `INSERT INTO trial_heartbeats (trial_id, heartbeat)
+       SELECT trial_id, clock_timestamp() FROM trials WHERE trial_id = $1 AND state = 'RUNNING'
+       ON CONFLICT (trial_id) DO UPDATE SET heartbeat = EXCLUDED.heartbeat`,
+      [trialId],
+    );
+    if (rowCount === 0) await this.requireTrial(trialId);
+  }
+
+  async getStaleTrials(studyId: number, graceMs: number): Promise<FrozenTrial[]> {
+    const ids = await this.readOnly(async (client) => {
+      await this.requireStudy(studyId, client);
+      const { rows } = await this.query<{ id: number }>(
+        `SELECT t.trial_id AS id FROM trials t JOIN trial_heartbeats h ON h.trial_id = t.trial_id
+         WHERE t.study_id = $1 AND t.state = 'RUNNING'
+           AND h.heartbeat < clock_timestamp() - $2 * interval '1 millisecond'
+         ORDER BY t.number`,
+        [studyId, graceMs],
+        client,
+      );
+      return rows.map((r) => r.id);
+    });
+    return this.readTrials(ids);
+  }
+
+  async getAllTrials(studyId: number, options: GetTrialsOptions = {}): Promise<FrozenTrial[]> {
+    const delta = this.cache.delta(studyId);
+    const fresh = await this.readOnly(async (client) => {
+      await this.requireStudy(studyId, client);
+      const { rows } = await this.query<TrialRow>(
+        `SELECT ${TRIAL_COLUMNS} FROM trials
+         WHERE study_id = $1 AND (number > $2 OR number = ANY ($3::int[]))`,
+        [studyId, delta.maxNumber, delta.unfinished],
+        client,
+      );
+      return this.readChildren(rows, client);
+    });
+    return filterStates(this.cache.merge(studyId, fresh), options.states);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cache.clear();
+    await this.pool.end();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Internals
+
+  private async migrate(client: pg.PoolClient): Promise<void> {
+    const status = async () => {
+      const { rows } = await client.query<{ known: boolean; studies: boolean }>(
+        `SELECT to_regclass('${SCHEMA_TABLE}') IS NOT NULL AS known, to_regclass('studies') IS NOT NULL AS studies`,
+      );
+      const known = rows[0].known;
+      const current = known
+        ? ((await client.query<{ v: number | null }>(`SELECT MAX(version) AS v FROM ${SCHEMA_TABLE}`)).rows[0]
+            .v ?? 0)
+        : 0;
+      return { known, current, foreign: !known && rows[0].studies };
+    };
+    // Fast path without the lock: already current.
+    const before = await status();
+    if (before.current === SCHEMA_VERSION) return;
+    // A session lock taken before BEGIN: the transaction then starts after the previous migrator
+    // committed, with fresh catalog caches (a lock taken inside it would leave them stale).
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query('BEGIN');
+      try {
+        const { known, current, foreign } = await status();
+        const pending = pendingMigrations(current, this.url, { hasForeignTables: foreign });
+        if (!known) await client.query(SCHEMA_TABLE_SQL.postgres);
+        for (const m of pending) {
+          await client.query(m.postgres);
+          await client.query(`INSERT INTO ${SCHEMA_TABLE} (version, description) VALUES ($1, $2)`, [
+            m.version,
+            m.description,
+          ]);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    }
+  }
+
+  /** Schema version of the database. */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.query<{ v: number | null }>(
+      `SELECT MAX(version) AS v FROM ${SCHEMA_TABLE}`,
+      [],
+    );
+    return rows[0].v ?? 0;
+  }
+
+  /** Runs one statement as a named prepared statement (prepared once per connection). */
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+    on: Queryable = this.pool,
+  ): Promise<pg.QueryResult<R>> {
+    let name = this.statementNames.get(text);
+    if (name === undefined) {
+      name = `parsimony_${this.statementNames.size}`;
+      this.statementNames.set(text, name);
+    }
+    try {
+      return await on.query<R>({ name, text, values });
+    } catch (error) {
+      throw this.wrap(error);
+    }
+  }
+
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        throw this.wrap(error);
+      }
+      let broken = false;
+      try {
+        await client.query(begin);
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        const code = pgCode(error);
+        if (code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
+        throw this.wrap(error);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  /** A read-only transaction seeing one snapshot. */
+  private readOnly<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction(fn, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  private wrap(error: unknown): Error {
+    if (error instanceof ParsimonyError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new ParsimonyError('STORAGE', `${this.url}: ${message}`, { cause: error });
+  }
+
+  private async requireStudy(studyId: number, on: Queryable = this.pool): Promise<void> {
+    const { rowCount } = await this.query('SELECT 1 FROM studies WHERE study_id = $1', [studyId], on);
+    if (rowCount !== 0) return;
+    // Deleted, perhaps by another process: forget what was cached for it.
+    this.cache.dropStudy(studyId);
+    throw studyNotFound(studyId);
+  }
+
+  private async requireTrial(trialId: number): Promise<void> {
+    const { rowCount } = await this.query('SELECT 1 FROM trials WHERE trial_id = $1', [trialId]);
+    if (rowCount === 0) throw trialNotFound(trialId);
+  }
+
+  /**
+   * Runs `insert` (which reads the trial from `live`) only while the trial is unfinished, holding a
+   * share lock on its row so it cannot finish meanwhile; otherwise explains why nothing was written.
+   */
+  private async writeToUnfinished(trialId: number, insert: string, values: unknown[]): Promise<void> {
+    const { rowCount } = await this.query(
+      `WITH live AS (SELECT trial_id FROM trials WHERE trial_id = $1 AND state IN ${UNFINISHED} FOR SHARE)
+       ${insert}`,
+      [trialId, ...values],
+    );
+    if (rowCount !== null && rowCount > 0) return;
+    const { rows } = await this.query<{ number: number; state: TrialState }>(
+      'SELECT number, state FROM trials WHERE trial_id = $1',
+      [trialId],
+    );
+    if (rows.length === 0) throw trialNotFound(trialId);
+    throw trialFinished(rows[0].number, rows[0].state);
+  }
+
+  private setTrialAttr(trialId: number, isSystem: boolean, key: string, value: AttrValue): Promise<void> {
+    return this.writeToUnfinished(
+      trialId,
+      `INSERT INTO trial_attrs (trial_id, is_system, key, value_json)
+       SELECT trial_id, $2, $3, $4 FROM live
+       ON CONFLICT (trial_id, is_system, key) DO UPDATE SET value_json = EXCLUDED.value_json`,
+      [isSystem, key, encodeJson(value, `attribute "${key}"`)],
+    );
+  }
+
+  private async studyAttrs(studyId: number, isSystem: boolean): Promise<Record<string, AttrValue>> {
+    const { rows } = await this.query<{ key: string | null; valueJson: string | null }>(
+      `SELECT a.key AS key, a.value_json AS "valueJson" FROM studies s
+       LEFT JOIN study_attrs a ON a.study_id = s.study_id AND a.is_system = $2
+       WHERE s.study_id = $1 ORDER BY a.attr_id`,
+      [studyId, isSystem],
+    );
+    if (rows.length === 0) throw studyNotFound(studyId);
+    const out: Record<string, AttrValue> = {};
+    for (const r of rows) if (r.key !== null) out[r.key] = decodeJson(r.valueJson!);
+    return out;
+  }
+
+  private async setStudyAttr(
+    studyId: number,
+    isSystem: boolean,
+    key: string,
+    value: AttrValue,
+    replace: boolean,
+  ): Promise<boolean> {
+    const json = encodeJson(value, `attribute "${key}"`);
+    try {
+      const { rowCount } = await this.query(
+        `INSERT INTO study_attrs (study_id, is_system, key, value_json) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (study_id, is_system, key) DO ${replace ? 'UPDATE SET value_json = EXCLUDED.value_json' : 'NOTHING'}`,
+        [studyId, isSystem, key, json],
+      );
+      return rowCount === 1;
+    } catch (error) {
+      if (pgCode(error) === '23503') throw studyNotFound(studyId);
+      throw error;
+    }
+  }
+
+  /** Whole trials by id, in number order, from one snapshot. */
+  private async readTrials(ids: readonly number[]): Promise<FrozenTrial[]> {
+    if (ids.length === 0) return [];
+    return this.readOnly(async (client) => {
+      const { rows } = await this.query<TrialRow>(
+        `SELECT ${TRIAL_COLUMNS} FROM trials WHERE trial_id = ANY ($1::int[]) ORDER BY number`,
+        [ids],
+        client,
+      );
+      return this.readChildren(rows, client);
+    });
+  }
+
+  /** Completes trial rows into trials, reading child rows only for trials not packed yet. */
+  private async readChildren(rows: TrialRow[], client: pg.PoolClient): Promise<FrozenTrial[]> {
+    const open = rows.filter((r) => r.packedJson === null).map((r) => r.trialId);
+    if (open.length === 0) return assembleTrials(rows, [], [], []);
+    const { params, intermediates, attrs } = await this.childRows(open, client);
+    return assembleTrials(rows, params, intermediates, attrs);
+  }
+
+  private async childRows(
+    ids: readonly number[],
+    client: pg.PoolClient,
+  ): Promise<{ params: ParamRow[]; intermediates: IntermediateRow[]; attrs: AttrRow[] }> {
+    const { rows: params } = await this.query<ParamRow>(
+      `SELECT trial_id AS "trialId", name, value, distribution_json AS "distributionJson" FROM trial_params
+       WHERE trial_id = ANY ($1::int[]) ORDER BY param_id`,
+      [ids],
+      client,
+    );
+    const { rows: intermediates } = await this.query<IntermediateRow>(
+      `SELECT trial_id AS "trialId", step, value_json AS "valueJson" FROM trial_intermediate_values
+       WHERE trial_id = ANY ($1::int[]) ORDER BY trial_id, step`,
+      [ids],
+      client,
+    );
+    const { rows: attrs } = await this.query<AttrRow>(
+      `SELECT trial_id AS "trialId", is_system AS "isSystem", key, value_json AS "valueJson" FROM trial_attrs
+       WHERE trial_id = ANY ($1::int[]) ORDER BY attr_id`,
+      [ids],
+      client,
+    );
+    return { params, intermediates, attrs };
+  }
+}
+
+/** One line saying why a connection failed (Node reports refused dual-stack connects as an AggregateError). */
+function describeConnectError(error: unknown): string {
+  const parts =
+    error instanceof AggregateError && error.errors.length > 0
+      ? error.errors.map((e: Error) => e.message)
+      : [
+          error instanceof Error
+            ? error.message || ((error as { code?: string }).code ?? error.name)
+            : String(error),
+        ];
+  return [...new Set(parts)].join('; ').replace(/\s+/g, ' ').trim();
+}
+
+/** The SQLSTATE of a driver error, also when wrapped in a STORAGE error. */
+function pgCode(error: unknown): string | undefined {
+  const inner = error instanceof ParsimonyError ? error.cause : error;
+  const code = (inner as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
