@@ -91,6 +91,11 @@ export interface OptimizeOptions {
   callbacks?: readonly StudyCallback[];
   /** See the module comment; default true. */
   reproducible?: boolean;
+  /**
+   * Stop once the study holds this many trials in total, counting every worker's: the budget of a
+   * study shared by many processes or machines. Checked atomically by the storage.
+   */
+  maxTotalTrials?: number;
 }
 
 export type TellInput =
@@ -150,6 +155,8 @@ function resolveDirections(options: CreateStudyOptions): StudyDirection[] {
 interface AskOptions {
   /** Trial numbers to show as RUNNING-at-ask-time (reproducible concurrency). */
   masked?: ReadonlySet<number>;
+  /** Create no trial once the study holds this many (WAITING ones are still claimed). */
+  maxTrials?: number;
 }
 
 export class Study {
@@ -304,11 +311,23 @@ export class Study {
    * Starts a trial. `fixedDistributions` are suggested at once, so `trial.params` holds them,
    * which is how a declarative search space drives ask-and-tell.
    */
-  async ask(fixedDistributions: Record<string, Distribution> = {}, options: AskOptions = {}): Promise<Trial> {
+  async ask(fixedDistributions: Record<string, Distribution> = {}): Promise<Trial> {
+    return (await this.askWithin(fixedDistributions, {}))!;
+  }
+
+  /** `ask`, or null when `maxTrials` is given and the study already holds that many trials. */
+  private async askWithin(
+    fixedDistributions: Record<string, Distribution>,
+    options: AskOptions,
+  ): Promise<Trial | null> {
     await this.ensureSamplerReady();
     if (this.heartbeat) await this.failStaleTrials();
     const frozen =
-      (await this.storage.claimWaitingTrial(this.studyId)) ?? (await this.storage.createTrial(this.studyId));
+      (await this.storage.claimWaitingTrial(this.studyId)) ??
+      (options.maxTrials === undefined
+        ? await this.storage.createTrial(this.studyId)
+        : await this.storage.createTrialIfBelow(this.studyId, options.maxTrials));
+    if (frozen === null) return null;
     if (this.heartbeat) this.startHeartbeat(frozen.trialId, frozen.number);
     await this.refresh();
     if (options.masked && options.masked.size > 0) this.masks.set(frozen.number, options.masked);
@@ -388,8 +407,19 @@ export class Study {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
     const reproducible = options.reproducible ?? true;
     if (!(nTrials >= 0)) throw new InvalidArgumentError(`nTrials must be >= 0, got ${options.nTrials}`);
-    if (options.nTrials === undefined && options.timeoutMs === undefined)
-      throw new InvalidArgumentError('give nTrials or timeoutMs so the study knows when to stop');
+    if (
+      options.nTrials === undefined &&
+      options.timeoutMs === undefined &&
+      options.maxTotalTrials === undefined
+    )
+      throw new InvalidArgumentError(
+        'give nTrials, maxTotalTrials or timeoutMs so the study knows when to stop',
+      );
+    if (
+      options.maxTotalTrials !== undefined &&
+      !(Number.isInteger(options.maxTotalTrials) && options.maxTotalTrials >= 0)
+    )
+      throw new InvalidArgumentError(`maxTotalTrials must be an integer >= 0, got ${options.maxTotalTrials}`);
     const deadline =
       options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
     this.stopRequested = false;
@@ -410,7 +440,8 @@ export class Study {
         if (this.sampler.shouldStop(this.viewFor(Number.POSITIVE_INFINITY))) break;
       }
       const masked = new Set(reproducible ? numbers.slice(Math.max(0, k - concurrency + 1)) : []);
-      const trial = await this.ask({}, { masked });
+      const trial = await this.askWithin({}, { masked, maxTrials: options.maxTotalTrials });
+      if (trial === null) break;
       numbers.push(trial.number);
       const run = this.runTrial(objective, trial, options).catch((error) => {
         fatal ??= error;

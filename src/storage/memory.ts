@@ -146,6 +146,11 @@ export class InMemoryStorage implements Storage {
     return this.freeze(trial);
   }
 
+  async createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null> {
+    if (this.study(studyId).trials.length >= maxTrials) return null;
+    return this.createTrial(studyId);
+  }
+
   async claimWaitingTrial(studyId: number): Promise<FrozenTrial | null> {
     const study = this.study(studyId);
     for (const trial of study.trials) {

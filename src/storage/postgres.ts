@@ -300,21 +300,36 @@ export class PostgresStorage implements Storage {
     return (await this.createTrials(studyId, [template]))[0];
   }
 
+  async createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null> {
+    return (await this.createTrials(studyId, [{}], maxTrials))[0] ?? null;
+  }
+
   /**
    * Creates several trials in one transaction, with consecutive numbers; used to copy studies fast.
    * Not part of the Storage contract.
    */
-  async createTrials(studyId: number, templates: readonly TrialTemplate[]): Promise<FrozenTrial[]> {
+  async createTrials(
+    studyId: number,
+    templates: readonly TrialTemplate[],
+    maxTrials?: number,
+  ): Promise<FrozenTrial[]> {
     if (templates.length === 0) return [];
     const prepared = templates.map(prepareTemplate);
     const ids = await this.transaction(async (client) => {
+      // With a cap, the counter moves only while the study stays within it: one atomic statement.
       const { rows: counter } = await this.query<{ first: number }>(
-        `UPDATE studies SET next_trial_number = next_trial_number + $2 WHERE study_id = $1
+        `UPDATE studies SET next_trial_number = next_trial_number + $2
+         WHERE study_id = $1 AND ($3::int IS NULL OR next_trial_number + $2 <= $3)
          RETURNING next_trial_number - $2 AS first`,
-        [studyId, prepared.length],
+        [studyId, prepared.length, maxTrials ?? null],
         client,
       );
-      if (counter.length === 0) throw studyNotFound(studyId);
+      if (counter.length === 0) {
+        if (maxTrials === undefined) throw studyNotFound(studyId);
+        const { rows } = await this.query('SELECT 1 FROM studies WHERE study_id = $1', [studyId], client);
+        if (rows.length === 0) throw studyNotFound(studyId);
+        return [];
+      }
       const first = counter[0].first;
       // Times the template leaves out are taken from the server's clock.
       const given = (v: number | null | undefined) => v ?? null;

@@ -270,6 +270,25 @@ export class SqliteStorage implements Storage {
     return trials;
   }
 
+  async createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null> {
+    const template = prepareTemplate({});
+    const id = this.guard(() =>
+      this.db
+        .transaction(() => {
+          const row = this.stmt('SELECT next_trial_number AS next FROM studies WHERE study_id = ?').get(
+            studyId,
+          ) as { next: number } | undefined;
+          if (!row) throw studyNotFound(studyId);
+          return row.next >= maxTrials ? null : this.insertTrial(studyId, template);
+        })
+        .immediate(),
+    );
+    if (id === null) return null;
+    const [trial] = this.guard(() => this.readTrials([id]));
+    this.cache.remember(trial);
+    return trial;
+  }
+
   async claimWaitingTrial(studyId: number): Promise<FrozenTrial | null> {
     const trialId = this.guard(() =>
       this.db

@@ -49,6 +49,11 @@ export interface Storage {
   /** Creates a trial with the next number; RUNNING unless the template says otherwise. */
   createTrial(studyId: number, template?: TrialTemplate): Promise<FrozenTrial>;
   /**
+   * Creates a RUNNING trial only while the study holds fewer than `maxTrials` trials (any state),
+   * atomically, so many workers sharing one budget create exactly `maxTrials`; null when full.
+   */
+  createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null>;
+  /**
    * Atomically moves the oldest WAITING trial of the study to RUNNING and returns it, or null.
    * Two callers never receive the same trial.
    */

@@ -107,6 +107,21 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
     );
 
     it(
+      'creates trials up to a cap shared by concurrent callers',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'capped');
+        await s.createTrial(id, { state: 'WAITING' });
+        const made = await Promise.all(Array.from({ length: 12 }, () => s.createTrialIfBelow(id, 7)));
+        assert.equal(made.filter((t) => t !== null).length, 6);
+        assert.deepEqual(
+          (await s.getAllTrials(id)).map((t) => t.number),
+          [0, 1, 2, 3, 4, 5, 6],
+        );
+        assert.equal(await s.createTrialIfBelow(id, 7), null);
+      }),
+    );
+
+    it(
       'filters trials by state',
       withStorage(async (s) => {
         const id = await s.createStudy(['minimize'], 'filter');
