@@ -441,7 +441,16 @@ export class Study {
       }
       const masked = new Set(reproducible ? numbers.slice(Math.max(0, k - concurrency + 1)) : []);
       const trial = await this.askWithin({}, { masked, maxTrials: options.maxTotalTrials });
-      if (trial === null) break;
+      if (trial === null) {
+        // The budget is spent. With heartbeats, stay while other workers' trials are still running:
+        // if one of them is lost, its retry must still run somewhere.
+        if (this.heartbeat && (await this.othersRunning()) && !this.stopRequested && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, this.heartbeat!.intervalMs));
+          k--;
+          continue;
+        }
+        break;
+      }
       numbers.push(trial.number);
       const run = this.runTrial(objective, trial, options).catch((error) => {
         fatal ??= error;
@@ -507,6 +516,13 @@ export class Study {
     }
     if (failed.length > 0) await this.refresh();
     return failed;
+  }
+
+  private async othersRunning(): Promise<boolean> {
+    await this.refresh();
+    return this.cache.some(
+      (t) => (t.state === 'RUNNING' || t.state === 'WAITING') && !this.live.has(t.number),
+    );
   }
 
   private startHeartbeat(trialId: number, number: number): void {
