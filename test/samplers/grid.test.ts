@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createStudy, loadStudy } from '../../src/core/study.js';
+import { GridSampler } from '../../src/samplers/grid.js';
+import { InMemoryStorage } from '../../src/storage/memory.js';
+
+const space = { lr: [0.1, 0.01, 0.001], act: ['relu', 'tanh'], depth: [1, 2, 3, 4] };
+
+function objective(trial: import('../../src/core/trial.js').Trial) {
+  const lr = trial.suggestCategorical('lr', [0.1, 0.01, 0.001]);
+  const act = trial.suggestCategorical('act', ['relu', 'tanh']);
+  const depth = trial.suggestInt('depth', 1, 4);
+  return lr * depth + (act === 'relu' ? 0 : 1);
+}
+
+const key = (p: Record<string, unknown>) => JSON.stringify([p.lr, p.act, p.depth]);
+
+describe('GridSampler', () => {
+  it('runs every point exactly once with concurrency, then stops by itself', async () => {
+    const study = await createStudy({ sampler: new GridSampler(space, { seed: 1 }) });
+    await study.optimize(
+      async (t) => {
+        await new Promise((r) => setImmediate(r));
+        return objective(t);
+      },
+      { nTrials: 100, concurrency: 4 },
+    );
+    const trials = study.trials;
+    assert.equal(trials.length, 24);
+    assert.equal(new Set(trials.map((t) => key(t.params))).size, 24);
+    assert.ok(trials.every((t) => t.state === 'COMPLETE'));
+  });
+
+  it('shares one grid between two study objects on one storage (two workers)', async () => {
+    const storage = new InMemoryStorage();
+    await createStudy({ studyName: 'g', storage });
+    const a = await loadStudy({ studyName: 'g', storage, sampler: new GridSampler(space, { seed: 2 }) });
+    const b = await loadStudy({ studyName: 'g', storage, sampler: new GridSampler(space, { seed: 2 }) });
+    await Promise.all([
+      a.optimize(async (t) => objective(t), { nTrials: 30, concurrency: 2 }),
+      b.optimize(async (t) => objective(t), { nTrials: 30, concurrency: 2 }),
+    ]);
+    const trials = await a.getTrials();
+    assert.equal(trials.length, 24);
+    assert.equal(new Set(trials.map((t) => key(t.params))).size, 24);
+  });
+
+  it('orders points by seed, reproducibly', async () => {
+    const order = async (seed: number) => {
+      const study = await createStudy({ sampler: new GridSampler(space, { seed }) });
+      await study.optimize(objective, { nTrials: 24 });
+      return study.trials.map((t) => key(t.params));
+    };
+    assert.deepEqual(await order(5), await order(5));
+    assert.notDeepEqual(await order(5), await order(6));
+  });
+
+  it('rejects a parameter outside the grid and an empty grid', async () => {
+    assert.throws(() => new GridSampler({}), /search space is empty/);
+    assert.throws(() => new GridSampler({ x: [] }), /"x" needs a non-empty array/);
+    const study = await createStudy({ sampler: new GridSampler({ x: [1, 2] }) });
+    await study.optimize(
+      (t) => {
+        t.suggestCategorical('x', [1, 2]);
+        return t.suggestFloat('y', 0, 1);
+      },
+      { nTrials: 1 },
+    );
+    assert.match(String(study.trials[0].systemAttrs.failReason), /"y" is not in the grid/);
+  });
+});
