@@ -337,7 +337,9 @@ export class Study {
     const params = Object.keys(space).length > 0 ? this.sampler.sampleRelative(view, frozen, space) : {};
     const trial = new Trial(this.trialContext, frozen, { space, params });
     this.live.set(trial.number, trial);
-    this.askSnapshots.set(trial.number, askTimeSnapshot(frozen, space, params));
+    // Kept after the trial ends: later trials of the same optimize call must keep seeing it as it
+    // was at ask time, however early it finished (optimize drops it once no mask can name it).
+    if (options.masked) this.askSnapshots.set(trial.number, askTimeSnapshot(frozen, space, params));
     for (const [name, distribution] of Object.entries(fixedDistributions)) trial.suggest(name, distribution);
     return trial;
   }
@@ -392,7 +394,6 @@ export class Study {
     this.stopHeartbeat(trial.number);
     const changed = await this.storage.setTrialState(trial.trialId, state, values);
     this.live.delete(trial.number);
-    this.askSnapshots.delete(trial.number);
     this.masks.delete(trial.number);
     if (!changed)
       throw new ParsimonyError('TRIAL_FINISHED', `trial ${trial.number} was already finished; tell ignored`);
@@ -452,6 +453,8 @@ export class Study {
         break;
       }
       numbers.push(trial.number);
+      // Trials up to k - concurrency have finished, so no running trial's mask names this one.
+      if (k >= 2 * concurrency) this.askSnapshots.delete(numbers[k - 2 * concurrency]);
       const run = this.runTrial(objective, trial, options).catch((error) => {
         fatal ??= error;
       });
@@ -460,6 +463,7 @@ export class Study {
       run.then(() => inFlight.delete(run));
     }
     await Promise.all(done);
+    for (const number of numbers) this.askSnapshots.delete(number);
     if (fatal !== null) throw fatal;
   }
 
