@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../../src/core/distributions.js';
+import { createStudy } from '../../src/core/study.js';
+import {
+  createPruner,
+  createSampler,
+  gridFromSpace,
+  PRUNER_NAMES,
+  SAMPLER_NAMES,
+} from '../../src/run/registry.js';
+
+const space = {
+  x: new FloatDistribution(0, 1, { step: 0.25 }),
+  n: new IntDistribution(1, 3),
+  kind: new CategoricalDistribution(['a', 'b']),
+};
+
+/** Options a pruner cannot do without. */
+const REQUIRED: Record<string, Record<string, unknown>> = {
+  percentile: { percentile: 25 },
+  patient: { patience: 2 },
+  threshold: { upper: 1 },
+};
+
+describe('sampler and pruner registry', () => {
+  it('lists the samplers and pruners a study file can name', () => {
+    assert.deepEqual([...SAMPLER_NAMES].sort(), ['cmaes', 'gp', 'grid', 'nsga2', 'qmc', 'random', 'tpe']);
+    assert.deepEqual([...PRUNER_NAMES].sort(), [
+      'asha',
+      'hyperband',
+      'median',
+      'nop',
+      'patient',
+      'percentile',
+      'successive-halving',
+      'threshold',
+      'wilcoxon',
+    ]);
+  });
+
+  // Every module must load: a missing or broken one fails here, not in a user's study.
+  for (const name of SAMPLER_NAMES) {
+    it(`builds the ${name} sampler, which then samples the space`, async () => {
+      const sampler = await createSampler(
+        { name, options: { seed: 3 } },
+        { space, directions: ['minimize'] },
+      );
+      const study = await createStudy({ sampler });
+      await study.optimize(
+        (t) => {
+          for (const [param, d] of Object.entries(space)) t.suggest(param, d);
+          return (t.params.x as number) + (t.params.n as number);
+        },
+        { nTrials: 4 },
+      );
+      // The grid sampler queues its whole grid as WAITING trials; the four that ran are COMPLETE.
+      const trials = study.trials.filter((t) => t.state !== 'WAITING');
+      assert.deepEqual(
+        trials.map((t) => t.state),
+        ['COMPLETE', 'COMPLETE', 'COMPLETE', 'COMPLETE'],
+      );
+      for (const t of trials)
+        for (const [param, d] of Object.entries(space))
+          assert.ok(d.contains(d.toInternal(t.params[param])), `${name} gave ${param}=${t.params[param]}`);
+    });
+  }
+
+  for (const name of PRUNER_NAMES) {
+    it(`builds the ${name} pruner`, async () => {
+      const pruner = await createPruner(
+        { name, options: REQUIRED[name] ?? {} },
+        { directions: ['minimize'] },
+      );
+      assert.equal(typeof pruner.prune, 'function');
+    });
+  }
+
+  it('passes options on to the constructors', async () => {
+    const median = (await createPruner({
+      name: 'median',
+      options: { nWarmupSteps: 2, nStartupTrials: 1 },
+    })) as unknown as {
+      nWarmupSteps: number;
+      nStartupTrials: number;
+    };
+    assert.deepEqual([median.nWarmupSteps, median.nStartupTrials], [2, 1]);
+    const patient = (await createPruner({
+      name: 'patient',
+      options: { patience: 1, wrapped: { name: 'percentile', percentile: 10 } },
+    })) as unknown as { patience: number; wrapped: { percentile: number } };
+    assert.equal(patient.patience, 1);
+    assert.equal(patient.wrapped.percentile, 10);
+    const pareto = await createPruner('asha', { directions: ['minimize', 'maximize'] });
+    assert.equal(pareto.constructor.name, 'ParetoSuccessiveHalvingPruner');
+    assert.equal((await createPruner('successive-halving')).constructor.name, 'SuccessiveHalvingPruner');
+  });
+
+  it('rejects unknown names, unknown options and wrong kinds, naming them', async () => {
+    await assert.rejects(createSampler('tpee'), /sampler: unknown sampler "tpee" \(known: random, tpe/);
+    await assert.rejects(
+      createSampler({ name: 'tpe', options: { nStartupTrails: 3 } }),
+      /sampler\.nStartupTrails: unknown option of the tpe sampler \(did you mean "nStartupTrials"\?\)/,
+    );
+    await assert.rejects(createPruner({ name: 'nop', options: { x: 1 } }), /it takes no options/);
+    await assert.rejects(
+      createPruner({ name: 'hyperband', options: { maxResource: 'big' } }),
+      /pruner\.maxResource: expected an integer or "auto", got "big"/,
+    );
+    await assert.rejects(
+      createPruner({ name: 'patient', options: { patience: 1, wrapped: 'medain' } }),
+      /pruner\.wrapped: unknown pruner "medain"/,
+    );
+    // Ranges are the constructors' business; the message still says which component.
+    await assert.rejects(
+      createPruner({ name: 'median', options: { nWarmupSteps: -1 } }),
+      /^InvalidArgumentError: median: .*nWarmupSteps/,
+    );
+  });
+
+  it('gives the grid sampler the grid of the space', () => {
+    assert.deepEqual(gridFromSpace(space), { x: [0, 0.25, 0.5, 0.75, 1], n: [1, 2, 3], kind: ['a', 'b'] });
+    assert.throws(
+      () => gridFromSpace({ lr: new FloatDistribution(0, 1) }),
+      /grid sampler needs a grid: give space\.lr a `step`/,
+    );
+  });
+});
