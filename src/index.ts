@@ -80,8 +80,17 @@ export {
   type ThreadObjectiveOptions,
   threadObjective,
 } from './run/thread-objective.js';
+export { CmaEsSampler, type CmaEsSamplerOptions } from './samplers/cmaes/cmaes-sampler.js';
+export { GPSampler, type GPSamplerOptions } from './samplers/gp/gp-sampler.js';
+export { GridSampler, type GridSamplerOptions } from './samplers/grid.js';
+export { NSGAIISampler, type NSGAIISamplerOptions } from './samplers/nsga2/nsga2-sampler.js';
+export { PartialFixedSampler } from './samplers/partial-fixed.js';
+export { QMCSampler, type QMCSamplerOptions } from './samplers/qmc/qmc-sampler.js';
 export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
 export type { Sampler, SearchSpace, StudyView } from './samplers/sampler.js';
+export { TPESampler, type TPESamplerOptions } from './samplers/tpe/tpe-sampler.js';
+export { type CopyStudyOptions, copyStudy } from './storage/copy.js';
+export { type ExportFormat, exportTrials } from './storage/export.js';
 export { createStorage } from './storage/factory.js';
 export { InMemoryStorage } from './storage/memory.js';
 export type { Storage, StudySummary } from './storage/storage.js';
