@@ -8,6 +8,8 @@ import { isParsimonyError } from '../core/errors.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
 import { registerStudiesCommand } from './commands/studies.js';
+import { registerTuneCommand } from './commands/tune.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { type CommandIO, processIO } from './output.js';
 import { VERSION } from './version.js';
 
@@ -25,6 +27,8 @@ export function buildProgram(io: CommandIO = processIO): Command {
   registerDatasetsCommand(program, io);
   registerDescribeCommand(program, io);
   registerStudiesCommand(program, io);
+  registerTuneCommand(program, io);
+  registerWorkerCommand(program, io);
   const configure = (command: Command) => {
     command.exitOverride().configureOutput(program.configureOutput());
     command.commands.forEach(configure);

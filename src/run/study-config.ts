@@ -29,6 +29,8 @@ import { type ComponentSpec, checkPrunerSpec, checkSamplerSpec, suggest } from '
 export interface StudyConfig {
   /** Where the config came from (for messages); null when built from an object. */
   file: string | null;
+  /** The file's text, when parsed from one (stored with the study for `parsimony worker`). */
+  source?: string;
   /** Directory relative paths are resolved against. */
   baseDir: string;
   name: string;
@@ -110,7 +112,12 @@ export function parseStudyConfig(text: string, file: string): StudyConfig {
   if (raw === null || raw === undefined) fail('', 'the file is empty');
   if (typeof raw !== 'object' || Array.isArray(raw) || !isMap(doc.contents))
     fail('', 'expected a mapping of fields (name, command, space, ...)');
-  return buildStudyConfig(raw as Record<string, unknown>, { file, baseDir: dirname(resolve(file)), fail });
+  const config = buildStudyConfig(raw as Record<string, unknown>, {
+    file,
+    baseDir: dirname(resolve(file)),
+    fail,
+  });
+  return { ...config, file: resolve(file), source: text };
 }
 
 interface BuildContext {

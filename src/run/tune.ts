@@ -108,6 +108,10 @@ export interface TuneSummary {
 
 const FAIL_FAST_TRIALS = 3;
 
+/** Where a study created by `tune` keeps its study file, for `parsimony worker --study`. */
+export const STUDY_FILE_KEY = 'studyFile';
+const TUNE_HEARTBEAT = { intervalMs: 5000, gracePeriodMs: 30000, maxRetry: 1 };
+
 export async function runTune(options: TuneOptions): Promise<TuneSummary> {
   const started = Date.now();
   if (!options.config && !options.file) throw new InvalidArgumentError('runTune: give `file` or `config`');
@@ -147,7 +151,16 @@ export async function runTune(options: TuneOptions): Promise<TuneSummary> {
       pruner,
       storage,
       loadIfExists: true,
+      // Persistent storages may be shared by workers elsewhere: a lost worker's trial must not
+      // stay RUNNING forever.
+      heartbeat: storageUrl.startsWith('memory:') && !given ? undefined : TUNE_HEARTBEAT,
     });
+    // `parsimony worker --study NAME` rebuilds the run from this, on any machine.
+    if (config.file && config.source !== undefined)
+      await storage.setStudySystemAttrIfAbsent(study.studyId, STUDY_FILE_KEY, {
+        file: config.file,
+        text: config.source,
+      });
     if (study.directions.join() !== config.directions.join())
       throw new InvalidArgumentError(
         `${label}: study "${config.name}" already exists in ${storageLabel} with directions [${study.directions.join(', ')}], but the file says [${config.directions.join(', ')}]; rename the study or use another storage`,
@@ -271,6 +284,8 @@ async function optimizeStudy(
     if (toRun > 0 && !stopAll.signal.aborted) {
       await study.optimize(objective, {
         nTrials: Number.isFinite(toRun) ? toRun : undefined,
+        // The target counts every worker's trials: the storage stops all of them at exactly N.
+        maxTotalTrials: options.trialsTarget,
         timeoutMs: config.timeoutMs,
         concurrency: options.concurrency,
         catch: [TrialCommandError],

@@ -38,42 +38,60 @@ export function registerTuneCommand(program: Command, io: CommandIO): void {
     .option('--quiet', 'no progress output')
     .addHelpText('after', helpText)
     .action(async (file: string, options: TuneCommandOptions) => {
-      const { runTune } = await import('../../run/tune.js');
-      const progress = options.quiet ? null : new Progress(io);
-      const controller = new AbortController();
-      let received: NodeJS.Signals | null = null;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (received) {
-          io.stderr('still stopping: waiting for the trial processes to exit');
-          return;
-        }
-        received = signal;
-        progress?.pause();
-        io.stderr(`${signal}: stopping; running trials are being terminated and marked FAIL (interrupted)`);
-        controller.abort(signal);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      let summary: TuneSummary;
-      try {
-        summary = await runTune({
+      await executeTune(
+        io,
+        {
           file,
           trials: options.trials,
           concurrency: options.concurrency,
           storage: options.storage,
           seed: options.seed,
-          signal: controller.signal,
-          onEvent: progress ? (event) => progress.handle(event) : undefined,
-        });
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        progress?.close();
-      }
-      if (options.json) io.stdout(JSON.stringify(summary, null, 2));
-      else io.stdout(formatSummary(summary));
-      if (received) throw new CommanderError(SIGNAL_EXIT_CODES[received] ?? 130, 'parsimony.interrupted', '');
+        },
+        options,
+      );
     });
+}
+
+/**
+ * Runs a study with progress output, SIGINT/SIGTERM handling and the closing summary; shared by
+ * `tune` and `worker`, which differ only in where the study file comes from.
+ */
+export async function executeTune(
+  io: CommandIO,
+  tuneOptions: Omit<import('../../run/tune.js').TuneOptions, 'signal' | 'onEvent'>,
+  output: { json?: boolean; quiet?: boolean },
+): Promise<void> {
+  const { runTune } = await import('../../run/tune.js');
+  const progress = output.quiet ? null : new Progress(io);
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      io.stderr('still stopping: waiting for the trial processes to exit');
+      return;
+    }
+    received = signal;
+    progress?.pause();
+    io.stderr(`${signal}: stopping; running trials are being terminated and marked FAIL (interrupted)`);
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let summary: TuneSummary;
+  try {
+    summary = await runTune({
+      ...tuneOptions,
+      signal: controller.signal,
+      onEvent: progress ? (event) => progress.handle(event) : undefined,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    progress?.close();
+  }
+  if (output.json) io.stdout(JSON.stringify(summary, null, 2));
+  else io.stdout(formatSummary(summary));
+  if (received) throw new CommanderError(SIGNAL_EXIT_CODES[received] ?? 130, 'parsimony.interrupted', '');
 }
 
 function helpText(): string {
