@@ -9,11 +9,13 @@ COPY src ./src
 COPY bin ./bin
 COPY assets ./assets
 COPY python ./python
+COPY examples ./examples
 RUN npm install --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# Trials may be Python programs: the helper in python/ needs only the standard library.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 tini && rm -rf /var/lib/apt/lists/*
+# Trials may be Python programs: the helper in python/ needs only the standard library; the
+# example study uses scikit-learn.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-sklearn tini && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app /app
 ENV NODE_ENV=production
