@@ -143,6 +143,7 @@ const SAMPLERS: Readonly<Record<string, Entry<Sampler>>> = {
       seed: 'integer',
       qmcType: { oneOf: ['sobol', 'halton'] },
       scramble: 'boolean',
+      warnIndependentSampling: 'boolean',
       independentSampler: 'sampler',
     } as const satisfies OptionTable<QMCSamplerOptions>,
     build: async ({ independentSampler, ...o }, context) =>
@@ -152,10 +153,12 @@ const SAMPLERS: Readonly<Record<string, Entry<Sampler>>> = {
       }),
   },
   nsga2: {
-    summary: 'NSGA-II genetic algorithm (several objectives)',
+    summary: 'NSGA-II genetic algorithm (one or several objectives, constraints)',
     options: {
       seed: 'integer',
       populationSize: 'integer',
+      crossover: { oneOf: ['sbx', 'uniform', 'blxalpha'] },
+      blxAlpha: 'number',
       mutationProb: 'number',
       crossoverProb: 'number',
       swappingProb: 'number',

@@ -4,6 +4,10 @@
  * attribute), and storages hand each WAITING trial to exactly one worker, so no point runs twice
  * even with many processes on many machines. When every point has a trial, `shouldStop` ends
  * `optimize`.
+ *
+ * Grid values are used as given, like Optuna: a value outside the distribution the objective
+ * suggests (7 for `suggestFloat('x', 0, 1)`) is still what the trial gets; only its kind (number,
+ * string, boolean) is checked. A parameter that is not in the grid is an error.
  */
 import { createHash } from 'node:crypto';
 import type { CategoricalChoice, Distribution, ParamValue } from '../core/distributions.js';

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { FrozenTrial } from '../../src/core/frozen-trial.js';
 import { createStudy, loadStudy } from '../../src/core/study.js';
 import { GridSampler } from '../../src/samplers/grid.js';
+import { RandomSampler } from '../../src/samplers/random.js';
+import type { StudyView } from '../../src/samplers/sampler.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
 
 const space = { lr: [0.1, 0.01, 0.001], act: ['relu', 'tanh'], depth: [1, 2, 3, 4] };
@@ -14,6 +17,16 @@ function objective(trial: import('../../src/core/trial.js').Trial) {
 }
 
 const key = (p: Record<string, unknown>) => JSON.stringify([p.lr, p.act, p.depth]);
+
+function viewOf(trials: readonly FrozenTrial[]): StudyView {
+  return {
+    studyName: 'view',
+    directions: ['minimize'],
+    systemAttrs: {},
+    getTrials: (options = {}) =>
+      options.states ? trials.filter((t) => options.states!.includes(t.state)) : trials,
+  };
+}
 
 describe('GridSampler', () => {
   it('runs every point exactly once with concurrency, then stops by itself', async () => {
@@ -67,5 +80,40 @@ describe('GridSampler', () => {
       { nTrials: 1 },
     );
     assert.match(String(study.trials[0].systemAttrs.failReason), /"y" is not in the grid/);
+  });
+
+  it('reports exhaustion through shouldStop only once every point has a trial', async () => {
+    const sampler = new GridSampler({ x: [1, 2, 3] }, { seed: 1 });
+    const study = await createStudy({ sampler });
+    assert.equal(sampler.shouldStop(viewOf(study.trials)), false, 'nothing has run');
+    await study.optimize((t) => t.suggestCategorical('x', [1, 2, 3]), { nTrials: 2 });
+    // The third point is still WAITING in the queue.
+    assert.equal(sampler.shouldStop(viewOf(study.trials)), false);
+    await study.optimize((t) => t.suggestCategorical('x', [1, 2, 3]), { nTrials: 5 });
+    assert.equal(study.trials.length, 3);
+    assert.equal(sampler.shouldStop(viewOf(study.trials)), true);
+  });
+
+  it('enqueues nothing when the study already covers the grid, and runs no duplicate', async () => {
+    const storage = new InMemoryStorage();
+    const first = await createStudy({
+      studyName: 'covered',
+      storage,
+      sampler: new RandomSampler({ seed: 1 }),
+    });
+    for (const x of [1, 2]) await first.enqueueTrial({ x });
+    await first.optimize((t) => t.suggestInt('x', 1, 2), { nTrials: 2 });
+    const grid = await loadStudy({ studyName: 'covered', storage, sampler: new GridSampler({ x: [1, 2] }) });
+    await grid.optimize((t) => t.suggestInt('x', 1, 2), { nTrials: 10 });
+    assert.deepEqual(
+      (await grid.getTrials()).map((t) => t.params.x),
+      [1, 2],
+    );
+  });
+
+  it('uses a grid value even when the suggested distribution does not contain it (as Optuna)', async () => {
+    const study = await createStudy({ sampler: new GridSampler({ x: [0.5, 7] }) });
+    await study.optimize((t) => t.suggestFloat('x', 0, 1), { nTrials: 2 });
+    assert.deepEqual(study.trials.map((t) => t.params.x).sort(), [0.5, 7]);
   });
 });

@@ -1,30 +1,58 @@
-/** Variation operators of NSGA-II on a box: simulated binary crossover and polynomial mutation (Deb). */
+/**
+ * Variation operators of NSGA-II on one bounded variable: simulated binary crossover (SBX) and
+ * polynomial mutation (Deb and Agrawal 1995, Deb and Goyal 1996, in the bounded form of Deb's
+ * reference NSGA-II code), and BLX-alpha (Eshelman and Schaffer 1993). Every result lies in
+ * [low, high].
+ */
 import type { Random } from '../../core/random.js';
 
 /**
- * SBX on one variable: children spread around the parents with a distribution index `eta`
- * (larger keeps children closer), bounded so both stay in [low, high]. Returns one child.
+ * SBX on one variable: the two children spread symmetrically around the parents with a
+ * distribution index `eta` (larger keeps children closer to their parents); the spread is bounded
+ * so both children stay in [low, high]. Returns one of the two children at random.
  */
 export function sbx(rng: Random, x1: number, x2: number, low: number, high: number, eta: number): number {
-  if (Math.abs(x1 - x2) < 1e-14 || high <= low) return rng.next() < 0.5 ? x1 : x2;
   const y1 = Math.min(x1, x2);
   const y2 = Math.max(x1, x2);
+  const gap = y2 - y1;
+  // Identical parents (or a degenerate range) have nothing to recombine.
+  if (!(gap > 1e-14) || !(high > low)) return clamp(rng.bool() ? x1 : x2, low, high);
   const u = rng.next();
-  const child = (beta: number, sign: 1 | -1) => {
+  const spread = (beta: number) => {
     const alpha = 2 - beta ** -(eta + 1);
-    const betaq = u <= 1 / alpha ? (u * alpha) ** (1 / (eta + 1)) : (1 / (2 - u * alpha)) ** (1 / (eta + 1));
-    return 0.5 * (y1 + y2 + sign * betaq * (y2 - y1));
+    return u <= 1 / alpha ? (u * alpha) ** (1 / (eta + 1)) : (1 / (2 - u * alpha)) ** (1 / (eta + 1));
   };
-  const c1 = child(1 + (2 * (y1 - low)) / (y2 - y1), -1);
-  const c2 = child(1 + (2 * (high - y2)) / (y2 - y1), 1);
-  const c = rng.next() < 0.5 ? c1 : c2;
-  return Math.min(Math.max(c, low), high);
+  const lower = 0.5 * (y1 + y2 - spread(1 + (2 * (y1 - low)) / gap) * gap);
+  const upper = 0.5 * (y1 + y2 + spread(1 + (2 * (high - y2)) / gap) * gap);
+  return clamp(rng.bool() ? lower : upper, low, high);
 }
 
-/** Polynomial mutation of one variable within [low, high] with distribution index `eta`. */
+/**
+ * BLX-alpha on one variable: uniform on the parents' interval widened by `alpha` times its width
+ * on each side, clipped to [low, high].
+ */
+export function blxAlpha(
+  rng: Random,
+  x1: number,
+  x2: number,
+  low: number,
+  high: number,
+  alpha: number,
+): number {
+  const y1 = Math.min(x1, x2);
+  const y2 = Math.max(x1, x2);
+  const d = y2 - y1;
+  return clamp(rng.uniform(y1 - alpha * d, y2 + alpha * d), low, high);
+}
+
+/**
+ * Polynomial mutation of one variable within [low, high] with distribution index `eta`: small
+ * moves are likely, and the move can reach either bound (larger `eta` keeps it smaller).
+ */
 export function polynomialMutation(rng: Random, x: number, low: number, high: number, eta: number): number {
   const width = high - low;
-  if (width <= 0) return x;
+  if (!(width > 0)) return clamp(x, low, high);
+  x = clamp(x, low, high);
   const d1 = (x - low) / width;
   const d2 = (high - x) / width;
   const u = rng.next();
@@ -37,5 +65,9 @@ export function polynomialMutation(rng: Random, x: number, low: number, high: nu
     const v = 2 * (1 - u) + 2 * (u - 0.5) * (1 - d2) ** (eta + 1);
     dq = 1 - v ** power;
   }
-  return Math.min(Math.max(x + dq * width, low), high);
+  return clamp(x + dq * width, low, high);
+}
+
+function clamp(x: number, low: number, high: number): number {
+  return Math.min(Math.max(x, low), high);
 }
