@@ -1,0 +1,84 @@
+/**
+ * Chooses and initialises the TensorFlow.js backend once per process (or worker thread).
+ * Order: `@tensorflow/tfjs-node` when it is installed (optional, never required), otherwise wasm
+ * with Parsimony's kernels registered on top, otherwise cpu. `PARSIMONY_BACKEND` forces a choice.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { InvalidArgumentError } from '../../core/errors.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  /** The tfjs backend name in use ('tensorflow' is tfjs-node). */
+  name: BackendName;
+  /** Why this backend was chosen: 'forced' by PARSIMONY_BACKEND/option, or 'auto'. */
+  reason: 'forced' | 'auto';
+}
+
+export interface InitBackendOptions {
+  /** Force a backend; defaults to PARSIMONY_BACKEND or automatic choice. */
+  backend?: BackendName | 'node';
+}
+
+let initialised: Promise<BackendInfo> | undefined;
+
+/** Initialises the backend once; later calls return the same choice. */
+export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  initialised ??= chooseBackend(options);
+  return initialised;
+}
+
+function normalise(name: string): BackendName {
+  const n = name.trim().toLowerCase();
+  if (n === 'node' || n === 'tensorflow' || n === 'tfjs-node') return 'tensorflow';
+  if (n === 'wasm' || n === 'cpu') return n;
+  throw new InvalidArgumentError(
+    `PARSIMONY_BACKEND: unknown backend "${name}" (expected node, wasm or cpu)`,
+  );
+}
+
+async function chooseBackend(options: InitBackendOptions): Promise<BackendInfo> {
+  const forcedRaw = options.backend ?? process.env.PARSIMONY_BACKEND;
+  const forced = forcedRaw ? normalise(forcedRaw) : undefined;
+  const tf = await import('@tensorflow/tfjs-core');
+  if (forced === 'tensorflow' || forced === undefined) {
+    if (await tryTfjsNode()) {
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      return { name: 'tensorflow', reason: forced ? 'forced' : 'auto' };
+    }
+    if (forced) {
+      throw new InvalidArgumentError(
+        'PARSIMONY_BACKEND=node but @tensorflow/tfjs-node is not installed',
+      );
+    }
+  }
+  if (forced === 'cpu') {
+    await import('@tensorflow/tfjs-backend-cpu');
+    await tf.setBackend('cpu');
+    await tf.ready();
+    return { name: 'cpu', reason: 'forced' };
+  }
+  await import('@tensorflow/tfjs-backend-cpu');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const require = createRequire(import.meta.url);
+  const wasmFile = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+  wasm.setWasmPaths(`${path.dirname(wasmFile)}${path.sep}`);
+  const { registerParsimonyKernels } = await import('./register-kernels.js');
+  registerParsimonyKernels();
+  await tf.setBackend('wasm');
+  await tf.ready();
+  return { name: 'wasm', reason: forced ? 'forced' : 'auto' };
+}
+
+async function tryTfjsNode(): Promise<boolean> {
+  try {
+    // A variable specifier keeps TypeScript and bundlers from requiring the optional package.
+    const specifier = '@tensorflow/tfjs-node';
+    await import(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
