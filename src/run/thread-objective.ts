@@ -26,6 +26,11 @@ export interface ThreadObjectiveOptions {
   threads?: number;
   /** Name of the objective export (default `objective`, falling back to `default`). */
   exportName?: string;
+  /**
+   * A structured-clonable value handed to the objective as its second argument in every thread
+   * (settings such as the dataset or epoch count, which cannot travel through the trial).
+   */
+  context?: unknown;
 }
 
 export interface ThreadObjective {
@@ -54,7 +59,7 @@ export function threadObjective(module: URL | string, options: ThreadObjectiveOp
 
   const spawn = (): PoolWorker => {
     const shared = new SharedArrayBuffer(SHARED_BYTES);
-    const data: WorkerData = { moduleUrl, exportName, shared };
+    const data: WorkerData = { moduleUrl, exportName, shared, context: options.context };
     const worker = startWorker(moduleUrl, data);
     worker.unref();
     const ready = new Promise<void>((resolve, reject) => {

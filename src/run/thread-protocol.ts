@@ -18,6 +18,8 @@ export interface WorkerData {
   exportName: string;
   /** Int32 slots: [0] state (0 waiting, 1 answered), [1] answer length in bytes; then the answer. */
   shared: SharedArrayBuffer;
+  /** ThreadObjectiveOptions.context, passed to the objective as its second argument. */
+  context?: unknown;
 }
 
 export type ToWorker = { type: 'run'; trialNumber: number; params: Record<string, unknown> };

@@ -65,7 +65,7 @@ class RemoteTrial {
   }
 }
 
-type ObjectiveFn = (trial: RemoteTrial) => unknown;
+type ObjectiveFn = (trial: RemoteTrial, context: unknown) => unknown;
 
 async function main(): Promise<void> {
   let objective: ObjectiveFn;
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   port.on('message', async (message: ToWorker) => {
     if (message.type !== 'run') return;
     try {
-      const value = await objective(new RemoteTrial(message.trialNumber));
+      const value = await objective(new RemoteTrial(message.trialNumber), data.context);
       send({ type: 'done', value: value as number | number[] });
     } catch (error) {
       const e = error as Error;

@@ -59,4 +59,18 @@ describe('threadObjective', () => {
       await threaded.close();
     }
   });
+
+  it('hands the context option to the objective in every thread', async () => {
+    const threaded = threadObjective(fixture, { threads: 2, exportName: 'scaled', context: { scale: 1000 } });
+    try {
+      const study = await createStudy({ sampler: new RandomSampler({ seed: 4 }) });
+      await study.optimize(threaded, { nTrials: 4, concurrency: 2 });
+      for (const t of study.trials) {
+        assert.equal(t.state, 'COMPLETE');
+        assert.equal(t.values?.[0], (t.params.x as number) * 1000);
+      }
+    } finally {
+      await threaded.close();
+    }
+  });
 });
