@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { isParsimonyError } from '../core/errors.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
+import { registerSearchCommand } from './commands/search.js';
 import { registerStudiesCommand } from './commands/studies.js';
 import { registerTuneCommand } from './commands/tune.js';
 import { registerWorkerCommand } from './commands/worker.js';
@@ -26,6 +27,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
     .exitOverride();
   registerDatasetsCommand(program, io);
   registerDescribeCommand(program, io);
+  registerSearchCommand(program, io);
   registerStudiesCommand(program, io);
   registerTuneCommand(program, io);
   registerWorkerCommand(program, io);

@@ -2,6 +2,7 @@ import { type Command, CommanderError } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { describeComponents } from '../../run/registry.js';
 import type { TrialSummary, TuneEvent, TuneSummary } from '../../run/tune.js';
+import { parseIntegerOption } from '../options.js';
 import { type Column, type CommandIO, formatTable, processIO } from '../output.js';
 
 interface TuneCommandOptions {
@@ -25,15 +26,15 @@ export function registerTuneCommand(program: Command, io: CommandIO): void {
     .option(
       '--trials <n>',
       'total trials the study should reach (overrides `trials`; a resumed study counts its finished trials)',
-      parseInteger('--trials', 0),
+      parseIntegerOption('--trials', 0),
     )
     .option(
       '--concurrency <n>',
       'trials run at once (overrides `concurrency`)',
-      parseInteger('--concurrency', 1),
+      parseIntegerOption('--concurrency', 1),
     )
     .option('--storage <url>', 'memory:, sqlite:<path> or postgres://... (overrides `storage`)')
-    .option('--seed <n>', "sampler seed (overrides the file's)", parseInteger('--seed'))
+    .option('--seed <n>', "sampler seed (overrides the file's)", parseIntegerOption('--seed'))
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress output')
     .addHelpText('after', helpText)
@@ -289,15 +290,4 @@ function formatParams(params: Record<string, unknown>): string {
   return Object.entries(params)
     .map(([k, v]) => `${k}=${formatParam(v)}`)
     .join(' ');
-}
-
-function parseInteger(flag: string, min?: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || (min !== undefined && n < min))
-      throw new InvalidArgumentError(
-        `${flag} must be an integer${min === undefined ? '' : ` >= ${min}`}, got "${value}"`,
-      );
-    return n;
-  };
 }

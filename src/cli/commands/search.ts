@@ -1,0 +1,169 @@
+/**
+ * `parsimony search`: the size search (accuracy against parameters) on a dataset, with a progress
+ * bar showing the best trade-offs so far and the Pareto front as a table at the end.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { SizeSearchProgress, SizeSearchResult, SizeSearchRow } from '../../search/size-search.js';
+import { parseIntegerOption, parsePositiveNumberOption } from '../options.js';
+import { type CommandIO, formatInteger, formatTable, processIO } from '../output.js';
+
+interface SearchCommandOptions {
+  dataset: string;
+  seed: number;
+  trials: number;
+  sampler: string;
+  threads?: number;
+  epochs?: number;
+  maxParams?: number;
+  timeout?: number;
+  out?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerSearchCommand(program: Command, io: CommandIO): void {
+  program
+    .command('search')
+    .description(
+      'find the accuracy/size trade-offs of a network on a dataset: a multi-objective search over depth, widths, activation, learning rate, L2, dropout and batch size',
+    )
+    .option('--dataset <name>', 'a built-in dataset or csv:<path> (see `parsimony datasets`)', 'digits')
+    .option(
+      '--seed <n>',
+      'seed of the sampler, the split and every trial',
+      parseIntegerOption('--seed', 0),
+      0,
+    )
+    .option('--trials <n>', 'trials to run', parseIntegerOption('--trials', 1), 40)
+    .option('--sampler <name>', 'tpe (multi-objective TPE) or nsga2', 'tpe')
+    .option(
+      '--threads <n>',
+      'trials at once, one per worker thread (default: one per core)',
+      parseIntegerOption('--threads', 1),
+    )
+    .option('--epochs <n>', 'most epochs per trial (default 30)', parseIntegerOption('--epochs', 1))
+    .option(
+      '--max-params <n>',
+      'reject configurations above this many parameters before training',
+      parseIntegerOption('--max-params', 1),
+    )
+    .option(
+      '--timeout <seconds>',
+      'start no new trial after this many seconds',
+      parsePositiveNumberOption('--timeout'),
+    )
+    .option('--out <file>', 'SQLite file of the study', 'parsimony-results/search.db')
+    .option('--json', 'print the result as JSON')
+    .option('--quiet', 'no progress output')
+    .action(async (options: SearchCommandOptions) => {
+      if (options.sampler !== 'tpe' && options.sampler !== 'nsga2')
+        throw new InvalidArgumentError(`--sampler must be tpe or nsga2, got "${options.sampler}"`);
+      const { runSizeSearch } = await import('../../search/size-search.js');
+      const progress = options.quiet ? null : new SearchProgress(io, options.trials);
+      let result: SizeSearchResult;
+      try {
+        result = await runSizeSearch({
+          dataset: options.dataset,
+          seed: options.seed,
+          trials: options.trials,
+          sampler: options.sampler as 'tpe' | 'nsga2',
+          threads: options.threads,
+          maxEpochs: options.epochs,
+          maxParams: options.maxParams,
+          timeoutSeconds: options.timeout,
+          studyFile: options.out,
+          onTrial: progress ? (event) => progress.update(event) : undefined,
+        });
+      } finally {
+        progress?.close();
+      }
+      io.stdout(options.json ? JSON.stringify(result, null, 2) : formatSearchResult(result));
+    });
+}
+
+function percent(x: number | null): string {
+  return x === null || Number.isNaN(x) ? '-' : `${(100 * x).toFixed(1)}%`;
+}
+
+function compact(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return formatInteger(n);
+}
+
+/** "97.2% @ 14.0k" for each front member, fewest parameters first. */
+function tradeOffs(front: readonly SizeSearchRow[], limit: number): string {
+  const shown = front.slice(-limit);
+  return shown.map((r) => `${percent(r.validationAccuracy)}@${compact(r.params)}`).join(' ');
+}
+
+export function formatSearchResult(r: SizeSearchResult): string {
+  const lines = [
+    `search "${r.studyName}" on ${r.dataset} (seed ${r.seed}, ${r.sampler}, ${r.threads} threads): ${r.counts.complete} complete, ${r.counts.pruned} pruned, ${r.counts.failed} failed in ${r.elapsedSeconds.toFixed(1)} s`,
+    '',
+    `Pareto front (maximise validation accuracy, minimise parameters): ${r.front.length} trial${r.front.length === 1 ? '' : 's'}`,
+  ];
+  if (r.front.length === 0) lines.push('no trial completed');
+  else
+    lines.push(
+      formatTable(r.front, [
+        { header: 'trial', value: (x) => x.trial, align: 'right' },
+        { header: 'params', value: (x) => formatInteger(x.params), align: 'right' },
+        { header: 'connections', value: (x) => formatInteger(x.connections), align: 'right' },
+        { header: 'MACs', value: (x) => formatInteger(x.macs), align: 'right' },
+        { header: 'val acc', value: (x) => percent(x.validationAccuracy), align: 'right' },
+        { header: 'test acc', value: (x) => percent(x.testAccuracy), align: 'right' },
+        { header: 'hidden', value: (x) => x.hiddenUnits.join('-') },
+        { header: 'act', value: (x) => x.activation },
+        { header: 'lr', value: (x) => x.learningRate.toPrecision(2), align: 'right' },
+        { header: 'l2', value: (x) => x.l2.toPrecision(2), align: 'right' },
+        { header: 'dropout', value: (x) => x.dropout.toFixed(2), align: 'right' },
+        { header: 'batch', value: (x) => x.batchSize, align: 'right' },
+      ]),
+    );
+  lines.push(
+    '',
+    'MACs are multiply-accumulates per sample (FLOPs = 2 x MACs).',
+    `study file: ${r.studyFile} (study "${r.studyName}"; \`parsimony studies list --storage ${r.storage}\`)`,
+  );
+  return lines.join('\n');
+}
+
+/** Progress on stderr: a redrawn bar on a terminal, one line per finished trial otherwise. */
+class SearchProgress {
+  private readonly io: CommandIO;
+  private readonly bar: boolean;
+  private readonly total: number;
+  private readonly started = Date.now();
+  private drawn = false;
+
+  constructor(io: CommandIO, total: number) {
+    this.io = io;
+    this.total = total;
+    this.bar = io === processIO && process.stderr.isTTY === true;
+  }
+
+  update(event: SizeSearchProgress): void {
+    const seconds = Math.round((Date.now() - this.started) / 1000);
+    const best = event.front.length > 0 ? `  best trade-offs: ${tradeOffs(event.front, 4)}` : '';
+    if (!this.bar) {
+      this.io.stderr(
+        `[${event.finished}/${this.total}] trial ${event.trial.number} ${event.trial.state} ${seconds}s${best}`,
+      );
+      return;
+    }
+    const width = 20;
+    const filled = Math.round((event.finished / this.total) * width);
+    const text = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${event.finished}/${this.total} ${seconds}s${best}`;
+    const columns = (process.stderr.columns ?? 0) > 20 ? process.stderr.columns : 100;
+    process.stderr.write(`\r\x1b[2K${text.slice(0, columns - 1)}`);
+    this.drawn = true;
+  }
+
+  close(): void {
+    if (this.bar && this.drawn) process.stderr.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The size search: a multi-objective study (maximise validation accuracy, minimise parameters)
+ * over MLP depth, widths, activation, learning rate, L2, dropout and batch size. Trials train in
+ * worker threads, one per core, are stored in a SQLite file and are pruned by Pareto successive
+ * halving. This is `parsimony search` and the README's main job.
+ */
+import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { FrozenTrial } from '../core/frozen-trial.js';
+import { createStudy } from '../core/study.js';
+import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
+import { threadObjective } from '../run/thread-objective.js';
+import type { Sampler } from '../samplers/sampler.js';
+import { MLP_ATTRS, type MlpSearchContext } from './mlp-objective.js';
+
+export type SizeSearchSampler = 'tpe' | 'nsga2';
+
+export interface SizeSearchOptions {
+  /** A dataset name as `parsimony datasets` lists it (default 'digits'). */
+  dataset?: string;
+  /** Seeds the sampler, the data split and every trial's initialisation and shuffling (default 0). */
+  seed?: number;
+  trials?: number;
+  /** Stop starting trials after this many seconds (a safety net; results then depend on speed). */
+  timeoutSeconds?: number;
+  sampler?: SizeSearchSampler;
+  /** Worker threads, one trial each (default: one per core). */
+  threads?: number;
+  maxEpochs?: number;
+  patience?: number;
+  maxLayers?: number;
+  maxUnits?: number;
+  /** Reject configurations above this many parameters before training them. */
+  maxParams?: number;
+  /** SQLite file of the study (default `parsimony-results/search.db`). */
+  studyFile?: string;
+  studyName?: string;
+  /** Called after each finished trial with the Pareto front so far. */
+  onTrial?: (event: SizeSearchProgress) => void;
+}
+
+export interface SizeSearchRow {
+  trial: number;
+  validationAccuracy: number;
+  testAccuracy: number | null;
+  params: number;
+  connections: number;
+  macs: number;
+  hiddenUnits: number[];
+  activation: string;
+  learningRate: number;
+  l2: number;
+  dropout: number;
+  batchSize: number;
+  epochs: number | null;
+}
+
+export interface SizeSearchProgress {
+  finished: number;
+  total: number;
+  trial: { number: number; state: string };
+  front: SizeSearchRow[];
+}
+
+export interface SizeSearchResult {
+  studyName: string;
+  studyFile: string;
+  storage: string;
+  dataset: string;
+  seed: number;
+  sampler: SizeSearchSampler;
+  threads: number;
+  counts: { complete: number; pruned: number; failed: number };
+  elapsedSeconds: number;
+  /** The Pareto front, fewest parameters first. */
+  front: SizeSearchRow[];
+}
+
+const DEFAULTS = {
+  dataset: 'digits',
+  seed: 0,
+  trials: 40,
+  sampler: 'tpe' as SizeSearchSampler,
+  maxEpochs: 30,
+  patience: 4,
+  maxLayers: 3,
+  maxUnits: 512,
+  studyFile: path.join('parsimony-results', 'search.db'),
+};
+
+function positiveInteger(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isInteger(value) && value > 0))
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
+}
+
+export function frontRow(t: FrozenTrial): SizeSearchRow {
+  const p = t.params as Record<string, number | string>;
+  const layers = Number(p.layers);
+  const attr = (key: string) => (typeof t.userAttrs[key] === 'number' ? (t.userAttrs[key] as number) : null);
+  return {
+    trial: t.number,
+    validationAccuracy: t.values?.[0] ?? Number.NaN,
+    testAccuracy: attr(MLP_ATTRS.testAccuracy),
+    params: t.values?.[1] ?? Number.NaN,
+    connections: attr(MLP_ATTRS.connections) ?? Number.NaN,
+    macs: attr(MLP_ATTRS.macs) ?? Number.NaN,
+    hiddenUnits: Array.from({ length: layers }, (_, i) => Number(p[`units_${i + 1}`])),
+    activation: String(p.activation),
+    learningRate: Number(p.lr),
+    l2: Number(p.l2),
+    dropout: Number(p.dropout),
+    batchSize: Number(p.batchSize),
+    epochs: attr(MLP_ATTRS.epochs),
+  };
+}
+
+function sortedFront(trials: readonly FrozenTrial[]): SizeSearchRow[] {
+  return trials.map(frontRow).sort((a, b) => a.params - b.params || a.trial - b.trial);
+}
+
+async function buildSampler(name: SizeSearchSampler, seed: number): Promise<Sampler> {
+  if (name === 'tpe') {
+    const { TPESampler } = await import('../samplers/tpe/tpe-sampler.js');
+    return new TPESampler({ seed, nStartupTrials: 10, constantLiar: true });
+  }
+  if (name === 'nsga2') {
+    const { NSGAIISampler } = await import('../samplers/nsga2/nsga2-sampler.js');
+    return new NSGAIISampler({ seed, populationSize: 10 });
+  }
+  throw new InvalidArgumentError(`sampler must be tpe or nsga2, got "${name}"`);
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<SizeSearchResult> {
+  const dataset = options.dataset ?? DEFAULTS.dataset;
+  const seed = options.seed ?? DEFAULTS.seed;
+  const trials = options.trials ?? DEFAULTS.trials;
+  const samplerName = options.sampler ?? DEFAULTS.sampler;
+  const threads = options.threads ?? Math.max(1, availableParallelism());
+  positiveInteger('trials', trials);
+  positiveInteger('threads', threads);
+  positiveInteger('maxEpochs', options.maxEpochs);
+  positiveInteger('maxLayers', options.maxLayers);
+  positiveInteger('maxUnits', options.maxUnits);
+  positiveInteger('maxParams', options.maxParams);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new InvalidArgumentError(`seed must be a non-negative integer, got ${seed}`);
+  if (options.timeoutSeconds !== undefined && !(options.timeoutSeconds > 0))
+    throw new InvalidArgumentError(
+      `timeout must be a positive number of seconds, got ${options.timeoutSeconds}`,
+    );
+  const maxUnits = options.maxUnits ?? DEFAULTS.maxUnits;
+  if (maxUnits < 8) throw new InvalidArgumentError(`maxUnits must be at least 8, got ${maxUnits}`);
+  // Fail on an unknown dataset here, in one line, rather than in every thread.
+  const { loadDataset } = await import('../data/registry.js');
+  await loadDataset(dataset);
+
+  const studyFile = path.resolve(options.studyFile ?? DEFAULTS.studyFile);
+  mkdirSync(path.dirname(studyFile), { recursive: true });
+  const storage = `sqlite:${studyFile}`;
+  const studyName = options.studyName ?? `search-${dataset}-seed${seed}-${timestamp(new Date())}`;
+  const study = await createStudy({
+    studyName,
+    directions: ['maximize', 'minimize'],
+    sampler: await buildSampler(samplerName, seed),
+    pruner: new ParetoSuccessiveHalvingPruner({ minResource: 3, reductionFactor: 3 }),
+    storage,
+  });
+  const context: MlpSearchContext = {
+    dataset,
+    seed,
+    maxEpochs: options.maxEpochs ?? DEFAULTS.maxEpochs,
+    patience: options.patience ?? DEFAULTS.patience,
+    maxLayers: options.maxLayers ?? DEFAULTS.maxLayers,
+    maxUnits,
+    maxParams: options.maxParams,
+  };
+  // Under tsx the sources are .ts files; compiled, they are .js next to this one.
+  const here = import.meta.url;
+  const objectiveUrl = new URL(here.endsWith('.ts') ? './mlp-objective.ts' : './mlp-objective.js', here);
+  const objective = threadObjective(objectiveUrl, { threads, context });
+  const started = performance.now();
+  let finished = 0;
+  try {
+    await study.optimize(objective, {
+      nTrials: trials,
+      concurrency: threads,
+      timeoutMs: options.timeoutSeconds === undefined ? undefined : options.timeoutSeconds * 1000,
+      callbacks: [
+        (s, trial) => {
+          finished++;
+          options.onTrial?.({
+            finished,
+            total: trials,
+            trial: { number: trial.number, state: trial.state },
+            front: sortedFront(s.bestTrials),
+          });
+        },
+      ],
+    });
+  } finally {
+    await objective.close();
+  }
+  const all = study.trials;
+  const count = (state: string) => all.filter((t) => t.state === state).length;
+  const result: SizeSearchResult = {
+    studyName,
+    studyFile,
+    storage,
+    dataset,
+    seed,
+    sampler: samplerName,
+    threads,
+    counts: { complete: count('COMPLETE'), pruned: count('PRUNED'), failed: count('FAIL') },
+    elapsedSeconds: Math.round((performance.now() - started) / 100) / 10,
+    front: sortedFront(study.bestTrials),
+  };
+  await study.storage.close();
+  return result;
+}
