@@ -147,7 +147,6 @@ function trainMlp(
         kernelInitializer: layers.initializers.glorotUniform({ seed: seed() }),
       }),
     );
-    if (config.dropout > 0) model.add(layers.layers.dropout({ rate: config.dropout, seed: seed() }));
   });
   model.add(
     layers.layers.dense({
@@ -156,6 +155,18 @@ function trainMlp(
     }),
   );
   const optimizer = tf.train.adam(config.learningRate);
+  // Dropout is applied here rather than as a layer: a tfjs Dropout layer with a seed draws the
+  // same mask on every batch, and without one it is not reproducible.
+  const dense = model.layers;
+  const forward = (x: TfCore.Tensor2D, batchSeed: number): TfCore.Tensor2D => {
+    let h: TfCore.Tensor2D = x;
+    dense.forEach((layer, i) => {
+      h = layer.apply(h) as TfCore.Tensor2D;
+      if (config.dropout > 0 && i < dense.length - 1)
+        h = tf.dropout(h, config.dropout, undefined, batchSeed + i) as TfCore.Tensor2D;
+    });
+    return h;
+  };
   const kernels = model.trainableWeights.filter((w) => w.shape.length === 2).map((w) => w.read());
   const n = data.train.n;
   const order = Int32Array.from({ length: n }, (_, i) => i);
@@ -170,12 +181,13 @@ function trainMlp(
     for (; epoch < context.maxEpochs; epoch++) {
       rng.shuffle(order);
       for (let start = 0; start < n; start += config.batchSize) {
+        const batchSeed = seed();
         const batch = tf.tensor1d(order.subarray(start, Math.min(n, start + config.batchSize)), 'int32');
         tf.tidy(() => {
           const x = tf.gather(data.train.x, batch);
           const y = tf.gather(data.train.y, batch);
           optimizer.minimize(() => {
-            const logits = model.apply(x, { training: true }) as TfCore.Tensor2D;
+            const logits = forward(x, batchSeed);
             const loss = tf.losses.softmaxCrossEntropy(y, logits);
             if (config.l2 === 0) return loss as TfCore.Scalar;
             const penalty = tf.addN(kernels.map((k) => tf.sum(tf.square(k))));

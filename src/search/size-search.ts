@@ -81,7 +81,7 @@ export interface SizeSearchResult {
 const DEFAULTS = {
   dataset: 'digits',
   seed: 0,
-  trials: 40,
+  trials: 80,
   sampler: 'tpe' as SizeSearchSampler,
   maxEpochs: 30,
   patience: 4,

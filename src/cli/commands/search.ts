@@ -35,7 +35,7 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
       parseIntegerOption('--seed', 0),
       0,
     )
-    .option('--trials <n>', 'trials to run', parseIntegerOption('--trials', 1), 40)
+    .option('--trials <n>', 'trials to run', parseIntegerOption('--trials', 1), 80)
     .option('--sampler <name>', 'tpe (multi-objective TPE) or nsga2', 'tpe')
     .option(
       '--threads <n>',
