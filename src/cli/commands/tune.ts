@@ -1,5 +1,4 @@
 import { type Command, CommanderError } from 'commander';
-import { InvalidArgumentError } from '../../core/errors.js';
 import { describeComponents } from '../../run/registry.js';
 import type { TrialSummary, TuneEvent, TuneSummary } from '../../run/tune.js';
 import { parseIntegerOption } from '../options.js';

@@ -33,9 +33,7 @@ function normalise(name: string): BackendName {
   const n = name.trim().toLowerCase();
   if (n === 'node' || n === 'tensorflow' || n === 'tfjs-node') return 'tensorflow';
   if (n === 'wasm' || n === 'cpu') return n;
-  throw new InvalidArgumentError(
-    `PARSIMONY_BACKEND: unknown backend "${name}" (expected node, wasm or cpu)`,
-  );
+  throw new InvalidArgumentError(`PARSIMONY_BACKEND: unknown backend "${name}" (expected node, wasm or cpu)`);
 }
 
 async function chooseBackend(options: InitBackendOptions): Promise<BackendInfo> {
@@ -49,9 +47,7 @@ async function chooseBackend(options: InitBackendOptions): Promise<BackendInfo> 
       return { name: 'tensorflow', reason: forced ? 'forced' : 'auto' };
     }
     if (forced) {
-      throw new InvalidArgumentError(
-        'PARSIMONY_BACKEND=node but @tensorflow/tfjs-node is not installed',
-      );
+      throw new InvalidArgumentError('PARSIMONY_BACKEND=node but @tensorflow/tfjs-node is not installed');
     }
   }
   if (forced === 'cpu') {
