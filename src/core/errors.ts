@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'TRIAL_FINISHED'
   | 'DISTRIBUTION_MISMATCH'
   | 'STORAGE'
-  | 'TRIAL_PRUNED';
+  | 'TRIAL_PRUNED'
+  | 'INVALID_MODEL';
 
 export interface ParsimonyErrorOptions {
   cause?: unknown;
@@ -59,6 +60,13 @@ export class FileNotFoundError extends ParsimonyError {
 export class UsageError extends ParsimonyError {
   constructor(message: string, options?: ParsimonyErrorOptions) {
     super('USAGE', message, options);
+  }
+}
+
+/** A model spec that cannot describe a network: unknown layer, mismatched shapes, a cycle. Names the layer. */
+export class ModelSpecError extends ParsimonyError {
+  constructor(message: string, options?: ParsimonyErrorOptions) {
+    super('INVALID_MODEL', message, options);
   }
 }
 

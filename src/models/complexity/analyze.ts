@@ -1,0 +1,112 @@
+/**
+ * Complexity of a model from its spec alone: nothing is built or trained, so a search can
+ * reject a configuration that breaks a budget before spending anything on it.
+ *
+ * Conventions (the ones published figures use):
+ * - `params` counts learned parameters (weights, biases, normalisation scale and offset), as
+ *   PyTorch and papers do. Batch-norm moving statistics are state: counted in
+ *   `nonTrainableParams` (as Keras does) and in the stored bytes, not in `params`.
+ * - `trainableParams` excludes layers marked `trainable: false`; `nonTrainableParams` is those
+ *   frozen parameters plus the batch-norm state.
+ * - MACs are the multiply-accumulates of weighted layers (dense, convolutions, recurrent,
+ *   attention products); bias adds, normalisation, activations and pooling are not counted.
+ *   FLOPs = 2 x MACs.
+ * - Connections are weighted edges between units: a dense layer's weights once per position;
+ *   a convolution's shared weights once per output position they act at (padding excluded).
+ * - Activation bytes: each layer's output for one sample at float32. Weight bytes: weights at
+ *   the layer's `compression.weightBits` (default 32), everything else at 32 bits.
+ * - After compression: `nonZeroParams` leaves out pruned weights (`compression.sparsity`);
+ *   `storedBits` is the bits of the non-zero values (sparse index overhead depends on the
+ *   storage format and is not included).
+ */
+import { layerKind } from '../spec/layers/index.js';
+import type { LayerType, ModelSpec } from '../spec/types.js';
+import { inferShapes } from '../spec/validate.js';
+
+export interface LayerComplexity {
+  name: string;
+  type: LayerType;
+  outputShape: number[];
+  params: number;
+  trainableParams: number;
+  nonTrainableParams: number;
+  connections: number;
+  macs: number;
+  flops: number;
+  activationBytes: number;
+  weightBytes: number;
+  nonZeroParams: number;
+  storedBits: number;
+}
+
+export interface ModelComplexity {
+  name: string;
+  params: number;
+  trainableParams: number;
+  nonTrainableParams: number;
+  connections: number;
+  macs: number;
+  flops: number;
+  /** Sum of every layer's output for one sample (an upper bound on what inference keeps alive). */
+  activationBytes: number;
+  /** The largest single layer output for one sample. */
+  peakActivationBytes: number;
+  weightBytes: number;
+  nonZeroParams: number;
+  storedBits: number;
+  layers: LayerComplexity[];
+}
+
+const FLOAT_BITS = 32;
+
+export function analyzeModel(spec: ModelSpec): ModelComplexity {
+  const shapes = inferShapes(spec);
+  const layers: LayerComplexity[] = spec.layers.map((layer, i) => {
+    const kind = layerKind(layer.type);
+    if (!kind) throw new Error(`unreachable: unknown layer type ${layer.type}`);
+    const output = shapes.byName.get(layer.name) ?? [];
+    const cost = kind.cost(layer as never, shapes.layerInputs[i], output);
+    const params = cost.weights + cost.biases + cost.otherLearned;
+    const frozen = layer.trainable === false;
+    const bits = layer.compression?.weightBits ?? FLOAT_BITS;
+    const sparsity = layer.compression?.sparsity ?? 0;
+    const nonZeroWeights = Math.round(cost.weights * (1 - sparsity));
+    const others = cost.biases + cost.otherLearned;
+    return {
+      name: layer.name,
+      type: layer.type,
+      outputShape: [...output],
+      params,
+      trainableParams: frozen ? 0 : params,
+      nonTrainableParams: (frozen ? params : 0) + cost.state,
+      connections: Math.round(cost.connections * (1 - sparsity)),
+      macs: cost.macs,
+      flops: 2 * cost.macs,
+      activationBytes: (output.reduce((a, b) => a * b, 1) * FLOAT_BITS) / 8,
+      weightBytes: Math.ceil((cost.weights * bits + (others + cost.state) * FLOAT_BITS) / 8),
+      nonZeroParams: nonZeroWeights + others,
+      storedBits: nonZeroWeights * bits + (others + cost.state) * FLOAT_BITS,
+    };
+  });
+  const sum = (key: keyof LayerComplexity) => layers.reduce((a, l) => a + (l[key] as number), 0);
+  return {
+    name: spec.name ?? 'model',
+    params: sum('params'),
+    trainableParams: sum('trainableParams'),
+    nonTrainableParams: sum('nonTrainableParams'),
+    connections: sum('connections'),
+    macs: sum('macs'),
+    flops: sum('flops'),
+    activationBytes: sum('activationBytes'),
+    peakActivationBytes: layers.reduce((a, l) => Math.max(a, l.activationBytes), 0),
+    weightBytes: sum('weightBytes'),
+    nonZeroParams: sum('nonZeroParams'),
+    storedBits: sum('storedBits'),
+    layers,
+  };
+}
+
+/** Learned parameters only: the cheapest check a search can run on a candidate. */
+export function countParams(spec: ModelSpec): number {
+  return analyzeModel(spec).params;
+}

@@ -1,0 +1,128 @@
+/**
+ * What every layer type defines: how to check its fields, its output shape, and its cost. Each
+ * family of layers lives in its own file and `layers/index.ts` is the one place that lists them,
+ * so a new layer type is one new entry rather than edits across the analyzer and the validator.
+ */
+import type { LayerSpec } from '../types.js';
+
+export type Shape = readonly number[];
+
+/** Costs of one layer for one sample, computed from shapes alone. */
+export interface LayerCost {
+  /** Multiplicative weights (kernels, embedding tables): what pruning and quantization act on. */
+  weights: number;
+  /** Bias vectors. */
+  biases: number;
+  /** Other learned parameters (batch/layer-norm scale and offset). */
+  otherLearned: number;
+  /** Stored state that is not learned by gradient (batch-norm moving mean and variance). */
+  state: number;
+  /** Multiply-accumulates of the layer's weighted products. */
+  macs: number;
+  /** Weighted edges between input and output units (shared weights counted once per use). */
+  connections: number;
+}
+
+export const NO_COST: LayerCost = {
+  weights: 0,
+  biases: 0,
+  otherLearned: 0,
+  state: 0,
+  macs: 0,
+  connections: 0,
+};
+
+/** A field rule for untrusted JSON; `check` returns what is wrong, or null. */
+export interface FieldRule {
+  name: string;
+  required?: boolean;
+  check: (value: unknown) => string | null;
+}
+
+export interface LayerKind<S extends LayerSpec = LayerSpec> {
+  type: S['type'];
+  /** How many inputs the layer takes: [min, max]. */
+  arity: [number, number];
+  fields: readonly FieldRule[];
+  /** Throws through `fail` with the reason when the input shapes do not fit. */
+  outputShape(spec: S, inputs: readonly Shape[], fail: (message: string) => never): Shape;
+  cost(spec: S, inputs: readonly Shape[], output: Shape): LayerCost;
+}
+
+// ---- field checks -------------------------------------------------------------------------------
+
+const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+
+export const positiveInt = (v: unknown) =>
+  Number.isInteger(v) && (v as number) > 0 ? null : `must be a positive integer, got ${show(v)}`;
+
+export const positiveIntOrPair = (v: unknown) =>
+  positiveInt(v) === null || (Array.isArray(v) && v.length === 2 && v.every((x) => positiveInt(x) === null))
+    ? null
+    : `must be a positive integer or a pair of them, got ${show(v)}`;
+
+export const oneOf =
+  (choices: readonly string[]) =>
+  (v: unknown): string | null =>
+    typeof v === 'string' && choices.includes(v)
+      ? null
+      : `must be one of ${choices.join(', ')}, got ${show(v)}`;
+
+export const boolean = (v: unknown) =>
+  typeof v === 'boolean' ? null : `must be true or false, got ${show(v)}`;
+
+export const fraction = (v: unknown) =>
+  typeof v === 'number' && v >= 0 && v < 1 ? null : `must be a number in [0, 1), got ${show(v)}`;
+
+export const positiveNumber = (v: unknown) =>
+  typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : `must be a positive number, got ${show(v)}`;
+
+export const integer = (v: unknown) => (Number.isInteger(v) ? null : `must be an integer, got ${show(v)}`);
+
+// ---- shape helpers -------------------------------------------------------------------------------
+
+export function pair(v: number | readonly [number, number] | undefined, fallback: number): [number, number] {
+  if (v === undefined) return [fallback, fallback];
+  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
+}
+
+export const product = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Output length of a windowed op along one axis (TensorFlow's rule for 'same' and 'valid'). */
+export function windowOutput(
+  size: number,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padding: string,
+): number {
+  const extent = (kernel - 1) * dilation + 1;
+  return padding === 'same' ? Math.ceil(size / stride) : Math.floor((size - extent) / stride) + 1;
+}
+
+/**
+ * Kernel taps that land on real (not padded) inputs, summed over all output positions of one
+ * axis. Padding follows TensorFlow: the extra element goes at the end.
+ */
+export function realTaps(
+  size: number,
+  out: number,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padding: string,
+): number {
+  const extent = (kernel - 1) * dilation + 1;
+  const before = padding === 'same' ? Math.floor(Math.max((out - 1) * stride + extent - size, 0) / 2) : 0;
+  let taps = 0;
+  for (let o = 0; o < out; o++)
+    for (let k = 0; k < kernel; k++) {
+      const i = o * stride - before + k * dilation;
+      if (i >= 0 && i < size) taps++;
+    }
+  return taps;
+}

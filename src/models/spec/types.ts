@@ -1,0 +1,204 @@
+/**
+ * The on-disk JSON form of a model: a graph of named layers, each naming its inputs. Shapes leave
+ * out the batch dimension and images are channels-last ([height, width, channels]). These are
+ * plain data types (no classes) so a spec can be written by hand, by the builder, by a search or
+ * by an importer, and compared with deep equality.
+ */
+
+export const MODEL_FORMAT = 'parsimony-model';
+export const MODEL_FORMAT_VERSION = 1;
+
+export type Activation = 'linear' | 'relu' | 'relu6' | 'gelu' | 'tanh' | 'sigmoid' | 'softmax';
+export const ACTIVATIONS: readonly Activation[] = [
+  'linear',
+  'relu',
+  'relu6',
+  'gelu',
+  'tanh',
+  'sigmoid',
+  'softmax',
+];
+
+export type Padding = 'same' | 'valid';
+
+/** What compression did to a layer's weights, so analysis can report what is stored. */
+export interface CompressionSpec {
+  /** Fraction of the layer's weights that are zero (pruned), in [0, 1]. */
+  sparsity?: number;
+  /** Bits per stored weight (32 unless quantized). */
+  weightBits?: number;
+}
+
+interface LayerBase {
+  /** Unique in the model; errors and analysis name layers by it. */
+  name: string;
+  /** Names of the layers or model inputs this layer reads, in order. */
+  inputs: string[];
+  /** Frozen layers keep their weights during training (default true). */
+  trainable?: boolean;
+  compression?: CompressionSpec;
+}
+
+export interface DenseSpec extends LayerBase {
+  type: 'dense';
+  units: number;
+  activation?: Activation;
+  useBias?: boolean;
+}
+
+export interface Conv2dSpec extends LayerBase {
+  type: 'conv2d';
+  filters: number;
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilation?: number | [number, number];
+  /** Grouped convolution: input and output channels are split into this many groups. */
+  groups?: number;
+  activation?: Activation;
+  useBias?: boolean;
+}
+
+export interface DepthwiseConv2dSpec extends LayerBase {
+  type: 'depthwiseConv2d';
+  kernelSize: number | [number, number];
+  depthMultiplier?: number;
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilation?: number | [number, number];
+  activation?: Activation;
+  useBias?: boolean;
+}
+
+export interface SeparableConv2dSpec extends LayerBase {
+  type: 'separableConv2d';
+  filters: number;
+  kernelSize: number | [number, number];
+  depthMultiplier?: number;
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilation?: number | [number, number];
+  activation?: Activation;
+  useBias?: boolean;
+}
+
+export interface Pool2dSpec extends LayerBase {
+  type: 'maxPool2d' | 'avgPool2d';
+  poolSize: number | [number, number];
+  /** Default: poolSize. */
+  strides?: number | [number, number];
+  padding?: Padding;
+}
+
+export interface GlobalPoolSpec extends LayerBase {
+  /** 2d pools [h, w, c] to [c]; 1d pools a sequence [t, d] to [d]. */
+  type: 'globalAvgPool2d' | 'globalMaxPool2d' | 'globalAvgPool1d';
+}
+
+export interface ZeroPadding2dSpec extends LayerBase {
+  type: 'zeroPadding2d';
+  /** [[top, bottom], [left, right]], or one number for all sides. */
+  padding: number | [[number, number], [number, number]];
+}
+
+export interface BatchNormSpec extends LayerBase {
+  type: 'batchNorm';
+  epsilon?: number;
+  momentum?: number;
+}
+
+export interface LayerNormSpec extends LayerBase {
+  type: 'layerNorm';
+  epsilon?: number;
+}
+
+export interface DropoutSpec extends LayerBase {
+  type: 'dropout';
+  rate: number;
+}
+
+export interface FlattenSpec extends LayerBase {
+  type: 'flatten';
+}
+
+export interface ReshapeSpec extends LayerBase {
+  type: 'reshape';
+  /** Target shape without the batch dimension; one entry may be -1. */
+  shape: number[];
+}
+
+export interface ActivationSpec extends LayerBase {
+  type: 'activation';
+  activation: Activation;
+}
+
+export interface AddSpec extends LayerBase {
+  type: 'add';
+}
+
+export interface ConcatSpec extends LayerBase {
+  type: 'concat';
+  /** Axis without the batch dimension; default -1 (channels). */
+  axis?: number;
+}
+
+export interface EmbeddingSpec extends LayerBase {
+  type: 'embedding';
+  inputDim: number;
+  outputDim: number;
+}
+
+export interface RecurrentSpec extends LayerBase {
+  type: 'lstm' | 'gru';
+  units: number;
+  returnSequences?: boolean;
+  useBias?: boolean;
+}
+
+export interface MultiHeadAttentionSpec extends LayerBase {
+  type: 'multiHeadAttention';
+  numHeads: number;
+  keyDim: number;
+  /** Value head size; default keyDim. */
+  valueDim?: number;
+  useBias?: boolean;
+}
+
+export type LayerSpec =
+  | DenseSpec
+  | Conv2dSpec
+  | DepthwiseConv2dSpec
+  | SeparableConv2dSpec
+  | Pool2dSpec
+  | GlobalPoolSpec
+  | ZeroPadding2dSpec
+  | BatchNormSpec
+  | LayerNormSpec
+  | DropoutSpec
+  | FlattenSpec
+  | ReshapeSpec
+  | ActivationSpec
+  | AddSpec
+  | ConcatSpec
+  | EmbeddingSpec
+  | RecurrentSpec
+  | MultiHeadAttentionSpec;
+
+export type LayerType = LayerSpec['type'];
+
+export interface InputSpec {
+  name: string;
+  /** Without the batch dimension. */
+  shape: number[];
+  /** int32 for token ids (embedding inputs); default float32. */
+  dtype?: 'float32' | 'int32';
+}
+
+export interface ModelSpec {
+  format: typeof MODEL_FORMAT;
+  version: typeof MODEL_FORMAT_VERSION;
+  name?: string;
+  inputs: InputSpec[];
+  layers: LayerSpec[];
+  outputs: string[];
+}
