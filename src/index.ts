@@ -15,6 +15,7 @@ export {
   FileNotFoundError,
   InvalidArgumentError,
   isParsimonyError,
+  ModelSpecError,
   ParsimonyError,
   UsageError,
 } from './core/errors.js';
@@ -57,6 +58,20 @@ export {
   trainValTestSplit,
 } from './data/index.js';
 export {
+  analyzeModel,
+  countParams,
+  inferShapes,
+  type LayerComplexity,
+  type LayerSpec,
+  ModelBuilder,
+  type ModelComplexity,
+  type ModelSpec,
+  parseModelSpec,
+  sequential,
+  ZOO,
+  zooModel,
+} from './models/index.js';
+export {
   HyperbandPruner,
   type HyperbandPrunerOptions,
   MedianPruner,
@@ -89,6 +104,12 @@ export { QMCSampler, type QMCSamplerOptions } from './samplers/qmc/qmc-sampler.j
 export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
 export type { Sampler, SearchSpace, StudyView } from './samplers/sampler.js';
 export { TPESampler, type TPESamplerOptions } from './samplers/tpe/tpe-sampler.js';
+export {
+  runSizeSearch,
+  type SizeSearchOptions,
+  type SizeSearchResult,
+  type SizeSearchRow,
+} from './search/size-search.js';
 export { type CopyStudyOptions, copyStudy } from './storage/copy.js';
 export { type ExportFormat, exportTrials } from './storage/export.js';
 export { createStorage } from './storage/factory.js';

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isParsimonyError } from '../core/errors.js';
+import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -25,6 +26,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
       writeErr: (s) => io.stderr(s),
     })
     .exitOverride();
+  registerAnalyzeCommand(program, io);
   registerDatasetsCommand(program, io);
   registerDescribeCommand(program, io);
   registerSearchCommand(program, io);

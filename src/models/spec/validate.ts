@@ -47,7 +47,7 @@ export function parseModelSpec(input: string | unknown, source = 'model'): Model
       fail(`input "${(inp as { name: string }).name}": "dtype" must be float32 or int32`);
   });
   if (!Array.isArray(value.layers)) fail('"layers" must be a list');
-  (value.layers as unknown[]).forEach((layer, i) => {
+  for (const [i, layer] of (value.layers as unknown[]).entries()) {
     if (!isObject(layer)) return fail(`layers[${i}] must be an object`);
     const name = layer.name;
     if (typeof name !== 'string' || name === '') return fail(`layers[${i}] needs a "name"`);
@@ -82,7 +82,7 @@ export function parseModelSpec(input: string | unknown, source = 'model'): Model
     for (const key of Object.keys(layer))
       if (!known.has(key) && !COMMON_FIELDS.has(key))
         fail(`${where}: unknown field "${key}" for type ${layer.type}`);
-  });
+  }
   if (
     !Array.isArray(value.outputs) ||
     value.outputs.length === 0 ||

@@ -1,0 +1,94 @@
+/**
+ * `parsimony analyze <model.json|zoo:name> [--json]`: parameters, connections, MACs and memory
+ * per layer and in total, computed from the spec without building the model.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { FileNotFoundError } from '../../core/errors.js';
+import type { ModelComplexity } from '../../models/complexity/analyze.js';
+import { ZOO } from '../../models/zoo/index.js';
+import { type CommandIO, formatInteger, formatTable } from '../output.js';
+
+export interface AnalyzeOptions {
+  /** A spec file (JSON) or `zoo:<name>[?option=value&...]`. */
+  model: string;
+}
+
+export async function runAnalyze(options: AnalyzeOptions): Promise<ModelComplexity> {
+  const { analyzeModel } = await import('../../models/complexity/analyze.js');
+  if (options.model.startsWith('zoo:')) {
+    const { zooModelFromReference } = await import('../../models/zoo/index.js');
+    return analyzeModel(zooModelFromReference(options.model));
+  }
+  const { parseModelSpec } = await import('../../models/spec/validate.js');
+  let text: string;
+  try {
+    text = await readFile(options.model, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new FileNotFoundError(options.model, 'model file', { cause: error });
+    throw error;
+  }
+  return analyzeModel(parseModelSpec(text, options.model));
+}
+
+function compact(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
+
+function bytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(2)} MiB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function formatAnalysis(a: ModelComplexity): string {
+  const table = formatTable(a.layers, [
+    { header: 'layer', value: (l) => l.name },
+    { header: 'type', value: (l) => l.type },
+    { header: 'output', value: (l) => l.outputShape.join('x') },
+    { header: 'params', value: (l) => formatInteger(l.params), align: 'right' },
+    { header: 'connections', value: (l) => formatInteger(l.connections), align: 'right' },
+    { header: 'MACs', value: (l) => formatInteger(l.macs), align: 'right' },
+    { header: 'activations', value: (l) => bytes(l.activationBytes), align: 'right' },
+  ]);
+  const compressed = a.nonZeroParams !== a.params || a.storedBits !== a.weightBytes * 8;
+  return [
+    `${a.name}`,
+    table,
+    '',
+    `parameters    ${formatInteger(a.params)} (${compact(a.params)}); trainable ${formatInteger(a.trainableParams)}, non-trainable ${formatInteger(a.nonTrainableParams)} (batch-norm statistics and frozen layers)`,
+    `connections   ${formatInteger(a.connections)} (${compact(a.connections)})`,
+    `MACs          ${formatInteger(a.macs)} (${compact(a.macs)}); FLOPs = 2 x MACs = ${compact(a.flops)}`,
+    `weights       ${bytes(a.weightBytes)} stored`,
+    `activations   ${bytes(a.activationBytes)} per sample in total, ${bytes(a.peakActivationBytes)} for the largest layer (float32)`,
+    ...(compressed
+      ? [
+          `compressed    ${formatInteger(a.nonZeroParams)} non-zero parameters, ${bytes(Math.ceil(a.storedBits / 8))} of values`,
+        ]
+      : []),
+  ].join('\n');
+}
+
+export function registerAnalyzeCommand(program: Command, io: CommandIO): void {
+  program
+    .command('analyze')
+    .description('parameters, connections, MACs and memory of a model, per layer, computed from its spec')
+    .argument(
+      '<model>',
+      'a model spec file (JSON) or zoo:<name>, e.g. zoo:resnet-18 or zoo:mobilenet-v2?alpha=0.5',
+    )
+    .option('--json', 'print the analysis as JSON')
+    .addHelpText(
+      'after',
+      `\nZoo models (options as ?key=value&...):\n${ZOO.map((e) => `  ${e.name.padEnd(20)} ${e.description}${e.options.length ? ` [${e.options.join(', ')}]` : ''}`).join('\n')}`,
+    )
+    .action(async (model: string, options: { json?: boolean }) => {
+      const analysis = await runAnalyze({ model });
+      io.stdout(options.json ? JSON.stringify(analysis, null, 2) : formatAnalysis(analysis));
+    });
+}
