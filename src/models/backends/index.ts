@@ -40,6 +40,7 @@ async function chooseBackend(options: InitBackendOptions): Promise<BackendInfo> 
   const forcedRaw = options.backend ?? process.env.PARSIMONY_BACKEND;
   const forced = forcedRaw ? normalise(forcedRaw) : undefined;
   const tf = await import('@tensorflow/tfjs-core');
+  (await import('./chained-ops.js')).registerChainedOps(tf);
   if (forced === 'tensorflow' || forced === undefined) {
     if (await tryTfjsNode()) {
       await tf.setBackend('tensorflow');

@@ -153,6 +153,8 @@ export interface RecurrentSpec extends LayerBase {
   units: number;
   returnSequences?: boolean;
   useBias?: boolean;
+  /** GRU only: apply the reset gate after the recurrent product, with two biases (Keras and PyTorch default: true). */
+  resetAfter?: boolean;
 }
 
 export interface MultiHeadAttentionSpec extends LayerBase {

@@ -7,11 +7,7 @@
 import type { RecurrentSpec } from '../types.js';
 import { boolean, formatShape, type LayerKind, positiveInt } from './kind.js';
 
-function recurrent(
-  type: RecurrentSpec['type'],
-  gates: number,
-  biasesPerGate: number,
-): LayerKind<RecurrentSpec> {
+function recurrent(type: RecurrentSpec['type'], gates: number): LayerKind<RecurrentSpec> {
   return {
     type,
     arity: [1, 1],
@@ -19,6 +15,7 @@ function recurrent(
       { name: 'units', required: true, check: positiveInt },
       { name: 'returnSequences', check: boolean },
       { name: 'useBias', check: boolean },
+      ...(type === 'gru' ? [{ name: 'resetAfter', check: boolean }] : []),
     ],
     outputShape(spec, [input], fail) {
       if (input.length !== 2) fail(`expects a sequence [steps,features], got ${formatShape(input)}`);
@@ -29,7 +26,10 @@ function recurrent(
       const weights = gates * spec.units * (features + spec.units);
       return {
         weights,
-        biases: spec.useBias === false ? 0 : gates * biasesPerGate * spec.units,
+        biases:
+          spec.useBias === false
+            ? 0
+            : gates * (type === 'gru' && spec.resetAfter !== false ? 2 : 1) * spec.units,
         otherLearned: 0,
         state: 0,
         macs: steps * weights,
@@ -39,5 +39,5 @@ function recurrent(
   };
 }
 
-export const lstmKind = recurrent('lstm', 4, 1);
-export const gruKind = recurrent('gru', 3, 2);
+export const lstmKind = recurrent('lstm', 4);
+export const gruKind = recurrent('gru', 3);
