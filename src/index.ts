@@ -57,6 +57,7 @@ export {
   splitBundle,
   trainValTestSplit,
 } from './data/index.js';
+export { initBackend } from './models/backends/index.js';
 export {
   analyzeModel,
   countParams,
@@ -71,6 +72,8 @@ export {
   ZOO,
   zooModel,
 } from './models/index.js';
+export { buildTfjsModel } from './models/tfjs/build.js';
+export { loadModel, saveModel } from './models/tfjs/save.js';
 export {
   HyperbandPruner,
   type HyperbandPrunerOptions,
@@ -120,3 +123,15 @@ export {
   type EarlyStoppingOptions,
   type EarlyStoppingUpdate,
 } from './train/early-stopping.js';
+export {
+  type AugmentationConfig,
+  type EpochMetrics,
+  evaluate,
+  type OptimizerConfig,
+  type ScheduleConfig,
+  type TrainingData,
+  type TrainOptions,
+  type TrainResult,
+  trainingData,
+  trainModel,
+} from './train/index.js';

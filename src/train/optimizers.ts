@@ -1,0 +1,123 @@
+/**
+ * Optimizers from JSON configs, each with a learning rate that schedules change per step.
+ * SGD (momentum, Nesterov), Adam, RMSProp and Adagrad are TensorFlow.js's; AdamW adds weight
+ * decay decoupled from the gradient (Loshchilov & Hutter): each decayed weight is multiplied by
+ * (1 - lr * weightDecay) before the Adam step, as PyTorch's AdamW does, instead of adding
+ * weightDecay * w to the gradient (which Adam would rescale).
+ */
+import type * as TfCore from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '../core/errors.js';
+
+export type OptimizerConfig =
+  | { type: 'sgd'; learningRate: number; momentum?: number; nesterov?: boolean }
+  | { type: 'adam'; learningRate: number; beta1?: number; beta2?: number; epsilon?: number }
+  | {
+      type: 'adamw';
+      learningRate: number;
+      weightDecay?: number;
+      beta1?: number;
+      beta2?: number;
+      epsilon?: number;
+    }
+  | {
+      type: 'rmsprop';
+      learningRate: number;
+      rho?: number;
+      momentum?: number;
+      epsilon?: number;
+      centered?: boolean;
+    }
+  | { type: 'adagrad'; learningRate: number; initialAccumulatorValue?: number };
+
+export interface TrainingOptimizer {
+  readonly config: OptimizerConfig;
+  learningRate: number;
+  /** Applies one step of gradients (by variable name). */
+  apply(grads: TfCore.NamedTensorMap, variables: readonly TfCore.Variable[]): void;
+  dispose(): void;
+}
+
+interface TfOptimizer {
+  applyGradients(grads: TfCore.NamedTensorMap): void;
+  dispose(): void;
+  setLearningRate?: (lr: number) => void;
+  learningRate: number;
+}
+
+function check(config: OptimizerConfig): void {
+  if (!(config.learningRate > 0))
+    throw new InvalidArgumentError(
+      `optimizer ${config.type}: learningRate must be > 0, got ${config.learningRate}`,
+    );
+  if ('momentum' in config && config.momentum !== undefined && !(config.momentum >= 0 && config.momentum < 1))
+    throw new InvalidArgumentError(
+      `optimizer ${config.type}: momentum must be in [0, 1), got ${config.momentum}`,
+    );
+  if (config.type === 'adamw' && config.weightDecay !== undefined && !(config.weightDecay >= 0))
+    throw new InvalidArgumentError(`optimizer adamw: weightDecay must be >= 0, got ${config.weightDecay}`);
+}
+
+export function createOptimizer(tf: typeof TfCore, config: OptimizerConfig): TrainingOptimizer {
+  check(config);
+  const lr = config.learningRate;
+  let inner: TfOptimizer;
+  switch (config.type) {
+    case 'sgd':
+      inner =
+        (config.momentum ?? 0) > 0
+          ? (tf.train.momentum(lr, config.momentum ?? 0, config.nesterov ?? false) as unknown as TfOptimizer)
+          : (tf.train.sgd(lr) as unknown as TfOptimizer);
+      break;
+    case 'adam':
+    case 'adamw':
+      inner = tf.train.adam(
+        lr,
+        config.beta1 ?? 0.9,
+        config.beta2 ?? 0.999,
+        config.epsilon ?? 1e-7,
+      ) as unknown as TfOptimizer;
+      break;
+    case 'rmsprop':
+      inner = tf.train.rmsprop(
+        lr,
+        config.rho ?? 0.9,
+        config.momentum ?? 0,
+        config.epsilon ?? 1e-7,
+        config.centered ?? false,
+      ) as unknown as TfOptimizer;
+      break;
+    case 'adagrad':
+      inner = tf.train.adagrad(lr, config.initialAccumulatorValue ?? 0.1) as unknown as TfOptimizer;
+      break;
+    default:
+      throw new InvalidArgumentError(
+        `unknown optimizer type "${(config as { type: string }).type}" (sgd, adam, adamw, rmsprop, adagrad)`,
+      );
+  }
+  const weightDecay = config.type === 'adamw' ? (config.weightDecay ?? 0.01) : 0;
+  let current = lr;
+  return {
+    config,
+    get learningRate() {
+      return current;
+    },
+    set learningRate(value: number) {
+      current = value;
+      // SGD and momentum cache -lr in a scalar; the others read the field on every step.
+      if (typeof inner.setLearningRate === 'function') inner.setLearningRate(value);
+      else inner.learningRate = value;
+    },
+    apply(grads, variables) {
+      if (weightDecay > 0)
+        tf.tidy(() => {
+          const factor = 1 - current * weightDecay;
+          // Kernels decay; biases and normalisation parameters (rank 1) do not, as is usual.
+          for (const v of variables) if (v.shape.length > 1 && grads[v.name]) v.assign(tf.mul(v, factor));
+        });
+      inner.applyGradients(grads);
+    },
+    dispose() {
+      inner.dispose();
+    },
+  };
+}

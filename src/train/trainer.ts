@@ -1,0 +1,376 @@
+/**
+ * Training a TensorFlow.js LayersModel on classification data with a custom step (no `fit`):
+ * batches are assembled in JS memory (so augmentation is plain loops), gradients come from
+ * `tf.variableGrads`, and the loss is read back once per epoch, not per batch. Validation
+ * metrics are reported to a trial each epoch so pruners can stop weak trials.
+ */
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { InvalidArgumentError } from '../core/errors.js';
+import { Random } from '../core/random.js';
+import { TrialPruned } from '../core/trial.js';
+import type { Dataset } from '../data/dataset.js';
+import { type AugmentationConfig, augmentBatch, checkAugmentation } from './augment.js';
+import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
+import { createOptimizer, type OptimizerConfig } from './optimizers.js';
+import {
+  checkSchedule,
+  PlateauReducer,
+  type ScheduleConfig,
+  scheduledLearningRate,
+  type WarmupConfig,
+  warmupFactor,
+} from './schedules.js';
+
+/** Classification data: row-major features, one label per sample. */
+export interface TrainingData {
+  x: Float32Array;
+  labels: Int32Array;
+  /** Shape of one sample, e.g. [28, 28, 1] or [64]. */
+  shape: readonly number[];
+  numClasses: number;
+}
+
+export function trainingData(
+  dataset: Dataset,
+  shape: readonly number[] = dataset.featureShape,
+): TrainingData {
+  return { x: dataset.data, labels: dataset.labels, shape, numClasses: dataset.classNames.length };
+}
+
+export interface RegularizationConfig {
+  l1?: number;
+  l2?: number;
+  /** Per layer name, overriding the global values for that layer's kernels. */
+  layers?: Record<string, { l1?: number; l2?: number }>;
+}
+
+/** The trial methods training uses (a study Trial or a worker thread's remote trial). */
+export interface ReportingTrial {
+  report(value: number | number[], step: number): void;
+  shouldPrune(): boolean;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  learningRate: number;
+  seconds: number;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize?: number;
+  optimizer?: OptimizerConfig;
+  schedule?: ScheduleConfig;
+  warmup?: WarmupConfig;
+  regularization?: RegularizationConfig;
+  /** Replace one-hot targets by (1 - s) one-hot + s / classes. */
+  labelSmoothing?: number;
+  augmentation?: AugmentationConfig;
+  validation?: TrainingData;
+  earlyStopping?: Omit<EarlyStoppingOptions, 'mode'> & { monitor?: 'valLoss' | 'valAccuracy' };
+  /** Seeds shuffling, dropout and augmentation (default 0). */
+  seed?: number;
+  /** Stop after the batch that passes this many seconds of training. */
+  timeBudgetSeconds?: number;
+  trial?: ReportingTrial;
+  /** What to report to the trial each epoch (default: validation accuracy, else training accuracy). */
+  reportValue?: (metrics: EpochMetrics) => number | number[];
+  onEpoch?: (metrics: EpochMetrics) => void;
+  /** Draw a progress bar on stderr when it is a terminal (default false). */
+  progress?: boolean;
+}
+
+export interface TrainResult {
+  history: EpochMetrics[];
+  /** Why training ended. */
+  stopped: 'epochs' | 'early-stopping' | 'time-budget';
+  /** The epoch whose weights the model holds at the end (differs from the last with restoreBestWeights). */
+  bestEpoch: number | undefined;
+  seconds: number;
+}
+
+/** Layer outputs are probabilities when the last layer ends in softmax; the loss then uses them. */
+function endsInSoftmax(model: TfLayers.LayersModel): boolean {
+  const last = model.layers[model.layers.length - 1];
+  const activation = (last.getConfig() as { activation?: unknown }).activation;
+  return activation === 'softmax';
+}
+
+function checkOptions(options: TrainOptions, data: TrainingData): void {
+  if (!(Number.isInteger(options.epochs) && options.epochs > 0))
+    throw new InvalidArgumentError(`train: epochs must be a positive integer, got ${options.epochs}`);
+  const batch = options.batchSize ?? 32;
+  if (!(Number.isInteger(batch) && batch > 0))
+    throw new InvalidArgumentError(`train: batchSize must be a positive integer, got ${batch}`);
+  const s = options.labelSmoothing ?? 0;
+  if (!(s >= 0 && s < 1)) throw new InvalidArgumentError(`train: labelSmoothing must be in [0, 1), got ${s}`);
+  const size = data.shape.reduce((a, b) => a * b, 1);
+  if (data.x.length !== data.labels.length * size)
+    throw new InvalidArgumentError(
+      `train: ${data.x.length} feature values do not make ${data.labels.length} samples of shape [${data.shape.join(',')}]`,
+    );
+  if (options.schedule) checkSchedule(options.schedule);
+  if (options.augmentation) checkAugmentation(options.augmentation, data.shape);
+}
+
+/** Loss and accuracy of the model on data, in batches (no gradients). */
+export async function evaluate(
+  model: TfLayers.LayersModel,
+  data: TrainingData,
+  options: { batchSize?: number } = {},
+): Promise<{ loss: number; accuracy: number }> {
+  const tf = await import('@tensorflow/tfjs-core');
+  return evaluateWith(tf, model, data, endsInSoftmax(model), options.batchSize ?? 512);
+}
+
+function crossEntropy(
+  tf: typeof TfCore,
+  targets: TfCore.Tensor,
+  output: TfCore.Tensor,
+  probabilities: boolean,
+): TfCore.Scalar {
+  if (!probabilities) return tf.losses.softmaxCrossEntropy(targets, output) as TfCore.Scalar;
+  const clipped = tf.clipByValue(output, 1e-7, 1 - 1e-7);
+  return tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.log(clipped)), -1))) as TfCore.Scalar;
+}
+
+function evaluateWith(
+  tf: typeof TfCore,
+  model: TfLayers.LayersModel,
+  data: TrainingData,
+  probabilities: boolean,
+  batchSize: number,
+): { loss: number; accuracy: number } {
+  const n = data.labels.length;
+  const size = data.shape.reduce((a, b) => a * b, 1);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(n, start + batchSize);
+    const [loss, predicted] = tf.tidy(() => {
+      const x = tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...data.shape]);
+      const labels = tf.tensor1d(data.labels.subarray(start, end), 'int32');
+      const output = model.apply(x, { training: false }) as TfCore.Tensor;
+      const targets = tf.oneHot(labels, data.numClasses);
+      return [
+        tf.mul(crossEntropy(tf, targets, output, probabilities), end - start).dataSync()[0],
+        tf.argMax(output, -1).dataSync(),
+      ];
+    }) as [number, Int32Array];
+    lossSum += loss;
+    for (let i = 0; i < predicted.length; i++) if (predicted[i] === data.labels[start + i]) correct++;
+  }
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
+interface DropoutLike {
+  seed?: number;
+}
+
+export async function trainModel(
+  model: TfLayers.LayersModel,
+  data: TrainingData,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  checkOptions(options, data);
+  const tf = await import('@tensorflow/tfjs-core');
+  const started = performance.now();
+  const rng = new Random(options.seed ?? 0);
+  const shuffleRng = rng.fork('shuffle');
+  const augmentRng = rng.fork('augment');
+  const dropoutRng = rng.fork('dropout');
+  const batchSize = options.batchSize ?? 32;
+  const n = data.labels.length;
+  const size = data.shape.reduce((a, b) => a * b, 1);
+  const stepsPerEpoch = Math.ceil(n / batchSize);
+  const probabilities = endsInSoftmax(model);
+  const smoothing = options.labelSmoothing ?? 0;
+  const baseLr = options.optimizer?.learningRate ?? 1e-3;
+  const optimizer = createOptimizer(tf, options.optimizer ?? { type: 'adam', learningRate: baseLr });
+  const plateau = options.schedule?.type === 'reduceOnPlateau' ? new PlateauReducer(options.schedule) : null;
+  const variables = model.trainableWeights.map((w) => w.read() as TfCore.Variable);
+  // Kernels (rank >= 2) carry the L1/L2 penalty; per-layer settings override the global ones.
+  const reg = options.regularization;
+  const penalised = reg
+    ? model.layers.flatMap((layer) => {
+        const own = reg.layers?.[layer.name];
+        const l1 = own?.l1 ?? reg.l1 ?? 0;
+        const l2 = own?.l2 ?? reg.l2 ?? 0;
+        if (l1 === 0 && l2 === 0) return [];
+        return layer.trainableWeights.filter((w) => w.shape.length > 1).map((w) => ({ v: w.read(), l1, l2 }));
+      })
+    : [];
+  // tfjs's Dropout with a fixed seed draws the same mask every call, so each batch gets a new seed.
+  const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as DropoutLike[];
+  const monitor = options.earlyStopping?.monitor ?? (options.validation ? 'valLoss' : undefined);
+  const stopping = options.earlyStopping
+    ? new EarlyStopping<TfCore.Tensor[]>({
+        ...options.earlyStopping,
+        monitor,
+        mode: monitor === 'valAccuracy' ? 'max' : 'min',
+      })
+    : null;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const batchX = new Float32Array(batchSize * size);
+  const batchY = new Int32Array(batchSize);
+  const scratch = new Float32Array(size);
+  const history: EpochMetrics[] = [];
+  const bar =
+    options.progress && process.stderr.isTTY ? new ProgressBar(options.epochs, stepsPerEpoch) : null;
+  let stopped: TrainResult['stopped'] = 'epochs';
+  let step = 0;
+  try {
+    for (let epoch = 0; epoch < options.epochs && stopped === 'epochs'; epoch++) {
+      const epochStart = performance.now();
+      shuffleRng.shuffle(order);
+      let lossSum: TfCore.Scalar = tf.keep(tf.scalar(0));
+      let correctSum: TfCore.Scalar = tf.keep(tf.scalar(0));
+      let seen = 0;
+      for (let start = 0; start < n; start += batchSize) {
+        const count = Math.min(batchSize, n - start);
+        for (let i = 0; i < count; i++) {
+          const row = order[start + i];
+          batchX.set(data.x.subarray(row * size, (row + 1) * size), i * size);
+          batchY[i] = data.labels[row];
+        }
+        if (options.augmentation)
+          augmentBatch(batchX, count, data.shape, options.augmentation, augmentRng, scratch);
+        for (const d of dropouts) d.seed = dropoutRng.nextUint32() % 2_147_483_647;
+        const at = { step, stepsPerEpoch };
+        optimizer.learningRate =
+          scheduledLearningRate(baseLr, options.schedule ?? { type: 'constant' }, at) *
+          warmupFactor(options.warmup, at) *
+          (plateau?.scale ?? 1);
+        const [nextLoss, nextCorrect] = tf.tidy(() => {
+          const x = tf.tensor(batchX.subarray(0, count * size), [count, ...data.shape]);
+          const labels = tf.tensor1d(batchY.subarray(0, count), 'int32');
+          let targets: TfCore.Tensor = tf.cast(tf.oneHot(labels, data.numClasses), 'float32');
+          if (smoothing > 0) targets = tf.add(tf.mul(targets, 1 - smoothing), smoothing / data.numClasses);
+          let correct: TfCore.Tensor | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const output = model.apply(x, { training: true }) as TfCore.Tensor;
+            // Kept: variableGrads disposes what its function creates, and this is read after it.
+            correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(output, -1), labels), 'float32')));
+            let loss = crossEntropy(tf, targets, output, probabilities);
+            for (const { v, l1, l2 } of penalised) {
+              if (l2 > 0) loss = tf.add(loss, tf.mul(tf.sum(tf.square(v)), l2));
+              if (l1 > 0) loss = tf.add(loss, tf.mul(tf.sum(tf.abs(v)), l1));
+            }
+            return loss as TfCore.Scalar;
+          }, variables);
+          optimizer.apply(grads, variables);
+          const sums = [
+            tf.keep(tf.add(lossSum, tf.mul(value, count))),
+            tf.keep(tf.add(correctSum, correct as TfCore.Tensor)),
+          ];
+          correct?.dispose();
+          return sums;
+        }) as [TfCore.Scalar, TfCore.Scalar];
+        lossSum.dispose();
+        correctSum.dispose();
+        lossSum = nextLoss;
+        correctSum = nextCorrect;
+        seen += count;
+        step++;
+        bar?.update(epoch, step - epoch * stepsPerEpoch);
+        if (
+          options.timeBudgetSeconds !== undefined &&
+          (performance.now() - started) / 1000 > options.timeBudgetSeconds
+        ) {
+          stopped = 'time-budget';
+          break;
+        }
+      }
+      const metrics: EpochMetrics = {
+        epoch,
+        loss: lossSum.dataSync()[0] / seen,
+        accuracy: correctSum.dataSync()[0] / seen,
+        learningRate: optimizer.learningRate,
+        seconds: 0,
+      };
+      lossSum.dispose();
+      correctSum.dispose();
+      if (options.validation) {
+        const v = evaluateWith(tf, model, options.validation, probabilities, 512);
+        metrics.valLoss = v.loss;
+        metrics.valAccuracy = v.accuracy;
+      }
+      metrics.seconds = (performance.now() - epochStart) / 1000;
+      history.push(metrics);
+      bar?.epochDone(metrics);
+      options.onEpoch?.(metrics);
+      if (plateau) plateau.update(metrics.valLoss ?? metrics.loss, baseLr);
+      if (options.trial) {
+        options.trial.report(
+          options.reportValue ? options.reportValue(metrics) : (metrics.valAccuracy ?? metrics.accuracy),
+          epoch,
+        );
+        if (options.trial.shouldPrune()) throw new TrialPruned(`pruned at epoch ${epoch}`);
+      }
+      if (stopping) {
+        const value = monitor === 'valAccuracy' ? metrics.valAccuracy : (metrics.valLoss ?? metrics.loss);
+        const previous = stopping.bestSnapshot;
+        const update = stopping.update(value ?? Number.NaN, epoch, () =>
+          model.getWeights().map((w) => tf.keep(w.clone())),
+        );
+        if (update.improved && previous) tf.dispose(previous);
+        if (update.stop && stopped === 'epochs') stopped = 'early-stopping';
+      }
+    }
+    const best = stopping?.restoreBestWeights ? stopping.bestSnapshot : undefined;
+    if (best && stopping?.bestEpoch !== history.length - 1) model.setWeights(best);
+    return {
+      history,
+      stopped,
+      bestEpoch: best ? stopping?.bestEpoch : history.length - 1,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    bar?.close();
+    const snapshot = stopping?.bestSnapshot;
+    if (snapshot) tf.dispose(snapshot);
+    optimizer.dispose();
+  }
+}
+
+/** A one-line progress bar on stderr (drawn only on a terminal). */
+class ProgressBar {
+  private readonly epochs: number;
+  private readonly steps: number;
+  private last = 0;
+
+  constructor(epochs: number, steps: number) {
+    this.epochs = epochs;
+    this.steps = steps;
+  }
+
+  update(epoch: number, step: number): void {
+    const now = Date.now();
+    if (now - this.last < 100 && step < this.steps) return;
+    this.last = now;
+    const width = 24;
+    const filled = Math.round((step / this.steps) * width);
+    process.stderr.write(
+      `\r\x1b[2Kepoch ${epoch + 1}/${this.epochs} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${step}/${this.steps}`,
+    );
+  }
+
+  epochDone(m: EpochMetrics): void {
+    const val =
+      m.valAccuracy === undefined
+        ? ''
+        : `  val loss ${m.valLoss?.toFixed(4)}  val acc ${(100 * m.valAccuracy).toFixed(2)}%`;
+    process.stderr.write(
+      `\r\x1b[2Kepoch ${m.epoch + 1}/${this.epochs}  loss ${m.loss.toFixed(4)}  acc ${(100 * m.accuracy).toFixed(2)}%${val}  lr ${m.learningRate.toPrecision(3)}  ${m.seconds.toFixed(1)}s\n`,
+    );
+  }
+
+  close(): void {
+    process.stderr.write('\r\x1b[2K');
+  }
+}
