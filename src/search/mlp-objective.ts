@@ -1,25 +1,25 @@
 /**
  * The objective of the size search, run in a worker thread (one trial per core): suggest an MLP,
- * count its complexity from the configuration alone, train it with TensorFlow.js on the seeded
- * split, report validation accuracy each epoch so the pruner can stop weak trials, and return
- * [validation accuracy, parameters].
+ * write it as a model spec, measure its complexity from the spec alone (rejecting it before any
+ * training when it breaks the parameter budget), build and train it on the seeded split, report
+ * [validation accuracy, parameters] each epoch so the Pareto pruner can stop weak trials, and
+ * return the same pair.
  */
-import type * as TfCore from '@tensorflow/tfjs-core';
-import type * as TfLayers from '@tensorflow/tfjs-layers';
-import { Random } from '../core/random.js';
 import { TrialPruned } from '../core/trial.js';
-import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/registry.js';
 import { fitStandardScaler, splitBundle } from '../data/transforms.js';
 import { initBackend } from '../models/backends/index.js';
-import { EarlyStopping } from '../train/early-stopping.js';
-import { mlpComplexity } from './mlp-complexity.js';
+import { analyzeModel } from '../models/complexity/analyze.js';
+import { sequential } from '../models/spec/builder.js';
+import type { ModelSpec } from '../models/spec/types.js';
+import { buildTfjsModel } from '../models/tfjs/build.js';
+import { evaluate, type TrainingData, trainingData, trainModel } from '../train/trainer.js';
 import { type MlpConfig, type SuggestingTrial, suggestMlpConfig } from './mlp-space.js';
 
 /** What every thread needs to know about the search (passed as the thread context). */
 export interface MlpSearchContext {
   dataset: string;
-  /** Seed of the data split (shared by all trials). */
+  /** Seed of the data split and of every trial's initialisation, shuffling and dropout. */
   seed: number;
   maxEpochs: number;
   /** Epochs without validation improvement before a trial stops early. */
@@ -49,13 +49,11 @@ export const MLP_ATTRS = {
 } as const;
 
 interface Prepared {
-  tf: typeof TfCore;
-  layers: typeof TfLayers;
   inputs: number;
   classes: number;
-  train: { x: TfCore.Tensor2D; y: TfCore.Tensor2D; n: number };
-  validation: { x: TfCore.Tensor2D; labels: Int32Array };
-  test: { x: TfCore.Tensor2D; labels: Int32Array };
+  train: TrainingData;
+  validation: TrainingData;
+  test: TrainingData;
 }
 
 let prepared: Promise<Prepared> | undefined;
@@ -68,27 +66,32 @@ function prepare(context: MlpSearchContext): Promise<Prepared> {
   preparedKey = key;
   prepared = (async () => {
     await initBackend();
-    const tf = await import('@tensorflow/tfjs-core');
-    const layers = await import('@tensorflow/tfjs-layers');
-    const bundle = await loadDataset(context.dataset);
-    const splits = splitBundle(bundle, { seed: context.seed, validation: 0.2, test: 0.2 });
+    const splits = splitBundle(await loadDataset(context.dataset), {
+      seed: context.seed,
+      validation: 0.2,
+      test: 0.2,
+    });
     const scaler = fitStandardScaler(splits.train);
-    const classes = splits.train.classNames.length;
-    const asTensor = (d: Dataset) => tf.tensor2d(scaler.transformData(d.data), [d.numSamples, d.numFeatures]);
-    const labels = splits.train.labels;
-    const y = new Float32Array(labels.length * classes);
-    for (let i = 0; i < labels.length; i++) y[i * classes + labels[i]] = 1;
+    const flat = [splits.train.numFeatures];
     return {
-      tf,
-      layers,
       inputs: splits.train.numFeatures,
-      classes,
-      train: { x: asTensor(splits.train), y: tf.tensor2d(y, [labels.length, classes]), n: labels.length },
-      validation: { x: asTensor(splits.validation), labels: splits.validation.labels },
-      test: { x: asTensor(splits.test), labels: splits.test.labels },
+      classes: splits.train.classNames.length,
+      train: trainingData(scaler.transform(splits.train), flat),
+      validation: trainingData(scaler.transform(splits.validation), flat),
+      test: trainingData(scaler.transform(splits.test), flat),
     };
   })();
   return prepared;
+}
+
+/** The spec of a configuration: dense layers with dropout between them, softmax on top. */
+export function mlpSpec(config: MlpConfig, inputs: number, classes: number): ModelSpec {
+  const model = sequential([inputs], { name: `mlp-${config.hiddenUnits.join('-')}` });
+  for (const units of config.hiddenUnits) {
+    model.add('dense', { units, activation: config.activation });
+    if (config.dropout > 0) model.add('dropout', { rate: config.dropout });
+  }
+  return model.add('dense', { units: classes, activation: 'softmax' }).build();
 }
 
 export async function objective(trial: SearchTrial, context: MlpSearchContext): Promise<number[]> {
@@ -98,131 +101,38 @@ export async function objective(trial: SearchTrial, context: MlpSearchContext): 
     maxUnits: context.maxUnits,
   });
   const data = await prepare(context);
-  const complexity = mlpComplexity(data.inputs, config.hiddenUnits, data.classes);
+  const spec = mlpSpec(config, data.inputs, data.classes);
+  const complexity = analyzeModel(spec);
   trial.setUserAttr(MLP_ATTRS.params, complexity.params);
   trial.setUserAttr(MLP_ATTRS.connections, complexity.connections);
   trial.setUserAttr(MLP_ATTRS.macs, complexity.macs);
   if (context.maxParams !== undefined && complexity.params > context.maxParams) {
-    // Rejected from the configuration alone: nothing is built or trained.
+    // Rejected from the spec alone: nothing is built or trained.
     trial.setUserAttr(MLP_ATTRS.overBudget, true);
     throw new TrialPruned(`${complexity.params} parameters exceed the budget of ${context.maxParams}`);
   }
-  const started = performance.now();
-  const result = trainMlp(data, config, context, trial, complexity.params);
-  trial.setUserAttr(MLP_ATTRS.testAccuracy, result.testAccuracy);
-  trial.setUserAttr(MLP_ATTRS.epochs, result.epochs);
-  trial.setUserAttr(MLP_ATTRS.seconds, Math.round(performance.now() - started) / 1000);
-  return [result.validationAccuracy, complexity.params];
-}
-
-function accuracy(
-  tf: typeof TfCore,
-  model: TfLayers.LayersModel,
-  x: TfCore.Tensor2D,
-  labels: Int32Array,
-): number {
-  const predicted = tf.tidy(() => tf.argMax(model.predict(x) as TfCore.Tensor2D, 1).dataSync());
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
-  return correct / labels.length;
-}
-
-function trainMlp(
-  data: Prepared,
-  config: MlpConfig,
-  context: MlpSearchContext,
-  trial: SearchTrial,
-  params: number,
-): { validationAccuracy: number; testAccuracy: number; epochs: number } {
-  const { tf, layers } = data;
-  const rng = new Random(context.seed).fork(`trial-${trial.number}`);
-  const seed = () => rng.nextUint32() % 2147483647;
-  const model = layers.sequential();
-  config.hiddenUnits.forEach((units, i) => {
-    model.add(
-      layers.layers.dense({
-        units,
-        activation: config.activation,
-        inputShape: i === 0 ? [data.inputs] : undefined,
-        kernelInitializer: layers.initializers.glorotUniform({ seed: seed() }),
-      }),
-    );
-  });
-  model.add(
-    layers.layers.dense({
-      units: data.classes,
-      kernelInitializer: layers.initializers.glorotUniform({ seed: seed() }),
-    }),
-  );
-  const optimizer = tf.train.adam(config.learningRate);
-  // Dropout is applied here rather than as a layer: a tfjs Dropout layer with a seed draws the
-  // same mask on every batch, and without one it is not reproducible.
-  const dense = model.layers;
-  const forward = (x: TfCore.Tensor2D, batchSeed: number): TfCore.Tensor2D => {
-    let h: TfCore.Tensor2D = x;
-    dense.forEach((layer, i) => {
-      h = layer.apply(h) as TfCore.Tensor2D;
-      if (config.dropout > 0 && i < dense.length - 1)
-        h = tf.dropout(h, config.dropout, undefined, batchSeed + i) as TfCore.Tensor2D;
-    });
-    return h;
-  };
-  const kernels = model.trainableWeights.filter((w) => w.shape.length === 2).map((w) => w.read());
-  const n = data.train.n;
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  const stopping = new EarlyStopping<TfCore.Tensor[]>({
-    mode: 'max',
-    patience: context.patience,
-    restoreBestWeights: true,
-  });
-  let validationAccuracy = 0;
-  let epoch = 0;
+  const seed = context.seed * 100_003 + trial.number;
+  const model = await buildTfjsModel(spec, { seed });
   try {
-    for (; epoch < context.maxEpochs; epoch++) {
-      rng.shuffle(order);
-      for (let start = 0; start < n; start += config.batchSize) {
-        const batchSeed = seed();
-        const batch = tf.tensor1d(order.subarray(start, Math.min(n, start + config.batchSize)), 'int32');
-        tf.tidy(() => {
-          const x = tf.gather(data.train.x, batch);
-          const y = tf.gather(data.train.y, batch);
-          optimizer.minimize(() => {
-            const logits = forward(x, batchSeed);
-            const loss = tf.losses.softmaxCrossEntropy(y, logits);
-            if (config.l2 === 0) return loss as TfCore.Scalar;
-            const penalty = tf.addN(kernels.map((k) => tf.sum(tf.square(k))));
-            return tf.add(loss, tf.mul(penalty, config.l2)) as TfCore.Scalar;
-          });
-        });
-        batch.dispose();
-      }
-      validationAccuracy = accuracy(tf, model, data.validation.x, data.validation.labels);
+    const result = await trainModel(model, data.train, {
+      epochs: context.maxEpochs,
+      batchSize: config.batchSize,
+      optimizer: { type: 'adam', learningRate: config.learningRate },
+      regularization: { l2: config.l2 },
+      validation: data.validation,
+      earlyStopping: { monitor: 'valAccuracy', patience: context.patience, restoreBestWeights: true },
+      seed,
+      trial,
       // Both objectives, so the multi-objective pruner ranks the curve by accuracy and size.
-      trial.report([validationAccuracy, params], epoch);
-      if (trial.shouldPrune()) throw new TrialPruned(`pruned at epoch ${epoch}`);
-      const previous = stopping.bestSnapshot;
-      const update = stopping.update(validationAccuracy, epoch, () =>
-        model.getWeights().map((w) => w.clone()),
-      );
-      if (update.improved && previous) tf.dispose(previous);
-      if (update.stop) {
-        epoch++;
-        break;
-      }
-    }
-    const best = stopping.bestSnapshot;
-    if (best) {
-      model.setWeights(best);
-      tf.dispose(best);
-    }
-    validationAccuracy = stopping.bestValue ?? validationAccuracy;
-    return {
-      validationAccuracy,
-      testAccuracy: accuracy(tf, model, data.test.x, data.test.labels),
-      epochs: epoch,
-    };
+      reportValue: (m) => [m.valAccuracy ?? 0, complexity.params],
+    });
+    const best = result.history[result.bestEpoch ?? result.history.length - 1];
+    const test = await evaluate(model, data.test);
+    trial.setUserAttr(MLP_ATTRS.testAccuracy, test.accuracy);
+    trial.setUserAttr(MLP_ATTRS.epochs, result.history.length);
+    trial.setUserAttr(MLP_ATTRS.seconds, Math.round(result.seconds * 1000) / 1000);
+    return [best.valAccuracy ?? 0, complexity.params];
   } finally {
-    optimizer.dispose();
     model.dispose();
   }
 }

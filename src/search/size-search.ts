@@ -123,7 +123,8 @@ function sortedFront(trials: readonly FrozenTrial[]): SizeSearchRow[] {
 async function buildSampler(name: SizeSearchSampler, seed: number): Promise<Sampler> {
   if (name === 'tpe') {
     const { TPESampler } = await import('../samplers/tpe/tpe-sampler.js');
-    return new TPESampler({ seed, nStartupTrials: 10, constantLiar: true });
+    // group: the widths exist only for the layers a trial has, so they are modelled per depth.
+    return new TPESampler({ seed, nStartupTrials: 10, constantLiar: true, multivariate: true, group: true });
   }
   if (name === 'nsga2') {
     const { NSGAIISampler } = await import('../samplers/nsga2/nsga2-sampler.js');

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import type { CommandIO } from '../../src/cli/output.js';
 import { loadStudy } from '../../src/core/study.js';
-import { mlpComplexity } from '../../src/search/mlp-complexity.js';
+import { analyzeModel } from '../../src/models/complexity/analyze.js';
+import { mlpSpec } from '../../src/search/mlp-objective.js';
 import { runSizeSearch } from '../../src/search/size-search.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parsimony-search-'));
@@ -22,12 +23,17 @@ async function cli(args: string[]) {
   return { code, out, err };
 }
 
-describe('mlpComplexity', () => {
-  it('counts LeNet-300-100 as published: 266,610 parameters, one connection and MAC per weight', () => {
-    const c = mlpComplexity(784, [300, 100], 10);
-    assert.equal(c.params, 266_610);
-    assert.equal(c.connections, 784 * 300 + 300 * 100 + 100 * 10);
-    assert.equal(c.macs, c.connections);
+describe('mlpSpec', () => {
+  it('writes LeNet-300-100 as a spec the analyzer counts as published: 266,610 parameters', () => {
+    const spec = mlpSpec(
+      { hiddenUnits: [300, 100], activation: 'relu', learningRate: 1e-3, l2: 0, dropout: 0.2, batchSize: 32 },
+      784,
+      10,
+    );
+    const a = analyzeModel(spec);
+    assert.equal(a.params, 266_610);
+    assert.equal(a.connections, 784 * 300 + 300 * 100 + 100 * 10);
+    assert.equal(spec.layers.filter((l) => l.type === 'dropout').length, 2);
   });
 });
 
@@ -47,7 +53,8 @@ describe('runSizeSearch', () => {
       assert.ok(result.front[i].validationAccuracy > result.front[i - 1].validationAccuracy);
     }
     for (const row of result.front) {
-      assert.equal(row.params, mlpComplexity(64, row.hiddenUnits, 10).params);
+      const spec = mlpSpec({ ...row, hiddenUnits: row.hiddenUnits, activation: 'relu' }, 64, 10);
+      assert.equal(row.params, analyzeModel(spec).params);
       assert.ok(row.validationAccuracy > 0.5, `trained: ${row.validationAccuracy}`);
       assert.ok(row.testAccuracy !== null && row.testAccuracy > 0.5);
     }
