@@ -41,6 +41,9 @@ async function chooseBackend(options: InitBackendOptions): Promise<BackendInfo> 
   const forced = forcedRaw ? normalise(forcedRaw) : undefined;
   const tf = await import('@tensorflow/tfjs-core');
   (await import('./chained-ops.js')).registerChainedOps(tf);
+  // The Node build of tfjs-core registers no gradients (only the @tensorflow/tfjs bundle does);
+  // tfjs-layers' Node bundle registers all of them, so tf.grad works before any model is built.
+  await import('@tensorflow/tfjs-layers');
   if (forced === 'tensorflow' || forced === undefined) {
     if (await tryTfjsNode()) {
       await tf.setBackend('tensorflow');

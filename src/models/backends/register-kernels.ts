@@ -1,10 +1,46 @@
 /**
  * The single place where Parsimony registers its own wasm kernels (fast paths and missing gradients).
- * Called once by initBackend before the wasm backend is selected.
+ * Called once by initBackend after tfjs-backend-wasm has registered its kernels and before the wasm
+ * backend is selected (so each kernel's setup runs when the backend initialises).
+ *
+ * Overriding is deliberate: wasm's own kernel function is captured first (replacements call the
+ * original fast path, never themselves), then unregistered and replaced.
  */
-let registered = false;
+import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { conv2dBackpropConfigs } from './kernels/conv2d-backprop.js';
+import { depthwiseBackpropConfigs } from './kernels/depthwise-backprop.js';
+import { matMulConfigs } from './kernels/mat-mul.js';
+import { poolGradConfigs } from './kernels/pool-grad.js';
+import { segmentSumConfigs } from './kernels/segment-sum.js';
+import { captureBaseKernels } from './kernels/wasm-calls.js';
 
-export function registerParsimonyKernels(): void {
-  if (registered) return;
-  registered = true;
+let registered: string[] | undefined;
+
+/** The kernels Parsimony replaces or adds on the wasm backend. */
+export function parsimonyKernelConfigs(): KernelConfig[] {
+  const original = (name: string) => getKernel(name, 'wasm');
+  return [
+    ...matMulConfigs(original),
+    ...conv2dBackpropConfigs(),
+    ...poolGradConfigs(),
+    ...depthwiseBackpropConfigs(),
+    ...segmentSumConfigs(),
+  ];
+}
+
+/** Registers Parsimony's wasm kernels once; returns their names. Needs tfjs-backend-wasm imported first. */
+export function registerParsimonyKernels(): string[] {
+  if (registered) return registered;
+  const missing = captureBaseKernels();
+  if (missing.length > 0)
+    throw new Error(
+      `registerParsimonyKernels: import @tensorflow/tfjs-backend-wasm first (missing ${missing.join(', ')})`,
+    );
+  const configs = parsimonyKernelConfigs();
+  for (const config of configs) {
+    if (getKernel(config.kernelName, 'wasm') !== undefined) unregisterKernel(config.kernelName, 'wasm');
+    registerKernel(config);
+  }
+  registered = configs.map((c) => c.kernelName);
+  return registered;
 }

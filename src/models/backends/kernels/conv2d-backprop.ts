@@ -1,0 +1,125 @@
+/**
+ * Conv2D gradients as forward convolutions, which wasm runs on XNNPACK's fast path.
+ * - Conv2DBackpropFilter (wasm has none): dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s+kh−pt, ow·s+kw−pl, ci]·dy[b,oh,ow,co]
+ *   is a convolution of x with ci as batch and b as channels, by dy with b as input channels; the
+ *   forward stride becomes a dilation.
+ * - Conv2DBackpropInput: a stride-1 convolution of dy (zero-dilated by the stride) with the filter
+ *   rotated 180° and its channels swapped. wasm's own kernel costs 5–6x a forward conv on LeNet-5.
+ * tfjs-core's conv2d gradient refuses dilations > 1, so neither kernel receives one.
+ */
+import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
+
+type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+interface FilterAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode: Rounding;
+  filterShape: [number, number, number, number];
+}
+
+interface InputAttrs {
+  strides: [number, number] | number;
+  pad: Pad;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode: Rounding;
+  inputShape: [number, number, number, number];
+}
+
+function requireNhwc(format: string, kernel: string): void {
+  if (format === 'NCHW') throw new Error(`Parsimony wasm ${kernel}: only NHWC is supported`);
+}
+
+function conv(calls: WasmCalls, x: TensorInfo, filter: TensorInfo, dilations: [number, number]): TensorInfo {
+  return calls.run('Conv2D', { x, filter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations });
+}
+
+function backpropFilter({ inputs, backend, attrs }: KernelArgs<FilterAttrs>): TensorInfo {
+  requireNhwc(attrs.dataFormat, 'Conv2DBackpropFilter');
+  const calls = new WasmCalls(backend as WasmBackend);
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight, outWidth } = info;
+  const { top, left } = info.padInfo;
+  const [, h, w] = x.shape;
+  // Output rows = padded input − ((outHeight−1)·sh+1) + 1 must equal kh; a negative bottom crops rows
+  // the forward convolution never read.
+  const bottom = kh + (outHeight - 1) * sh - h - top;
+  const right = kw + (outWidth - 1) * sw - w - left;
+  const xT = calls.transpose(x, [3, 1, 2, 0]); // [ci, h, w, b]
+  const xP = calls.padOrCrop(xT, top, bottom, left, right);
+  const dyT = calls.transpose(dy, [1, 2, 0, 3]); // [oh, ow, b, co]
+  const dw = conv(calls, xP, dyT, [sh, sw]); // [ci, kh, kw, co]
+  const out = calls.transpose(dw, [1, 2, 0, 3]);
+  calls.dispose(xT, xP, dyT, dw);
+  return out;
+}
+
+function backpropInput({ inputs, backend, attrs }: KernelArgs<InputAttrs>): TensorInfo {
+  requireNhwc(attrs.dataFormat, 'Conv2DBackpropInput');
+  const calls = new WasmCalls(backend as WasmBackend);
+  const dy = inputs.dy as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const info = backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight, outWidth } = info;
+  const { top, left } = info.padInfo;
+  const [batch, h, w] = attrs.inputShape;
+  const co = dy.shape[3];
+  let dyD = dy;
+  if (sh > 1 || sw > 1) {
+    // Zero-dilate: each dy value followed by stride−1 zeros along both spatial axes.
+    const six = calls.reshape(dy, [batch, outHeight, 1, outWidth, 1, co]);
+    const padded = calls.pad(six, [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
+    dyD = calls.reshape(padded, [batch, outHeight * sh, outWidth * sw, co]);
+    calls.dispose(six, padded);
+  }
+  const dh = dyD.shape[1];
+  const dw = dyD.shape[2];
+  const dyP = calls.padOrCrop(dyD, kh - 1 - top, h + top - dh, kw - 1 - left, w + left - dw);
+  const rotated = calls.run('Reverse', { x: filter }, { dims: [0, 1] });
+  const swapped = calls.transpose(rotated, [0, 1, 3, 2]); // [kh, kw, co, ci]
+  const out = conv(calls, dyP, swapped, [1, 1]);
+  if (dyD !== dy) calls.dispose(dyD);
+  calls.dispose(dyP, rotated, swapped);
+  return out;
+}
+
+export function conv2dBackpropConfigs(): KernelConfig[] {
+  return [
+    {
+      kernelName: 'Conv2DBackpropFilter',
+      backendName: 'wasm',
+      kernelFunc: backpropFilter as unknown as KernelFunc,
+    },
+    {
+      kernelName: 'Conv2DBackpropInput',
+      backendName: 'wasm',
+      kernelFunc: backpropInput as unknown as KernelFunc,
+    },
+  ];
+}

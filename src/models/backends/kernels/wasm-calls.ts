@@ -1,0 +1,136 @@
+/**
+ * What every Parsimony wasm kernel needs: the wasm backend's own kernel functions, captured before
+ * Parsimony overrides any of them, so a replacement can call the original fast path (and never
+ * itself), plus the backend's heap for kernels written as plain loops.
+ *
+ * Kernels call kernel functions directly on `TensorInfo`s instead of tf ops: ops inside a kernel
+ * would be recorded on the gradient tape and tracked by the engine; direct calls are neither, so
+ * each kernel disposes its intermediates itself through `WasmCalls.dispose`.
+ */
+import {
+  type DataId,
+  type DataType,
+  getKernel,
+  type KernelFunc,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+
+/** The part of tfjs-backend-wasm's `BackendWasm` these kernels use. */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: DataId): boolean;
+}
+
+export interface KernelArgs<A> {
+  inputs: NamedTensorInfoMap;
+  backend: WasmBackend;
+  attrs: A;
+}
+
+/** Kernels a Parsimony kernel may call; captured once, before any override. */
+export const BASE_KERNELS = [
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Conv2D',
+  'Conv2DBackpropInput',
+  'PadV2',
+  'Reverse',
+  'Slice',
+  'Transpose',
+] as const;
+export type BaseKernel = (typeof BASE_KERNELS)[number];
+
+const originals = new Map<BaseKernel, KernelFunc>();
+
+/** Records the wasm backend's kernel functions; returns the names it could not find. */
+export function captureBaseKernels(): string[] {
+  const missing: string[] = [];
+  for (const name of BASE_KERNELS) {
+    if (originals.has(name)) continue;
+    const config = getKernel(name, 'wasm');
+    if (config === undefined) missing.push(name);
+    else originals.set(name, config.kernelFunc);
+  }
+  return missing;
+}
+
+/** Calls wasm's own kernels on one backend and frees what it made. */
+export class WasmCalls {
+  constructor(readonly backend: WasmBackend) {}
+
+  run(name: BaseKernel, inputs: NamedTensorInfoMap, attrs: object = {}): TensorInfo {
+    const kernel = originals.get(name);
+    if (kernel === undefined) throw new Error(`Parsimony wasm kernels: base kernel ${name} was not captured`);
+    // The wasm kernels all return a single TensorInfo.
+    return kernel({ inputs, backend: this.backend as never, attrs: attrs as NamedAttrMap }) as TensorInfo;
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  /** A new view of the same data: wasm's Reshape only counts a reference, so the result is disposed too. */
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    this.incRef(x);
+    return { dataId: x.dataId, shape, dtype: x.dtype };
+  }
+
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    return this.run('Slice', { x }, { begin, size });
+  }
+
+  pad(x: TensorInfo, paddings: Array<[number, number]>): TensorInfo {
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  /**
+   * Pads (positive amounts) or crops (negative amounts) the two spatial axes of an NHWC tensor, so
+   * callers can state the padding a convolution needs without caring about its sign.
+   */
+  padOrCrop(x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
+    let cur = x;
+    const [n, h, w, c] = x.shape;
+    if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+      const t = Math.max(0, -top);
+      const l = Math.max(0, -left);
+      const hh = h - t - Math.max(0, -bottom);
+      const ww = w - l - Math.max(0, -right);
+      cur = this.slice(x, [0, t, l, 0], [n, hh, ww, c]);
+    }
+    if (top > 0 || bottom > 0 || left > 0 || right > 0) {
+      const padded = this.pad(cur, [
+        [0, 0],
+        [Math.max(0, top), Math.max(0, bottom)],
+        [Math.max(0, left), Math.max(0, right)],
+        [0, 0],
+      ]);
+      if (cur !== x) this.dispose(cur);
+      cur = padded;
+    }
+    if (cur === x) this.incRef(x);
+    return cur;
+  }
+
+  incRef(x: TensorInfo): void {
+    (this.backend as unknown as { incRef(id: DataId): void }).incRef(x.dataId);
+  }
+
+  dispose(...infos: TensorInfo[]): void {
+    for (const info of infos) this.backend.disposeData(info.dataId);
+  }
+
+  /** A zero-filled float32 output and a view on it (take views of inputs after this: malloc may grow the heap). */
+  zeros(shape: number[]): { out: TensorInfo; values: Float32Array } {
+    const out = this.backend.makeOutput(shape, 'float32');
+    const values = this.backend.typedArrayFromHeap(out) as Float32Array;
+    values.fill(0);
+    return { out, values };
+  }
+
+  floats(x: TensorInfo): Float32Array {
+    return this.backend.typedArrayFromHeap(x) as Float32Array;
+  }
+}
