@@ -90,6 +90,9 @@ const DEFAULTS = {
   studyFile: path.join('parsimony-results', 'search.db'),
 };
 
+const LARGE_DATASET = 20_000;
+const LARGE_DATASET_EPOCHS = 5;
+
 function positiveInteger(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value > 0))
     throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
@@ -159,7 +162,9 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   if (maxUnits < 8) throw new InvalidArgumentError(`maxUnits must be at least 8, got ${maxUnits}`);
   // Fail on an unknown dataset here, in one line, rather than in every thread.
   const { loadDataset } = await import('../data/registry.js');
-  await loadDataset(dataset);
+  const bundle = await loadDataset(dataset);
+  // A large dataset gets fewer epochs by default: each epoch already sees many samples.
+  const defaultEpochs = bundle.train.numSamples > LARGE_DATASET ? LARGE_DATASET_EPOCHS : DEFAULTS.maxEpochs;
 
   const studyFile = path.resolve(options.studyFile ?? DEFAULTS.studyFile);
   mkdirSync(path.dirname(studyFile), { recursive: true });
@@ -175,7 +180,7 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   const context: MlpSearchContext = {
     dataset,
     seed,
-    maxEpochs: options.maxEpochs ?? DEFAULTS.maxEpochs,
+    maxEpochs: options.maxEpochs ?? defaultEpochs,
     patience: options.patience ?? DEFAULTS.patience,
     maxLayers: options.maxLayers ?? DEFAULTS.maxLayers,
     maxUnits,
