@@ -2,6 +2,11 @@
  * Chooses and initialises the TensorFlow.js backend once per process (or worker thread).
  * Order: `@tensorflow/tfjs-node` when it is installed (optional, never required), otherwise wasm
  * with Parsimony's kernels registered on top, otherwise cpu. `PARSIMONY_BACKEND` forces a choice.
+ *
+ * wasm in Node (checked on Node 20, tfjs 4.22): the SIMD build is used (WASM_HAS_SIMD_SUPPORT is
+ * true), the threaded one is not (WASM_HAS_MULTITHREAD_SUPPORT is false, getThreadsCount() is 1):
+ * its pthreads start Web Workers from a Blob URL, which Node's worker_threads cannot run. So each
+ * backend computes on one core, and parallelism comes from one trial per worker thread.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
