@@ -3,19 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
-import type { CommandIO } from '../../src/cli/output.js';
 import { zooModel } from '../../src/models/zoo/index.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: CommandIO = {
-    stdout: (s) => (out += s.endsWith('\n') ? s : `${s}\n`),
-    stderr: (s) => (err += s.endsWith('\n') ? s : `${s}\n`),
-  };
-  return { code: await runCli(args, io), out, err };
-}
+const cli = runCliCaptured;
 
 describe('parsimony analyze', () => {
   it('--json prints totals and layers for a zoo model', async () => {

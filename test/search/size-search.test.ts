@@ -3,25 +3,15 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli } from '../../src/cli/main.js';
-import type { CommandIO } from '../../src/cli/output.js';
 import { loadStudy } from '../../src/core/study.js';
 import { analyzeModel } from '../../src/models/complexity/analyze.js';
 import { mlpSpec } from '../../src/search/mlp-objective.js';
 import { runSizeSearch } from '../../src/search/size-search.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parsimony-search-'));
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: CommandIO = {
-    stdout: (s) => (out += s.endsWith('\n') ? s : `${s}\n`),
-    stderr: (s) => (err += s.endsWith('\n') ? s : `${s}\n`),
-  };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = runCliCaptured;
 
 describe('mlpSpec', () => {
   it('writes LeNet-300-100 as a spec the analyzer counts as published: 266,610 parameters', () => {

@@ -46,40 +46,32 @@ export interface DenseSpec extends LayerBase {
   useBias?: boolean;
 }
 
-export interface Conv2dSpec extends LayerBase {
+/** Settings every convolution shares. */
+interface WindowedLayer extends LayerBase {
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilation?: number | [number, number];
+  activation?: Activation;
+  useBias?: boolean;
+}
+
+export interface Conv2dSpec extends WindowedLayer {
   type: 'conv2d';
   filters: number;
-  kernelSize: number | [number, number];
-  strides?: number | [number, number];
-  padding?: Padding;
-  dilation?: number | [number, number];
   /** Grouped convolution: input and output channels are split into this many groups. */
   groups?: number;
-  activation?: Activation;
-  useBias?: boolean;
 }
 
-export interface DepthwiseConv2dSpec extends LayerBase {
+export interface DepthwiseConv2dSpec extends WindowedLayer {
   type: 'depthwiseConv2d';
-  kernelSize: number | [number, number];
   depthMultiplier?: number;
-  strides?: number | [number, number];
-  padding?: Padding;
-  dilation?: number | [number, number];
-  activation?: Activation;
-  useBias?: boolean;
 }
 
-export interface SeparableConv2dSpec extends LayerBase {
+export interface SeparableConv2dSpec extends WindowedLayer {
   type: 'separableConv2d';
   filters: number;
-  kernelSize: number | [number, number];
   depthMultiplier?: number;
-  strides?: number | [number, number];
-  padding?: Padding;
-  dilation?: number | [number, number];
-  activation?: Activation;
-  useBias?: boolean;
 }
 
 export interface Pool2dSpec extends LayerBase {

@@ -8,7 +8,13 @@ import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { ModelSpecError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import { pair } from '../spec/layers/kind.js';
-import type { LayerSpec, ModelSpec } from '../spec/types.js';
+import type {
+  Conv2dSpec,
+  DepthwiseConv2dSpec,
+  LayerSpec,
+  ModelSpec,
+  SeparableConv2dSpec,
+} from '../spec/types.js';
 import { inferShapes } from '../spec/validate.js';
 
 export interface BuildOptions {
@@ -21,6 +27,18 @@ type SymbolicTensor = TfLayers.SymbolicTensor;
 
 function unsupported(layer: LayerSpec, why: string): never {
   throw new ModelSpecError(`layer "${layer.name}": cannot build for TensorFlow.js: ${why}`);
+}
+
+/** The window settings every convolution shares, in tfjs-layers' names. */
+function windowArgs(spec: Conv2dSpec | DepthwiseConv2dSpec | SeparableConv2dSpec) {
+  return {
+    kernelSize: pair(spec.kernelSize, 1),
+    strides: pair(spec.strides, 1),
+    padding: spec.padding ?? 'valid',
+    dilationRate: pair(spec.dilation, 1),
+    activation: spec.activation,
+    useBias: spec.useBias ?? true,
+  };
 }
 
 function layerFor(tfl: Tfl, spec: LayerSpec, nextSeed: () => number): TfLayers.layers.Layer {
@@ -40,38 +58,23 @@ function layerFor(tfl: Tfl, spec: LayerSpec, nextSeed: () => number): TfLayers.l
       if ((spec.groups ?? 1) !== 1) unsupported(spec, 'tfjs-layers has no grouped convolution (groups > 1)');
       return L.conv2d({
         ...base,
+        ...windowArgs(spec),
         filters: spec.filters,
-        kernelSize: pair(spec.kernelSize, 1),
-        strides: pair(spec.strides, 1),
-        padding: spec.padding ?? 'valid',
-        dilationRate: pair(spec.dilation, 1),
-        activation: spec.activation,
-        useBias: spec.useBias ?? true,
         kernelInitializer: kernelInitializer(),
       });
     case 'depthwiseConv2d':
       return L.depthwiseConv2d({
         ...base,
-        kernelSize: pair(spec.kernelSize, 1),
+        ...windowArgs(spec),
         depthMultiplier: spec.depthMultiplier ?? 1,
-        strides: pair(spec.strides, 1),
-        padding: spec.padding ?? 'valid',
-        dilationRate: pair(spec.dilation, 1),
-        activation: spec.activation,
-        useBias: spec.useBias ?? true,
         depthwiseInitializer: kernelInitializer(),
       });
     case 'separableConv2d':
       return L.separableConv2d({
         ...base,
+        ...windowArgs(spec),
         filters: spec.filters,
-        kernelSize: pair(spec.kernelSize, 1),
         depthMultiplier: spec.depthMultiplier ?? 1,
-        strides: pair(spec.strides, 1),
-        padding: spec.padding ?? 'valid',
-        dilationRate: pair(spec.dilation, 1),
-        activation: spec.activation,
-        useBias: spec.useBias ?? true,
         depthwiseInitializer: kernelInitializer(),
         pointwiseInitializer: kernelInitializer(),
       });
