@@ -6,6 +6,10 @@
  * - Conv2DBackpropInput: a stride-1 convolution of dy (zero-dilated by the stride) with the filter
  *   rotated 180° and its channels swapped. wasm's own kernel costs 5–6x a forward conv on LeNet-5.
  * tfjs-core's conv2d gradient refuses dilations > 1, so neither kernel receives one.
+ *
+ * When a filter tap is short (kh·kw·ci ≤ IM2COL_MAX, LeNet-5's first layer: 25), XNNPACK runs those
+ * convolutions with one or few channels slowly (36 and 53 ms on LeNet-5's conv1), so both go
+ * through an explicit patch matrix and one matrix product instead (dW = colsᵀ·dy, dx = col2im(dy·Wᵀ)).
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
@@ -33,6 +37,104 @@ function requireNhwc(format: string, kernel: string): void {
   if (format === 'NCHW') throw new Error(`Parsimony wasm ${kernel}: only NHWC is supported`);
 }
 
+const IM2COL_MAX = 32;
+
+interface Geometry {
+  batch: number;
+  h: number;
+  w: number;
+  ci: number;
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number;
+  sh: number;
+  sw: number;
+  top: number;
+  left: number;
+}
+
+function geometry(info: backend_util.Conv2DInfo): Geometry {
+  return {
+    batch: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    ci: info.inChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+}
+
+/**
+ * Visits each (output position row n, filter tap (kh, kw), input offset) pair: the patch matrix
+ * cols[n, (kh·kw_+kw)·ci + c] = x[offset + c]. Taps in the padding are skipped.
+ */
+function forEachPatch(g: Geometry, visit: (colBase: number, xBase: number) => void): void {
+  const k = g.kh * g.kw * g.ci;
+  let n = 0;
+  for (let b = 0; b < g.batch; b++)
+    for (let oh = 0; oh < g.oh; oh++)
+      for (let ow = 0; ow < g.ow; ow++, n++) {
+        for (let i = 0; i < g.kh; i++) {
+          const ih = oh * g.sh - g.top + i;
+          if (ih < 0 || ih >= g.h) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const iw = ow * g.sw - g.left + j;
+            if (iw < 0 || iw >= g.w) continue;
+            visit(n * k + (i * g.kw + j) * g.ci, ((b * g.h + ih) * g.w + iw) * g.ci);
+          }
+        }
+      }
+}
+
+function im2colFilter(calls: WasmCalls, x: TensorInfo, dy: TensorInfo, g: Geometry, co: number): TensorInfo {
+  const n = g.batch * g.oh * g.ow;
+  const k = g.kh * g.kw * g.ci;
+  const { out: cols, values } = calls.zeros([1, n, k]);
+  const xs = calls.floats(x);
+  const ci = g.ci;
+  forEachPatch(g, (colBase, xBase) => {
+    for (let c = 0; c < ci; c++) values[colBase + c] = xs[xBase + c];
+  });
+  const colsT = calls.transpose(cols, [0, 2, 1]);
+  const dy3 = calls.reshape(dy, [1, n, co]);
+  const dw = calls.run('BatchMatMul', { a: colsT, b: dy3 }, { transposeA: false, transposeB: false });
+  calls.dispose(cols, colsT, dy3);
+  const out = calls.reshape(dw, [g.kh, g.kw, g.ci, co]);
+  calls.dispose(dw);
+  return out;
+}
+
+function im2colInput(
+  calls: WasmCalls,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  g: Geometry,
+  co: number,
+): TensorInfo {
+  const n = g.batch * g.oh * g.ow;
+  const k = g.kh * g.kw * g.ci;
+  const dy3 = calls.reshape(dy, [1, n, co]);
+  const w3 = calls.reshape(filter, [1, k, co]);
+  const wT = calls.transpose(w3, [0, 2, 1]);
+  const d = calls.run('BatchMatMul', { a: dy3, b: wT }, { transposeA: false, transposeB: false });
+  calls.dispose(dy3, w3, wT);
+  const { out, values: dx } = calls.zeros([g.batch, g.h, g.w, g.ci]);
+  const ds = calls.floats(d);
+  const ci = g.ci;
+  forEachPatch(g, (colBase, xBase) => {
+    for (let c = 0; c < ci; c++) dx[xBase + c] += ds[colBase + c];
+  });
+  calls.dispose(d);
+  return out;
+}
+
 function conv(calls: WasmCalls, x: TensorInfo, filter: TensorInfo, dilations: [number, number]): TensorInfo {
   return calls.run('Conv2D', { x, filter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations });
 }
@@ -51,6 +153,7 @@ function backpropFilter({ inputs, backend, attrs }: KernelArgs<FilterAttrs>): Te
     attrs.dimRoundingMode,
   );
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight, outWidth } = info;
+  if (kh * kw * info.inChannels <= IM2COL_MAX) return im2colFilter(calls, x, dy, geometry(info), dy.shape[3]);
   const { top, left } = info.padInfo;
   const [, h, w] = x.shape;
   // Output rows = padded input − ((outHeight−1)·sh+1) + 1 must equal kh; a negative bottom crops rows
@@ -80,6 +183,8 @@ function backpropInput({ inputs, backend, attrs }: KernelArgs<InputAttrs>): Tens
     attrs.dimRoundingMode,
   );
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight, outWidth } = info;
+  if (kh * kw * info.inChannels <= IM2COL_MAX)
+    return im2colInput(calls, dy, filter, geometry(info), dy.shape[3]);
   const { top, left } = info.padInfo;
   const [batch, h, w] = attrs.inputShape;
   const co = dy.shape[3];
