@@ -7,9 +7,10 @@
  *   rotated 180° and its channels swapped. wasm's own kernel costs 5–6x a forward conv on LeNet-5.
  * tfjs-core's conv2d gradient refuses dilations > 1, so neither kernel receives one.
  *
- * When a filter tap is short (kh·kw·ci ≤ IM2COL_MAX, LeNet-5's first layer: 25), XNNPACK runs those
- * convolutions with one or few channels slowly (36 and 53 ms on LeNet-5's conv1), so both go
- * through an explicit patch matrix and one matrix product instead (dW = colsᵀ·dy, dx = col2im(dy·Wᵀ)).
+ * When a filter tap is short (kh·kw·ci ≤ IM2COL_MAX, LeNet-5's first layer: 25), the input gradient
+ * is col2im(dy·Wᵀ) instead: one matrix product and a scatter over the heap (47 against 52 ms on
+ * LeNet-5's conv1, measured back to back). The same patch-matrix route for the filter gradient
+ * (colsᵀ·dy) measured slower than the convolution (50 against 33 ms), so the filter keeps it.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
@@ -93,24 +94,6 @@ function forEachPatch(g: Geometry, visit: (colBase: number, xBase: number) => vo
       }
 }
 
-function im2colFilter(calls: WasmCalls, x: TensorInfo, dy: TensorInfo, g: Geometry, co: number): TensorInfo {
-  const n = g.batch * g.oh * g.ow;
-  const k = g.kh * g.kw * g.ci;
-  const { out: cols, values } = calls.zeros([1, n, k]);
-  const xs = calls.floats(x);
-  const ci = g.ci;
-  forEachPatch(g, (colBase, xBase) => {
-    for (let c = 0; c < ci; c++) values[colBase + c] = xs[xBase + c];
-  });
-  const colsT = calls.transpose(cols, [0, 2, 1]);
-  const dy3 = calls.reshape(dy, [1, n, co]);
-  const dw = calls.run('BatchMatMul', { a: colsT, b: dy3 }, { transposeA: false, transposeB: false });
-  calls.dispose(cols, colsT, dy3);
-  const out = calls.reshape(dw, [g.kh, g.kw, g.ci, co]);
-  calls.dispose(dw);
-  return out;
-}
-
 function im2colInput(
   calls: WasmCalls,
   dy: TensorInfo,
@@ -153,7 +136,6 @@ function backpropFilter({ inputs, backend, attrs }: KernelArgs<FilterAttrs>): Te
     attrs.dimRoundingMode,
   );
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight, outWidth } = info;
-  if (kh * kw * info.inChannels <= IM2COL_MAX) return im2colFilter(calls, x, dy, geometry(info), dy.shape[3]);
   const { top, left } = info.padInfo;
   const [, h, w] = x.shape;
   // Output rows = padded input − ((outHeight−1)·sh+1) + 1 must equal kh; a negative bottom crops rows
