@@ -139,11 +139,13 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
     [[1, 12, 10, 2], [4, 3, 2, 3], [3, 2], 'same'],
     [[2, 11, 12, 2], [2, 4, 2, 3], [2, 3], 'valid'],
     [[2, 5, 5, 4], [1, 1, 4, 6], 1, 'valid'],
-    // Taps longer than the patch-matrix threshold take the forward-convolution route.
     [[2, 6, 6, 8], [3, 3, 8, 4], 1, 'valid'],
     [[2, 9, 9, 6], [3, 3, 6, 4], 2, 'same'],
     [[2, 12, 12, 20], [5, 5, 20, 7], 1, 'valid'],
     [[1, 10, 11, 5], [3, 4, 5, 3], [2, 3], 'same'],
+    // Taps longer than 512 take the forward-convolution route for the input gradient too.
+    [[2, 6, 6, 64], [3, 3, 64, 4], 1, 'valid'],
+    [[2, 7, 7, 60], [3, 3, 60, 3], 2, 'same'],
   ];
   for (const [xShape, fShape, strides, pad] of cases)
     test(`x ${xShape} filter ${fShape} strides ${strides} ${pad}`, () => {

@@ -7,9 +7,9 @@
  *   rotated 180° and its channels swapped. wasm's own kernel costs 5–6x a forward conv on LeNet-5.
  * tfjs-core's conv2d gradient refuses dilations > 1, so neither kernel receives one.
  *
- * When a filter tap is short (kh·kw·ci ≤ IM2COL_MAX, LeNet-5's first layer: 25), the input gradient
- * is col2im(dy·Wᵀ) instead: one matrix product and a scatter over the heap (47 against 52 ms on
- * LeNet-5's conv1, measured back to back). The same patch-matrix route for the filter gradient
+ * When a filter tap is short enough for the patch matrix to stay small (kh·kw·ci ≤ IM2COL_MAX; LeNet-5:
+ * 25 and 500), the input gradient is col2im(dy·Wᵀ) instead: one matrix product and a scatter over
+ * the heap (47 against 52 ms on LeNet-5's conv1, 60 against 68 on conv2, measured back to back). The same patch-matrix route for the filter gradient
  * (colsᵀ·dy) measured slower than the convolution (50 against 33 ms), so the filter keeps it.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
@@ -38,7 +38,7 @@ function requireNhwc(format: string, kernel: string): void {
   if (format === 'NCHW') throw new Error(`Parsimony wasm ${kernel}: only NHWC is supported`);
 }
 
-const IM2COL_MAX = 32;
+const IM2COL_MAX = 512;
 
 interface Geometry {
   batch: number;
