@@ -178,6 +178,7 @@ export class Study {
   private readonly trialContext: TrialContext;
   private readonly heartbeat: Required<HeartbeatOptions> | undefined;
   private readonly heartbeatTimers = new Map<number, NodeJS.Timeout>();
+  private lastStaleCheck = Number.NEGATIVE_INFINITY;
 
   /** Use `createStudy` or `loadStudy`. */
   constructor(
@@ -321,7 +322,12 @@ export class Study {
     options: AskOptions,
   ): Promise<Trial | null> {
     await this.ensureSamplerReady();
-    if (this.heartbeat) await this.failStaleTrials();
+    // A trial turns stale only after a grace period of missed heartbeats, so looking once per
+    // heartbeat interval finds it as soon as looking before every trial would.
+    if (this.heartbeat && Date.now() - this.lastStaleCheck >= this.heartbeat.intervalMs) {
+      this.lastStaleCheck = Date.now();
+      await this.failStaleTrials();
+    }
     const frozen =
       (await this.storage.claimWaitingTrial(this.studyId)) ??
       (options.maxTrials === undefined
@@ -428,6 +434,9 @@ export class Study {
     const numbers: number[] = [];
     const inFlight = new Set<Promise<void>>();
     let fatal: unknown = null;
+    // Waiting for others' trials polls quickly at first (they usually finish soon) and backs off
+    // to the heartbeat interval, so a worker whose budget is spent exits promptly.
+    let idleWaitMs = 25;
     for (let k = 0; k < nTrials; k++) {
       if (reproducible) {
         if (k >= concurrency) await done[k - concurrency];
@@ -446,7 +455,8 @@ export class Study {
         // The budget is spent. With heartbeats, stay while other workers' trials are still running:
         // if one of them is lost, its retry must still run somewhere.
         if (this.heartbeat && (await this.othersRunning()) && !this.stopRequested && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, this.heartbeat!.intervalMs));
+          await new Promise((r) => setTimeout(r, idleWaitMs));
+          idleWaitMs = Math.min(idleWaitMs * 2, this.heartbeat!.intervalMs);
           k--;
           continue;
         }

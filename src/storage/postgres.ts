@@ -62,6 +62,19 @@ export interface PostgresStorageOptions {
 
 const TRIAL_COLUMNS = `trial_id AS "trialId", number, state, values_json AS "valuesJson",
   datetime_start AS "datetimeStart", datetime_complete AS "datetimeComplete", packed_json AS "packedJson"`;
+/**
+ * Trial columns of `t` plus, for trials not packed yet, their children as JSON arrays, so one
+ * statement (one snapshot, one round trip) reads whole trials. Param values travel as text, which
+ * PostgreSQL prints shortest-exact, so they round-trip bit for bit.
+ */
+const TRIAL_WITH_CHILDREN = `t.trial_id AS "trialId", t.number, t.state, t.values_json AS "valuesJson",
+  t.datetime_start AS "datetimeStart", t.datetime_complete AS "datetimeComplete", t.packed_json AS "packedJson",
+  CASE WHEN t.packed_json IS NULL THEN (SELECT json_agg(json_build_array(p.name, p.value::text, p.distribution_json)
+    ORDER BY p.param_id) FROM trial_params p WHERE p.trial_id = t.trial_id) END AS "paramsJson",
+  CASE WHEN t.packed_json IS NULL THEN (SELECT json_agg(json_build_array(v.step, v.value_json) ORDER BY v.step)
+    FROM trial_intermediate_values v WHERE v.trial_id = t.trial_id) END AS "stepsJson",
+  CASE WHEN t.packed_json IS NULL THEN (SELECT json_agg(json_build_array(a.is_system, a.key, a.value_json)
+    ORDER BY a.attr_id) FROM trial_attrs a WHERE a.trial_id = t.trial_id) END AS "attrsJson"`;
 const UNFINISHED = `('RUNNING', 'WAITING')`;
 /** Arbitrary constant naming the migration lock (pg_advisory_lock takes a bigint). */
 const MIGRATION_LOCK = 7_305_792_181_637;
@@ -301,7 +314,30 @@ export class PostgresStorage implements Storage {
   }
 
   async createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null> {
-    return (await this.createTrials(studyId, [{}], maxTrials))[0] ?? null;
+    // The common path of every worker: one statement. The counter row's lock orders creators and
+    // is held until this statement commits, so numbers are dense and commit in order.
+    const { rows } = await this.query<TrialWithChildrenRow & { studyExists: boolean }>(
+      `WITH counter AS (
+         UPDATE studies SET next_trial_number = next_trial_number + 1
+         WHERE study_id = $1 AND next_trial_number + 1 <= $2
+         RETURNING next_trial_number - 1 AS number),
+       t AS (
+         INSERT INTO trials (study_id, number, state, datetime_start)
+         SELECT $1, number, 'RUNNING', clock_timestamp() FROM counter
+         RETURNING trial_id, number, state, values_json, datetime_start, datetime_complete, packed_json)
+       SELECT EXISTS (SELECT 1 FROM studies WHERE study_id = $1) AS "studyExists",
+         t.trial_id AS "trialId", t.number, t.state, t.values_json AS "valuesJson",
+         t.datetime_start AS "datetimeStart", t.datetime_complete AS "datetimeComplete",
+         t.packed_json AS "packedJson", NULL::json AS "paramsJson", NULL::json AS "stepsJson",
+         NULL::json AS "attrsJson"
+       FROM (SELECT 1) AS one LEFT JOIN t ON true`,
+      [studyId, maxTrials],
+    );
+    if (!rows[0].studyExists) throw studyNotFound(studyId);
+    if (rows[0].trialId === null) return null;
+    const [trial] = toTrials(rows);
+    this.cache.remember(trial);
+    return trial;
   }
 
   /**
@@ -409,24 +445,25 @@ export class PostgresStorage implements Storage {
   async claimWaitingTrial(studyId: number): Promise<FrozenTrial | null> {
     // A row claimed and committed by another worker between our snapshot and our lock is skipped
     // by the locking clause, which can leave LIMIT 1 empty although WAITING trials remain: retry.
+    // The flags come from the statement's snapshot, so "none waiting" costs one round trip.
     for (let attempt = 0; attempt < 8; attempt++) {
-      const { rows } = await this.query<{ id: number }>(
+      const { rows } = await this.query<{ id: number | null; study: boolean; waiting: boolean }>(
         `WITH next AS (
            SELECT trial_id FROM trials WHERE study_id = $1 AND state = 'WAITING'
-           ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED)
-         UPDATE trials t SET state = 'RUNNING', datetime_start = clock_timestamp()
-         FROM next WHERE t.trial_id = next.trial_id AND t.state = 'WAITING'
-         RETURNING t.trial_id AS id`,
-        [studyId],
-      );
-      if (rows.length > 0) return this.getTrial(rows[0].id);
-      const { rows: status } = await this.query<{ study: boolean; waiting: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM studies WHERE study_id = $1) AS study,
+           ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
+         claimed AS (
+           UPDATE trials t SET state = 'RUNNING', datetime_start = clock_timestamp()
+           FROM next WHERE t.trial_id = next.trial_id AND t.state = 'WAITING'
+           RETURNING t.trial_id AS id)
+         SELECT (SELECT id FROM claimed) AS id,
+           EXISTS (SELECT 1 FROM studies WHERE study_id = $1) AS study,
            EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = 'WAITING') AS waiting`,
         [studyId],
       );
-      if (!status[0].study) throw studyNotFound(studyId);
-      if (!status[0].waiting) return null;
+      const { id, study, waiting } = rows[0];
+      if (id !== null) return this.getTrial(id);
+      if (!study) throw studyNotFound(studyId);
+      if (!waiting) return null;
     }
     return null;
   }
@@ -479,21 +516,23 @@ export class PostgresStorage implements Storage {
       // Lock the row first: writers holding it FOR SHARE finish, later ones then see it finished,
       // and the children packed below are complete.
       return this.transaction(async (client) => {
-        const { rows } = await this.query<{ state: TrialState }>(
-          'SELECT state FROM trials WHERE trial_id = $1 FOR UPDATE',
+        const { rows } = await this.query<TrialWithChildrenRow>(
+          `SELECT ${TRIAL_WITH_CHILDREN} FROM trials t WHERE t.trial_id = $1 FOR UPDATE OF t`,
           [trialId],
           client,
         );
         if (rows.length === 0) throw trialNotFound(trialId);
         if (isFinished(rows[0].state)) return false;
-        const { params, intermediates, attrs } = await this.childRows([trialId], client);
-        await this.query(
+        const { params, intermediates, attrs } = childrenOf(rows[0]);
+        const { rows: finished } = await this.query<TrialRow>(
           `UPDATE trials SET state = $2, datetime_complete = clock_timestamp(),
              values_json = CASE WHEN $3 THEN values_json ELSE $4 END, packed_json = $5
-           WHERE trial_id = $1`,
+           WHERE trial_id = $1 RETURNING ${TRIAL_COLUMNS}`,
           [trialId, state, keepValues, valuesJson, packChildren(params, intermediates, attrs)],
           client,
         );
+        // Finished trials never change: remember it now, so reading it back costs nothing.
+        this.cache.remember(assembleTrials(finished, [], [], [])[0]);
         return true;
       });
     const { rowCount } =
@@ -534,34 +573,36 @@ export class PostgresStorage implements Storage {
   }
 
   async getStaleTrials(studyId: number, graceMs: number): Promise<FrozenTrial[]> {
-    const ids = await this.readOnly(async (client) => {
-      await this.requireStudy(studyId, client);
-      const { rows } = await this.query<{ id: number }>(
-        `SELECT t.trial_id AS id FROM trials t JOIN trial_heartbeats h ON h.trial_id = t.trial_id
-         WHERE t.study_id = $1 AND t.state = 'RUNNING'
+    const { rows } = await this.query<TrialWithChildrenRow & { studyId: number }>(
+      `SELECT s.study_id AS "studyId", ${TRIAL_WITH_CHILDREN}
+       FROM studies s LEFT JOIN (trials t JOIN trial_heartbeats h ON h.trial_id = t.trial_id)
+         ON t.study_id = s.study_id AND t.state = 'RUNNING'
            AND h.heartbeat < clock_timestamp() - $2 * interval '1 millisecond'
-         ORDER BY t.number`,
-        [studyId, graceMs],
-        client,
-      );
-      return rows.map((r) => r.id);
-    });
-    return this.readTrials(ids);
+       WHERE s.study_id = $1 ORDER BY t.number`,
+      [studyId, graceMs],
+    );
+    if (rows.length === 0) {
+      this.cache.dropStudy(studyId);
+      throw studyNotFound(studyId);
+    }
+    return toTrials(rows);
   }
 
   async getAllTrials(studyId: number, options: GetTrialsOptions = {}): Promise<FrozenTrial[]> {
     const delta = this.cache.delta(studyId);
-    const fresh = await this.readOnly(async (client) => {
-      await this.requireStudy(studyId, client);
-      const { rows } = await this.query<TrialRow>(
-        `SELECT ${TRIAL_COLUMNS} FROM trials
-         WHERE study_id = $1 AND (number > $2 OR number = ANY ($3::int[]))`,
-        [studyId, delta.maxNumber, delta.unfinished],
-        client,
-      );
-      return this.readChildren(rows, client);
-    });
-    return filterStates(this.cache.merge(studyId, fresh), options.states);
+    // One statement: one snapshot, and the study's existence checked in the same round trip.
+    const { rows } = await this.query<TrialWithChildrenRow & { studyId: number }>(
+      `SELECT s.study_id AS "studyId", ${TRIAL_WITH_CHILDREN}
+       FROM studies s LEFT JOIN trials t
+         ON t.study_id = s.study_id AND (t.number > $2 OR t.number = ANY ($3::int[]))
+       WHERE s.study_id = $1`,
+      [studyId, delta.maxNumber, delta.unfinished],
+    );
+    if (rows.length === 0) {
+      this.cache.dropStudy(studyId);
+      throw studyNotFound(studyId);
+    }
+    return filterStates(this.cache.merge(studyId, toTrials(rows)), options.states);
   }
 
   async close(): Promise<void> {
@@ -680,14 +721,6 @@ export class PostgresStorage implements Storage {
     return new ParsimonyError('STORAGE', `${this.url}: ${message}`, { cause: error });
   }
 
-  private async requireStudy(studyId: number, on: Queryable = this.pool): Promise<void> {
-    const { rowCount } = await this.query('SELECT 1 FROM studies WHERE study_id = $1', [studyId], on);
-    if (rowCount !== 0) return;
-    // Deleted, perhaps by another process: forget what was cached for it.
-    this.cache.dropStudy(studyId);
-    throw studyNotFound(studyId);
-  }
-
   private async requireTrial(trialId: number): Promise<void> {
     const { rowCount } = await this.query('SELECT 1 FROM trials WHERE trial_id = $1', [trialId]);
     if (rowCount === 0) throw trialNotFound(trialId);
@@ -759,47 +792,11 @@ export class PostgresStorage implements Storage {
   /** Whole trials by id, in number order, from one snapshot. */
   private async readTrials(ids: readonly number[]): Promise<FrozenTrial[]> {
     if (ids.length === 0) return [];
-    return this.readOnly(async (client) => {
-      const { rows } = await this.query<TrialRow>(
-        `SELECT ${TRIAL_COLUMNS} FROM trials WHERE trial_id = ANY ($1::int[]) ORDER BY number`,
-        [ids],
-        client,
-      );
-      return this.readChildren(rows, client);
-    });
-  }
-
-  /** Completes trial rows into trials, reading child rows only for trials not packed yet. */
-  private async readChildren(rows: TrialRow[], client: pg.PoolClient): Promise<FrozenTrial[]> {
-    const open = rows.filter((r) => r.packedJson === null).map((r) => r.trialId);
-    if (open.length === 0) return assembleTrials(rows, [], [], []);
-    const { params, intermediates, attrs } = await this.childRows(open, client);
-    return assembleTrials(rows, params, intermediates, attrs);
-  }
-
-  private async childRows(
-    ids: readonly number[],
-    client: pg.PoolClient,
-  ): Promise<{ params: ParamRow[]; intermediates: IntermediateRow[]; attrs: AttrRow[] }> {
-    const { rows: params } = await this.query<ParamRow>(
-      `SELECT trial_id AS "trialId", name, value, distribution_json AS "distributionJson" FROM trial_params
-       WHERE trial_id = ANY ($1::int[]) ORDER BY param_id`,
+    const { rows } = await this.query<TrialWithChildrenRow>(
+      `SELECT ${TRIAL_WITH_CHILDREN} FROM trials t WHERE t.trial_id = ANY ($1::int[]) ORDER BY t.number`,
       [ids],
-      client,
     );
-    const { rows: intermediates } = await this.query<IntermediateRow>(
-      `SELECT trial_id AS "trialId", step, value_json AS "valueJson" FROM trial_intermediate_values
-       WHERE trial_id = ANY ($1::int[]) ORDER BY trial_id, step`,
-      [ids],
-      client,
-    );
-    const { rows: attrs } = await this.query<AttrRow>(
-      `SELECT trial_id AS "trialId", is_system AS "isSystem", key, value_json AS "valueJson" FROM trial_attrs
-       WHERE trial_id = ANY ($1::int[]) ORDER BY attr_id`,
-      [ids],
-      client,
-    );
-    return { params, intermediates, attrs };
+    return toTrials(rows);
   }
 }
 
@@ -821,4 +818,57 @@ function pgCode(error: unknown): string | undefined {
   const inner = error instanceof ParsimonyError ? error.cause : error;
   const code = (inner as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+interface TrialWithChildrenRow extends Omit<TrialRow, 'trialId' | 'number' | 'state'> {
+  /** Null on the outer-join row of a study without matching trials. */
+  trialId: number | null;
+  number: number;
+  state: TrialState;
+  paramsJson: [name: string, value: string, distributionJson: string][] | null;
+  stepsJson: [step: number, valueJson: string][] | null;
+  attrsJson: [isSystem: boolean, key: string, valueJson: string][] | null;
+}
+
+function childrenOf(row: TrialWithChildrenRow): {
+  params: ParamRow[];
+  intermediates: IntermediateRow[];
+  attrs: AttrRow[];
+} {
+  const trialId = row.trialId!;
+  return {
+    params: (row.paramsJson ?? []).map(([name, value, distributionJson]) => ({
+      trialId,
+      name,
+      value: Number(value),
+      distributionJson,
+    })),
+    intermediates: (row.stepsJson ?? []).map(([step, valueJson]) => ({ trialId, step, valueJson })),
+    attrs: (row.attrsJson ?? []).map(([isSystem, key, valueJson]) => ({ trialId, isSystem, key, valueJson })),
+  };
+}
+
+/** Whole trials from rows read with TRIAL_WITH_CHILDREN (outer-join rows without a trial skipped). */
+function toTrials(rows: readonly TrialWithChildrenRow[]): FrozenTrial[] {
+  const trials: TrialRow[] = [];
+  const params: ParamRow[] = [];
+  const intermediates: IntermediateRow[] = [];
+  const attrs: AttrRow[] = [];
+  for (const row of rows) {
+    if (row.trialId === null) continue;
+    trials.push({
+      trialId: row.trialId,
+      number: row.number,
+      state: row.state,
+      valuesJson: row.valuesJson,
+      datetimeStart: row.datetimeStart,
+      datetimeComplete: row.datetimeComplete,
+      packedJson: row.packedJson,
+    });
+    const children = childrenOf(row);
+    params.push(...children.params);
+    intermediates.push(...children.intermediates);
+    attrs.push(...children.attrs);
+  }
+  return assembleTrials(trials, params, intermediates, attrs);
 }

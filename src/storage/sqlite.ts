@@ -69,6 +69,7 @@ export class SqliteStorage implements Storage {
   /** Absolute path of the database file (or `:memory:`). */
   readonly path: string;
   private readonly db: Database.Database;
+  private readonly busyTimeoutMs: number;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly cache = new TrialCache();
   private readonly directions = new Map<number, StudyDirection[]>();
@@ -81,17 +82,25 @@ export class SqliteStorage implements Storage {
     if (options.mustExist && this.path !== ':memory:' && !existsSync(this.path))
       throw new FileNotFoundError(this.path, 'SQLite storage file');
     try {
-      this.db = new Database(this.path, { timeout: busyTimeoutMs });
+      // SQLite's own busy handler sleeps 1, 2, 5, ... up to 100 ms between tries, which idles a
+      // contended writer for far longer than the lock is held (tens of microseconds); `guard` retries
+      // with sub-millisecond, jittered waits instead.
+      this.db = new Database(this.path, { timeout: 0 });
+      this.busyTimeoutMs = busyTimeoutMs;
     } catch (error) {
       throw new ParsimonyError('STORAGE', `cannot open sqlite:${this.path}: ${(error as Error).message}`, {
         cause: error,
       });
     }
     try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      this.migrate();
+      // Switching to WAL and migrating take locks that a process opening the same file at the same
+      // moment may hold; SQLite answers BUSY at once here, without its handler, so retry.
+      this.retryBusy(() => {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+        this.db.pragma('foreign_keys = ON');
+        this.migrate();
+      });
     } catch (error) {
       this.db.close();
       throw this.wrap(error);
@@ -484,9 +493,33 @@ export class SqliteStorage implements Storage {
   /** Runs database code, turning driver errors into one-line STORAGE errors. */
   private guard<T>(fn: () => T): T {
     try {
-      return fn();
+      return this.retryBusy(fn);
     } catch (error) {
       throw this.wrap(error);
+    }
+  }
+
+  /**
+   * Runs `fn`, again after a short wait while the database is locked by another connection, for
+   * up to the busy timeout. `fn` must only touch the database: a failed attempt is rolled back.
+   */
+  private retryBusy<T>(fn: () => T): T {
+    let deadline = 0;
+    let attempt = 0;
+    for (;;) {
+      try {
+        return fn();
+      } catch (error) {
+        // Inside an outer transaction the caller's transaction must fail and roll back whole.
+        if (!isBusy(error) || this.db.inTransaction) throw error;
+        const now = performance.now();
+        if (deadline === 0) deadline = now + this.busyTimeoutMs;
+        if (now >= deadline) throw error;
+        attempt++;
+        // 50 µs growing to 2 ms, jittered so waiting writers do not wake in step.
+        const capMs = Math.min(2, 0.05 * 1.5 ** attempt);
+        Atomics.wait(SLEEPER, 0, 0, capMs * (0.5 + Math.random() / 2));
+      }
     }
   }
 
@@ -649,4 +682,12 @@ export class SqliteStorage implements Storage {
 
 function sqliteCode(error: unknown): string | undefined {
   return (error as { code?: unknown })?.code as string | undefined;
+}
+
+/** Blocks the thread for a sub-millisecond wait (nothing ever notifies it). */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'));
 }
