@@ -79,7 +79,9 @@ async function parsimonyRate(url: string, workers: number): Promise<Rate> {
   const exited = children.map(
     (child) =>
       new Promise<void>((resolve, reject) =>
-        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`)))),
+        child.on('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`)),
+        ),
       ),
   );
   await Promise.all(
@@ -143,7 +145,14 @@ console.log(
 );
 console.log(
   markdownTable(
-    ['storage', 'workers', 'Parsimony trials/s', 'Optuna 3.1 trials/s', 'ratio', 'start-up s (ours / Optuna)'],
+    [
+      'storage',
+      'workers',
+      'Parsimony trials/s',
+      'Optuna 3.1 trials/s',
+      'ratio',
+      'start-up s (ours / Optuna)',
+    ],
     rows,
   ),
 );
@@ -170,7 +179,9 @@ async function cpuWall(threads: number): Promise<number> {
 }
 const one = await cpuWall(1);
 const two = await cpuWall(2);
-console.log(`\nCPU-bound trials (16 trials of ${iterations.toLocaleString('en-US')} iterations, worker threads):\n`);
+console.log(
+  `\nCPU-bound trials (16 trials of ${iterations.toLocaleString('en-US')} iterations, worker threads):\n`,
+);
 console.log(
   markdownTable(
     ['threads', 'wall s', 'speed-up'],

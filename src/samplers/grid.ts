@@ -120,7 +120,7 @@ export class GridSampler implements Sampler {
     let id = 0;
     for (const name of this.names) {
       const values = this.searchSpace[name];
-      const k = values.findIndex((v) => v === params[name]);
+      const k = values.indexOf(params[name]);
       if (k < 0) return undefined;
       id = id * values.length + k;
     }
