@@ -43,7 +43,6 @@ import {
   filterStates,
   type IntermediateRow,
   type ParamRow,
-  packChildren,
   prepareTemplate,
   studyNotFound,
   TrialCache,
@@ -60,8 +59,6 @@ export interface PostgresStorageOptions {
   connectTimeoutMs?: number;
 }
 
-const TRIAL_COLUMNS = `trial_id AS "trialId", number, state, values_json AS "valuesJson",
-  datetime_start AS "datetimeStart", datetime_complete AS "datetimeComplete", packed_json AS "packedJson"`;
 /**
  * Trial columns of `t` plus, for trials not packed yet, their children as JSON arrays, so one
  * statement (one snapshot, one round trip) reads whole trials. Param values travel as text, which
@@ -512,29 +509,24 @@ export class PostgresStorage implements Storage {
     checkTrialState(state);
     const keepValues = values === undefined;
     const valuesJson = values ? encodeNumbers(values) : null;
-    if (isFinished(state))
-      // Lock the row first: writers holding it FOR SHARE finish, later ones then see it finished,
-      // and the children packed below are complete.
-      return this.transaction(async (client) => {
-        const { rows } = await this.query<TrialWithChildrenRow>(
-          `SELECT ${TRIAL_WITH_CHILDREN} FROM trials t WHERE t.trial_id = $1 FOR UPDATE OF t`,
-          [trialId],
-          client,
-        );
-        if (rows.length === 0) throw trialNotFound(trialId);
-        if (isFinished(rows[0].state)) return false;
-        const { params, intermediates, attrs } = childrenOf(rows[0]);
-        const { rows: finished } = await this.query<TrialRow>(
-          `UPDATE trials SET state = $2, datetime_complete = clock_timestamp(),
-             values_json = CASE WHEN $3 THEN values_json ELSE $4 END, packed_json = $5
-           WHERE trial_id = $1 RETURNING ${TRIAL_COLUMNS}`,
-          [trialId, state, keepValues, valuesJson, packChildren(params, intermediates, attrs)],
-          client,
-        );
-        // Finished trials never change: remember it now, so reading it back costs nothing.
-        this.cache.remember(assembleTrials(finished, [], [], [])[0]);
-        return true;
-      });
+    if (isFinished(state)) {
+      // One round trip (migration 2): the function locks the row, so writers holding it FOR SHARE
+      // finish first and the children it packs are complete.
+      const { rows } = await this.query<TrialRow>(
+        `SELECT out_trial_id AS "trialId", out_number AS number, out_state AS state,
+           out_values_json AS "valuesJson", out_datetime_start AS "datetimeStart",
+           out_datetime_complete AS "datetimeComplete", out_packed_json AS "packedJson"
+         FROM parsimony_finish_trial($1, $2, $3, $4)`,
+        [trialId, state, keepValues, valuesJson],
+      );
+      if (rows.length === 0) {
+        await this.requireTrial(trialId);
+        return false;
+      }
+      // Finished trials never change: remember it now, so reading it back costs nothing.
+      this.cache.remember(assembleTrials(rows, [], [], [])[0]);
+      return true;
+    }
     const { rowCount } =
       state === 'RUNNING'
         ? await this.query(

@@ -264,11 +264,20 @@ export interface AttrRow {
   valueJson: string;
 }
 
-type Packed = {
-  p: [name: string, value: number, distributionJson: string][];
-  i: [step: number, value: IntermediateValue][];
-  a: [isSystem: 0 | 1, key: string, value: AttrValue][];
-};
+type Packed =
+  | {
+      r?: undefined;
+      p: [name: string, value: number, distributionJson: string][];
+      i: [step: number, value: IntermediateValue][];
+      a: [isSystem: 0 | 1, key: string, value: AttrValue][];
+    }
+  | {
+      /** The raw form, packed by PostgreSQL itself (migration 2): values keep their stored text. */
+      r: 1;
+      p: [name: string, value: number, distributionJson: string][];
+      i: [step: number, valueJson: string][];
+      a: [isSystem: boolean, key: string, valueJson: string][];
+    };
 
 /**
  * Packs the child rows of one trial (in insertion order) into the text stored in
@@ -333,9 +342,15 @@ export function assembleTrials(
     if (row.packedJson !== null) {
       const packed = decodeJson(row.packedJson) as Packed;
       for (const [name, value, distributionJson] of packed.p) addParam(draft, name, value, distributionJson);
-      for (const [step, value] of packed.i) draft.intermediateValues[step] = value;
-      for (const [isSystem, key, value] of packed.a)
-        (isSystem ? draft.systemAttrs : draft.userAttrs)[key] = value;
+      if (packed.r === 1) {
+        for (const [step, text] of packed.i) draft.intermediateValues[step] = decodeIntermediate(text);
+        for (const [isSystem, key, text] of packed.a)
+          (isSystem ? draft.systemAttrs : draft.userAttrs)[key] = decodeJson(text);
+      } else {
+        for (const [step, value] of packed.i) draft.intermediateValues[step] = value;
+        for (const [isSystem, key, value] of packed.a)
+          (isSystem ? draft.systemAttrs : draft.userAttrs)[key] = value;
+      }
     }
   }
   const unpacked = (trialId: number) => {

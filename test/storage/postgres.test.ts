@@ -35,7 +35,9 @@ describe('PostgreSQL storage', { skip }, () => {
     await writer.setTrialParam(t.trialId, 'lr', 0.1 + 0.2, new FloatDistribution(0, 1));
     await writer.setTrialParam(t.trialId, 'a', 1, new FloatDistribution(0, 2));
     await writer.setTrialIntermediateValue(t.trialId, 2, [Number.NaN, 1]);
+    await writer.setTrialIntermediateValue(t.trialId, 0, Number.NaN);
     await writer.setTrialUserAttr(t.trialId, 'inf', Number.NEGATIVE_INFINITY);
+    await writer.setTrialSystemAttr(t.trialId, 'config', { layers: [64, 32], note: 'é "quoted"' });
     const running = await reader.getAllTrials(id);
     assert.equal(running[0].state, 'RUNNING');
     assert.deepEqual(Object.keys(running[0].params), ['lr', 'a']);
@@ -46,8 +48,11 @@ describe('PostgreSQL storage', { skip }, () => {
       [done.state, done.values, done.params, waiting.state],
       ['COMPLETE', [Number.POSITIVE_INFINITY, 2], { lr: 0.1 + 0.2, a: 1 }, 'WAITING'],
     );
-    assert.deepEqual(done.intermediateValues, { 2: [Number.NaN, 1] });
+    assert.deepEqual(done.intermediateValues, { 0: Number.NaN, 2: [Number.NaN, 1] });
     assert.equal(done.userAttrs.inf, Number.NEGATIVE_INFINITY);
+    assert.deepEqual(done.systemAttrs.config, { layers: [64, 32], note: 'é "quoted"' });
+    // The writer serves the finished trial from what the server packed, identical to a fresh read.
+    assert.deepEqual(await writer.getTrial(t.trialId), done);
     assert.ok(done.datetimeComplete! >= done.datetimeStart!);
     assert.equal((await reader.getAllTrials(id))[0], done);
     await writer.close();

@@ -10,6 +10,7 @@
  */
 import { ParsimonyError } from '../../core/errors.js';
 import { initialSchema } from './001-initial.js';
+import { finishTrialFunction } from './002-finish-trial-function.js';
 
 export interface Migration {
   /** 1, 2, 3...: applied in this order, each exactly once. */
@@ -20,7 +21,7 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Append new ones; never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, finishTrialFunction];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
