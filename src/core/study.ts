@@ -328,11 +328,10 @@ export class Study {
       this.lastStaleCheck = Date.now();
       await this.failStaleTrials();
     }
-    const frozen =
-      (await this.storage.claimWaitingTrial(this.studyId)) ??
-      (options.maxTrials === undefined
-        ? await this.storage.createTrial(this.studyId)
-        : await this.storage.createTrialIfBelow(this.studyId, options.maxTrials));
+    const frozen = await this.storage.nextTrial(this.studyId, {
+      maxTrials: options.maxTrials,
+      heartbeat: this.heartbeat !== undefined,
+    });
     if (frozen === null) return null;
     if (this.heartbeat) this.startHeartbeat(frozen.trialId, frozen.number);
     await this.refresh();
@@ -540,8 +539,8 @@ export class Study {
   }
 
   private startHeartbeat(trialId: number, number: number): void {
+    // The first heartbeat was recorded with the trial (nextTrial).
     const beat = () => this.storage.recordHeartbeat(trialId).catch(() => {});
-    void beat();
     const timer = setInterval(beat, this.heartbeat!.intervalMs);
     timer.unref();
     this.heartbeatTimers.set(number, timer);

@@ -11,7 +11,13 @@ import {
   type TrialState,
   type TrialTemplate,
 } from '../core/frozen-trial.js';
-import type { GetTrialsOptions, Storage, StudySummary } from './storage.js';
+import {
+  composeNextTrial,
+  type GetTrialsOptions,
+  type NextTrialOptions,
+  type Storage,
+  type StudySummary,
+} from './storage.js';
 
 interface MutableTrial {
   trialId: number;
@@ -149,6 +155,10 @@ export class InMemoryStorage implements Storage {
   async createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null> {
     if (this.study(studyId).trials.length >= maxTrials) return null;
     return this.createTrial(studyId);
+  }
+
+  nextTrial(studyId: number, options?: NextTrialOptions): Promise<FrozenTrial | null> {
+    return composeNextTrial(this, studyId, options);
   }
 
   async claimWaitingTrial(studyId: number): Promise<FrozenTrial | null> {

@@ -50,7 +50,13 @@ import {
   trialFinished,
   trialNotFound,
 } from './serialization.js';
-import type { GetTrialsOptions, Storage, StudySummary } from './storage.js';
+import {
+  composeNextTrial,
+  type GetTrialsOptions,
+  type NextTrialOptions,
+  type Storage,
+  type StudySummary,
+} from './storage.js';
 
 export interface PostgresStorageOptions {
   /** Pool size; overrides `?max=` in the URL (default 4). */
@@ -463,6 +469,80 @@ export class PostgresStorage implements Storage {
       if (!waiting) return null;
     }
     return null;
+  }
+
+  async nextTrial(studyId: number, options: NextTrialOptions = {}): Promise<FrozenTrial | null> {
+    const { maxTrials = null, heartbeat = false } = options;
+    // One statement claims the oldest WAITING trial or, when there is none, takes the next number
+    // and inserts a RUNNING trial (the counter row's lock orders creators), and records the first
+    // heartbeat. When WAITING trials exist but other workers hold them all, nothing is created:
+    // retry, as claimWaitingTrial does, then fall back to the separate steps.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const { rows } = await this.query<{
+        claimed: number | null;
+        createdId: number | null;
+        createdNumber: number | null;
+        createdStart: Date | null;
+        study: boolean;
+        waiting: boolean;
+      }>(
+        `WITH next AS (
+           SELECT trial_id FROM trials WHERE study_id = $1 AND state = 'WAITING'
+           ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
+         claimed AS (
+           UPDATE trials t SET state = 'RUNNING', datetime_start = clock_timestamp()
+           FROM next WHERE t.trial_id = next.trial_id AND t.state = 'WAITING'
+           RETURNING t.trial_id),
+         counter AS (
+           UPDATE studies SET next_trial_number = next_trial_number + 1
+           WHERE study_id = $1 AND ($2::int IS NULL OR next_trial_number + 1 <= $2)
+             AND NOT EXISTS (SELECT 1 FROM next)
+             AND NOT EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = 'WAITING')
+           RETURNING next_trial_number - 1 AS number),
+         created AS (
+           INSERT INTO trials (study_id, number, state, datetime_start)
+           SELECT $1, number, 'RUNNING', clock_timestamp() FROM counter
+           RETURNING trial_id, number, datetime_start),
+         beat AS (
+           INSERT INTO trial_heartbeats (trial_id, heartbeat)
+           SELECT trial_id, clock_timestamp()
+           FROM (SELECT trial_id FROM claimed UNION ALL SELECT trial_id FROM created) AS mine
+           WHERE $3
+           ON CONFLICT (trial_id) DO UPDATE SET heartbeat = EXCLUDED.heartbeat)
+         SELECT (SELECT trial_id FROM claimed) AS claimed,
+           (SELECT trial_id FROM created) AS "createdId",
+           (SELECT number FROM created) AS "createdNumber",
+           (SELECT datetime_start FROM created) AS "createdStart",
+           EXISTS (SELECT 1 FROM studies WHERE study_id = $1) AS study,
+           EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = 'WAITING') AS waiting`,
+        [studyId, maxTrials, heartbeat],
+      );
+      const r = rows[0];
+      if (!r.study) throw studyNotFound(studyId);
+      if (r.claimed !== null) return this.getTrial(r.claimed);
+      if (r.createdId !== null) {
+        const [trial] = assembleTrials(
+          [
+            {
+              trialId: r.createdId,
+              number: r.createdNumber!,
+              state: 'RUNNING',
+              valuesJson: null,
+              datetimeStart: r.createdStart,
+              datetimeComplete: null,
+              packedJson: null,
+            },
+          ],
+          [],
+          [],
+          [],
+        );
+        this.cache.remember(trial);
+        return trial;
+      }
+      if (!r.waiting) return null; // the cap is reached
+    }
+    return composeNextTrial(this, studyId, options);
   }
 
   async setTrialParam(

@@ -52,7 +52,7 @@ import {
   trialFinished,
   trialNotFound,
 } from './serialization.js';
-import type { GetTrialsOptions, Storage, StudySummary } from './storage.js';
+import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from './storage.js';
 
 export interface SqliteStorageOptions {
   /** How long a write waits for another process's lock before failing, in ms (default 10,000). */
@@ -299,25 +299,53 @@ export class SqliteStorage implements Storage {
   }
 
   async claimWaitingTrial(studyId: number): Promise<FrozenTrial | null> {
+    const trialId = this.guard(() => this.db.transaction(() => this.claimIn(studyId)).immediate());
+    return trialId === null ? null : this.getTrial(trialId);
+  }
+
+  /** Claim, or create, and first heartbeat under one write lock instead of three. */
+  async nextTrial(studyId: number, options: NextTrialOptions = {}): Promise<FrozenTrial | null> {
+    const { maxTrials, heartbeat = false } = options;
     const trialId = this.guard(() =>
       this.db
         .transaction(() => {
-          const row = this.stmt(
-            `SELECT trial_id AS id FROM trials WHERE study_id = ? AND state = 'WAITING' ORDER BY number LIMIT 1`,
-          ).get(studyId) as { id: number } | undefined;
-          if (!row) {
-            this.requireStudy(studyId);
-            return null;
+          let id = this.claimIn(studyId);
+          if (id === null) {
+            const row = this.stmt('SELECT next_trial_number AS next FROM studies WHERE study_id = ?').get(
+              studyId,
+            ) as { next: number };
+            if (maxTrials !== undefined && row.next >= maxTrials) return null;
+            id = this.insertTrial(studyId, prepareTemplate({}));
           }
-          this.stmt(`UPDATE trials SET state = 'RUNNING', datetime_start = ? WHERE trial_id = ?`).run(
-            Date.now(),
-            row.id,
-          );
-          return row.id;
+          if (heartbeat)
+            this.stmt(
+              `INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, ?)
+               ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat`,
+            ).run(id, Date.now());
+          return id;
         })
         .immediate(),
     );
-    return trialId === null ? null : this.getTrial(trialId);
+    if (trialId === null) return null;
+    const [trial] = this.guard(() => this.readTrials([trialId]));
+    this.cache.remember(trial);
+    return trial;
+  }
+
+  /** Moves the oldest WAITING trial to RUNNING; call inside an IMMEDIATE transaction. */
+  private claimIn(studyId: number): number | null {
+    const row = this.stmt(
+      `SELECT trial_id AS id FROM trials WHERE study_id = ? AND state = 'WAITING' ORDER BY number LIMIT 1`,
+    ).get(studyId) as { id: number } | undefined;
+    if (!row) {
+      this.requireStudy(studyId);
+      return null;
+    }
+    this.stmt(`UPDATE trials SET state = 'RUNNING', datetime_start = ? WHERE trial_id = ?`).run(
+      Date.now(),
+      row.id,
+    );
+    return row.id;
   }
 
   async setTrialParam(

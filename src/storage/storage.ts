@@ -29,6 +29,28 @@ export interface GetTrialsOptions {
   states?: readonly TrialState[];
 }
 
+export interface NextTrialOptions {
+  /** Create a new trial only while the study holds fewer trials than this (any state). */
+  maxTrials?: number;
+  /** Record the trial's first heartbeat with it. */
+  heartbeat?: boolean;
+}
+
+/** `nextTrial` composed from the other methods, for backends where one step gains nothing. */
+export async function composeNextTrial(
+  storage: Storage,
+  studyId: number,
+  options: NextTrialOptions = {},
+): Promise<FrozenTrial | null> {
+  const trial =
+    (await storage.claimWaitingTrial(studyId)) ??
+    (options.maxTrials === undefined
+      ? await storage.createTrial(studyId)
+      : await storage.createTrialIfBelow(studyId, options.maxTrials));
+  if (trial !== null && options.heartbeat) await storage.recordHeartbeat(trial.trialId);
+  return trial;
+}
+
 export interface Storage {
   /** Creates a study; throws DUPLICATED_STUDY when the name is taken. A missing name gets a unique one. */
   createStudy(directions: readonly StudyDirection[], studyName?: string): Promise<number>;
@@ -58,6 +80,14 @@ export interface Storage {
    * Two callers never receive the same trial.
    */
   claimWaitingTrial(studyId: number): Promise<FrozenTrial | null>;
+  /**
+   * What a worker does before every trial, in one step: claims the oldest WAITING trial, or else
+   * creates a RUNNING one (only while the study holds fewer than `maxTrials`, when given); with
+   * `heartbeat`, records the trial's first heartbeat too. Null when nothing was claimed and the cap
+   * is reached. Same guarantees as `claimWaitingTrial` and `createTrialIfBelow`; network backends
+   * do it in one round trip, which is most of a trivial trial's cost.
+   */
+  nextTrial(studyId: number, options?: NextTrialOptions): Promise<FrozenTrial | null>;
   setTrialParam(trialId: number, name: string, value: ParamValue, distribution: Distribution): Promise<void>;
   setTrialIntermediateValue(trialId: number, step: number, value: IntermediateValue): Promise<void>;
   setTrialUserAttr(trialId: number, key: string, value: AttrValue): Promise<void>;

@@ -122,6 +122,43 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
     );
 
     it(
+      'gives concurrent workers their next trial: WAITING ones first, then new ones up to the cap',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'next');
+        for (let i = 0; i < 3; i++) await s.createTrial(id, { state: 'WAITING', systemAttrs: { i } });
+        const got = await Promise.all(
+          Array.from({ length: 12 }, () => s.nextTrial(id, { maxTrials: 8, heartbeat: true })),
+        );
+        const trials = got.filter((t) => t !== null);
+        assert.equal(trials.length, 8);
+        assert.equal(new Set(trials.map((t) => t.trialId)).size, 8);
+        assert.ok(trials.every((t) => t.state === 'RUNNING'));
+        // The enqueued trials were handed out (with their attributes), none twice.
+        assert.deepEqual(
+          trials
+            .filter((t) => t.systemAttrs.i !== undefined)
+            .map((t) => t.systemAttrs.i)
+            .sort(),
+          [0, 1, 2],
+        );
+        assert.deepEqual(
+          (await s.getAllTrials(id)).map((t) => [t.number, t.state]),
+          Array.from({ length: 8 }, (_, n) => [n, 'RUNNING']),
+        );
+        assert.equal(await s.nextTrial(id, { maxTrials: 8 }), null);
+        // Every one got its first heartbeat with it: all are stale once the grace period is 0.
+        await new Promise((r) => setTimeout(r, 20));
+        assert.equal((await s.getStaleTrials(id, 0)).length, 8);
+        // Without a cap a new trial is always made; without heartbeat none is recorded.
+        const free = await s.nextTrial(id);
+        assert.equal(free!.number, 8);
+        await new Promise((r) => setTimeout(r, 20));
+        assert.equal((await s.getStaleTrials(id, 0)).length, 8);
+        await assert.rejects(s.nextTrial(id + 1000), { code: 'STUDY_NOT_FOUND' });
+      }),
+    );
+
+    it(
       'filters trials by state',
       withStorage(async (s) => {
         const id = await s.createStudy(['minimize'], 'filter');
