@@ -9,11 +9,11 @@
  *    Parsimony workers are `loadStudy` + `optimize({ maxTotalTrials })` processes with heartbeats on,
  *    i.e. what `parsimony worker` runs. Both sides start their processes and load the study first,
  *    then wait at a barrier; the clock runs from the barrier until the last worker has exited, so
- *    interpreter start-up (Python imports, Node + tsx) is outside both timings and printed apart.
+ *    interpreter start-up (Python imports, Node module loading) is outside both timings and printed apart.
  * 2. CPU-bound trials: wall time of 16 trials of ~0.25 s arithmetic with 1 and 2 worker threads
  *    (`threadObjective`); speed-up = t1 / t2 (target >= 1.8 on this 2-core machine).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,11 +32,13 @@ const trials = args.number('trials', 400);
 const workerCounts = parseIntegers(args.string('workers', '1,4,8'), 'workers');
 const dir = mkdtempSync(join(tmpdir(), 'parsimony-bench-storage-'));
 
-const WORKER = join(dir, 'worker.mts');
+// Workers run the compiled package, as users' processes do (built here so it is current).
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' });
+const WORKER = join(dir, 'worker.mjs');
 writeFileSync(
   WORKER,
-  `import { loadStudy } from ${JSON.stringify(join(REPO_ROOT, 'src/core/study.ts'))};
-import { RandomSampler } from ${JSON.stringify(join(REPO_ROOT, 'src/samplers/random.ts'))};
+  `import { loadStudy } from ${JSON.stringify(join(REPO_ROOT, 'dist/core/study.js'))};
+import { RandomSampler } from ${JSON.stringify(join(REPO_ROOT, 'dist/samplers/random.js'))};
 const [url, max, seed] = process.argv.slice(2);
 const study = await loadStudy({ studyName: 'bench', storage: url, sampler: new RandomSampler({ seed: Number(seed) }),
   heartbeat: { intervalMs: 5000, gracePeriodMs: 30000 } });
@@ -71,7 +73,7 @@ async function parsimonyRate(url: string, workers: number): Promise<Rate> {
   await storage.close();
   const t0 = performance.now();
   const children = Array.from({ length: workers }, (_, k) =>
-    spawn(process.execPath, ['--import', 'tsx', WORKER, url, String(trials), String(k)], {
+    spawn(process.execPath, [WORKER, url, String(trials), String(k)], {
       cwd: REPO_ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
     }),

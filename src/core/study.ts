@@ -33,6 +33,9 @@ import {
 import { paretoFrontIndices, toMinimization } from './multi-objective.js';
 import { Trial, type TrialContext, TrialPruned } from './trial.js';
 
+/** How stale the study system attributes that samplers see may be. */
+const SYSTEM_ATTRS_MAX_AGE_MS = 1000;
+
 export type ObjectiveResult = number | readonly number[];
 export type Objective = (trial: Trial) => ObjectiveResult | Promise<ObjectiveResult>;
 export type ConstraintsFunction = (trial: FrozenTrial) => readonly number[];
@@ -170,6 +173,7 @@ export class Study {
   /** Storage snapshot by trial number; finished entries never change. */
   private cache: FrozenTrial[] = [];
   private systemAttrsCache: Record<string, AttrValue> = {};
+  private systemAttrsReadAt = Number.NEGATIVE_INFINITY;
   private readonly live = new Map<number, Trial>();
   private readonly askSnapshots = new Map<number, FrozenTrial>();
   private readonly masks = new Map<number, ReadonlySet<number>>();
@@ -248,7 +252,13 @@ export class Study {
     const byNumber: FrozenTrial[] = [];
     for (const t of trials) byNumber[t.number] = t;
     this.cache = byNumber.filter((t) => t !== undefined);
-    this.systemAttrsCache = await this.storage.getStudySystemAttrs(this.studyId);
+    // Study system attributes are written as samplers start (the shared QMC seed, say), not per
+    // trial: re-reading them once a second, and right after this sampler started, saves a round
+    // trip per trial on a network storage.
+    if (Date.now() - this.systemAttrsReadAt >= SYSTEM_ATTRS_MAX_AGE_MS) {
+      this.systemAttrsCache = await this.storage.getStudySystemAttrs(this.studyId);
+      this.systemAttrsReadAt = Date.now();
+    }
   }
 
   get bestTrial(): FrozenTrial {
@@ -623,7 +633,11 @@ export class Study {
           trySetStudySystemAttr: (key, value) =>
             this.storage.setStudySystemAttrIfAbsent(this.studyId, key, value),
         };
-        this.samplerReady = this.refresh().then(() => init.call(this.sampler, context));
+        this.samplerReady = this.refresh()
+          .then(() => init.call(this.sampler, context))
+          .then(() => {
+            this.systemAttrsReadAt = Number.NEGATIVE_INFINITY;
+          });
       }
     }
     return this.samplerReady;
