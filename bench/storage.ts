@@ -1,7 +1,7 @@
 /**
  * Storage and execution benchmark (issue: storage and execution).
  *
- *   node --import tsx bench/storage.ts [--trials 400] [--workers 1,4,8]
+ *   node --import tsx bench/storage.ts [--trials 2000] [--workers 1,4,8] [--iterations 6000000]
  *
  * 1. Throughput: trials per second for a trivial objective with 1, 4 and 8 worker processes sharing
  *    one study, on SQLite and on a throwaway PostgreSQL, against Optuna 3.1 with its RDB storage on
@@ -25,10 +25,13 @@ import { startPostgres } from '../test/storage/postgres-server.js';
 import { BenchArgs, parseIntegers } from './lib/args.js';
 import { REPO_ROOT } from './lib/load.js';
 import { SYSTEM_PYTHON } from './lib/python.js';
+import { writeBenchResults } from './lib/results.js';
 import { markdownTable } from './lib/table.js';
 
 const args = new BenchArgs(['trials', 'workers', 'iterations']);
-const trials = args.number('trials', 400);
+// 2,000 trials: with 8 workers, 400 would leave each process 50 trials, mostly V8 warming up its
+// compiler; Optuna's workers fork after importing, so theirs are timed warm. Both sides get the same count.
+const trials = args.number('trials', 2000);
 const workerCounts = parseIntegers(args.string('workers', '1,4,8'), 'workers');
 const dir = mkdtempSync(join(tmpdir(), 'parsimony-bench-storage-'));
 
@@ -140,12 +143,17 @@ try {
   await pg.stop();
 }
 
-console.log(`# Storage benchmark, ${new Date().toISOString().slice(0, 10)}\n`);
-console.log(
+const report: string[] = [];
+const out = (text: string) => {
+  console.log(text);
+  report.push(text);
+};
+out(`# Storage benchmark, ${new Date().toISOString().slice(0, 10)}\n`);
+out(
   `${trials} trials of a trivial objective shared by N worker processes; timed from a start barrier ` +
     'after every worker has loaded the study until the last one exits (start-up s shown apart).\n',
 );
-console.log(
+out(
   markdownTable(
     [
       'storage',
@@ -160,7 +168,7 @@ console.log(
 );
 if (ratioAt8.length > 0) {
   const pass = ratioAt8.every((r) => r >= 5);
-  console.log(`\nTarget at 8 workers, >= 5x Optuna on both storages: ${pass ? 'PASS' : 'FAIL'}`);
+  out(`\nTarget at 8 workers, >= 5x Optuna on both storages: ${pass ? 'PASS' : 'FAIL'}`);
 }
 
 // CPU-bound trials on worker threads.
@@ -181,10 +189,8 @@ async function cpuWall(threads: number): Promise<number> {
 }
 const one = await cpuWall(1);
 const two = await cpuWall(2);
-console.log(
-  `\nCPU-bound trials (16 trials of ${iterations.toLocaleString('en-US')} iterations, worker threads):\n`,
-);
-console.log(
+out(`\nCPU-bound trials (16 trials of ${iterations.toLocaleString('en-US')} iterations, worker threads):\n`);
+out(
   markdownTable(
     ['threads', 'wall s', 'speed-up'],
     [
@@ -193,4 +199,11 @@ console.log(
     ],
   ),
 );
-console.log(`\nTarget, speed-up >= 1.8 with 2 threads: ${one / two >= 1.8 ? 'PASS' : 'FAIL'}`);
+out(`\nTarget, speed-up >= 1.8 with 2 threads: ${one / two >= 1.8 ? 'PASS' : 'FAIL'}`);
+
+const { markdown } = writeBenchResults(
+  'storage',
+  { trials, workerCounts, rows, cpu: { one, two, iterations } },
+  report.join('\n'),
+);
+console.error(`report: ${markdown}`);
