@@ -6,8 +6,9 @@
  *   (it is in the WAL, which the OS writes out); a power failure may lose the last few commits but
  *   never corrupts the file.
  * - Every write is one statement or a `BEGIN IMMEDIATE` transaction, so writers queue on SQLite's
- *   lock (`busy_timeout`, 10 s by default) and decisions such as "next trial number" or "oldest
- *   WAITING trial" are taken under the lock, across processes.
+ *   lock (retried with sub-millisecond waits for up to `busyTimeoutMs`, 10 s by default) and
+ *   decisions such as "next trial number" or "oldest WAITING trial" are taken under the lock,
+ *   across processes.
  * - Finished trials are cached in-process (they never change): a refresh reads only new trials and
  *   those that were unfinished, so a 10,000-trial study is read once.
  */
