@@ -317,58 +317,24 @@ export class PostgresStorage implements Storage {
   }
 
   async createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null> {
-    // The common path of every worker: one statement. The counter row's lock orders creators and
-    // is held until this statement commits, so numbers are dense and commit in order.
-    const { rows } = await this.query<TrialWithChildrenRow & { studyExists: boolean }>(
-      `WITH counter AS (
-         UPDATE studies SET next_trial_number = next_trial_number + 1
-         WHERE study_id = $1 AND next_trial_number + 1 <= $2
-         RETURNING next_trial_number - 1 AS number),
-       t AS (
-         INSERT INTO trials (study_id, number, state, datetime_start)
-         SELECT $1, number, 'RUNNING', clock_timestamp() FROM counter
-         RETURNING trial_id, number, state, values_json, datetime_start, datetime_complete, packed_json)
-       SELECT EXISTS (SELECT 1 FROM studies WHERE study_id = $1) AS "studyExists",
-         t.trial_id AS "trialId", t.number, t.state, t.values_json AS "valuesJson",
-         t.datetime_start AS "datetimeStart", t.datetime_complete AS "datetimeComplete",
-         t.packed_json AS "packedJson", NULL::json AS "paramsJson", NULL::json AS "stepsJson",
-         NULL::json AS "attrsJson"
-       FROM (SELECT 1) AS one LEFT JOIN t ON true`,
-      [studyId, maxTrials],
-    );
-    if (!rows[0].studyExists) throw studyNotFound(studyId);
-    if (rows[0].trialId === null) return null;
-    const [trial] = toTrials(rows);
-    this.cache.remember(trial);
-    return trial;
+    return this.acquire(studyId, { claim: false, create: true, maxTrials, heartbeat: false });
   }
 
   /**
    * Creates several trials in one transaction, with consecutive numbers; used to copy studies fast.
    * Not part of the Storage contract.
    */
-  async createTrials(
-    studyId: number,
-    templates: readonly TrialTemplate[],
-    maxTrials?: number,
-  ): Promise<FrozenTrial[]> {
+  async createTrials(studyId: number, templates: readonly TrialTemplate[]): Promise<FrozenTrial[]> {
     if (templates.length === 0) return [];
     const prepared = templates.map(prepareTemplate);
     const ids = await this.transaction(async (client) => {
-      // With a cap, the counter moves only while the study stays within it: one atomic statement.
       const { rows: counter } = await this.query<{ first: number }>(
         `UPDATE studies SET next_trial_number = next_trial_number + $2
-         WHERE study_id = $1 AND ($3::int IS NULL OR next_trial_number + $2 <= $3)
-         RETURNING next_trial_number - $2 AS first`,
-        [studyId, prepared.length, maxTrials ?? null],
+         WHERE study_id = $1 RETURNING next_trial_number - $2 AS first`,
+        [studyId, prepared.length],
         client,
       );
-      if (counter.length === 0) {
-        if (maxTrials === undefined) throw studyNotFound(studyId);
-        const { rows } = await this.query('SELECT 1 FROM studies WHERE study_id = $1', [studyId], client);
-        if (rows.length === 0) throw studyNotFound(studyId);
-        return [];
-      }
+      if (counter.length === 0) throw studyNotFound(studyId);
       const first = counter[0].first;
       // Times the template leaves out are taken from the server's clock.
       const given = (v: number | null | undefined) => v ?? null;
@@ -446,37 +412,27 @@ export class PostgresStorage implements Storage {
   }
 
   async claimWaitingTrial(studyId: number): Promise<FrozenTrial | null> {
-    // A row claimed and committed by another worker between our snapshot and our lock is skipped
-    // by the locking clause, which can leave LIMIT 1 empty although WAITING trials remain: retry.
-    // The flags come from the statement's snapshot, so "none waiting" costs one round trip.
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const { rows } = await this.query<{ id: number | null; study: boolean; waiting: boolean }>(
-        `WITH next AS (
-           SELECT trial_id FROM trials WHERE study_id = $1 AND state = 'WAITING'
-           ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
-         claimed AS (
-           UPDATE trials t SET state = 'RUNNING', datetime_start = clock_timestamp()
-           FROM next WHERE t.trial_id = next.trial_id AND t.state = 'WAITING'
-           RETURNING t.trial_id AS id)
-         SELECT (SELECT id FROM claimed) AS id,
-           EXISTS (SELECT 1 FROM studies WHERE study_id = $1) AS study,
-           EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = 'WAITING') AS waiting`,
-        [studyId],
-      );
-      const { id, study, waiting } = rows[0];
-      if (id !== null) return this.getTrial(id);
-      if (!study) throw studyNotFound(studyId);
-      if (!waiting) return null;
-    }
-    return null;
+    return this.acquire(studyId, { claim: true, create: false, maxTrials: null, heartbeat: false });
   }
 
   async nextTrial(studyId: number, options: NextTrialOptions = {}): Promise<FrozenTrial | null> {
     const { maxTrials = null, heartbeat = false } = options;
-    // One statement claims the oldest WAITING trial or, when there is none, takes the next number
-    // and inserts a RUNNING trial (the counter row's lock orders creators), and records the first
-    // heartbeat. When WAITING trials exist but other workers hold them all, nothing is created:
-    // retry, as claimWaitingTrial does, then fall back to the separate steps.
+    return this.acquire(studyId, { claim: true, create: true, maxTrials, heartbeat });
+  }
+
+  /**
+   * Claims the oldest WAITING trial and/or creates a RUNNING one, optionally with its first
+   * heartbeat, in one statement. A new trial takes the next number from the study's counter row,
+   * whose lock orders creators and is held until the statement commits, so numbers are dense and
+   * commit in order; it is made only while the cap allows and, when claiming too, only if no trial
+   * is WAITING. A row claimed and committed by another worker between our snapshot and our lock is
+   * skipped by the locking clause, which can leave nothing claimed although WAITING trials remain
+   * (the flags come from the statement's snapshot): then retry.
+   */
+  private async acquire(
+    studyId: number,
+    mode: { claim: boolean; create: boolean; maxTrials: number | null; heartbeat: boolean },
+  ): Promise<FrozenTrial | null> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const { rows } = await this.query<{
         claimed: number | null;
@@ -487,7 +443,7 @@ export class PostgresStorage implements Storage {
         waiting: boolean;
       }>(
         `WITH next AS (
-           SELECT trial_id FROM trials WHERE study_id = $1 AND state = 'WAITING'
+           SELECT trial_id FROM trials WHERE $4 AND study_id = $1 AND state = 'WAITING'
            ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
          claimed AS (
            UPDATE trials t SET state = 'RUNNING', datetime_start = clock_timestamp()
@@ -495,9 +451,8 @@ export class PostgresStorage implements Storage {
            RETURNING t.trial_id),
          counter AS (
            UPDATE studies SET next_trial_number = next_trial_number + 1
-           WHERE study_id = $1 AND ($2::int IS NULL OR next_trial_number + 1 <= $2)
-             AND NOT EXISTS (SELECT 1 FROM next)
-             AND NOT EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = 'WAITING')
+           WHERE $5 AND study_id = $1 AND ($2::int IS NULL OR next_trial_number + 1 <= $2)
+             AND NOT ($4 AND EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = 'WAITING'))
            RETURNING next_trial_number - 1 AS number),
          created AS (
            INSERT INTO trials (study_id, number, state, datetime_start)
@@ -515,34 +470,31 @@ export class PostgresStorage implements Storage {
            (SELECT datetime_start FROM created) AS "createdStart",
            EXISTS (SELECT 1 FROM studies WHERE study_id = $1) AS study,
            EXISTS (SELECT 1 FROM trials WHERE study_id = $1 AND state = 'WAITING') AS waiting`,
-        [studyId, maxTrials, heartbeat],
+        [studyId, mode.maxTrials, mode.heartbeat, mode.claim, mode.create],
       );
       const r = rows[0];
       if (!r.study) throw studyNotFound(studyId);
       if (r.claimed !== null) return this.getTrial(r.claimed);
       if (r.createdId !== null) {
-        const [trial] = assembleTrials(
-          [
-            {
-              trialId: r.createdId,
-              number: r.createdNumber!,
-              state: 'RUNNING',
-              valuesJson: null,
-              datetimeStart: r.createdStart,
-              datetimeComplete: null,
-              packedJson: null,
-            },
-          ],
-          [],
-          [],
-          [],
-        );
+        const row: TrialRow = {
+          trialId: r.createdId,
+          number: r.createdNumber!,
+          state: 'RUNNING',
+          valuesJson: null,
+          datetimeStart: r.createdStart,
+          datetimeComplete: null,
+          packedJson: null,
+        };
+        const [trial] = assembleTrials([row], [], [], []);
         this.cache.remember(trial);
         return trial;
       }
-      if (!r.waiting) return null; // the cap is reached
+      if (!mode.claim || !r.waiting) return null;
     }
-    return composeNextTrial(this, studyId, options);
+    // Still contended after the retries: claim and create separately (each retries on its own).
+    return mode.create && mode.claim
+      ? composeNextTrial(this, studyId, { maxTrials: mode.maxTrials ?? undefined, heartbeat: mode.heartbeat })
+      : null;
   }
 
   async setTrialParam(

@@ -281,22 +281,8 @@ export class SqliteStorage implements Storage {
   }
 
   async createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null> {
-    const template = prepareTemplate({});
-    const id = this.guard(() =>
-      this.db
-        .transaction(() => {
-          const row = this.stmt('SELECT next_trial_number AS next FROM studies WHERE study_id = ?').get(
-            studyId,
-          ) as { next: number } | undefined;
-          if (!row) throw studyNotFound(studyId);
-          return row.next >= maxTrials ? null : this.insertTrial(studyId, template);
-        })
-        .immediate(),
-    );
-    if (id === null) return null;
-    const [trial] = this.guard(() => this.readTrials([id]));
-    this.cache.remember(trial);
-    return trial;
+    const id = this.guard(() => this.db.transaction(() => this.createIn(studyId, maxTrials)).immediate());
+    return id === null ? null : this.readNew(id);
   }
 
   async claimWaitingTrial(studyId: number): Promise<FrozenTrial | null> {
@@ -306,28 +292,30 @@ export class SqliteStorage implements Storage {
 
   /** Claim, or create, and first heartbeat under one write lock instead of three. */
   async nextTrial(studyId: number, options: NextTrialOptions = {}): Promise<FrozenTrial | null> {
-    const { maxTrials, heartbeat = false } = options;
     const trialId = this.guard(() =>
       this.db
         .transaction(() => {
-          let id = this.claimIn(studyId);
-          if (id === null) {
-            const row = this.stmt('SELECT next_trial_number AS next FROM studies WHERE study_id = ?').get(
-              studyId,
-            ) as { next: number };
-            if (maxTrials !== undefined && row.next >= maxTrials) return null;
-            id = this.insertTrial(studyId, prepareTemplate({}));
-          }
-          if (heartbeat)
-            this.stmt(
-              `INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?, ?)
-               ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat`,
-            ).run(id, Date.now());
+          const id = this.claimIn(studyId) ?? this.createIn(studyId, options.maxTrials);
+          if (id !== null && options.heartbeat) this.beatIn(id);
           return id;
         })
         .immediate(),
     );
-    if (trialId === null) return null;
+    return trialId === null ? null : this.readNew(trialId);
+  }
+
+  /** Inserts a RUNNING trial unless the study holds `maxTrials`; call inside an IMMEDIATE transaction. */
+  private createIn(studyId: number, maxTrials?: number): number | null {
+    const row = this.stmt('SELECT next_trial_number AS next FROM studies WHERE study_id = ?').get(studyId) as
+      | { next: number }
+      | undefined;
+    if (!row) throw studyNotFound(studyId);
+    if (maxTrials !== undefined && row.next >= maxTrials) return null;
+    return this.insertTrial(studyId, prepareTemplate({}));
+  }
+
+  /** Reads a trial this storage just claimed or created, and caches it. */
+  private readNew(trialId: number): FrozenTrial {
     const [trial] = this.guard(() => this.readTrials([trialId]));
     this.cache.remember(trial);
     return trial;
@@ -429,13 +417,18 @@ export class SqliteStorage implements Storage {
 
   async recordHeartbeat(trialId: number): Promise<void> {
     this.guard(() => {
-      const info = this.stmt(
-        `INSERT INTO trial_heartbeats (trial_id, heartbeat)
-         SELECT trial_id, ? FROM trials WHERE trial_id = ? AND state = 'RUNNING'
-         ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat`,
-      ).run(Date.now(), trialId);
-      if (info.changes === 0) this.requireTrial(trialId);
+      if (!this.beatIn(trialId)) this.requireTrial(trialId);
     });
+  }
+
+  /** Records a heartbeat for a RUNNING trial; false when the trial is missing or not RUNNING. */
+  private beatIn(trialId: number): boolean {
+    const info = this.stmt(
+      `INSERT INTO trial_heartbeats (trial_id, heartbeat)
+       SELECT trial_id, ? FROM trials WHERE trial_id = ? AND state = 'RUNNING'
+       ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat`,
+    ).run(Date.now(), trialId);
+    return info.changes > 0;
   }
 
   async getStaleTrials(studyId: number, graceMs: number): Promise<FrozenTrial[]> {
