@@ -112,3 +112,59 @@ describe('saveModel / loadModel', () => {
     await assert.rejects(loadModel(dir), /not a TensorFlow\.js layers model/);
   });
 });
+
+describe('training a convolution that reads the model input', () => {
+  const spec = sequential([8, 8, 1], { name: 'input-conv' })
+    .add('conv2d', { filters: 4, kernelSize: 3 })
+    .add('conv2d', { filters: 3, kernelSize: 3 })
+    .add('flatten', {})
+    .add('dense', { units: 2 })
+    .build();
+
+  it('computes the same gradients as the fused reference without the input gradient', async () => {
+    const model = await buildTfjsModel(spec, { seed: 3 });
+    try {
+      const x = tf.randomNormal([5, 8, 8, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
+      const [k1, b1, k2, b2, w, b] = model.trainableWeights.map((v) => v.read() as tf.Variable);
+      const viaModel = () => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar;
+      // What tfjs-layers computes without Parsimony's change: fused convolutions all the way.
+      const viaFused = () => {
+        const conv = (input: tf.Tensor4D, filter: tf.Variable, bias: tf.Variable) =>
+          tf.fused.conv2d({ x: input, filter: filter as tf.Tensor4D, strides: 1, pad: 'valid', bias });
+        const h = conv(conv(x, k1, b1), k2, b2);
+        return tf.sum(tf.square(tf.add(tf.matMul(tf.reshape(h, [5, -1]), w as tf.Tensor2D), b))) as tf.Scalar;
+      };
+      const kernelsOf = async (f: () => tf.Scalar) => {
+        let grads: tf.NamedTensorMap = {};
+        const info = await tf.profile(() => {
+          grads = tf.variableGrads(f).grads;
+        });
+        const backpropInput = info.kernels.filter((k) => k.name === 'Conv2DBackpropInput').length;
+        return { grads, backpropInput };
+      };
+      const ours = await kernelsOf(viaModel);
+      const reference = await kernelsOf(viaFused);
+      assert.equal(reference.backpropInput, 2);
+      assert.equal(ours.backpropInput, 1); // only the second convolution needs its input's gradient
+      for (const v of [k1, b1, k2, b2, w, b]) {
+        const diff = tf.max(tf.abs(tf.sub(ours.grads[v.name], reference.grads[v.name]))).dataSync()[0];
+        assert.ok(diff < 1e-4, `${v.name}: gradients differ by ${diff}`);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('keeps the fused kernel outside training and saves as a plain Conv2D', async () => {
+    const model = await buildTfjsModel(spec, { seed: 3 });
+    try {
+      const info = await tf.profile(() => {
+        tf.tidy(() => model.predict(tf.ones([1, 8, 8, 1])));
+      });
+      assert.ok(info.kernels.some((k) => k.name === 'FusedConv2D'));
+      assert.equal(model.layers[1].getClassName(), 'Conv2D');
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -16,6 +16,7 @@ import type {
   SeparableConv2dSpec,
 } from '../spec/types.js';
 import { inferShapes } from '../spec/validate.js';
+import { skipInputGradient } from './input-convolution.js';
 
 export interface BuildOptions {
   /** Seed of the weight initialisers (default 0). */
@@ -171,6 +172,8 @@ export async function buildTfjsModel(
 ): Promise<TfLayers.LayersModel> {
   inferShapes(spec);
   const tfl = await import('@tensorflow/tfjs-layers');
+  const tfc = await import('@tensorflow/tfjs-core');
+  const inputNames = new Set(spec.inputs.map((input) => input.name));
   const rng = new Random(options.seed ?? 0);
   const nextSeed = () => rng.nextUint32() % 2_147_483_647;
   const tensors = new Map<string, SymbolicTensor>();
@@ -181,6 +184,8 @@ export async function buildTfjsModel(
   });
   for (const layerSpec of spec.layers) {
     const layer = layerFor(tfl, layerSpec, nextSeed);
+    if (layerSpec.type === 'conv2d' && layerSpec.inputs.every((name) => inputNames.has(name)))
+      skipInputGradient(tfc, layer);
     const args = layerSpec.inputs.map((name) => tensors.get(name) as SymbolicTensor);
     const out = layer.apply(args.length === 1 ? args[0] : args) as SymbolicTensor;
     tensors.set(layerSpec.name, out);
