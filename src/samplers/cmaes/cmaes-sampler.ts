@@ -87,6 +87,8 @@ interface Run {
 interface Checkpoint {
   /** Trial numbers of the generation that led to `state`. */
   readonly key: string;
+  /** How many trials that generation held (its population size). */
+  readonly size: number;
   state: RunState | null;
 }
 
@@ -236,24 +238,29 @@ export class CmaEsSampler implements Sampler {
     }
     const members = this.cmaTrials(study, space, run.members);
     const sign = study.directions[0] === 'maximize' ? -1 : 1;
-    let state = run.initial;
-    let generationIndex = 0;
+    const keyOf = (chunk: readonly FrozenTrial[]) => chunk.map((t) => t.number).join(',');
+    // The checkpoints whose generations the history still holds, and the latest state kept among
+    // them: the replay resumes there instead of re-telling every generation from the start.
+    let matched = 0;
     let start = 0;
-    while (start + state.cma.popsize <= members.length) {
+    let resume = { state: run.initial, generation: 0, start: 0 };
+    for (const checkpoint of run.checkpoints) {
+      const end = start + checkpoint.size;
+      if (end > members.length || keyOf(members.slice(start, end)) !== checkpoint.key) break;
+      start = end;
+      matched++;
+      if (checkpoint.state) resume = { state: checkpoint.state, generation: matched, start };
+    }
+    run.checkpoints.length = matched;
+    let state = resume.state;
+    start = resume.start;
+    for (let generation = resume.generation; start + state.cma.popsize <= members.length; generation++) {
       const chunk = members.slice(start, start + state.cma.popsize);
       start += chunk.length;
-      const chunkKey = chunk.map((t) => t.number).join(',');
-      const cached = run.checkpoints[generationIndex];
-      if (cached && cached.key === chunkKey) {
-        // An old checkpoint keeps only its key; its state is recomputed if a view ever needs it.
-        cached.state ??= this.advance(state, chunk, space, transform, sign);
-        state = cached.state;
-      } else {
-        run.checkpoints.length = generationIndex;
-        state = this.advance(state, chunk, space, transform, sign);
-        run.checkpoints.push({ key: chunkKey, state });
-      }
-      generationIndex++;
+      state = this.advance(state, chunk, space, transform, sign);
+      // Generations below `matched` were dropped from memory earlier and are told again here.
+      if (generation < matched) run.checkpoints[generation].state = state;
+      else run.checkpoints.push({ key: keyOf(chunk), size: chunk.length, state });
     }
     for (let i = 0; i < run.checkpoints.length - KEPT_STATES; i++) run.checkpoints[i].state = null;
     return state;
