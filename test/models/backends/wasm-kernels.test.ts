@@ -130,6 +130,52 @@ describe('BatchMatMul and _FusedMatMul with transpose flags', () => {
       }
 });
 
+describe('matMul cases beside the GEMM fast path', () => {
+  // Forward only: tfjs-core's BatchMatMul gradient does not reduce over a broadcast batch (on any backend).
+  test('batched A times one matrix B (broadcast batch)', () => {
+    const r = onBoth(
+      [
+        { shape: [3, 5, 7], seed: 1 },
+        { shape: [7, 6], seed: 2 },
+      ],
+      (a, b) => [tf.matMul(a, b)],
+    );
+    assertClose(r.wasm, r.cpu, 'broadcast');
+  });
+  test('one matrix Aᵀ times batched Bᵀ', () => {
+    const r = onBoth(
+      [
+        { shape: [1, 7, 5], seed: 1 },
+        { shape: [4, 6, 7], seed: 2 },
+      ],
+      (a, b) => [tf.matMul(a, b, true, true)],
+    );
+    assertClose(r.wasm, r.cpu, 'broadcast tA tB');
+  });
+  test('fused matMul with bias and linear activation', () => {
+    check(
+      'fused linear',
+      [
+        { shape: [9, 12], seed: 1 },
+        { shape: [12, 10], seed: 2 },
+        { shape: [10], seed: 3 },
+      ],
+      (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'linear' }),
+    );
+  });
+  test('fused matMul with an activation the GEMM does not fuse (elu)', () => {
+    const r = onBoth(
+      [
+        { shape: [9, 12], seed: 1 },
+        { shape: [12, 10], seed: 2 },
+        { shape: [10], seed: 3 },
+      ],
+      (a, b, bias) => [tf.fused.matMul({ a, b, bias, activation: 'elu' })],
+    );
+    assertClose(r.wasm, r.cpu, 'fused elu');
+  });
+});
+
 describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
   const cases: Array<[number[], number[], number | [number, number], Pad]> = [
     [[2, 8, 8, 1], [5, 5, 1, 3], 1, 'valid'],

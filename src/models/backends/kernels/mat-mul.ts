@@ -1,16 +1,27 @@
 /**
- * BatchMatMul and _FusedMatMul with transpose flags. wasm's kernels leave their fast path when a
- * flag is set (512x512: 18 ms plain against 255 ms with transposeA), while its Transpose is cheap,
- * so the operands are transposed explicitly and the product runs without flags. Backpropagation
- * through a dense layer sets a flag on every step (dW = xᵀ·dy, dx = dy·Wᵀ).
+ * BatchMatMul and _FusedMatMul on wasm through Parsimony's GEMM (../wasm/gemm.ts), which reads both
+ * operands in place: XNNPACK repacks the weights on every call once they change (every training
+ * step), and wasm's own kernels leave their fast path when a transpose flag is set (512x512: 18 ms
+ * plain against 255 ms with transposeA). transposeA is a matter of strides for the GEMM; transposeB
+ * needs B's rows contiguous, so B is transposed explicitly (wasm's Transpose is cheap). Bias and
+ * ReLU are fused; other activations, PReLU weights, a bias that is not one row, and batch shapes
+ * that broadcast partially go to wasm's kernel, without flags.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { broadcast_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { wasmGemm } from '../wasm/gemm.js';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
 
 interface MatMulAttrs {
   transposeA: boolean;
   transposeB: boolean;
+  activation?: string;
   [key: string]: unknown;
+}
+
+/** What the GEMM needs from tfjs-backend-wasm's backend beyond WasmBackend. */
+interface WasmHeap {
+  wasm: { asm?: { memory?: WebAssembly.Memory } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
 }
 
 function swapLastTwo(rank: number): number[] {
@@ -19,22 +30,91 @@ function swapLastTwo(rank: number): number[] {
   return perm;
 }
 
-function withoutFlags(name: 'BatchMatMul' | '_FusedMatMul') {
-  return ({ inputs, backend, attrs }: KernelArgs<MatMulAttrs>): TensorInfo => {
-    const calls = new WasmCalls(backend as WasmBackend);
-    const { transposeA, transposeB } = attrs;
-    if (!transposeA && !transposeB) return calls.run(name, inputs, attrs);
+const product = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+
+function heapMemory(backend: WasmBackend): WebAssembly.Memory | undefined {
+  return (backend as unknown as WasmHeap).wasm?.asm?.memory;
+}
+
+/** Batch shapes the GEMM loop handles: equal, or one side a single matrix. */
+function batchPlan(a: TensorInfo, b: TensorInfo): { batch: number[]; aStep: boolean; bStep: boolean } | null {
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const aCount = product(aBatch);
+  const bCount = product(bBatch);
+  if (aCount === 1 || bCount === 1 || aBatch.join() === bBatch.join())
+    return {
+      batch: broadcast_util.assertAndGetBroadcastShape(aBatch, bBatch),
+      aStep: aCount > 1,
+      bStep: bCount > 1,
+    };
+  return null;
+}
+
+function withoutFlags(name: 'BatchMatMul' | '_FusedMatMul', calls: WasmCalls, args: KernelArgs<MatMulAttrs>) {
+  const { inputs, attrs } = args;
+  const { transposeA, transposeB } = attrs;
+  if (!transposeA && !transposeB) return calls.run(name, inputs, attrs);
+  const a = inputs.a as TensorInfo;
+  const b = inputs.b as TensorInfo;
+  const temps: TensorInfo[] = [];
+  const aT = transposeA ? calls.transpose(a, swapLastTwo(a.shape.length)) : a;
+  const bT = transposeB ? calls.transpose(b, swapLastTwo(b.shape.length)) : b;
+  if (aT !== a) temps.push(aT);
+  if (bT !== b) temps.push(bT);
+  try {
+    return calls.run(name, { ...inputs, a: aT, b: bT }, { ...attrs, transposeA: false, transposeB: false });
+  } finally {
+    calls.dispose(...temps);
+  }
+}
+
+function matMulKernel(name: 'BatchMatMul' | '_FusedMatMul') {
+  return (args: KernelArgs<MatMulAttrs>): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const calls = new WasmCalls(backend);
     const a = inputs.a as TensorInfo;
     const b = inputs.b as TensorInfo;
-    const temps: TensorInfo[] = [];
-    const aT = transposeA ? calls.transpose(a, swapLastTwo(a.shape.length)) : a;
-    const bT = transposeB ? calls.transpose(b, swapLastTwo(b.shape.length)) : b;
-    if (aT !== a) temps.push(aT);
-    if (bT !== b) temps.push(bT);
+    const bias = inputs.bias as TensorInfo | undefined;
+    const activation = attrs.activation ?? 'linear';
+    const memory = heapMemory(backend);
+    const plan = batchPlan(a, b);
+    const n = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+    const usable =
+      memory !== undefined &&
+      plan !== null &&
+      a.dtype === 'float32' &&
+      b.dtype === 'float32' &&
+      (activation === 'linear' || activation === 'relu') &&
+      inputs.preluActivationWeights == null &&
+      (bias == null || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n));
+    if (!usable) return withoutFlags(name, calls, args);
+
+    const rank = a.shape.length;
+    const m = attrs.transposeA ? a.shape[rank - 1] : a.shape[rank - 2];
+    const k = attrs.transposeA ? a.shape[rank - 2] : a.shape[rank - 1];
+    const bRows = attrs.transposeB ? calls.transpose(b, swapLastTwo(b.shape.length)) : b;
     try {
-      return calls.run(name, { ...inputs, a: aT, b: bT }, { ...attrs, transposeA: false, transposeB: false });
+      const out = backend.makeOutput([...plan.batch, m, n], 'float32');
+      const heap = backend as unknown as WasmHeap;
+      const address = (x: TensorInfo) => heap.dataIdMap.get(x.dataId).memoryOffset;
+      const gemm = wasmGemm(memory);
+      const count = product(plan.batch);
+      for (let i = 0; i < count; i++)
+        gemm.run({
+          m,
+          n,
+          k,
+          a: address(a) + (plan.aStep ? i * m * k * 4 : 0),
+          transposeA: attrs.transposeA,
+          b: address(bRows) + (plan.bStep ? i * k * n * 4 : 0),
+          c: address(out) + i * m * n * 4,
+          bias: bias == null ? undefined : address(bias),
+          relu: activation === 'relu',
+        });
+      return out;
     } finally {
-      calls.dispose(...temps);
+      if (bRows !== b) calls.dispose(bRows);
     }
   };
 }
@@ -43,8 +123,8 @@ export function matMulConfigs(original: (name: string) => KernelConfig | undefin
   return (['BatchMatMul', '_FusedMatMul'] as const).map((kernelName) => ({
     kernelName,
     backendName: 'wasm',
-    // The original's setup binds the C++ function the flag-free call still uses.
+    // The original's setup binds the C++ function the fallback still uses.
     setupFunc: original(kernelName)?.setupFunc,
-    kernelFunc: withoutFlags(kernelName) as unknown as KernelFunc,
+    kernelFunc: matMulKernel(kernelName) as unknown as KernelFunc,
   }));
 }

@@ -1,0 +1,218 @@
+/**
+ * A small WebAssembly binary encoder for kernels Parsimony generates at run time. The modules it
+ * builds import their memory (`env.memory`) so they compute directly on the heap of
+ * tfjs-backend-wasm, where tensors already live: no copies in or out.
+ *
+ * Only what the generated kernels use is encoded (i32/f32/v128 locals, structured control flow,
+ * loads and stores, integer address arithmetic, f32 and f32x4 arithmetic). Opcodes follow the
+ * WebAssembly 2.0 specification, SIMD included; the module is checked by WebAssembly.validate
+ * before it is compiled.
+ */
+
+export type ValueType = 'i32' | 'f32' | 'v128';
+
+const VALUE_TYPE: Record<ValueType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+
+function unsignedLeb(value: number): number[] {
+  const out: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+function signedLeb(value: number): number[] {
+  const out: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+function name(text: string): number[] {
+  const bytes = [...new TextEncoder().encode(text)];
+  return [...unsignedLeb(bytes.length), ...bytes];
+}
+
+function vector(items: number[][]): number[] {
+  return [...unsignedLeb(items.length), ...items.flat()];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...unsignedLeb(body.length), ...body];
+}
+
+/** Emits one function body; each method appends an instruction and returns `this` for chaining. */
+export class Code {
+  readonly bytes: number[] = [];
+
+  private op(...bytes: number[]): this {
+    this.bytes.push(...bytes);
+    return this;
+  }
+
+  private simd(opcode: number, ...rest: number[]): this {
+    return this.op(0xfd, ...unsignedLeb(opcode), ...rest);
+  }
+
+  private memarg(alignLog2: number, offset: number): number[] {
+    return [...unsignedLeb(alignLog2), ...unsignedLeb(offset)];
+  }
+
+  block(): this {
+    return this.op(0x02, 0x40);
+  }
+  loop(): this {
+    return this.op(0x03, 0x40);
+  }
+  if(): this {
+    return this.op(0x04, 0x40);
+  }
+  else(): this {
+    return this.op(0x05);
+  }
+  end(): this {
+    return this.op(0x0b);
+  }
+  /** Branch to the `depth`-th enclosing block or loop (0 = innermost). */
+  br(depth: number): this {
+    return this.op(0x0c, ...unsignedLeb(depth));
+  }
+  brIf(depth: number): this {
+    return this.op(0x0d, ...unsignedLeb(depth));
+  }
+
+  get(local: number): this {
+    return this.op(0x20, ...unsignedLeb(local));
+  }
+  set(local: number): this {
+    return this.op(0x21, ...unsignedLeb(local));
+  }
+  tee(local: number): this {
+    return this.op(0x22, ...unsignedLeb(local));
+  }
+
+  i32(value: number): this {
+    return this.op(0x41, ...signedLeb(value));
+  }
+  f32(value: number): this {
+    const bytes = new Uint8Array(new Float32Array([value]).buffer);
+    return this.op(0x43, ...bytes);
+  }
+  i32Eqz(): this {
+    return this.op(0x45);
+  }
+  i32LtS(): this {
+    return this.op(0x48);
+  }
+  i32GtS(): this {
+    return this.op(0x4a);
+  }
+  i32GeS(): this {
+    return this.op(0x4e);
+  }
+  i32Add(): this {
+    return this.op(0x6a);
+  }
+  i32Sub(): this {
+    return this.op(0x6b);
+  }
+  i32Mul(): this {
+    return this.op(0x6c);
+  }
+  i32Shl(): this {
+    return this.op(0x74);
+  }
+
+  f32Load(offset = 0): this {
+    return this.op(0x2a, ...this.memarg(2, offset));
+  }
+  f32Store(offset = 0): this {
+    return this.op(0x38, ...this.memarg(2, offset));
+  }
+  f32Add(): this {
+    return this.op(0x92);
+  }
+  f32Mul(): this {
+    return this.op(0x94);
+  }
+  f32Max(): this {
+    return this.op(0x97);
+  }
+
+  v128Load(offset = 0): this {
+    return this.simd(0x00, ...this.memarg(4, offset));
+  }
+  /** Loads one f32 and copies it into all four lanes. */
+  v128Load32Splat(offset = 0): this {
+    return this.simd(0x09, ...this.memarg(2, offset));
+  }
+  v128Store(offset = 0): this {
+    return this.simd(0x0b, ...this.memarg(4, offset));
+  }
+  v128Zero(): this {
+    return this.simd(0x0c, ...new Array<number>(16).fill(0));
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
+  f32x4Div(): this {
+    return this.simd(0xe7);
+  }
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
+  f32x4Sqrt(): this {
+    return this.simd(0xe3);
+  }
+}
+
+export interface FunctionDefinition {
+  name: string;
+  params: ValueType[];
+  /** Locals after the parameters, in order; their indices continue from the parameters'. */
+  locals: ValueType[];
+  body: Code;
+}
+
+/** Builds a module importing `env.memory` and exporting the given functions (no results). */
+export function buildModule(functions: FunctionDefinition[]): Uint8Array {
+  const types = functions.map((f) => [0x60, ...vector(f.params.map((t) => [VALUE_TYPE[t]])), 0x00]);
+  const imports = vector([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]]);
+  const declared = vector(functions.map((_, i) => unsignedLeb(i)));
+  const exported = vector(functions.map((f, i) => [...name(f.name), 0x00, ...unsignedLeb(i)]));
+  const bodies = functions.map((f) => {
+    const locals = vector(f.locals.map((t) => [0x01, VALUE_TYPE[t]]));
+    const body = [...locals, ...f.body.bytes, 0x0b];
+    return [...unsignedLeb(body.length), ...body];
+  });
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vector(types)),
+    ...section(2, imports),
+    ...section(3, declared),
+    ...section(7, exported),
+    ...section(10, vector(bodies)),
+  ];
+  const module = new Uint8Array(bytes);
+  if (!WebAssembly.validate(module))
+    throw new Error('Parsimony wasm kernels: generated module does not validate');
+  return module;
+}
