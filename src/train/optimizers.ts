@@ -4,9 +4,14 @@
  * decay decoupled from the gradient (Loshchilov & Hutter): each decayed weight is multiplied by
  * (1 - lr * weightDecay) before the Adam step, as PyTorch's AdamW does, instead of adding
  * weightDecay * w to the gradient (which Adam would rescale).
+ *
+ * On the wasm backend Adam and AdamW run as one fused kernel per variable (ParsimonyAdamUpdate,
+ * registered with Parsimony's wasm kernels): the same formula as tfjs' Adam, one pass over memory
+ * instead of 14 kernels.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../core/errors.js';
+import { ADAM_UPDATE } from '../models/backends/kernels/adam-update.js';
 
 export type OptimizerConfig =
   | { type: 'sgd'; learningRate: number; momentum?: number; nesterov?: boolean }
@@ -57,8 +62,69 @@ function check(config: OptimizerConfig): void {
     throw new InvalidArgumentError(`optimizer adamw: weightDecay must be >= 0, got ${config.weightDecay}`);
 }
 
+/** Adam/AdamW through the fused kernel; m and v are plain kept tensors, replaced every step. */
+function fusedAdam(
+  tf: typeof TfCore,
+  config: Extract<OptimizerConfig, { type: 'adam' | 'adamw' }>,
+  weightDecay: number,
+): TrainingOptimizer {
+  const beta1 = config.beta1 ?? 0.9;
+  const beta2 = config.beta2 ?? 0.999;
+  const epsilon = config.epsilon ?? 1e-7;
+  const moments = new Map<string, { m: TfCore.Tensor; v: TfCore.Tensor }>();
+  let step = 0;
+  let current = config.learningRate;
+  return {
+    config,
+    get learningRate() {
+      return current;
+    },
+    set learningRate(value: number) {
+      current = value;
+    },
+    apply(grads, variables) {
+      step++;
+      for (const variable of variables) {
+        const g = grads[variable.name];
+        if (!g) continue;
+        let state = moments.get(variable.name);
+        if (state === undefined) {
+          state = { m: tf.keep(tf.zerosLike(variable)), v: tf.keep(tf.zerosLike(variable)) };
+          moments.set(variable.name, state);
+        }
+        // Kernels decay; biases and normalisation parameters (rank 1) do not, as is usual.
+        const decay = weightDecay > 0 && variable.shape.length > 1 ? 1 - current * weightDecay : 1;
+        const [w, m, v] = tf
+          .engine()
+          .runKernel(
+            ADAM_UPDATE,
+            { w: variable, g, m: state.m, v: state.v },
+            { beta1, beta2, epsilon, learningRate: current, step, decay },
+          ) as TfCore.Tensor[];
+        variable.assign(w);
+        w.dispose();
+        state.m.dispose();
+        state.v.dispose();
+        state.m = tf.keep(m);
+        state.v = tf.keep(v);
+      }
+    },
+    dispose() {
+      for (const { m, v } of moments.values()) tf.dispose([m, v]);
+      moments.clear();
+    },
+  };
+}
+
 export function createOptimizer(tf: typeof TfCore, config: OptimizerConfig): TrainingOptimizer {
   check(config);
+  const weightDecay = config.type === 'adamw' ? (config.weightDecay ?? 0.01) : 0;
+  if (
+    (config.type === 'adam' || config.type === 'adamw') &&
+    tf.getBackend() === 'wasm' &&
+    tf.getKernel(ADAM_UPDATE, 'wasm') !== undefined
+  )
+    return fusedAdam(tf, config, weightDecay);
   const lr = config.learningRate;
   let inner: TfOptimizer;
   switch (config.type) {
@@ -94,7 +160,6 @@ export function createOptimizer(tf: typeof TfCore, config: OptimizerConfig): Tra
         `unknown optimizer type "${(config as { type: string }).type}" (sgd, adam, adamw, rmsprop, adagrad)`,
       );
   }
-  const weightDecay = config.type === 'adamw' ? (config.weightDecay ?? 0.01) : 0;
   let current = lr;
   return {
     config,

@@ -7,6 +7,7 @@
  * original fast path, never themselves), then unregistered and replaced.
  */
 import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { adamUpdateConfigs } from './kernels/adam-update.js';
 import { conv2dBackpropConfigs } from './kernels/conv2d-backprop.js';
 import { depthwiseBackpropConfigs } from './kernels/depthwise-backprop.js';
 import { matMulConfigs } from './kernels/mat-mul.js';
@@ -25,6 +26,7 @@ export function parsimonyKernelConfigs(): KernelConfig[] {
     ...poolGradConfigs(),
     ...depthwiseBackpropConfigs(),
     ...segmentSumConfigs(),
+    ...adamUpdateConfigs(),
   ];
 }
 

@@ -9,19 +9,13 @@
  */
 import { broadcast_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { wasmGemm } from '../wasm/gemm.js';
-import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
+import { heapAddress, heapMemory, type KernelArgs, WasmCalls } from './wasm-calls.js';
 
 interface MatMulAttrs {
   transposeA: boolean;
   transposeB: boolean;
   activation?: string;
   [key: string]: unknown;
-}
-
-/** What the GEMM needs from tfjs-backend-wasm's backend beyond WasmBackend. */
-interface WasmHeap {
-  wasm: { asm?: { memory?: WebAssembly.Memory } };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
 }
 
 function swapLastTwo(rank: number): number[] {
@@ -31,10 +25,6 @@ function swapLastTwo(rank: number): number[] {
 }
 
 const product = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
-
-function heapMemory(backend: WasmBackend): WebAssembly.Memory | undefined {
-  return (backend as unknown as WasmHeap).wasm?.asm?.memory;
-}
 
 /** Batch shapes the GEMM loop handles: equal, or one side a single matrix. */
 function batchPlan(a: TensorInfo, b: TensorInfo): { batch: number[]; aStep: boolean; bStep: boolean } | null {
@@ -96,8 +86,7 @@ function matMulKernel(name: 'BatchMatMul' | '_FusedMatMul') {
     const bRows = attrs.transposeB ? calls.transpose(b, swapLastTwo(b.shape.length)) : b;
     try {
       const out = backend.makeOutput([...plan.batch, m, n], 'float32');
-      const heap = backend as unknown as WasmHeap;
-      const address = (x: TensorInfo) => heap.dataIdMap.get(x.dataId).memoryOffset;
+      const address = (x: TensorInfo) => heapAddress(backend, x);
       const gemm = wasmGemm(memory);
       const count = product(plan.batch);
       for (let i = 0; i < count; i++)

@@ -30,6 +30,22 @@ export interface KernelArgs<A> {
   attrs: A;
 }
 
+/** What kernels generated as wasm need from tfjs-backend-wasm's backend beyond WasmBackend. */
+interface WasmHeap {
+  wasm?: { asm?: { memory?: WebAssembly.Memory } };
+  dataIdMap: { get(dataId: DataId): { memoryOffset: number } };
+}
+
+/** The backend's heap, on which Parsimony's generated wasm kernels compute in place. */
+export function heapMemory(backend: WasmBackend): WebAssembly.Memory | undefined {
+  return (backend as unknown as WasmHeap).wasm?.asm?.memory;
+}
+
+/** Byte address of a tensor's values on the heap. */
+export function heapAddress(backend: WasmBackend, x: TensorInfo): number {
+  return (backend as unknown as WasmHeap).dataIdMap.get(x.dataId).memoryOffset;
+}
+
 /** Kernels a Parsimony kernel may call; captured once, before any override. */
 export const BASE_KERNELS = [
   'BatchMatMul',

@@ -128,6 +128,9 @@ export class Code {
   i32Mul(): this {
     return this.op(0x6c);
   }
+  i32And(): this {
+    return this.op(0x71);
+  }
   i32Shl(): this {
     return this.op(0x74);
   }
@@ -138,11 +141,20 @@ export class Code {
   f32Store(offset = 0): this {
     return this.op(0x38, ...this.memarg(2, offset));
   }
+  f32Sqrt(): this {
+    return this.op(0x91);
+  }
   f32Add(): this {
     return this.op(0x92);
   }
+  f32Sub(): this {
+    return this.op(0x93);
+  }
   f32Mul(): this {
     return this.op(0x94);
+  }
+  f32Div(): this {
+    return this.op(0x95);
   }
   f32Max(): this {
     return this.op(0x97);
