@@ -72,26 +72,47 @@ function geometry(info: backend_util.Conv2DInfo): Geometry {
   };
 }
 
-/**
- * Visits each (output position row n, filter tap (kh, kw), input offset) pair: the patch matrix
- * cols[n, (kh·kw_+kw)·ci + c] = x[offset + c]. Taps in the padding are skipped.
- */
-function forEachPatch(g: Geometry, visit: (colBase: number, xBase: number) => void): void {
+/** Rows of the patch matrix: for output position n and filter row i, the run of taps inside the input. */
+function forEachRun(g: Geometry, visit: (colBase: number, xBase: number, length: number) => void): void {
   const k = g.kh * g.kw * g.ci;
   let n = 0;
   for (let b = 0; b < g.batch; b++)
     for (let oh = 0; oh < g.oh; oh++)
       for (let ow = 0; ow < g.ow; ow++, n++) {
+        const w0 = ow * g.sw - g.left;
+        const jStart = Math.max(0, -w0);
+        const jEnd = Math.min(g.kw, g.w - w0);
+        if (jEnd <= jStart) continue;
         for (let i = 0; i < g.kh; i++) {
           const ih = oh * g.sh - g.top + i;
           if (ih < 0 || ih >= g.h) continue;
-          for (let j = 0; j < g.kw; j++) {
-            const iw = ow * g.sw - g.left + j;
-            if (iw < 0 || iw >= g.w) continue;
-            visit(n * k + (i * g.kw + j) * g.ci, ((b * g.h + ih) * g.w + iw) * g.ci);
-          }
+          visit(
+            n * k + (i * g.kw + jStart) * g.ci,
+            ((b * g.h + ih) * g.w + w0 + jStart) * g.ci,
+            (jEnd - jStart) * g.ci,
+          );
         }
       }
+}
+
+/** The patch matrix cols[n, (i·kw + j)·ci + c] = x[b, oh·sh − top + i, ow·sw − left + j, c] (zero in the padding). */
+function im2col(calls: WasmCalls, x: TensorInfo, g: Geometry): TensorInfo {
+  const { out, values: cols } = calls.zeros([g.batch * g.oh * g.ow, g.kh * g.kw * g.ci]);
+  const xs = calls.floats(x); // after the allocation, which may move the heap
+  forEachRun(g, (colBase, xBase, length) => {
+    for (let t = 0; t < length; t++) cols[colBase + t] = xs[xBase + t];
+  });
+  return out;
+}
+
+/** The input gradient from the patch matrix's gradient: the transpose of im2col, summing overlaps. */
+function col2im(calls: WasmCalls, d: TensorInfo, g: Geometry): TensorInfo {
+  const { out, values: dx } = calls.zeros([g.batch, g.h, g.w, g.ci]);
+  const ds = calls.floats(d);
+  forEachRun(g, (colBase, xBase, length) => {
+    for (let t = 0; t < length; t++) dx[xBase + t] += ds[colBase + t];
+  });
+  return out;
 }
 
 function im2colInput(
@@ -103,18 +124,29 @@ function im2colInput(
 ): TensorInfo {
   const n = g.batch * g.oh * g.ow;
   const k = g.kh * g.kw * g.ci;
-  const dy3 = calls.reshape(dy, [1, n, co]);
-  const w3 = calls.reshape(filter, [1, k, co]);
-  const wT = calls.transpose(w3, [0, 2, 1]);
-  const d = calls.run('BatchMatMul', { a: dy3, b: wT }, { transposeA: false, transposeB: false });
-  calls.dispose(dy3, w3, wT);
-  const { out, values: dx } = calls.zeros([g.batch, g.h, g.w, g.ci]);
-  const ds = calls.floats(d);
-  const ci = g.ci;
-  forEachPatch(g, (colBase, xBase) => {
-    for (let c = 0; c < ci; c++) dx[xBase + c] += ds[colBase + c];
-  });
+  const dy2 = calls.reshape(dy, [n, co]);
+  const w2 = calls.reshape(filter, [k, co]);
+  const wT = calls.transpose(w2, [1, 0]);
+  const d = calls.gemm(dy2, wT); // [n, k]
+  calls.dispose(dy2, w2, wT);
+  const out = col2im(calls, d, g);
   calls.dispose(d);
+  return out;
+}
+
+/** dW = colsᵀ·dy, read in place by the GEMM (cols is not transposed). */
+function im2colFilter(
+  calls: WasmCalls,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: Geometry,
+  filterShape: number[],
+): TensorInfo {
+  const cols = im2col(calls, x, g);
+  const co = dy.shape[3];
+  const dy2 = calls.reshape(dy, [g.batch * g.oh * g.ow, co]);
+  const out = calls.gemm(cols, dy2, { transposeA: true, shape: filterShape });
+  calls.dispose(cols, dy2);
   return out;
 }
 
@@ -136,6 +168,8 @@ function backpropFilter({ inputs, backend, attrs }: KernelArgs<FilterAttrs>): Te
     attrs.dimRoundingMode,
   );
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight, outWidth } = info;
+  if (kh * kw * info.inChannels <= IM2COL_MAX)
+    return im2colFilter(calls, x, dy, geometry(info), attrs.filterShape);
   const { top, left } = info.padInfo;
   const [, h, w] = x.shape;
   // Output rows = padded input − ((outHeight−1)·sh+1) + 1 must equal kh; a negative bottom crops rows

@@ -16,6 +16,7 @@ import {
   type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { wasmGemm } from '../wasm/gemm.js';
 
 /** The part of tfjs-backend-wasm's `BackendWasm` these kernels use. */
 export interface WasmBackend {
@@ -128,6 +129,37 @@ export class WasmCalls {
     }
     if (cur === x) this.incRef(x);
     return cur;
+  }
+
+  /**
+   * C = op(A)·B on the heap with Parsimony's GEMM, as a new [m, n] tensor: A is [m, k] (or [k, m]
+   * read transposed), B is [k, n]; optional bias row and ReLU; `shape` reshapes the result.
+   */
+  gemm(
+    a: TensorInfo,
+    b: TensorInfo,
+    options: { transposeA?: boolean; bias?: TensorInfo; relu?: boolean; shape?: number[] } = {},
+  ): TensorInfo {
+    const memory = heapMemory(this.backend);
+    if (memory === undefined)
+      throw new Error('Parsimony wasm kernels: the wasm backend memory is not reachable');
+    const transposeA = options.transposeA ?? false;
+    const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
+    const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+    const n = b.shape[b.shape.length - 1];
+    const out = this.backend.makeOutput(options.shape ?? [m, n], 'float32');
+    wasmGemm(memory).run({
+      m,
+      n,
+      k,
+      a: heapAddress(this.backend, a),
+      transposeA,
+      b: heapAddress(this.backend, b),
+      c: heapAddress(this.backend, out),
+      bias: options.bias ? heapAddress(this.backend, options.bias) : undefined,
+      relu: options.relu,
+    });
+    return out;
   }
 
   incRef(x: TensorInfo): void {
