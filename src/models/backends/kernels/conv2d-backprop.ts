@@ -13,6 +13,7 @@
  * (colsᵀ·dy) measured slower than the convolution (50 against 33 ms), so the filter keeps it.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { col2im, im2col } from '../wasm/patches.js';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -72,46 +73,24 @@ function geometry(info: backend_util.Conv2DInfo): Geometry {
   };
 }
 
-/** Rows of the patch matrix: for output position n and filter row i, the run of taps inside the input. */
-function forEachRun(g: Geometry, visit: (colBase: number, xBase: number, length: number) => void): void {
-  const k = g.kh * g.kw * g.ci;
-  let n = 0;
-  for (let b = 0; b < g.batch; b++)
-    for (let oh = 0; oh < g.oh; oh++)
-      for (let ow = 0; ow < g.ow; ow++, n++) {
-        const w0 = ow * g.sw - g.left;
-        const jStart = Math.max(0, -w0);
-        const jEnd = Math.min(g.kw, g.w - w0);
-        if (jEnd <= jStart) continue;
-        for (let i = 0; i < g.kh; i++) {
-          const ih = oh * g.sh - g.top + i;
-          if (ih < 0 || ih >= g.h) continue;
-          visit(
-            n * k + (i * g.kw + jStart) * g.ci,
-            ((b * g.h + ih) * g.w + w0 + jStart) * g.ci,
-            (jEnd - jStart) * g.ci,
-          );
-        }
-      }
+const hasPadding = (g: Geometry) =>
+  g.top > 0 ||
+  g.left > 0 ||
+  (g.oh - 1) * g.sh + g.kh > g.h + g.top ||
+  (g.ow - 1) * g.sw + g.kw > g.w + g.left;
+
+/** The patch matrix of x, [batch·oh·ow, kh·kw·ci] (zero where a tap falls in the padding). */
+function im2colMatrix(calls: WasmCalls, x: TensorInfo, g: Geometry): TensorInfo {
+  const shape = [g.batch * g.oh * g.ow, g.kh * g.kw * g.ci];
+  const cols = hasPadding(g) ? calls.zeros(shape).out : calls.backend.makeOutput(shape, 'float32');
+  im2col(calls.memory(), g, calls.address(x), calls.address(cols));
+  return cols;
 }
 
-/** The patch matrix cols[n, (i·kw + j)·ci + c] = x[b, oh·sh − top + i, ow·sw − left + j, c] (zero in the padding). */
-function im2col(calls: WasmCalls, x: TensorInfo, g: Geometry): TensorInfo {
-  const { out, values: cols } = calls.zeros([g.batch * g.oh * g.ow, g.kh * g.kw * g.ci]);
-  const xs = calls.floats(x); // after the allocation, which may move the heap
-  forEachRun(g, (colBase, xBase, length) => {
-    for (let t = 0; t < length; t++) cols[colBase + t] = xs[xBase + t];
-  });
-  return out;
-}
-
-/** The input gradient from the patch matrix's gradient: the transpose of im2col, summing overlaps. */
-function col2im(calls: WasmCalls, d: TensorInfo, g: Geometry): TensorInfo {
-  const { out, values: dx } = calls.zeros([g.batch, g.h, g.w, g.ci]);
-  const ds = calls.floats(d);
-  forEachRun(g, (colBase, xBase, length) => {
-    for (let t = 0; t < length; t++) dx[xBase + t] += ds[colBase + t];
-  });
+/** The input gradient from the patch matrix's gradient: col2im sums overlapping windows. */
+function col2imInput(calls: WasmCalls, d: TensorInfo, g: Geometry): TensorInfo {
+  const { out } = calls.zeros([g.batch, g.h, g.w, g.ci]);
+  col2im(calls.memory(), g, calls.address(d), calls.address(out));
   return out;
 }
 
@@ -129,7 +108,7 @@ function im2colInput(
   const wT = calls.transpose(w2, [1, 0]);
   const d = calls.gemm(dy2, wT); // [n, k]
   calls.dispose(dy2, w2, wT);
-  const out = col2im(calls, d, g);
+  const out = col2imInput(calls, d, g);
   calls.dispose(d);
   return out;
 }
@@ -142,7 +121,7 @@ function im2colFilter(
   g: Geometry,
   filterShape: number[],
 ): TensorInfo {
-  const cols = im2col(calls, x, g);
+  const cols = im2colMatrix(calls, x, g);
   const co = dy.shape[3];
   const dy2 = calls.reshape(dy, [g.batch * g.oh * g.ow, co]);
   const out = calls.gemm(cols, dy2, { transposeA: true, shape: filterShape });

@@ -140,26 +140,36 @@ export class WasmCalls {
     b: TensorInfo,
     options: { transposeA?: boolean; bias?: TensorInfo; relu?: boolean; shape?: number[] } = {},
   ): TensorInfo {
-    const memory = heapMemory(this.backend);
-    if (memory === undefined)
-      throw new Error('Parsimony wasm kernels: the wasm backend memory is not reachable');
     const transposeA = options.transposeA ?? false;
     const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
     const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
     const n = b.shape[b.shape.length - 1];
     const out = this.backend.makeOutput(options.shape ?? [m, n], 'float32');
-    wasmGemm(memory).run({
+    wasmGemm(this.memory()).run({
       m,
       n,
       k,
-      a: heapAddress(this.backend, a),
+      a: this.address(a),
       transposeA,
-      b: heapAddress(this.backend, b),
-      c: heapAddress(this.backend, out),
-      bias: options.bias ? heapAddress(this.backend, options.bias) : undefined,
+      b: this.address(b),
+      c: this.address(out),
+      bias: options.bias ? this.address(options.bias) : undefined,
       relu: options.relu,
     });
     return out;
+  }
+
+  /** The heap, for kernels generated as wasm. */
+  memory(): WebAssembly.Memory {
+    const memory = heapMemory(this.backend);
+    if (memory === undefined)
+      throw new Error('Parsimony wasm kernels: the wasm backend memory is not reachable');
+    return memory;
+  }
+
+  /** Byte address of a tensor's values on the heap. */
+  address(x: TensorInfo): number {
+    return heapAddress(this.backend, x);
   }
 
   incRef(x: TensorInfo): void {

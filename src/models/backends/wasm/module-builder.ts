@@ -90,6 +90,11 @@ export class Code {
     return this.op(0x0d, ...unsignedLeb(depth));
   }
 
+  /** Pops a, b and a condition; pushes a when the condition is non-zero, else b. */
+  select(): this {
+    return this.op(0x1b);
+  }
+
   get(local: number): this {
     return this.op(0x20, ...unsignedLeb(local));
   }
@@ -112,6 +117,9 @@ export class Code {
   }
   i32LtS(): this {
     return this.op(0x48);
+  }
+  i32LtU(): this {
+    return this.op(0x49);
   }
   i32GtS(): this {
     return this.op(0x4a);
