@@ -246,11 +246,22 @@ describe('MaxPoolGrad', () => {
     [[2, 9, 8, 4], 3, 2, 'same'],
     [[1, 10, 9, 1], [3, 2], [1, 2], 'same'],
     [[2, 6, 6, 5], 3, 1, 'valid'],
+    [[2, 8, 8, 9], 2, 2, 'valid'],
+    [[1, 7, 7, 13], 3, 2, 'same'],
   ];
   for (const [shape, size, strides, pad] of cases)
     test(`input ${shape} pool ${size} strides ${strides} ${pad}`, () => {
       check('maxPool', [{ shape, seed: 21 }], (x) => tf.maxPool(x as tf.Tensor4D, size, strides, pad));
     });
+  test('ties go to the first maximum in the window, as on cpu (vector and scalar channels)', () => {
+    // Inputs rounded to {-1, 0, 1}: most windows hold several equal maxima.
+    const r = onBoth([{ shape: [2, 8, 8, 6], seed: 23 }], (x) => {
+      const rounded = tf.round(x) as tf.Tensor4D;
+      const w = tf.tensor(randoms(2 * 4 * 4 * 6, 98), [2, 4, 4, 6]);
+      return [tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(t, 2, 2, 'valid'), w)))(rounded)];
+    });
+    assertClose(r.wasm, r.cpu, 'maxPool ties');
+  });
   test('avgPool gradient (wasm’s own kernel) still agrees', () => {
     check('avgPool', [{ shape: [2, 9, 9, 3], seed: 22 }], (x) => tf.avgPool(x as tf.Tensor4D, 3, 2, 'same'));
   });

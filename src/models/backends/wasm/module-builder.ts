@@ -139,6 +139,9 @@ export class Code {
   i32And(): this {
     return this.op(0x71);
   }
+  i32Or(): this {
+    return this.op(0x72);
+  }
   i32Shl(): this {
     return this.op(0x74);
   }
@@ -148,6 +151,9 @@ export class Code {
   }
   f32Store(offset = 0): this {
     return this.op(0x38, ...this.memarg(2, offset));
+  }
+  f32Gt(): this {
+    return this.op(0x5e);
   }
   f32Sqrt(): this {
     return this.op(0x91);
@@ -180,6 +186,35 @@ export class Code {
   }
   v128Zero(): this {
     return this.simd(0x0c, ...new Array<number>(16).fill(0));
+  }
+  /** A v128 constant from four i32 lanes. */
+  v128ConstI32(lanes: [number, number, number, number]): this {
+    return this.simd(0x0c, ...new Uint8Array(new Int32Array(lanes).buffer));
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  /** Pops a, b and a mask; takes the bits of a where the mask is set, else of b. */
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
+  i32x4Splat(): this {
+    return this.simd(0x11);
+  }
+  i32x4ExtractLane(lane: number): this {
+    return this.simd(0x1b, lane);
+  }
+  f32x4ExtractLane(lane: number): this {
+    return this.simd(0x1f, lane);
+  }
+  i32x4LtS(): this {
+    return this.simd(0x39);
+  }
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+  f32x4Gt(): this {
+    return this.simd(0x44);
   }
   f32x4Splat(): this {
     return this.simd(0x13);
