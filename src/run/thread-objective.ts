@@ -123,15 +123,15 @@ function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
   const bytes = new Uint8Array(w.shared, ANSWER_OFFSET);
   const encoder = new TextEncoder();
   return new Promise((resolve, reject) => {
-    const answer = (a: CallAnswer) => {
+    const answer = (seq: number, a: CallAnswer) => {
       const encoded = encoder.encode(JSON.stringify(a));
       if (encoded.length > bytes.length) {
-        answer({ ok: false, name: 'RangeError', message: 'answer too large for the shared buffer' });
+        answer(seq, { ok: false, name: 'RangeError', message: 'answer too large for the shared buffer' });
         return;
       }
       bytes.set(encoded);
       Atomics.store(flags, 1, encoded.length);
-      Atomics.store(flags, 0, 1);
+      Atomics.store(flags, 0, seq);
       Atomics.notify(flags, 0);
     };
     const onMessage = (m: FromWorker) => {
@@ -140,9 +140,9 @@ function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
           try {
             const method = trial[m.method] as (...args: unknown[]) => unknown;
             const value = method.apply(trial, m.args);
-            answer({ ok: true, value: value === undefined ? null : value });
+            answer(m.seq, { ok: true, value: value === undefined ? null : value });
           } catch (error) {
-            answer({ ok: false, name: (error as Error).name, message: (error as Error).message });
+            answer(m.seq, { ok: false, name: (error as Error).name, message: (error as Error).message });
           }
           return;
         }

@@ -16,7 +16,10 @@ export type TrialMethod =
 export interface WorkerData {
   moduleUrl: string;
   exportName: string;
-  /** Int32 slots: [0] state (0 waiting, 1 answered), [1] answer length in bytes; then the answer. */
+  /**
+   * Int32 slots: [0] the sequence number of the call last answered (0: none yet), [1] answer length
+   * in bytes; then the answer.
+   */
   shared: SharedArrayBuffer;
   /** ThreadObjectiveOptions.context, passed to the objective as its second argument. */
   context?: unknown;
@@ -26,7 +29,7 @@ export type ToWorker = { type: 'run'; trialNumber: number; params: Record<string
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'call'; method: TrialMethod; args: unknown[] }
+  | { type: 'call'; method: TrialMethod; args: unknown[]; seq: number }
   | { type: 'done'; value: number | number[] }
   | { type: 'error'; name: string; message: string; stack?: string; pruned: boolean }
   | { type: 'load-error'; message: string };

@@ -20,10 +20,16 @@ function send(message: FromWorker): void {
   port.postMessage(message);
 }
 
+let seq = 0;
+
 function call(method: TrialMethod, args: unknown[]): unknown {
-  Atomics.store(flags, 0, 0);
-  send({ type: 'call', method, args });
-  Atomics.wait(flags, 0, 0);
+  seq = (seq % 0x7fffffff) + 1; // never 0, which means "nothing answered"
+  send({ type: 'call', method, args, seq });
+  // Wait for this call's answer, not just any wake-up: the main thread stores an answer and then
+  // notifies, and if it is descheduled between the two, its notify for the previous call can land
+  // on this wait (seen under CPU contention: call k returned call k-1's answer).
+  for (let seen = Atomics.load(flags, 0); seen !== seq; seen = Atomics.load(flags, 0))
+    Atomics.wait(flags, 0, seen);
   const answer = JSON.parse(decoder.decode(bytes.slice(0, flags[1]))) as CallAnswer;
   if (!answer.ok) {
     const error = new Error(answer.message);

@@ -29,6 +29,25 @@ describe('threadObjective', () => {
     }
   });
 
+  it('answers every synchronous call with its own answer, over thousands of calls on two threads', async () => {
+    // A notify left over from one answer must not wake the wait for the next call (it used to:
+    // the worker then read the previous answer again).
+    const chatty = threadObjective(new URL('../fixtures/threads/chatty-objective.ts', import.meta.url), {
+      threads: 2,
+      context: 20000,
+    });
+    try {
+      const study = await createStudy({ sampler: new RandomSampler({ seed: 1 }) });
+      await study.optimize(chatty, { nTrials: 4, concurrency: 2, catch: [] });
+      assert.deepEqual(
+        study.trials.map((t) => t.state),
+        new Array(4).fill('COMPLETE'),
+      );
+    } finally {
+      await chatty.close();
+    }
+  });
+
   it('passes pruning decisions and errors across the thread boundary', async () => {
     const pruneAtStep1: Pruner = {
       prune: (_view, trial) => 1 in trial.intermediateValues && trial.number % 2 === 0,
