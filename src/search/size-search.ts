@@ -13,6 +13,7 @@ import { createStudy } from '../core/study.js';
 import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
 import { threadObjective } from '../run/thread-objective.js';
 import type { Sampler } from '../samplers/sampler.js';
+import { SIZE_SEARCH_TRIALS } from './defaults.js';
 import { MLP_ATTRS, type MlpSearchContext } from './mlp-objective.js';
 
 export type SizeSearchSampler = 'tpe' | 'nsga2';
@@ -81,7 +82,7 @@ export interface SizeSearchResult {
 const DEFAULTS = {
   dataset: 'digits',
   seed: 0,
-  trials: 80,
+  trials: SIZE_SEARCH_TRIALS,
   sampler: 'tpe' as SizeSearchSampler,
   maxEpochs: 30,
   patience: 4,

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { SIZE_SEARCH_TRIALS } from '../../search/defaults.js';
 import type { SizeSearchProgress, SizeSearchResult, SizeSearchRow } from '../../search/size-search.js';
 import { parseIntegerOption, parsePositiveNumberOption } from '../options.js';
 import { type CommandIO, formatInteger, formatTable, processIO } from '../output.js';
@@ -35,7 +36,7 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
       parseIntegerOption('--seed', 0),
       0,
     )
-    .option('--trials <n>', 'trials to run', parseIntegerOption('--trials', 1), 80)
+    .option('--trials <n>', 'trials to run', parseIntegerOption('--trials', 1), SIZE_SEARCH_TRIALS)
     .option('--sampler <name>', 'tpe (multi-objective TPE) or nsga2', 'tpe')
     .option(
       '--threads <n>',
