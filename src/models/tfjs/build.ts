@@ -1,11 +1,10 @@
 /**
  * Builds a TensorFlow.js LayersModel from a Parsimony spec (functional API, so graphs with
- * residuals and branches build as written). Weight initialisation is seeded. Layer types that
- * tfjs-layers cannot express (grouped convolution, multi-head attention, GRU with reset-after)
- * are refused with an error naming the layer; they can still be analysed.
+ * residuals and branches build as written). Weight initialisation is seeded. Grouped convolution,
+ * multi-head attention and GRU with reset-after, which tfjs-layers lacks, are Parsimony's own
+ * layers (custom-layers.ts).
  */
 import type * as TfLayers from '@tensorflow/tfjs-layers';
-import { ModelSpecError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import { pair } from '../spec/layers/kind.js';
 import type {
@@ -16,6 +15,7 @@ import type {
   SeparableConv2dSpec,
 } from '../spec/types.js';
 import { inferShapes } from '../spec/validate.js';
+import { type CustomLayers, customLayers } from './custom-layers.js';
 import { skipInputGradient } from './input-convolution.js';
 
 export interface BuildOptions {
@@ -25,10 +25,6 @@ export interface BuildOptions {
 
 type Tfl = typeof TfLayers;
 type SymbolicTensor = TfLayers.SymbolicTensor;
-
-function unsupported(layer: LayerSpec, why: string): never {
-  throw new ModelSpecError(`layer "${layer.name}": cannot build for TensorFlow.js: ${why}`);
-}
 
 /** The window settings every convolution shares, in tfjs-layers' names. */
 function windowArgs(spec: Conv2dSpec | DepthwiseConv2dSpec | SeparableConv2dSpec) {
@@ -42,7 +38,12 @@ function windowArgs(spec: Conv2dSpec | DepthwiseConv2dSpec | SeparableConv2dSpec
   };
 }
 
-function layerFor(tfl: Tfl, spec: LayerSpec, nextSeed: () => number): TfLayers.layers.Layer {
+function layerFor(
+  tfl: Tfl,
+  custom: CustomLayers,
+  spec: LayerSpec,
+  nextSeed: () => number,
+): TfLayers.layers.Layer {
   const L = tfl.layers;
   const kernelInitializer = () => tfl.initializers.glorotUniform({ seed: nextSeed() });
   const base = { name: spec.name, trainable: spec.trainable ?? true };
@@ -56,7 +57,21 @@ function layerFor(tfl: Tfl, spec: LayerSpec, nextSeed: () => number): TfLayers.l
         kernelInitializer: kernelInitializer(),
       });
     case 'conv2d':
-      if ((spec.groups ?? 1) !== 1) unsupported(spec, 'tfjs-layers has no grouped convolution (groups > 1)');
+      if ((spec.groups ?? 1) !== 1) {
+        const w = windowArgs(spec);
+        return custom.groupedConv2d({
+          ...base,
+          filters: spec.filters,
+          groups: spec.groups as number,
+          kernelSize: w.kernelSize,
+          strides: w.strides,
+          padding: w.padding,
+          dilationRate: w.dilationRate,
+          activation: w.activation,
+          useBias: w.useBias,
+          seed: nextSeed(),
+        });
+      }
       return L.conv2d({
         ...base,
         ...windowArgs(spec),
@@ -151,7 +166,13 @@ function layerFor(tfl: Tfl, spec: LayerSpec, nextSeed: () => number): TfLayers.l
       });
     case 'gru':
       if (spec.resetAfter !== false)
-        unsupported(spec, 'tfjs-layers supports GRU only with resetAfter: false (set it in the spec)');
+        return custom.gruResetAfter({
+          ...base,
+          units: spec.units,
+          returnSequences: spec.returnSequences ?? false,
+          useBias: spec.useBias ?? true,
+          seed: nextSeed(),
+        });
       return L.gru({
         ...base,
         units: spec.units,
@@ -161,7 +182,14 @@ function layerFor(tfl: Tfl, spec: LayerSpec, nextSeed: () => number): TfLayers.l
         recurrentInitializer: tfl.initializers.orthogonal({ seed: nextSeed() }),
       });
     case 'multiHeadAttention':
-      return unsupported(spec, 'tfjs-layers has no multi-head attention layer');
+      return custom.multiHeadAttention({
+        ...base,
+        numHeads: spec.numHeads,
+        keyDim: spec.keyDim,
+        valueDim: spec.valueDim ?? spec.keyDim,
+        useBias: spec.useBias ?? true,
+        seed: nextSeed(),
+      });
   }
 }
 
@@ -173,6 +201,7 @@ export async function buildTfjsModel(
   inferShapes(spec);
   const tfl = await import('@tensorflow/tfjs-layers');
   const tfc = await import('@tensorflow/tfjs-core');
+  const custom = customLayers(tfc, tfl);
   const inputNames = new Set(spec.inputs.map((input) => input.name));
   const rng = new Random(options.seed ?? 0);
   const nextSeed = () => rng.nextUint32() % 2_147_483_647;
@@ -183,8 +212,12 @@ export async function buildTfjsModel(
     return t;
   });
   for (const layerSpec of spec.layers) {
-    const layer = layerFor(tfl, layerSpec, nextSeed);
-    if (layerSpec.type === 'conv2d' && layerSpec.inputs.every((name) => inputNames.has(name)))
+    const layer = layerFor(tfl, custom, layerSpec, nextSeed);
+    if (
+      layerSpec.type === 'conv2d' &&
+      (layerSpec.groups ?? 1) === 1 &&
+      layerSpec.inputs.every((name) => inputNames.has(name))
+    )
       skipInputGradient(tfc, layer);
     const args = layerSpec.inputs.map((name) => tensors.get(name) as SymbolicTensor);
     const out = layer.apply(args.length === 1 ? args[0] : args) as SymbolicTensor;

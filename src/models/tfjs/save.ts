@@ -10,6 +10,7 @@ import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { FileNotFoundError, ModelSpecError } from '../../core/errors.js';
 import type { ModelSpec } from '../spec/types.js';
 import { parseModelSpec } from '../spec/validate.js';
+import { customLayers } from './custom-layers.js';
 
 export const MODEL_FILES = {
   topology: 'model.json',
@@ -69,6 +70,7 @@ export interface LoadedModel {
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const tf = await import('@tensorflow/tfjs-core');
   const tfl = await import('@tensorflow/tfjs-layers');
+  customLayers(tf, tfl); // registered before deserialising, in case the model uses them
   const read = async (name: string) => {
     try {
       return await readFile(path.join(dir, name));

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../../src/models/backends/index.js';
+import { customLayers } from '../../../src/models/tfjs/custom-layers.js';
 
 // No tensor-leak check here: tfjs-layers keeps one tensor per compiled model after dispose (on cpu
 // as on wasm); wasm-kernels.test.ts checks Parsimony's kernels for leaks.
@@ -22,6 +23,7 @@ after(() => {
 });
 
 const seeded = (seed: number) => tfl.initializers.glorotUniform({ seed });
+const custom = () => customLayers(tf, tfl);
 
 type LayerCase = [string, number[], () => TfLayers.layers.Layer[]];
 
@@ -94,6 +96,33 @@ const CASES: LayerCase[] = [
       tfl.layers.embedding({ inputDim: 10, outputDim: 4, embeddingsInitializer: seeded(7) }),
       tfl.layers.flatten(),
     ],
+  ],
+  [
+    'grouped conv2d (Parsimony layer)',
+    [6, 6, 4],
+    () => [
+      custom().groupedConv2d({
+        filters: 4,
+        groups: 2,
+        kernelSize: [3, 3],
+        strides: [1, 1],
+        padding: 'same',
+        dilationRate: [1, 1],
+        activation: 'relu',
+        useBias: true,
+        seed: 3,
+      }),
+    ],
+  ],
+  [
+    'multi-head attention (Parsimony layer)',
+    [4, 8],
+    () => [custom().multiHeadAttention({ numHeads: 2, keyDim: 4, valueDim: 4, useBias: true, seed: 4 })],
+  ],
+  [
+    'GRU with reset-after (Parsimony layer)',
+    [5, 3],
+    () => [custom().gruResetAfter({ units: 4, returnSequences: false, useBias: true, seed: 5 })],
   ],
 ];
 

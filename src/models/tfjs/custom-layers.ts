@@ -1,0 +1,296 @@
+/**
+ * Layers the spec has and tfjs-layers lacks, as tfjs-layers `Layer` subclasses: grouped
+ * convolution, Keras-style multi-head attention, and GRU with the reset gate applied after the
+ * recurrent product (Keras' and PyTorch's default). Their weights have the shapes Keras gives them,
+ * so parameter counts match `analyzeModel`. Each class is registered for (de)serialisation once,
+ * here, so saved models that use them load again through `loadModel`.
+ *
+ * tfjs-layers is loaded lazily elsewhere, so the classes are defined on first use from the loaded
+ * module rather than at import time.
+ */
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
+
+type Tfc = typeof TfCore;
+type Tfl = typeof TfLayers;
+type Tensor = TfCore.Tensor;
+type Shape = (number | null)[];
+type Kwargs = Record<string, unknown>;
+type Initializer = ReturnType<Tfl['initializers']['zeros']>;
+
+export interface GroupedConv2dArgs {
+  name?: string;
+  trainable?: boolean;
+  filters: number;
+  groups: number;
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: 'valid' | 'same';
+  dilationRate: [number, number];
+  activation?: string;
+  useBias: boolean;
+  /** Seed of the kernel's Glorot-uniform initialiser. */
+  seed: number;
+}
+
+export interface MultiHeadAttentionArgs {
+  name?: string;
+  trainable?: boolean;
+  numHeads: number;
+  keyDim: number;
+  valueDim: number;
+  useBias: boolean;
+  seed: number;
+}
+
+export interface GruResetAfterArgs {
+  name?: string;
+  trainable?: boolean;
+  units: number;
+  returnSequences: boolean;
+  useBias: boolean;
+  seed: number;
+}
+
+type LayerFactory<A> = (args: A) => TfLayers.layers.Layer;
+
+export interface CustomLayers {
+  groupedConv2d: LayerFactory<GroupedConv2dArgs>;
+  multiHeadAttention: LayerFactory<MultiHeadAttentionArgs>;
+  gruResetAfter: LayerFactory<GruResetAfterArgs>;
+}
+
+/** The part of tfjs-layers' protected Layer API the subclasses use. */
+interface LayerInternals {
+  addWeight(name: string, shape: number[], dtype: 'float32', initializer: Initializer): { read(): Tensor };
+  getConfig(): Kwargs;
+}
+
+let defined: CustomLayers | undefined;
+
+/** Defines and registers the classes on first call; later calls return the same factories. */
+export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
+  if (defined) return defined;
+  const Base = tfl.layers.Layer as unknown as new (args: object) => TfLayers.layers.Layer & LayerInternals;
+  const glorot = (seed: number) => tfl.initializers.glorotUniform({ seed });
+  const zeros = () => tfl.initializers.zeros();
+  const orthogonal = (seed: number) => tfl.initializers.orthogonal({ seed });
+  const lastDim = (shape: Shape | Shape[]): number => {
+    const s = (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+    return s[s.length - 1] as number;
+  };
+
+  class GroupedConv2D extends Base {
+    static className = 'ParsimonyGroupedConv2D';
+    readonly args: GroupedConv2dArgs;
+    private kernel: { read(): Tensor } | null = null;
+    private bias: { read(): Tensor } | null = null;
+    private readonly activationLayer: TfLayers.layers.Layer | null;
+
+    constructor(args: GroupedConv2dArgs) {
+      super({ name: args.name, trainable: args.trainable });
+      this.args = args;
+      this.activationLayer =
+        args.activation && args.activation !== 'linear'
+          ? tfl.layers.activation({ activation: args.activation as 'relu' })
+          : null;
+    }
+
+    override build(inputShape: Shape | Shape[]): void {
+      const { kernelSize, groups, filters, seed } = this.args;
+      const perGroup = lastDim(inputShape) / groups;
+      this.kernel = this.addWeight('kernel', [...kernelSize, perGroup, filters], 'float32', glorot(seed));
+      if (this.args.useBias) this.bias = this.addWeight('bias', [filters], 'float32', zeros());
+      this.built = true;
+    }
+
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+      const { kernelSize, strides, padding, dilationRate, filters } = this.args;
+      const out = (size: number | null, k: number, s: number, d: number) => {
+        if (size === null) return null;
+        const extent = (k - 1) * d + 1;
+        return padding === 'same' ? Math.ceil(size / s) : Math.floor((size - extent) / s) + 1;
+      };
+      return [
+        n,
+        out(h, kernelSize[0], strides[0], dilationRate[0]),
+        out(w, kernelSize[1], strides[1], dilationRate[1]),
+        filters,
+      ];
+    }
+
+    override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
+      return tfc.tidy(() => {
+        const x = (Array.isArray(inputs) ? inputs[0] : inputs) as TfCore.Tensor4D;
+        const { groups, strides, padding, dilationRate } = this.args;
+        const xs = tfc.split(x, groups, 3);
+        const ks = tfc.split(this.kernel!.read() as TfCore.Tensor4D, groups, 3);
+        const ys = xs.map((xi, i) =>
+          tfc.conv2d(xi as TfCore.Tensor4D, ks[i] as TfCore.Tensor4D, strides, padding, 'NHWC', dilationRate),
+        );
+        let y: Tensor = groups === 1 ? ys[0] : tfc.concat(ys, 3);
+        if (this.bias) y = tfc.add(y, this.bias.read());
+        return this.activationLayer ? (this.activationLayer.apply(y) as Tensor) : y;
+      });
+    }
+
+    override getConfig(): TfCore.serialization.ConfigDict {
+      const { name: _n, trainable: _t, ...rest } = this.args;
+      return { ...super.getConfig(), ...rest } as unknown as TfCore.serialization.ConfigDict;
+    }
+  }
+
+  class MultiHeadAttention extends Base {
+    static className = 'ParsimonyMultiHeadAttention';
+    readonly args: MultiHeadAttentionArgs;
+    private weightsByName = new Map<string, { read(): Tensor }>();
+
+    constructor(args: MultiHeadAttentionArgs) {
+      super({ name: args.name, trainable: args.trainable });
+      this.args = args;
+    }
+
+    override build(inputShape: Shape | Shape[]): void {
+      const shapes = (Array.isArray(inputShape[0]) ? inputShape : [inputShape]) as Shape[];
+      const dq = lastDim(shapes[0]);
+      const dv = lastDim(shapes[1] ?? shapes[0]);
+      const dk = lastDim(shapes[2] ?? shapes[1] ?? shapes[0]);
+      const { numHeads: h, keyDim: kd, valueDim: vd, useBias, seed } = this.args;
+      const add = (name: string, shape: number[], init: Initializer) =>
+        this.weightsByName.set(name, this.addWeight(name, shape, 'float32', init));
+      // Keras' layout: projections [in, heads, size], output [heads, valueDim, out].
+      add('query/kernel', [dq, h, kd], glorot(seed));
+      if (useBias) add('query/bias', [h, kd], zeros());
+      add('key/kernel', [dk, h, kd], glorot(seed + 1));
+      if (useBias) add('key/bias', [h, kd], zeros());
+      add('value/kernel', [dv, h, vd], glorot(seed + 2));
+      if (useBias) add('value/bias', [h, vd], zeros());
+      add('output/kernel', [h, vd, dq], glorot(seed + 3));
+      if (useBias) add('output/bias', [dq], zeros());
+      this.built = true;
+    }
+
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    }
+
+    /** [b, t, d] → [b, heads, t, size] through a [d, heads, size] kernel. */
+    private project(x: Tensor, name: string, size: number): Tensor {
+      const [b, t, d] = x.shape;
+      const h = this.args.numHeads;
+      const kernel = tfc.reshape(this.weightsByName.get(`${name}/kernel`)!.read(), [d, h * size]);
+      let y = tfc.matMul(tfc.reshape(x, [b * t, d]), kernel);
+      const bias = this.weightsByName.get(`${name}/bias`);
+      if (bias) y = tfc.add(y, tfc.reshape(bias.read(), [h * size]));
+      return tfc.transpose(tfc.reshape(y, [b, t, h, size]), [0, 2, 1, 3]);
+    }
+
+    override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
+      return tfc.tidy(() => {
+        const list = Array.isArray(inputs) ? inputs : [inputs];
+        const query = list[0];
+        const value = list[1] ?? query;
+        const key = list[2] ?? value;
+        const { numHeads: h, keyDim: kd, valueDim: vd } = this.args;
+        const [b, tq, dq] = query.shape;
+        const q = tfc.mul(this.project(query, 'query', kd), 1 / Math.sqrt(kd));
+        const k = this.project(key, 'key', kd);
+        const v = this.project(value, 'value', vd);
+        const attention = tfc.softmax(tfc.matMul(q, k, false, true)); // [b, h, tq, tv]
+        const context = tfc.transpose(tfc.matMul(attention, v), [0, 2, 1, 3]); // [b, tq, h, vd]
+        const kernel = tfc.reshape(this.weightsByName.get('output/kernel')!.read(), [h * vd, dq]);
+        let out = tfc.matMul(tfc.reshape(context, [b * tq, h * vd]), kernel);
+        const bias = this.weightsByName.get('output/bias');
+        if (bias) out = tfc.add(out, bias.read());
+        return tfc.reshape(out, [b, tq, dq]);
+      });
+    }
+
+    override getConfig(): TfCore.serialization.ConfigDict {
+      const { name: _n, trainable: _t, ...rest } = this.args;
+      return { ...super.getConfig(), ...rest } as unknown as TfCore.serialization.ConfigDict;
+    }
+  }
+
+  class GruResetAfter extends Base {
+    static className = 'ParsimonyGRUResetAfter';
+    readonly args: GruResetAfterArgs;
+    private kernel: { read(): Tensor } | null = null;
+    private recurrentKernel: { read(): Tensor } | null = null;
+    private bias: { read(): Tensor } | null = null;
+
+    constructor(args: GruResetAfterArgs) {
+      super({ name: args.name, trainable: args.trainable });
+      this.args = args;
+    }
+
+    override build(inputShape: Shape | Shape[]): void {
+      const features = lastDim(inputShape);
+      const { units, seed } = this.args;
+      // Keras' layout: gates in the order z, r, h; bias row 0 for the input, row 1 for the recurrent product.
+      this.kernel = this.addWeight('kernel', [features, 3 * units], 'float32', glorot(seed));
+      this.recurrentKernel = this.addWeight(
+        'recurrent_kernel',
+        [units, 3 * units],
+        'float32',
+        orthogonal(seed + 1),
+      );
+      if (this.args.useBias) this.bias = this.addWeight('bias', [2, 3 * units], 'float32', zeros());
+      this.built = true;
+    }
+
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      const [b, t] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+      return this.args.returnSequences ? [b, t, this.args.units] : [b, this.args.units];
+    }
+
+    override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
+      return tfc.tidy(() => {
+        const x = (Array.isArray(inputs) ? inputs[0] : inputs) as TfCore.Tensor3D;
+        const [b, steps, features] = x.shape;
+        const u = this.args.units;
+        const split3 = (t: Tensor) => tfc.split(t, 3, -1);
+        // Input contributions for every step at once: [b·steps, 3u].
+        let xw = tfc.matMul(tfc.reshape(x, [b * steps, features]), this.kernel!.read() as TfCore.Tensor2D);
+        let recurrentBias: Tensor | null = null;
+        if (this.bias) {
+          const [inputBias, rBias] = tfc.unstack(this.bias.read());
+          xw = tfc.add(xw, inputBias);
+          recurrentBias = rBias;
+        }
+        const perStep = tfc.unstack(tfc.reshape(xw, [b, steps, 3 * u]), 1);
+        let h: Tensor = tfc.zeros([b, u]);
+        const outputs: Tensor[] = [];
+        for (const xt of perStep) {
+          let hu = tfc.matMul(h as TfCore.Tensor2D, this.recurrentKernel!.read() as TfCore.Tensor2D);
+          if (recurrentBias) hu = tfc.add(hu, recurrentBias);
+          const [xz, xr, xh] = split3(xt);
+          const [hz, hr, hh] = split3(hu);
+          const z = tfc.sigmoid(tfc.add(xz, hz));
+          const r = tfc.sigmoid(tfc.add(xr, hr));
+          const candidate = tfc.tanh(tfc.add(xh, tfc.mul(r, hh)));
+          h = tfc.add(tfc.mul(z, h), tfc.mul(tfc.sub(1, z), candidate));
+          if (this.args.returnSequences) outputs.push(h);
+        }
+        return this.args.returnSequences ? tfc.stack(outputs, 1) : h;
+      });
+    }
+
+    override getConfig(): TfCore.serialization.ConfigDict {
+      const { name: _n, trainable: _t, ...rest } = this.args;
+      return { ...super.getConfig(), ...rest } as unknown as TfCore.serialization.ConfigDict;
+    }
+  }
+
+  for (const cls of [GroupedConv2D, MultiHeadAttention, GruResetAfter])
+    tfc.serialization.registerClass(
+      cls as unknown as TfCore.serialization.SerializableConstructor<TfCore.serialization.Serializable>,
+    );
+  defined = {
+    groupedConv2d: (args) => new GroupedConv2D(args),
+    multiHeadAttention: (args) => new MultiHeadAttention(args),
+    gruResetAfter: (args) => new GruResetAfter(args),
+  };
+  return defined;
+}
