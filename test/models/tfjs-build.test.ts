@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { FileNotFoundError, ModelSpecError } from '../../src/core/errors.js';
+import { FileNotFoundError } from '../../src/core/errors.js';
 import { initBackend } from '../../src/models/backends/index.js';
 import { analyzeModel } from '../../src/models/complexity/analyze.js';
 import { ModelBuilder, sequential } from '../../src/models/spec/builder.js';
