@@ -13,7 +13,7 @@ import { createStudy } from '../core/study.js';
 import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
 import { threadObjective } from '../run/thread-objective.js';
 import type { Sampler } from '../samplers/sampler.js';
-import { SIZE_SEARCH_TRIALS } from './defaults.js';
+import { LARGE_DATASET, SIZE_SEARCH_TRIALS } from './defaults.js';
 import { MLP_ATTRS, type MlpSearchContext } from './mlp-objective.js';
 
 export type SizeSearchSampler = 'tpe' | 'nsga2';
@@ -23,6 +23,7 @@ export interface SizeSearchOptions {
   dataset?: string;
   /** Seeds the sampler, the data split and every trial's initialisation and shuffling (default 0). */
   seed?: number;
+  /** Trials to run (default 300; 60 on a dataset over 20,000 training samples). */
   trials?: number;
   /** Stop starting trials after this many seconds (a safety net; results then depend on speed). */
   timeoutSeconds?: number;
@@ -82,7 +83,6 @@ export interface SizeSearchResult {
 const DEFAULTS = {
   dataset: 'digits',
   seed: 0,
-  trials: SIZE_SEARCH_TRIALS,
   sampler: 'tpe' as SizeSearchSampler,
   maxEpochs: 30,
   patience: 4,
@@ -91,7 +91,6 @@ const DEFAULTS = {
   studyFile: path.join('parsimony-results', 'search.db'),
 };
 
-const LARGE_DATASET = 20_000;
 const LARGE_DATASET_EPOCHS = 5;
 
 function positiveInteger(name: string, value: number | undefined): void {
@@ -144,10 +143,9 @@ function timestamp(date: Date): string {
 export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<SizeSearchResult> {
   const dataset = options.dataset ?? DEFAULTS.dataset;
   const seed = options.seed ?? DEFAULTS.seed;
-  const trials = options.trials ?? DEFAULTS.trials;
   const samplerName = options.sampler ?? DEFAULTS.sampler;
   const threads = options.threads ?? Math.max(1, availableParallelism());
-  positiveInteger('trials', trials);
+  positiveInteger('trials', options.trials);
   positiveInteger('threads', threads);
   positiveInteger('maxEpochs', options.maxEpochs);
   positiveInteger('maxLayers', options.maxLayers);
@@ -165,7 +163,9 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   const { loadDataset } = await import('../data/registry.js');
   const bundle = await loadDataset(dataset);
   // A large dataset gets fewer epochs by default: each epoch already sees many samples.
-  const defaultEpochs = bundle.train.numSamples > LARGE_DATASET ? LARGE_DATASET_EPOCHS : DEFAULTS.maxEpochs;
+  const large = bundle.train.numSamples > LARGE_DATASET;
+  const defaultEpochs = large ? LARGE_DATASET_EPOCHS : DEFAULTS.maxEpochs;
+  const trials = options.trials ?? (large ? SIZE_SEARCH_TRIALS.large : SIZE_SEARCH_TRIALS.small);
 
   const studyFile = path.resolve(options.studyFile ?? DEFAULTS.studyFile);
   mkdirSync(path.dirname(studyFile), { recursive: true });

@@ -12,7 +12,7 @@ import { type CommandIO, formatInteger, formatTable, processIO } from '../output
 interface SearchCommandOptions {
   dataset: string;
   seed: number;
-  trials: number;
+  trials?: number;
   sampler: string;
   threads?: number;
   epochs?: number;
@@ -36,7 +36,11 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
       parseIntegerOption('--seed', 0),
       0,
     )
-    .option('--trials <n>', 'trials to run', parseIntegerOption('--trials', 1), SIZE_SEARCH_TRIALS)
+    .option(
+      '--trials <n>',
+      `trials to run (default ${SIZE_SEARCH_TRIALS.small}; ${SIZE_SEARCH_TRIALS.large} for datasets over 20,000 samples)`,
+      parseIntegerOption('--trials', 1),
+    )
     .option('--sampler <name>', 'tpe (multi-objective TPE) or nsga2', 'tpe')
     .option(
       '--threads <n>',
@@ -65,7 +69,7 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
       if (options.sampler !== 'tpe' && options.sampler !== 'nsga2')
         throw new InvalidArgumentError(`--sampler must be tpe or nsga2, got "${options.sampler}"`);
       const { runSizeSearch } = await import('../../search/size-search.js');
-      const progress = options.quiet ? null : new SearchProgress(io, options.trials);
+      const progress = options.quiet ? null : new SearchProgress(io);
       let result: SizeSearchResult;
       try {
         result = await runSizeSearch({
@@ -140,13 +144,11 @@ export function formatSearchResult(r: SizeSearchResult): string {
 class SearchProgress {
   private readonly io: CommandIO;
   private readonly bar: boolean;
-  private readonly total: number;
   private readonly started = Date.now();
   private drawn = false;
 
-  constructor(io: CommandIO, total: number) {
+  constructor(io: CommandIO) {
     this.io = io;
-    this.total = total;
     this.bar = io === processIO && process.stderr.isTTY === true;
   }
 
@@ -155,13 +157,13 @@ class SearchProgress {
     const best = event.front.length > 0 ? `  best trade-offs: ${tradeOffs(event.front, 4)}` : '';
     if (!this.bar) {
       this.io.stderr(
-        `[${event.finished}/${this.total}] trial ${event.trial.number} ${event.trial.state} ${seconds}s${best}`,
+        `[${event.finished}/${event.total}] trial ${event.trial.number} ${event.trial.state} ${seconds}s${best}`,
       );
       return;
     }
     const width = 20;
-    const filled = Math.round((event.finished / this.total) * width);
-    const text = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${event.finished}/${this.total} ${seconds}s${best}`;
+    const filled = Math.round((event.finished / event.total) * width);
+    const text = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${event.finished}/${event.total} ${seconds}s${best}`;
     const columns = (process.stderr.columns ?? 0) > 20 ? process.stderr.columns : 100;
     process.stderr.write(`\r\x1b[2K${text.slice(0, columns - 1)}`);
     this.drawn = true;
