@@ -126,8 +126,17 @@ function sortedFront(trials: readonly FrozenTrial[]): SizeSearchRow[] {
 async function buildSampler(name: SizeSearchSampler, seed: number): Promise<Sampler> {
   if (name === 'tpe') {
     const { TPESampler } = await import('../samplers/tpe/tpe-sampler.js');
-    // group: the widths exist only for the layers a trial has, so they are modelled per depth.
-    return new TPESampler({ seed, nStartupTrials: 10, constantLiar: true, multivariate: true, group: true });
+    // group: the widths exist only for the layers a trial has, so they are modelled per depth. A
+    // width first seen at a new depth is sampled independently until that depth has history: expected
+    // here, so not worth a warning in the middle of the progress output.
+    return new TPESampler({
+      seed,
+      nStartupTrials: 10,
+      constantLiar: true,
+      multivariate: true,
+      group: true,
+      warnIndependentSampling: false,
+    });
   }
   if (name === 'nsga2') {
     const { NSGAIISampler } = await import('../samplers/nsga2/nsga2-sampler.js');
