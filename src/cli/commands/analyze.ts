@@ -1,11 +1,14 @@
 /**
  * `parsimony analyze <model.json|zoo:name> [--json]`: parameters, connections, MACs and memory
- * per layer and in total, computed from the spec without building the model.
+ * per layer and in total, computed from the spec without building the model. A file may be a
+ * Parsimony spec or a TensorFlow.js layers model (its topology is converted to a spec).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { FileNotFoundError } from '../../core/errors.js';
+import { FileNotFoundError, ModelSpecError } from '../../core/errors.js';
 import type { ModelComplexity } from '../../models/complexity/analyze.js';
+import type { ModelSpec } from '../../models/spec/types.js';
 import { ZOO } from '../../models/zoo/index.js';
 import { type CommandIO, formatInteger, formatTable } from '../output.js';
 
@@ -20,16 +23,51 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<ModelComplexi
     const { zooModelFromReference } = await import('../../models/zoo/index.js');
     return analyzeModel(zooModelFromReference(options.model));
   }
-  const { parseModelSpec } = await import('../../models/spec/validate.js');
+  return analyzeModel(await readModelFile(options.model));
+}
+
+/**
+ * A Parsimony spec, or a TensorFlow.js layers model (`model.json`), from a file; a directory
+ * written by `saveModel` (or `model.save('file://...')`) reads its spec.json, else its model.json.
+ */
+async function readModelFile(file: string): Promise<ModelSpec> {
+  let target = file;
+  if ((await stat(file).catch(() => null))?.isDirectory()) {
+    const candidates = [path.join(file, 'spec.json'), path.join(file, 'model.json')];
+    const found = await Promise.all(
+      candidates.map((c) =>
+        stat(c)
+          .then(() => c)
+          .catch(() => null),
+      ),
+    );
+    target = found.find((c) => c !== null) ?? candidates[1];
+  }
   let text: string;
   try {
-    text = await readFile(options.model, 'utf8');
+    text = await readFile(target, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new FileNotFoundError(options.model, 'model file', { cause: error });
+      throw new FileNotFoundError(target, 'model file', { cause: error });
     throw error;
   }
-  return analyzeModel(parseModelSpec(text, options.model));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ModelSpecError(`${target}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  const isTfjs =
+    typeof json === 'object' &&
+    json !== null &&
+    (json as { format?: unknown }).format !== 'parsimony-model' &&
+    ('modelTopology' in json || 'class_name' in json);
+  if (isTfjs) {
+    const { specFromTfjsTopology } = await import('../../models/import/tfjs-layers.js');
+    return specFromTfjsTopology(json, target);
+  }
+  const { parseModelSpec } = await import('../../models/spec/validate.js');
+  return parseModelSpec(json, target);
 }
 
 function compact(n: number): string {
@@ -80,7 +118,7 @@ export function registerAnalyzeCommand(program: Command, io: CommandIO): void {
     .description('parameters, connections, MACs and memory of a model, per layer, computed from its spec')
     .argument(
       '<model>',
-      'a model spec file (JSON) or zoo:<name>, e.g. zoo:resnet-18 or zoo:mobilenet-v2?alpha=0.5',
+      'a model spec (JSON), a TensorFlow.js model.json or its directory, or zoo:<name>, e.g. zoo:resnet-18 or zoo:mobilenet-v2?alpha=0.5',
     )
     .option('--json', 'print the analysis as JSON')
     .addHelpText(

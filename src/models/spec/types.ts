@@ -8,7 +8,22 @@
 export const MODEL_FORMAT = 'parsimony-model';
 export const MODEL_FORMAT_VERSION = 1;
 
-export type Activation = 'linear' | 'relu' | 'relu6' | 'gelu' | 'tanh' | 'sigmoid' | 'softmax';
+/** Activation names, as TensorFlow.js spells them (the builder passes them through). */
+export type Activation =
+  | 'linear'
+  | 'relu'
+  | 'relu6'
+  | 'gelu'
+  | 'tanh'
+  | 'sigmoid'
+  | 'softmax'
+  | 'elu'
+  | 'selu'
+  | 'swish'
+  | 'mish'
+  | 'softplus'
+  | 'softsign'
+  | 'hardSigmoid';
 export const ACTIVATIONS: readonly Activation[] = [
   'linear',
   'relu',
@@ -17,6 +32,13 @@ export const ACTIVATIONS: readonly Activation[] = [
   'tanh',
   'sigmoid',
   'softmax',
+  'elu',
+  'selu',
+  'swish',
+  'mish',
+  'softplus',
+  'softsign',
+  'hardSigmoid',
 ];
 
 export type Padding = 'same' | 'valid';
