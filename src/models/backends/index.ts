@@ -49,6 +49,7 @@ async function chooseBackend(options: InitBackendOptions): Promise<BackendInfo> 
   // The Node build of tfjs-core registers no gradients (only the @tensorflow/tfjs bundle does);
   // tfjs-layers' Node bundle registers all of them, so tf.grad works before any model is built.
   await import('@tensorflow/tfjs-layers');
+  (await import('./gradients.js')).registerParsimonyGradients(tf);
   if (forced === 'tensorflow' || forced === undefined) {
     if (await tryTfjsNode()) {
       await tf.setBackend('tensorflow');
