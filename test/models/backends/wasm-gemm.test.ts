@@ -99,4 +99,23 @@ describe('WasmGemm', () => {
               assert.equal(view[cAt + m * n], 321, 'wrote after C');
             });
           }
+
+  test('accumulate adds the product to what C holds (and ignores the bias)', () => {
+    const view = new Float32Array(memory.buffer);
+    const [m, n, k] = [5, 11, 7];
+    const aAt = 0;
+    const bAt = 64;
+    const cAt = 256;
+    view.set(randoms(m * k, 4), aAt);
+    view.set(randoms(k * n, 5), bAt);
+    const before = randoms(m * n, 6);
+    view.set(before, cAt);
+    gemm.run({ m, n, k, a: aAt * 4, transposeA: false, b: bAt * 4, c: cAt * 4, accumulate: true, bias: 4 });
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = before[i * n + j];
+        for (let q = 0; q < k; q++) sum += view[aAt + i * k + q] * view[bAt + q * n + j];
+        assert.ok(Math.abs(view[cAt + i * n + j] - sum) <= 1e-5, `C[${i}][${j}]`);
+      }
+  });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/models/backends/index.js';
+import { conv2dBackpropConfigs } from '../../../src/models/backends/kernels/conv2d-backprop.js';
 import { registerParsimonyKernels } from '../../../src/models/backends/register-kernels.js';
 
 type Pad = 'valid' | 'same';
@@ -176,6 +177,62 @@ describe('matMul cases beside the GEMM fast path', () => {
   });
 });
 
+describe('conv2d gradients in chunks of images (a patch matrix larger than the budget)', () => {
+  // A budget of 300 floats: with 'same' padding an image's patch matrix is 7x7 windows x 12 taps, so
+  // the batch of 3 runs one image at a time; 'valid' stride 2 gives 3x3 windows, two images then one.
+  // The filter gradient accumulates across chunks, the input gradient scatters into each chunk's images.
+  const [chunked] = [conv2dBackpropConfigs({ patchBudget: 300 })];
+  const kernel = (name: string) => chunked.find((c) => c.kernelName === name)!.kernelFunc;
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
+    tf.tidy(() => {
+      const info = kernel(name)({ inputs, backend: tf.backend(), attrs } as never) as tf.TensorInfo;
+      return tf.engine().makeTensorFromTensorInfo(info);
+    });
+  for (const [pad, strides] of [
+    ['same', 1],
+    ['valid', 2],
+  ] as const)
+    test(`filter and input gradients match cpu, ${pad} stride ${strides}`, () => {
+      const xShape: [number, number, number, number] = [3, 7, 7, 3];
+      const fShape: [number, number, number, number] = [2, 2, 3, 2];
+      const conv = () => {
+        const x = tf.tensor4d(randoms(3 * 7 * 7 * 3, 31), xShape);
+        const f = tf.tensor4d(randoms(2 * 2 * 3 * 2, 32), fShape);
+        return {
+          x,
+          f,
+          dy: tf.tensor(randoms(tf.conv2d(x, f, strides, pad).size, 33), tf.conv2d(x, f, strides, pad).shape),
+        };
+      };
+      const attrs = { strides, pad, dataFormat: 'NHWC' };
+      tf.setBackend('cpu');
+      const cpu = tf.tidy(() => {
+        const { x, f, dy } = conv();
+        return [
+          tf
+            .engine()
+            .runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape }) as tf.Tensor,
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy, filter: f },
+              { ...attrs, inputShape: xShape },
+            ) as tf.Tensor,
+        ].map((t) => t.dataSync() as Float32Array);
+      });
+      tf.setBackend('wasm');
+      const wasm = tf.tidy(() => {
+        const { x, f, dy } = conv();
+        return [
+          run('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape }),
+          run('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: xShape }),
+        ].map((t) => t.dataSync() as Float32Array);
+      });
+      assertClose(wasm, cpu, `chunked ${pad} ${strides}`);
+    });
+});
+
 describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
   const cases: Array<[number[], number[], number | [number, number], Pad]> = [
     [[2, 8, 8, 1], [5, 5, 1, 3], 1, 'valid'],
@@ -189,7 +246,7 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
     [[2, 9, 9, 6], [3, 3, 6, 4], 2, 'same'],
     [[2, 12, 12, 20], [5, 5, 20, 7], 1, 'valid'],
     [[1, 10, 11, 5], [3, 4, 5, 3], [2, 3], 'same'],
-    // Taps longer than 512 take the forward-convolution route for the input gradient too.
+    // Long taps (576, 540 floats per patch row).
     [[2, 6, 6, 64], [3, 3, 64, 4], 1, 'valid'],
     [[2, 7, 7, 60], [3, 3, 60, 3], 2, 'same'],
   ];

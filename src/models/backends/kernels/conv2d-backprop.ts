@@ -1,18 +1,16 @@
 /**
- * Conv2D gradients as forward convolutions, which wasm runs on XNNPACK's fast path.
- * - Conv2DBackpropFilter (wasm has none): dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s+kh−pt, ow·s+kw−pl, ci]·dy[b,oh,ow,co]
- *   is a convolution of x with ci as batch and b as channels, by dy with b as input channels; the
- *   forward stride becomes a dilation.
- * - Conv2DBackpropInput: a stride-1 convolution of dy (zero-dilated by the stride) with the filter
- *   rotated 180° and its channels swapped. wasm's own kernel costs 5–6x a forward conv on LeNet-5.
+ * Conv2D gradients through the patch matrix (im2col) and Parsimony's GEMM, a chunk of images at a
+ * time (the patch matrix of a whole batch of large images would take gigabytes):
+ * - Conv2DBackpropFilter (wasm has none): dW = colsᵀ·dy, colsᵀ read in place by the GEMM.
+ * - Conv2DBackpropInput: dx = col2im(dy·Wᵀ), col2im summing where windows overlap.
+ * Both replace convolutions over rearranged tensors (XNNPACK's fast path), which the GEMM beats
+ * on every shape measured, most on strided ones (batch 32, ResNet-like 3x3 layers: filter gradient
+ * 104 → 48 ms at 64 channels and 32x32; input gradient at stride 2 109 → 25 ms, where the
+ * convolution ran over a zero-dilated dy; `bench/kernels.ts` has LeNet-5's).
  * tfjs-core's conv2d gradient refuses dilations > 1, so neither kernel receives one.
- *
- * When a filter tap is short enough for the patch matrix to stay small (kh·kw·ci ≤ IM2COL_MAX; LeNet-5:
- * 25 and 500), the input gradient is col2im(dy·Wᵀ) instead: one matrix product and a scatter over
- * the heap (47 against 52 ms on LeNet-5's conv1, 60 against 68 on conv2, measured back to back). The same patch-matrix route for the filter gradient
- * (colsᵀ·dy) measured slower than the convolution (50 against 33 ms), so the filter keeps it.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { wasmGemm } from '../wasm/gemm.js';
 import { col2im, im2col } from '../wasm/patches.js';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
 
@@ -39,7 +37,7 @@ function requireNhwc(format: string, kernel: string): void {
   if (format === 'NCHW') throw new Error(`Parsimony wasm ${kernel}: only NHWC is supported`);
 }
 
-const IM2COL_MAX = 512;
+const PATCH_BUDGET = 8 * 1024 * 1024;
 
 interface Geometry {
   batch: number;
@@ -73,71 +71,93 @@ function geometry(info: backend_util.Conv2DInfo): Geometry {
   };
 }
 
-const hasPadding = (g: Geometry) =>
-  g.top > 0 ||
-  g.left > 0 ||
-  (g.oh - 1) * g.sh + g.kh > g.h + g.top ||
-  (g.ow - 1) * g.sw + g.kw > g.w + g.left;
-
-/** The patch matrix of x, [batch·oh·ow, kh·kw·ci] (zero where a tap falls in the padding). */
-function im2colMatrix(calls: WasmCalls, x: TensorInfo, g: Geometry): TensorInfo {
-  const shape = [g.batch * g.oh * g.ow, g.kh * g.kw * g.ci];
-  const cols = hasPadding(g) ? calls.zeros(shape).out : calls.backend.makeOutput(shape, 'float32');
-  im2col(calls.memory(), g, calls.address(x), calls.address(cols));
-  return cols;
+/**
+ * Images per chunk so a chunk's patch matrix stays within `budget` floats (at least one image):
+ * the patch matrix of a whole batch of large images would take gigabytes.
+ */
+function imagesPerChunk(g: Geometry, budget: number): number {
+  const perImage = g.oh * g.ow * g.kh * g.kw * g.ci;
+  return Math.max(1, Math.min(g.batch, Math.floor(budget / perImage)));
 }
 
-/** The input gradient from the patch matrix's gradient: col2im sums overlapping windows. */
-function col2imInput(calls: WasmCalls, d: TensorInfo, g: Geometry): TensorInfo {
-  const { out } = calls.zeros([g.batch, g.h, g.w, g.ci]);
-  col2im(calls.memory(), g, calls.address(d), calls.address(out));
-  return out;
-}
-
+/** The input gradient as col2im(dy·Wᵀ), a chunk of images at a time. */
 function im2colInput(
   calls: WasmCalls,
   dy: TensorInfo,
   filter: TensorInfo,
   g: Geometry,
-  co: number,
+  budget: number,
 ): TensorInfo {
-  const n = g.batch * g.oh * g.ow;
+  const co = dy.shape[3];
   const k = g.kh * g.kw * g.ci;
-  const dy2 = calls.reshape(dy, [n, co]);
+  const rowsPerImage = g.oh * g.ow;
+  const chunk = imagesPerChunk(g, budget);
   const w2 = calls.reshape(filter, [k, co]);
-  const wT = calls.transpose(w2, [1, 0]);
-  const d = calls.gemm(dy2, wT); // [n, k]
-  calls.dispose(dy2, w2, wT);
-  const out = col2imInput(calls, d, g);
-  calls.dispose(d);
+  const wT = calls.transpose(w2, [1, 0]); // [co, k]
+  const d = calls.backend.makeOutput([chunk * rowsPerImage, k], 'float32');
+  const { out } = calls.zeros([g.batch, g.h, g.w, g.ci]);
+  const memory = calls.memory();
+  const gemm = wasmGemm(memory);
+  for (let b0 = 0; b0 < g.batch; b0 += chunk) {
+    const images = Math.min(chunk, g.batch - b0);
+    gemm.run({
+      m: images * rowsPerImage,
+      n: k,
+      k: co,
+      a: calls.address(dy) + b0 * rowsPerImage * co * 4,
+      transposeA: false,
+      b: calls.address(wT),
+      c: calls.address(d),
+    });
+    col2im(memory, { ...g, batch: images }, calls.address(d), calls.address(out) + b0 * g.h * g.w * g.ci * 4);
+  }
+  calls.dispose(w2, wT, d);
   return out;
 }
 
-/** dW = colsᵀ·dy, read in place by the GEMM (cols is not transposed). */
+/** dW = Σ colsᵀ·dy over chunks of images, colsᵀ read in place by the GEMM. */
 function im2colFilter(
   calls: WasmCalls,
   x: TensorInfo,
   dy: TensorInfo,
   g: Geometry,
   filterShape: number[],
+  budget: number,
 ): TensorInfo {
-  const cols = im2colMatrix(calls, x, g);
   const co = dy.shape[3];
-  const dy2 = calls.reshape(dy, [g.batch * g.oh * g.ow, co]);
-  const out = calls.gemm(cols, dy2, { transposeA: true, shape: filterShape });
-  calls.dispose(cols, dy2);
+  const k = g.kh * g.kw * g.ci;
+  const rowsPerImage = g.oh * g.ow;
+  const chunk = imagesPerChunk(g, budget);
+  const cols = calls.backend.makeOutput([chunk * rowsPerImage, k], 'float32');
+  const out = calls.backend.makeOutput(filterShape, 'float32');
+  const memory = calls.memory();
+  const gemm = wasmGemm(memory);
+  for (let b0 = 0; b0 < g.batch; b0 += chunk) {
+    const images = Math.min(chunk, g.batch - b0);
+    im2col(
+      memory,
+      { ...g, batch: images },
+      calls.address(x) + b0 * g.h * g.w * g.ci * 4,
+      calls.address(cols),
+    );
+    gemm.run({
+      m: k,
+      n: co,
+      k: images * rowsPerImage,
+      a: calls.address(cols),
+      transposeA: true,
+      b: calls.address(dy) + b0 * rowsPerImage * co * 4,
+      c: calls.address(out),
+      accumulate: b0 > 0,
+    });
+  }
+  calls.dispose(cols);
   return out;
 }
 
-function conv(calls: WasmCalls, x: TensorInfo, filter: TensorInfo, dilations: [number, number]): TensorInfo {
-  return calls.run('Conv2D', { x, filter }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations });
-}
-
-function backpropFilter({ inputs, backend, attrs }: KernelArgs<FilterAttrs>): TensorInfo {
+function backpropFilter(budget: number, { inputs, backend, attrs }: KernelArgs<FilterAttrs>): TensorInfo {
   requireNhwc(attrs.dataFormat, 'Conv2DBackpropFilter');
-  const calls = new WasmCalls(backend as WasmBackend);
   const x = inputs.x as TensorInfo;
-  const dy = inputs.dy as TensorInfo;
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterShape,
@@ -146,28 +166,12 @@ function backpropFilter({ inputs, backend, attrs }: KernelArgs<FilterAttrs>): Te
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight, outWidth } = info;
-  if (kh * kw * info.inChannels <= IM2COL_MAX)
-    return im2colFilter(calls, x, dy, geometry(info), attrs.filterShape);
-  const { top, left } = info.padInfo;
-  const [, h, w] = x.shape;
-  // Output rows = padded input − ((outHeight−1)·sh+1) + 1 must equal kh; a negative bottom crops rows
-  // the forward convolution never read.
-  const bottom = kh + (outHeight - 1) * sh - h - top;
-  const right = kw + (outWidth - 1) * sw - w - left;
-  const xT = calls.transpose(x, [3, 1, 2, 0]); // [ci, h, w, b]
-  const xP = calls.padOrCrop(xT, top, bottom, left, right);
-  const dyT = calls.transpose(dy, [1, 2, 0, 3]); // [oh, ow, b, co]
-  const dw = conv(calls, xP, dyT, [sh, sw]); // [ci, kh, kw, co]
-  const out = calls.transpose(dw, [1, 2, 0, 3]);
-  calls.dispose(xT, xP, dyT, dw);
-  return out;
+  const calls = new WasmCalls(backend as WasmBackend);
+  return im2colFilter(calls, x, inputs.dy as TensorInfo, geometry(info), attrs.filterShape, budget);
 }
 
-function backpropInput({ inputs, backend, attrs }: KernelArgs<InputAttrs>): TensorInfo {
+function backpropInput(budget: number, { inputs, backend, attrs }: KernelArgs<InputAttrs>): TensorInfo {
   requireNhwc(attrs.dataFormat, 'Conv2DBackpropInput');
-  const calls = new WasmCalls(backend as WasmBackend);
-  const dy = inputs.dy as TensorInfo;
   const filter = inputs.filter as TensorInfo;
   const info = backend_util.computeConv2DInfo(
     attrs.inputShape,
@@ -177,49 +181,27 @@ function backpropInput({ inputs, backend, attrs }: KernelArgs<InputAttrs>): Tens
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight, outWidth } = info;
-  if (kh * kw * info.inChannels <= IM2COL_MAX)
-    return im2colInput(calls, dy, filter, geometry(info), dy.shape[3]);
-  const { top, left } = info.padInfo;
-  const [batch, h, w] = attrs.inputShape;
-  const co = dy.shape[3];
-  let dyD = dy;
-  if (sh > 1 || sw > 1) {
-    // Zero-dilate: each dy value followed by stride−1 zeros along both spatial axes.
-    const six = calls.reshape(dy, [batch, outHeight, 1, outWidth, 1, co]);
-    const padded = calls.pad(six, [
-      [0, 0],
-      [0, 0],
-      [0, sh - 1],
-      [0, 0],
-      [0, sw - 1],
-      [0, 0],
-    ]);
-    dyD = calls.reshape(padded, [batch, outHeight * sh, outWidth * sw, co]);
-    calls.dispose(six, padded);
-  }
-  const dh = dyD.shape[1];
-  const dw = dyD.shape[2];
-  const dyP = calls.padOrCrop(dyD, kh - 1 - top, h + top - dh, kw - 1 - left, w + left - dw);
-  const rotated = calls.run('Reverse', { x: filter }, { dims: [0, 1] });
-  const swapped = calls.transpose(rotated, [0, 1, 3, 2]); // [kh, kw, co, ci]
-  const out = conv(calls, dyP, swapped, [1, 1]);
-  if (dyD !== dy) calls.dispose(dyD);
-  calls.dispose(dyP, rotated, swapped);
-  return out;
+  const calls = new WasmCalls(backend as WasmBackend);
+  return im2colInput(calls, inputs.dy as TensorInfo, filter, geometry(info), budget);
 }
 
-export function conv2dBackpropConfigs(): KernelConfig[] {
+export interface Conv2dBackpropOptions {
+  /** Most floats a chunk's patch matrix may take (default 8M floats, 32 MB). */
+  patchBudget?: number;
+}
+
+export function conv2dBackpropConfigs(options: Conv2dBackpropOptions = {}): KernelConfig[] {
+  const budget = options.patchBudget ?? PATCH_BUDGET;
   return [
     {
       kernelName: 'Conv2DBackpropFilter',
       backendName: 'wasm',
-      kernelFunc: backpropFilter as unknown as KernelFunc,
+      kernelFunc: ((args: KernelArgs<FilterAttrs>) => backpropFilter(budget, args)) as unknown as KernelFunc,
     },
     {
       kernelName: 'Conv2DBackpropInput',
       backendName: 'wasm',
-      kernelFunc: backpropInput as unknown as KernelFunc,
+      kernelFunc: ((args: KernelArgs<InputAttrs>) => backpropInput(budget, args)) as unknown as KernelFunc,
     },
   ];
 }

@@ -16,7 +16,6 @@ import {
   type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { wasmGemm } from '../wasm/gemm.js';
 
 /** The part of tfjs-backend-wasm's `BackendWasm` these kernels use. */
 export interface WasmBackend {
@@ -48,16 +47,7 @@ export function heapAddress(backend: WasmBackend, x: TensorInfo): number {
 }
 
 /** Kernels a Parsimony kernel may call; captured once, before any override. */
-export const BASE_KERNELS = [
-  'BatchMatMul',
-  '_FusedMatMul',
-  'Conv2D',
-  'Conv2DBackpropInput',
-  'PadV2',
-  'Reverse',
-  'Slice',
-  'Transpose',
-] as const;
+export const BASE_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Transpose'] as const;
 export type BaseKernel = (typeof BASE_KERNELS)[number];
 
 const originals = new Map<BaseKernel, KernelFunc>();
@@ -93,70 +83,6 @@ export class WasmCalls {
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     this.incRef(x);
     return { dataId: x.dataId, shape, dtype: x.dtype };
-  }
-
-  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
-    return this.run('Slice', { x }, { begin, size });
-  }
-
-  pad(x: TensorInfo, paddings: Array<[number, number]>): TensorInfo {
-    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
-  }
-
-  /**
-   * Pads (positive amounts) or crops (negative amounts) the two spatial axes of an NHWC tensor, so
-   * callers can state the padding a convolution needs without caring about its sign.
-   */
-  padOrCrop(x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
-    let cur = x;
-    const [n, h, w, c] = x.shape;
-    if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-      const t = Math.max(0, -top);
-      const l = Math.max(0, -left);
-      const hh = h - t - Math.max(0, -bottom);
-      const ww = w - l - Math.max(0, -right);
-      cur = this.slice(x, [0, t, l, 0], [n, hh, ww, c]);
-    }
-    if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-      const padded = this.pad(cur, [
-        [0, 0],
-        [Math.max(0, top), Math.max(0, bottom)],
-        [Math.max(0, left), Math.max(0, right)],
-        [0, 0],
-      ]);
-      if (cur !== x) this.dispose(cur);
-      cur = padded;
-    }
-    if (cur === x) this.incRef(x);
-    return cur;
-  }
-
-  /**
-   * C = op(A)·B on the heap with Parsimony's GEMM, as a new [m, n] tensor: A is [m, k] (or [k, m]
-   * read transposed), B is [k, n]; optional bias row and ReLU; `shape` reshapes the result.
-   */
-  gemm(
-    a: TensorInfo,
-    b: TensorInfo,
-    options: { transposeA?: boolean; bias?: TensorInfo; relu?: boolean; shape?: number[] } = {},
-  ): TensorInfo {
-    const transposeA = options.transposeA ?? false;
-    const m = transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2];
-    const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
-    const n = b.shape[b.shape.length - 1];
-    const out = this.backend.makeOutput(options.shape ?? [m, n], 'float32');
-    wasmGemm(this.memory()).run({
-      m,
-      n,
-      k,
-      a: this.address(a),
-      transposeA,
-      b: this.address(b),
-      c: this.address(out),
-      bias: options.bias ? this.address(options.bias) : undefined,
-      relu: options.relu,
-    });
-    return out;
   }
 
   /** The heap, for kernels generated as wasm. */

@@ -241,6 +241,8 @@ export interface GemmArgs {
   /** Byte address of a bias row of n floats added to every row, or undefined. */
   bias?: number;
   relu?: boolean;
+  /** Add the product to what C holds instead of overwriting it (the bias is then not added). */
+  accumulate?: boolean;
   kBlock?: number;
 }
 
@@ -274,7 +276,7 @@ export class WasmGemm {
     const n8 = n - (n % 8);
     const n4 = n - (n % 4);
     const bias = args.bias ?? 0;
-    const firstInit = args.bias !== undefined ? INIT_BIAS : 0;
+    const firstInit = args.accumulate ? INIT_ACCUMULATE : args.bias !== undefined ? INIT_BIAS : 0;
     if (k === 0) {
       // No products: C is the bias (or zero), clamped.
       this.region(

@@ -6,8 +6,8 @@
  *
  * For one output position and filter row i, the taps j inside the input are one contiguous run in
  * both x and cols ((jEnd − jStart)·ci floats), so the work is a copy (im2col) or an add (col2im,
- * summing where windows overlap) per run. Taps in the padding are skipped: im2col needs a zeroed
- * destination only when the convolution pads.
+ * summing where windows overlap) per run. Taps in the padding are skipped; im2col zeroes the rows
+ * of windows that overlap the padding, so its destination needs no clearing.
  */
 import { buildModule, Code, type FunctionDefinition, type ValueType } from './module-builder.js';
 
@@ -88,6 +88,30 @@ function patchFunction(direction: 'im2col' | 'col2im'): FunctionDefinition {
                 .i32LtS()
                 .select()
                 .set(jEnd);
+              if (direction === 'im2col') {
+                // A window that overlaps the padding: zero its row first, so the taps skipped below
+                // read as zeros and the destination needs no clearing beforehand.
+                c.get(jStart).i32(0).i32GtS();
+                c.get(jEnd).get(p('kw')).i32LtS().i32Or();
+                c.get(y).get(p('sh')).i32Mul().get(p('top')).i32Sub().tee(ih).i32(0).i32LtS().i32Or();
+                c.get(ih).get(p('kh')).i32Add().get(p('h')).i32GtS().i32Or();
+                c.if();
+                c.get(colRow).set(dst);
+                c.get(p('kh')).get(p('kw')).i32Mul().get(p('ci')).i32Mul().set(left);
+                c.block().loop();
+                c.get(left).i32(4).i32LtS().brIf(1);
+                c.get(dst).v128Zero().v128Store();
+                c.get(dst).i32(16).i32Add().set(dst);
+                c.get(left).i32(4).i32Sub().set(left);
+                c.br(0).end().end();
+                c.block().loop();
+                c.get(left).i32Eqz().brIf(1);
+                c.get(dst).f32(0).f32Store();
+                c.get(dst).i32(4).i32Add().set(dst);
+                c.get(left).i32(1).i32Sub().set(left);
+                c.br(0).end().end();
+                c.end();
+              }
               c.get(jEnd).get(jStart).i32GtS().if();
               forRange(
                 i,
@@ -195,7 +219,7 @@ const args = (g: PatchGeometry, x: number, cols: number) => [
   cols,
 ];
 
-/** Writes the patch matrix of x (byte address) into cols (byte address); padding taps are not written. */
+/** Writes the patch matrix of x (byte address) into cols (byte address), zeros for padding taps. */
 export function im2col(memory: WebAssembly.Memory, g: PatchGeometry, x: number, cols: number): void {
   functions(memory).im2col(...args(g, x, cols));
 }
