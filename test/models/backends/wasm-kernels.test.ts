@@ -334,6 +334,9 @@ describe('depthwise conv gradients', () => {
     [[1, 11, 11, 2], [3, 3, 2, 1], 1, 'same', 2],
     [[2, 12, 10, 2], [2, 3, 2, 2], 1, 'valid', [2, 3]],
     [[2, 7, 8, 4], [3, 3, 4, 1], [2, 1], 'same', 1],
+    // Multiplier 1 with channels not a multiple of 4 (vector run plus scalar tail).
+    [[2, 9, 9, 9], [3, 3, 9, 1], 2, 'same', 1],
+    [[2, 6, 7, 8], [5, 5, 8, 1], 1, 'valid', 1],
   ];
   for (const [xShape, fShape, strides, pad, dilations] of cases.filter((c) => c[4] === 1))
     test(`x ${xShape} filter ${fShape} strides ${strides} ${pad} dilations ${dilations}`, () => {

@@ -1,9 +1,15 @@
 /**
  * Depthwise convolution gradients, which wasm lacks (so MobileNet-style networks could not train).
- * Plain loops over wasm's heap, channels innermost so reads stay contiguous; any channel
- * multiplier, stride, padding and dilation.
+ * Channel multiplier 1 (MobileNet's) runs as generated wasm (../wasm/depthwise.ts); other
+ * multipliers as plain loops over the heap. Channels innermost so reads stay contiguous; any
+ * stride, padding and dilation.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  type DepthwiseGeometry,
+  depthwiseFilterGradient,
+  depthwiseInputGradient,
+} from '../wasm/depthwise.js';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
 
 type Shape4 = [number, number, number, number];
@@ -41,6 +47,26 @@ function forEachTap(info: Info, visit: (xBase: number, wBase: number, dyBase: nu
       }
 }
 
+/** The geometry the generated kernels take (channel multiplier 1). */
+function geometry(info: Info): DepthwiseGeometry {
+  return {
+    batch: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    fh: info.filterHeight,
+    fw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+}
+
 function backpropFilter({ inputs, backend, attrs }: KernelArgs<DepthwiseAttrs>): TensorInfo {
   const calls = new WasmCalls(backend as WasmBackend);
   const xInfo = inputs.x as TensorInfo;
@@ -55,21 +81,27 @@ function backpropFilter({ inputs, backend, attrs }: KernelArgs<DepthwiseAttrs>):
     true,
   );
   const { out, values: dw } = calls.zeros(filterShape);
-  const x = calls.floats(xInfo);
-  const dy = calls.floats(inputs.dy as TensorInfo);
   const c = info.inChannels;
   const m = info.outChannels / c;
-  if (m === 1)
-    forEachTap(info, (xBase, wBase, dyBase) => {
-      for (let k = 0; k < c; k++) dw[wBase + k] += x[xBase + k] * dy[dyBase + k];
-    });
-  else
-    forEachTap(info, (xBase, wBase, dyBase) => {
-      for (let k = 0; k < c; k++) {
-        const v = x[xBase + k];
-        for (let j = 0, o = k * m; j < m; j++, o++) dw[wBase + o] += v * dy[dyBase + o];
-      }
-    });
+  if (m === 1) {
+    const dyInfo = inputs.dy as TensorInfo;
+    depthwiseFilterGradient(
+      calls.memory(),
+      geometry(info),
+      calls.address(xInfo),
+      calls.address(dyInfo),
+      calls.address(out),
+    );
+    return out;
+  }
+  const x = calls.floats(xInfo);
+  const dy = calls.floats(inputs.dy as TensorInfo);
+  forEachTap(info, (xBase, wBase, dyBase) => {
+    for (let k = 0; k < c; k++) {
+      const v = x[xBase + k];
+      for (let j = 0, o = k * m; j < m; j++, o++) dw[wBase + o] += v * dy[dyBase + o];
+    }
+  });
   return out;
 }
 
@@ -87,22 +119,28 @@ function backpropInput({ inputs, backend, attrs }: KernelArgs<DepthwiseAttrs>): 
     true,
   );
   const { out, values: dx } = calls.zeros(inputShape);
-  const w = calls.floats(filterInfo);
-  const dy = calls.floats(inputs.dy as TensorInfo);
   const c = info.inChannels;
   const m = info.outChannels / c;
-  if (m === 1)
-    forEachTap(info, (xBase, wBase, dyBase) => {
-      for (let k = 0; k < c; k++) dx[xBase + k] += w[wBase + k] * dy[dyBase + k];
-    });
-  else
-    forEachTap(info, (xBase, wBase, dyBase) => {
-      for (let k = 0; k < c; k++) {
-        let sum = 0;
-        for (let j = 0, o = k * m; j < m; j++, o++) sum += w[wBase + o] * dy[dyBase + o];
-        dx[xBase + k] += sum;
-      }
-    });
+  if (m === 1) {
+    const dyInfo = inputs.dy as TensorInfo;
+    depthwiseInputGradient(
+      calls.memory(),
+      geometry(info),
+      calls.address(filterInfo),
+      calls.address(dyInfo),
+      calls.address(out),
+    );
+    return out;
+  }
+  const w = calls.floats(filterInfo);
+  const dy = calls.floats(inputs.dy as TensorInfo);
+  forEachTap(info, (xBase, wBase, dyBase) => {
+    for (let k = 0; k < c; k++) {
+      let sum = 0;
+      for (let j = 0, o = k * m; j < m; j++, o++) sum += w[wBase + o] * dy[dyBase + o];
+      dx[xBase + k] += sum;
+    }
+  });
   return out;
 }
 
