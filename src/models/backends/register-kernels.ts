@@ -12,6 +12,7 @@ import { conv2dBackpropConfigs } from './kernels/conv2d-backprop.js';
 import { depthwiseBackpropConfigs } from './kernels/depthwise-backprop.js';
 import { matMulConfigs } from './kernels/mat-mul.js';
 import { poolGradConfigs } from './kernels/pool-grad.js';
+import { reduceConfigs } from './kernels/reduce.js';
 import { segmentSumConfigs } from './kernels/segment-sum.js';
 import { captureBaseKernels } from './kernels/wasm-calls.js';
 
@@ -26,6 +27,7 @@ export function parsimonyKernelConfigs(): KernelConfig[] {
     ...poolGradConfigs(),
     ...depthwiseBackpropConfigs(),
     ...segmentSumConfigs(),
+    ...reduceConfigs(original),
     ...adamUpdateConfigs(),
   ];
 }

@@ -177,6 +177,25 @@ describe('matMul cases beside the GEMM fast path', () => {
   });
 });
 
+describe('Sum and Mean', () => {
+  const cases: Array<[number[], number | number[], boolean]> = [
+    [[4, 5, 6, 7], [0, 1, 2], false], // the bias-gradient and batch-norm shape: leading axes
+    [[4, 5, 6, 7], [2, 0, 1], true], // unordered, keepDims
+    [[9, 3], 0, false],
+    [[1, 13], [0], true], // one row
+    [[3, 4, 10], [0, 1], false], // 10 columns: a vector run and a scalar tail
+    [[4, 5, 6], [1], false], // not leading: wasm's own kernel
+    [[4, 5, 6], [0, 1, 2], false], // everything: wasm's own kernel
+  ];
+  for (const [shape, axis, keepDims] of cases)
+    for (const op of ['sum', 'mean'] as const)
+      test(`${op} of ${JSON.stringify(shape)} over ${JSON.stringify(axis)}${keepDims ? ' keepDims' : ''}`, () => {
+        check(op, [{ shape, seed: 41 }], (x) =>
+          op === 'sum' ? tf.sum(x, axis, keepDims) : tf.mean(x, axis, keepDims),
+        );
+      });
+});
+
 describe('conv2d gradients in chunks of images (a patch matrix larger than the budget)', () => {
   // A budget of 300 floats: with 'same' padding an image's patch matrix is 7x7 windows x 12 taps, so
   // the batch of 3 runs one image at a time; 'valid' stride 2 gives 3x3 windows, two images then one.

@@ -47,7 +47,7 @@ export function heapAddress(backend: WasmBackend, x: TensorInfo): number {
 }
 
 /** Kernels a Parsimony kernel may call; captured once, before any override. */
-export const BASE_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Transpose'] as const;
+export const BASE_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Mean', 'Sum', 'Transpose'] as const;
 export type BaseKernel = (typeof BASE_KERNELS)[number];
 
 const originals = new Map<BaseKernel, KernelFunc>();
