@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'DISTRIBUTION_MISMATCH'
   | 'STORAGE'
   | 'TRIAL_PRUNED'
-  | 'INVALID_MODEL';
+  | 'INVALID_MODEL'
+  | 'BACKEND_UNSUPPORTED';
 
 export interface ParsimonyErrorOptions {
   cause?: unknown;

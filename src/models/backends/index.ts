@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError, ParsimonyError } from '../../core/errors.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -75,6 +75,14 @@ async function chooseBackend(options: InitBackendOptions): Promise<BackendInfo> 
   registerParsimonyKernels();
   await tf.setBackend('wasm');
   await tf.ready();
+  // Parsimony's generated kernels compute on the backend's heap; a tfjs-backend-wasm build that
+  // hides it would fail in the first training step, so say so now, with the way out.
+  const { heapMemory } = await import('./kernels/wasm-calls.js');
+  if (heapMemory(tf.backend() as never) === undefined)
+    throw new ParsimonyError(
+      'BACKEND_UNSUPPORTED',
+      `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}: its WebAssembly memory is not reachable, which Parsimony's wasm kernels need (tested with 4.22); install that version or set PARSIMONY_BACKEND=cpu`,
+    );
   return { name: 'wasm', reason: forced ? 'forced' : 'auto' };
 }
 

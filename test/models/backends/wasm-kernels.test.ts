@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/models/backends/index.js';
 import { conv2dBackpropConfigs } from '../../../src/models/backends/kernels/conv2d-backprop.js';
+import { heapMemory } from '../../../src/models/backends/kernels/wasm-calls.js';
 import { registerParsimonyKernels } from '../../../src/models/backends/register-kernels.js';
 
 type Pad = 'valid' | 'same';
@@ -86,6 +87,11 @@ after(() => {
 });
 
 describe('registration', () => {
+  test("the installed tfjs-backend-wasm exposes the heap Parsimony's generated kernels run on", () => {
+    const memory = heapMemory(tf.backend() as never);
+    assert.ok(memory instanceof WebAssembly.Memory);
+  });
+
   test('registers each kernel once, on wasm only', () => {
     const names = registerParsimonyKernels();
     assert.deepEqual(registerParsimonyKernels(), names);
