@@ -11,7 +11,8 @@
  * runner does), recording the best-so-far every 10 trials (hypervolume with reference point (11, 11)
  * for zdt1/zdt2), the final value, seconds and ms per trial over the last 50 trials.
  * Single objective: TPE with default options, TPE multivariate, TPE univariate (Optuna's default TPE,
- * for a like-for-like row), GP, CMA-ES, QMC, Random. Two objectives: NSGA-II, TPE (MOTPE), Random.
+ * for a like-for-like row), GP, CMA-ES, QMC, Random. Two objectives: NSGA-II, TPE (MOTPE), GP
+ * (ParEGO), GP with log EHVI, Random.
  * GP runs on `--gp-seeds` (default: the first 5 seeds) because one 200-trial GP run takes 20-30 s
  * here; the budget per run is never reduced. Optuna 3.1 has no GP sampler, so that row has no anchor.
  *
@@ -132,6 +133,8 @@ const SINGLE_SAMPLERS: SamplerSpec[] = [
 const MULTI_SAMPLERS: SamplerSpec[] = [
   { key: 'nsga2', ...NSGA2, options: {}, optuna: 'nsga2' },
   { key: 'tpe', ...TPE, options: {}, optuna: 'tpe' },
+  { key: 'gp', ...GP, options: {}, optuna: null },
+  { key: 'gp-ehvi', ...GP, options: { multiObjective: 'ehvi' }, optuna: null },
   { key: 'random', ...RANDOM, options: {}, optuna: 'random' },
 ];
 const OVERHEAD_SAMPLERS: (SamplerSpec & { trials: number })[] = [
@@ -348,7 +351,7 @@ for (const [list, specs] of [
         progress(`[parsimony] ${problem.name} ${spec.key}: missing (${spec.module})`);
         continue;
       }
-      for (const seed of spec.key === 'gp' ? gpSeeds : seeds) {
+      for (const seed of spec.key.startsWith('gp') ? gpSeeds : seeds) {
         const { record } = await runParsimony(problem, spec, Cls, seed, nTrials);
         runs.push(record);
         progress(

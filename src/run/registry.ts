@@ -77,6 +77,7 @@ const gpOptions = {
   deterministicObjective: 'boolean',
   independentSampler: 'sampler',
   nCandidates: 'integer',
+  multiObjective: { oneOf: ['ehvi', 'parego'] },
 } as const satisfies OptionTable<GPSamplerOptions>;
 
 const SAMPLERS: Readonly<Record<string, Entry<Sampler>>> = {

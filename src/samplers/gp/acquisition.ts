@@ -15,6 +15,13 @@ export function logExpectedImprovement(mean: number, variance: number, best: num
   return logH((best - mean) / sigma) + Math.log(sigma);
 }
 
+/** What the acquisition optimiser maximises: values at many points, value and gradient at one. */
+export interface Acquisition {
+  readonly dim: number;
+  evaluate(x: Float64Array, m: number): Float64Array;
+  valueAndGradient(x: Float64Array, grad: Float64Array): number;
+}
+
 export interface ConstraintModel {
   readonly gp: GPPosterior;
   /** Feasibility threshold in the GP's standardised units (the raw threshold is 0). */
@@ -25,7 +32,7 @@ export interface ConstraintModel {
  * Sum of log EI of the objective (omitted when no trial is feasible yet, so the search first looks
  * for feasibility) and log P(c_k <= 0) of every constraint.
  */
-export class LogAcquisition {
+export class LogAcquisition implements Acquisition {
   readonly objective: GPPosterior | null;
   readonly best: number;
   readonly constraints: readonly ConstraintModel[];

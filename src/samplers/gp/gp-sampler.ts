@@ -12,12 +12,13 @@
  * is added to log EI; the incumbent is the best feasible trial, and while no trial is feasible the
  * sampler maximises the probability of feasibility alone.
  *
- * Multi-objective studies use ParEGO (Knowles 2006) rather than log-EHVI: each trial draws its own
- * weight vector (from the seed and the trial number), scalarises the min-max normalised objectives
- * with the augmented Chebyshev function max_i w_i f_i + 0.05 sum_i w_i f_i, and runs single-objective
- * log EI on it. Over trials the random weights spread the samples along the Pareto front, at the
- * cost of one GP per trial instead of one per objective plus a hypervolume integral per candidate,
- * which keeps many-objective studies as fast as single-objective ones.
+ * Several objectives use ParEGO (Knowles 2006) by default: each trial draws its own weight vector
+ * (from the seed and the trial number), scalarises the min-max normalised objectives with the
+ * augmented Chebyshev function max_i w_i f_i + 0.05 sum_i w_i f_i, and runs single-objective log
+ * EI on it, one GP per trial however many objectives there are. For two objectives
+ * `multiObjective: 'ehvi'` uses log expected hypervolume improvement instead (ehvi.ts): one GP per
+ * standardised objective, EHVI in closed form over the boxes the current front leaves open below a
+ * reference point just beyond the worst feasible values.
  *
  * Running trials (concurrency) enter the GP with their predicted mean as value ("kriging
  * believer"): the mean is unchanged, the variance near them collapses, so concurrent trials do not
@@ -26,12 +27,14 @@
 import { type Distribution, distributionsEqual, type ParamValue } from '../../core/distributions.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { FrozenTrial } from '../../core/frozen-trial.js';
+import { paretoFrontIndices } from '../../core/multi-objective.js';
 import { Random } from '../../core/random.js';
 import { RandomSampler } from '../random.js';
 import { isFeasible, type Sampler, type SearchSpace, type StudyView, trialConstraints } from '../sampler.js';
 import { intersectionSearchSpace } from '../search-space.js';
 import { SearchSpaceTransform } from '../transform.js';
 import { type ConstraintModel, LogAcquisition } from './acquisition.js';
+import { improvementBoxes, LogEhvi } from './ehvi.js';
 import { fitKernelParams, type GPData, GPPosterior, type KernelParams } from './gaussian-process.js';
 import { layoutFromTransform } from './kernel.js';
 import { optimizeAcquisition } from './optimize-acquisition.js';
@@ -50,6 +53,14 @@ export interface GPSamplerOptions {
    * costs O(n^2) and with many trials the local refinement around the best points matters more.
    */
   nCandidates?: number;
+  /**
+   * Acquisition for two objectives: 'parego' (default), one scalarised GP per trial, or 'ehvi', log
+   * expected hypervolume improvement over one GP per objective. Three or more objectives always use
+   * ParEGO. Measured on ZDT1/ZDT2 (10 dimensions, 200 trials, 5 seeds): equal on ZDT1, and on ZDT2
+   * EHVI stalled at the f1 = 0 end of the front in 3 of 5 seeds, where the objective GP keeps some
+   * variance at its hard bound and promises improvement beyond it.
+   */
+  multiObjective?: 'ehvi' | 'parego';
 }
 
 /** Weight of the linear term in ParEGO's augmented Chebyshev scalarisation. */
@@ -61,6 +72,7 @@ export class GPSampler implements Sampler {
   private readonly deterministic: boolean;
   private readonly independent: Sampler;
   private readonly nCandidates: number | undefined;
+  private readonly multiObjective: 'ehvi' | 'parego';
   /** Last fitted hyperparameters per (study, space, model): the next fit starts there. */
   private readonly warmStarts = new Map<string, KernelParams>();
 
@@ -75,6 +87,12 @@ export class GPSampler implements Sampler {
     this.nStartupTrials = nStartup;
     this.deterministic = options.deterministicObjective ?? false;
     this.nCandidates = nCandidates;
+    const mo = options.multiObjective ?? 'parego';
+    if (mo !== 'ehvi' && mo !== 'parego')
+      throw new InvalidArgumentError(
+        `GPSampler: multiObjective must be 'ehvi' or 'parego', got ${String(mo)}`,
+      );
+    this.multiObjective = mo;
     this.independent =
       options.independentSampler ?? new RandomSampler({ seed: this.rng.fork('independent').seed });
   }
@@ -100,14 +118,40 @@ export class GPSampler implements Sampler {
     const spaceKey = `${study.studyName}\u0000${spaceSignature(space)}`;
     const rng = this.rng.fork(trial.number);
 
-    const raw = objectiveValues(complete, study.directions, this.rng.fork(`${trial.number}/parego`));
     const running = runningPoints(study, trial, space, transform);
+    const feasible = complete.map(isFeasible);
+    const ehvi = study.directions.length === 2 && this.multiObjective === 'ehvi';
+    const raw = ehvi
+      ? []
+      : objectiveValues(complete, study.directions, this.rng.fork(`${trial.number}/parego`));
 
     // Objective model, conditioned on running trials at their predicted mean.
-    const feasible = complete.map(isFeasible);
     let objective: GPPosterior | null = null;
+    let objectives: [GPPosterior, GPPosterior] | null = null;
+    let front: number[][] = [];
+    let frontRows: number[] = [];
+    let reference: [number, number] = [0, 0];
     let best = Number.POSITIVE_INFINITY;
-    if (feasible.some(Boolean)) {
+    if (ehvi && feasible.some(Boolean)) {
+      const columns = study.directions.map(
+        (d, j) =>
+          standardize(clipInfinite(complete.map((t) => (d === 'maximize' ? -t.values![j] : t.values![j]))))
+            .values,
+      );
+      objectives = [0, 1].map((j) =>
+        believe(this.fit({ layout, x, n, y: columns[j] }, `${spaceKey}\u0000objective${j}`), running),
+      ) as [GPPosterior, GPPosterior];
+      const feasibleRows = complete.flatMap((_, i) => (feasible[i] ? [i] : []));
+      const points = feasibleRows.map((i) => [columns[0][i], columns[1][i]]);
+      frontRows = paretoFrontIndices(points).map((k) => feasibleRows[k]);
+      front = frontRows.map((i) => [columns[0][i], columns[1][i]]);
+      // A reference point a little beyond the worst feasible value of each objective.
+      reference = [0, 1].map((j) => {
+        const values = points.map((p) => p[j]);
+        const hi = Math.max(...values);
+        return hi + 0.1 * Math.max(hi - Math.min(...values), 1e-6);
+      }) as [number, number];
+    } else if (!ehvi && feasible.some(Boolean)) {
       const y = standardize(raw).values;
       for (let i = 0; i < n; i++) if (feasible[i]) best = Math.min(best, y[i]);
       objective = this.fit({ layout, x, n, y }, `${spaceKey}\u0000objective`);
@@ -133,11 +177,16 @@ export class GPSampler implements Sampler {
       const gp = this.fit({ layout, x: cx, n: rows.length, y: cy }, `${spaceKey}\u0000constraint${c}`);
       constraints.push({ gp: believe(gp, running), threshold: (0 - mean) / std });
     }
-    if (objective === null && constraints.length === 0) return {};
+    if (objective === null && objectives === null && constraints.length === 0) return {};
 
-    const acquisition = new LogAcquisition(objective, best, constraints);
+    const acquisition = objectives
+      ? new LogEhvi(objectives, improvementBoxes(front, reference), constraints)
+      : new LogAcquisition(objective, best, constraints);
     const extraStarts: Float64Array[] = [];
-    if (objective) {
+    if (objectives) {
+      // Local searches also start from points on the front (at most 10).
+      for (const i of frontRows.slice(0, 10)) extraStarts.push(x.slice(i * dim, (i + 1) * dim));
+    } else if (objective) {
       let bestRow = -1;
       for (let i = 0; i < n; i++)
         if (feasible[i] && (bestRow < 0 || objective.data.y[i] < objective.data.y[bestRow])) bestRow = i;

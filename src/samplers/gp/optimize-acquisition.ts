@@ -9,7 +9,7 @@
 import type { ParamValue } from '../../core/distributions.js';
 import type { Random } from '../../core/random.js';
 import type { SearchSpaceTransform } from '../transform.js';
-import type { LogAcquisition } from './acquisition.js';
+import type { Acquisition } from './acquisition.js';
 import { minimizeBounded } from './lbfgsb.js';
 
 /** Grids up to this size are searched exhaustively per coordinate; larger ones also move by gradient. */
@@ -53,7 +53,7 @@ function describeParams(transform: SearchSpaceTransform): ParamInfo[] {
 }
 
 export function optimizeAcquisition(
-  acquisition: LogAcquisition,
+  acquisition: Acquisition,
   transform: SearchSpaceTransform,
   rng: Random,
   options: AcquisitionOptimizerOptions = {},
@@ -98,7 +98,7 @@ export function optimizeAcquisition(
 }
 
 function localSearch(
-  acquisition: LogAcquisition,
+  acquisition: Acquisition,
   transform: SearchSpaceTransform,
   params: readonly ParamInfo[],
   start: Float64Array,
