@@ -62,15 +62,18 @@ function check(config: OptimizerConfig): void {
     throw new InvalidArgumentError(`optimizer adamw: weightDecay must be >= 0, got ${config.weightDecay}`);
 }
 
+/** Adam's settings with tfjs' defaults (ε 1e-7, not PyTorch's 1e-8), shared by both paths. */
+function adamSettings(config: Extract<OptimizerConfig, { type: 'adam' | 'adamw' }>) {
+  return { beta1: config.beta1 ?? 0.9, beta2: config.beta2 ?? 0.999, epsilon: config.epsilon ?? 1e-7 };
+}
+
 /** Adam/AdamW through the fused kernel; m and v are plain kept tensors, replaced every step. */
 function fusedAdam(
   tf: typeof TfCore,
   config: Extract<OptimizerConfig, { type: 'adam' | 'adamw' }>,
   weightDecay: number,
 ): TrainingOptimizer {
-  const beta1 = config.beta1 ?? 0.9;
-  const beta2 = config.beta2 ?? 0.999;
-  const epsilon = config.epsilon ?? 1e-7;
+  const { beta1, beta2, epsilon } = adamSettings(config);
   const moments = new Map<string, { m: TfCore.Tensor; v: TfCore.Tensor }>();
   let step = 0;
   let current = config.learningRate;
@@ -136,12 +139,10 @@ export function createOptimizer(tf: typeof TfCore, config: OptimizerConfig): Tra
       break;
     case 'adam':
     case 'adamw':
-      inner = tf.train.adam(
-        lr,
-        config.beta1 ?? 0.9,
-        config.beta2 ?? 0.999,
-        config.epsilon ?? 1e-7,
-      ) as unknown as TfOptimizer;
+      {
+        const { beta1, beta2, epsilon } = adamSettings(config);
+        inner = tf.train.adam(lr, beta1, beta2, epsilon) as unknown as TfOptimizer;
+      }
       break;
     case 'rmsprop':
       inner = tf.train.rmsprop(

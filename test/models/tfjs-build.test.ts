@@ -11,6 +11,7 @@ import { ModelBuilder, sequential } from '../../src/models/spec/builder.js';
 import { buildTfjsModel } from '../../src/models/tfjs/build.js';
 import { loadModel, saveModel } from '../../src/models/tfjs/save.js';
 import { zooModel } from '../../src/models/zoo/index.js';
+import { randoms } from '../helpers/random.js';
 
 // The cpu backend: these tests check structure and values, not speed, and run on every machine.
 before(async () => {
@@ -68,19 +69,6 @@ describe('buildTfjsModel', () => {
     }
   });
 });
-
-/** Seeded values in [-1, 1) (xorshift). */
-function randoms(n: number, seed: number): number[] {
-  const out: number[] = [];
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out.push(((s >>> 0) / 2 ** 32) * 2 - 1);
-  }
-  return out;
-}
 
 /** Gives every weight of the model seeded random values (zero biases would hide bias mistakes). */
 function randomiseWeights(

@@ -8,18 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/models/backends/index.js';
 import { ADAM_UPDATE } from '../../src/models/backends/kernels/adam-update.js';
 import { createOptimizer, type OptimizerConfig } from '../../src/train/optimizers.js';
-
-function randoms(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+import { randoms } from '../helpers/random.js';
 
 /** Runs 5 steps on `backend`; returns the variables' values and counts the fused kernel's calls. */
 function run(backend: string, config: OptimizerConfig, shapes: number[][]) {

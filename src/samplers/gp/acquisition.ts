@@ -7,7 +7,7 @@ import type { GPPosterior } from './gaussian-process.js';
 import { logH, logHDerivative, logNormalCdf, logNormalCdfDerivative } from './normal.js';
 
 /** Variance floor: keeps log sigma finite at observed points of a deterministic objective. */
-const MIN_VARIANCE = 1e-12;
+export const MIN_VARIANCE = 1e-12;
 
 /** log EI(x) = log h((best - mu)/sigma) + log sigma for minimisation. */
 export function logExpectedImprovement(mean: number, variance: number, best: number): number {
@@ -54,38 +54,70 @@ export class LogAcquisition implements Acquisition {
       const { mean, variance } = this.objective.predict(x, m);
       for (let r = 0; r < m; r++) out[r] = logExpectedImprovement(mean[r], variance[r], this.best);
     }
-    for (const c of this.constraints) {
-      const { mean, variance } = c.gp.predict(x, m);
-      for (let r = 0; r < m; r++) {
-        const sigma = Math.sqrt(Math.max(variance[r], MIN_VARIANCE));
-        out[r] += logNormalCdf((c.threshold - mean[r]) / sigma);
-      }
-    }
+    addLogFeasibility(this.constraints, x, m, out);
     return out;
   }
 
   /** Value at one point, with the gradient with respect to every column written to `grad`. */
   valueAndGradient(x: Float64Array, grad: Float64Array): number {
-    const dMean = new Float64Array(this.dim);
-    const dVar = new Float64Array(this.dim);
     grad.fill(0);
     let value = 0;
-    const add = (gp: GPPosterior, target: number, kind: 'ei' | 'feasible') => {
-      const { mean, variance } = gp.predictWithGradient(x, dMean, dVar);
+    if (this.objective) {
+      const dMean = new Float64Array(this.dim);
+      const dVar = new Float64Array(this.dim);
+      const { mean, variance } = this.objective.predictWithGradient(x, dMean, dVar);
       const clamped = variance <= MIN_VARIANCE;
       const sigma = Math.sqrt(clamped ? MIN_VARIANCE : variance);
-      const z = (target - mean) / sigma;
-      // dz/dx = (-dmu - z dsigma)/sigma with dsigma = dvar / (2 sigma).
-      const dLog = kind === 'ei' ? logHDerivative(z) : logNormalCdfDerivative(z);
-      value += kind === 'ei' ? logH(z) + Math.log(sigma) : logNormalCdf(z);
+      const z = (this.best - mean) / sigma;
+      const dLog = logHDerivative(z);
+      value += logH(z) + Math.log(sigma);
       for (let c = 0; c < this.dim; c++) {
+        // dz/dx = (-dmu - z dsigma)/sigma with dsigma = dvar / (2 sigma); log sigma adds dsigma/sigma.
         const dSigma = clamped ? 0 : dVar[c] / (2 * sigma);
-        const dz = (-dMean[c] - z * dSigma) / sigma;
-        grad[c] += dLog * dz + (kind === 'ei' ? dSigma / sigma : 0);
+        grad[c] += (dLog * (-dMean[c] - z * dSigma)) / sigma + dSigma / sigma;
       }
-    };
-    if (this.objective) add(this.objective, this.best, 'ei');
-    for (const c of this.constraints) add(c.gp, c.threshold, 'feasible');
-    return value;
+    }
+    return value + addLogFeasibilityGradient(this.constraints, x, grad);
   }
+}
+
+/** Adds log P(c_k <= 0) of every constraint, at m rows of `x`, to `out`. */
+export function addLogFeasibility(
+  constraints: readonly ConstraintModel[],
+  x: Float64Array,
+  m: number,
+  out: Float64Array,
+): void {
+  for (const c of constraints) {
+    const { mean, variance } = c.gp.predict(x, m);
+    for (let r = 0; r < m; r++) {
+      const sigma = Math.sqrt(Math.max(variance[r], MIN_VARIANCE));
+      out[r] += logNormalCdf((c.threshold - mean[r]) / sigma);
+    }
+  }
+}
+
+/** Sum of log P(c_k <= 0) at one point; adds its gradient to `grad`. */
+export function addLogFeasibilityGradient(
+  constraints: readonly ConstraintModel[],
+  x: Float64Array,
+  grad: Float64Array,
+): number {
+  const dim = grad.length;
+  const dMean = new Float64Array(dim);
+  const dVar = new Float64Array(dim);
+  let value = 0;
+  for (const con of constraints) {
+    const { mean, variance } = con.gp.predictWithGradient(x, dMean, dVar);
+    const clamped = variance <= MIN_VARIANCE;
+    const sigma = Math.sqrt(clamped ? MIN_VARIANCE : variance);
+    const z = (con.threshold - mean) / sigma;
+    value += logNormalCdf(z);
+    const dLog = logNormalCdfDerivative(z);
+    for (let c = 0; c < dim; c++) {
+      const dSigma = clamped ? 0 : dVar[c] / (2 * sigma);
+      grad[c] += (dLog * (-dMean[c] - z * dSigma)) / sigma;
+    }
+  }
+  return value;
 }

@@ -11,11 +11,15 @@
  * Everything is kept in log space (log G, log(1 - e^x), log-sum-exp over boxes) so the acquisition
  * keeps a usable slope far from the front, as log EI does for one objective.
  */
-import type { Acquisition, ConstraintModel } from './acquisition.js';
+import {
+  type Acquisition,
+  addLogFeasibility,
+  addLogFeasibilityGradient,
+  type ConstraintModel,
+  MIN_VARIANCE,
+} from './acquisition.js';
 import type { GPPosterior } from './gaussian-process.js';
-import { log1mexp, logH, logHDerivative, logNormalCdf, logNormalCdfDerivative } from './normal.js';
-
-const MIN_VARIANCE = 1e-12;
+import { log1mexp, logH, logHDerivative } from './normal.js';
 
 export interface Box {
   lower: [number, number];
@@ -138,13 +142,7 @@ export class LogEhvi implements Acquisition {
       const sigma = [p0.variance[r], p1.variance[r]].map((v) => Math.sqrt(Math.max(v, MIN_VARIANCE)));
       out[r] = logEhviFromMoments(this.boxes, [p0.mean[r], p1.mean[r]], sigma).value;
     }
-    for (const c of this.constraints) {
-      const { mean, variance } = c.gp.predict(x, m);
-      for (let r = 0; r < m; r++) {
-        const sigma = Math.sqrt(Math.max(variance[r], MIN_VARIANCE));
-        out[r] += logNormalCdf((c.threshold - mean[r]) / sigma);
-      }
-    }
+    addLogFeasibility(this.constraints, x, m, out);
     return out;
   }
 
@@ -167,20 +165,7 @@ export class LogEhvi implements Acquisition {
         const dS = clamped[j] ? 0 : dVar[j][c] / (2 * sigma[j]);
         grad[c] += g.dMu[j] * dMean[j][c] + g.dSigma[j] * dS;
       }
-    const dMeanC = new Float64Array(this.dim);
-    const dVarC = new Float64Array(this.dim);
-    for (const con of this.constraints) {
-      const { mean, variance } = con.gp.predictWithGradient(x, dMeanC, dVarC);
-      const isClamped = variance <= MIN_VARIANCE;
-      const s = Math.sqrt(isClamped ? MIN_VARIANCE : variance);
-      const z = (con.threshold - mean) / s;
-      value += logNormalCdf(z);
-      const dLog = logNormalCdfDerivative(z);
-      for (let c = 0; c < this.dim; c++) {
-        const dS = isClamped ? 0 : dVarC[c] / (2 * s);
-        grad[c] += (dLog * (-dMeanC[c] - z * dS)) / s;
-      }
-    }
+    value += addLogFeasibilityGradient(this.constraints, x, grad);
     return value;
   }
 }

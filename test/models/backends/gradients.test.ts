@@ -6,20 +6,11 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/models/backends/index.js';
+import { randoms } from '../../helpers/random.js';
 
 before(async () => {
   await initBackend({ backend: 'cpu' });
 });
-
-function values(n: number, seed: number, low = -1, high = 1): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return low + ((s >>> 0) / 2 ** 32) * (high - low);
-  });
-}
 
 describe('FusedBatchNorm gradient', () => {
   const epsilon = 1e-3;
@@ -33,12 +24,12 @@ describe('FusedBatchNorm gradient', () => {
     it(`x ${JSON.stringify(shape)}: all five gradients match the elementwise form`, () => {
       const c = shape[shape.length - 1];
       const size = shape.reduce((a, b) => a * b, 1);
-      const x = tf.tensor(values(size, 1), [...shape]);
-      const mean = tf.tensor1d(values(c, 2));
-      const variance = tf.tensor1d(values(c, 3, 0.2, 2));
-      const scale = tf.tensor1d(values(c, 4));
-      const offset = tf.tensor1d(values(c, 5));
-      const w = tf.tensor(values(size, 6), [...shape]);
+      const x = tf.tensor(randoms(size, 1), [...shape]);
+      const mean = tf.tensor1d(randoms(c, 2));
+      const variance = tf.tensor1d(randoms(c, 3, 0.2, 2));
+      const scale = tf.tensor1d(randoms(c, 4));
+      const offset = tf.tensor1d(randoms(c, 5));
+      const w = tf.tensor(randoms(size, 6), [...shape]);
       const inputs = [x, mean, variance, offset, scale];
       const names = ['x', 'mean', 'variance', 'offset', 'scale'];
       const fused = (xs: tf.Tensor[]) =>

@@ -5,20 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { WasmGemm } from '../../../src/models/backends/wasm/gemm.js';
+import { wasmGemm } from '../../../src/models/backends/wasm/gemm.js';
 import { buildModule, Code } from '../../../src/models/backends/wasm/module-builder.js';
-
-function randoms(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+import { randoms } from '../../helpers/random.js';
 
 describe('module builder', () => {
   test('a generated function runs on the imported memory', () => {
@@ -42,7 +31,7 @@ describe('module builder', () => {
 
 describe('WasmGemm', () => {
   const memory = new WebAssembly.Memory({ initial: 64 });
-  const gemm = new WasmGemm(memory);
+  const gemm = wasmGemm(memory);
   const shapes: Array<[number, number, number]> = [
     [1, 1, 1],
     [4, 8, 3],

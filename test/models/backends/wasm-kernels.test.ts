@@ -9,21 +9,9 @@ import { initBackend } from '../../../src/models/backends/index.js';
 import { conv2dBackpropConfigs } from '../../../src/models/backends/kernels/conv2d-backprop.js';
 import { heapMemory } from '../../../src/models/backends/kernels/wasm-calls.js';
 import { registerParsimonyKernels } from '../../../src/models/backends/register-kernels.js';
+import { randoms } from '../../helpers/random.js';
 
 type Pad = 'valid' | 'same';
-
-/** A seeded stream of values in [-1, 1) (xorshift), so failures reproduce. */
-function randoms(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 

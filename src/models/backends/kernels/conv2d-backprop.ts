@@ -12,6 +12,7 @@
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { wasmGemm } from '../wasm/gemm.js';
 import { col2im, im2col } from '../wasm/patches.js';
+import { type WindowGeometry, windowGeometry } from '../wasm/window.js';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
@@ -39,44 +40,12 @@ function requireNhwc(format: string, kernel: string): void {
 
 const PATCH_BUDGET = 8 * 1024 * 1024;
 
-interface Geometry {
-  batch: number;
-  h: number;
-  w: number;
-  ci: number;
-  kh: number;
-  kw: number;
-  oh: number;
-  ow: number;
-  sh: number;
-  sw: number;
-  top: number;
-  left: number;
-}
-
-function geometry(info: backend_util.Conv2DInfo): Geometry {
-  return {
-    batch: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-  };
-}
-
 /**
  * Images per chunk so a chunk's patch matrix stays within `budget` floats (at least one image):
  * the patch matrix of a whole batch of large images would take gigabytes.
  */
-function imagesPerChunk(g: Geometry, budget: number): number {
-  const perImage = g.oh * g.ow * g.kh * g.kw * g.ci;
+function imagesPerChunk(g: WindowGeometry, budget: number): number {
+  const perImage = g.oh * g.ow * g.fh * g.fw * g.c;
   return Math.max(1, Math.min(g.batch, Math.floor(budget / perImage)));
 }
 
@@ -85,17 +54,17 @@ function im2colInput(
   calls: WasmCalls,
   dy: TensorInfo,
   filter: TensorInfo,
-  g: Geometry,
+  g: WindowGeometry,
   budget: number,
 ): TensorInfo {
   const co = dy.shape[3];
-  const k = g.kh * g.kw * g.ci;
+  const k = g.fh * g.fw * g.c;
   const rowsPerImage = g.oh * g.ow;
   const chunk = imagesPerChunk(g, budget);
   const w2 = calls.reshape(filter, [k, co]);
   const wT = calls.transpose(w2, [1, 0]); // [co, k]
   const d = calls.backend.makeOutput([chunk * rowsPerImage, k], 'float32');
-  const { out } = calls.zeros([g.batch, g.h, g.w, g.ci]);
+  const { out } = calls.zeros([g.batch, g.h, g.w, g.c]);
   const memory = calls.memory();
   const gemm = wasmGemm(memory);
   for (let b0 = 0; b0 < g.batch; b0 += chunk) {
@@ -109,7 +78,7 @@ function im2colInput(
       b: calls.address(wT),
       c: calls.address(d),
     });
-    col2im(memory, { ...g, batch: images }, calls.address(d), calls.address(out) + b0 * g.h * g.w * g.ci * 4);
+    col2im(memory, { ...g, batch: images }, calls.address(d), calls.address(out) + b0 * g.h * g.w * g.c * 4);
   }
   calls.dispose(w2, wT, d);
   return out;
@@ -120,12 +89,12 @@ function im2colFilter(
   calls: WasmCalls,
   x: TensorInfo,
   dy: TensorInfo,
-  g: Geometry,
+  g: WindowGeometry,
   filterShape: number[],
   budget: number,
 ): TensorInfo {
   const co = dy.shape[3];
-  const k = g.kh * g.kw * g.ci;
+  const k = g.fh * g.fw * g.c;
   const rowsPerImage = g.oh * g.ow;
   const chunk = imagesPerChunk(g, budget);
   const cols = calls.backend.makeOutput([chunk * rowsPerImage, k], 'float32');
@@ -134,12 +103,7 @@ function im2colFilter(
   const gemm = wasmGemm(memory);
   for (let b0 = 0; b0 < g.batch; b0 += chunk) {
     const images = Math.min(chunk, g.batch - b0);
-    im2col(
-      memory,
-      { ...g, batch: images },
-      calls.address(x) + b0 * g.h * g.w * g.ci * 4,
-      calls.address(cols),
-    );
+    im2col(memory, { ...g, batch: images }, calls.address(x) + b0 * g.h * g.w * g.c * 4, calls.address(cols));
     gemm.run({
       m: k,
       n: co,
@@ -167,7 +131,7 @@ function backpropFilter(budget: number, { inputs, backend, attrs }: KernelArgs<F
     attrs.dimRoundingMode,
   );
   const calls = new WasmCalls(backend as WasmBackend);
-  return im2colFilter(calls, x, inputs.dy as TensorInfo, geometry(info), attrs.filterShape, budget);
+  return im2colFilter(calls, x, inputs.dy as TensorInfo, windowGeometry(info), attrs.filterShape, budget);
 }
 
 function backpropInput(budget: number, { inputs, backend, attrs }: KernelArgs<InputAttrs>): TensorInfo {
@@ -182,7 +146,7 @@ function backpropInput(budget: number, { inputs, backend, attrs }: KernelArgs<In
     attrs.dimRoundingMode,
   );
   const calls = new WasmCalls(backend as WasmBackend);
-  return im2colInput(calls, inputs.dy as TensorInfo, filter, geometry(info), budget);
+  return im2colInput(calls, inputs.dy as TensorInfo, filter, windowGeometry(info), budget);
 }
 
 export interface Conv2dBackpropOptions {

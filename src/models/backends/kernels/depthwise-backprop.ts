@@ -5,11 +5,8 @@
  * stride, padding and dilation.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  type DepthwiseGeometry,
-  depthwiseFilterGradient,
-  depthwiseInputGradient,
-} from '../wasm/depthwise.js';
+import { depthwiseFilterGradient, depthwiseInputGradient } from '../wasm/depthwise.js';
+import { windowGeometry } from '../wasm/window.js';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
 
 type Shape4 = [number, number, number, number];
@@ -47,26 +44,6 @@ function forEachTap(info: Info, visit: (xBase: number, wBase: number, dyBase: nu
       }
 }
 
-/** The geometry the generated kernels take (channel multiplier 1). */
-function geometry(info: Info): DepthwiseGeometry {
-  return {
-    batch: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    c: info.inChannels,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    fh: info.filterHeight,
-    fw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    dh: info.dilationHeight,
-    dw: info.dilationWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
-  };
-}
-
 function backpropFilter({ inputs, backend, attrs }: KernelArgs<DepthwiseAttrs>): TensorInfo {
   const calls = new WasmCalls(backend as WasmBackend);
   const xInfo = inputs.x as TensorInfo;
@@ -87,7 +64,7 @@ function backpropFilter({ inputs, backend, attrs }: KernelArgs<DepthwiseAttrs>):
     const dyInfo = inputs.dy as TensorInfo;
     depthwiseFilterGradient(
       calls.memory(),
-      geometry(info),
+      windowGeometry(info),
       calls.address(xInfo),
       calls.address(dyInfo),
       calls.address(out),
@@ -125,7 +102,7 @@ function backpropInput({ inputs, backend, attrs }: KernelArgs<DepthwiseAttrs>): 
     const dyInfo = inputs.dy as TensorInfo;
     depthwiseInputGradient(
       calls.memory(),
-      geometry(info),
+      windowGeometry(info),
       calls.address(filterInfo),
       calls.address(dyInfo),
       calls.address(out),

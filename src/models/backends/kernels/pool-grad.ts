@@ -6,6 +6,7 @@
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { maxPoolGrad as maxPoolGradOnHeap } from '../wasm/max-pool-grad.js';
+import { windowGeometry } from '../wasm/window.js';
 import { type KernelArgs, type WasmBackend, WasmCalls } from './wasm-calls.js';
 
 interface PoolAttrs {
@@ -27,13 +28,10 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs<PoolAttrs>): TensorI
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
-  const { top, left } = info.padInfo;
   const { out } = calls.zeros(input.shape);
   maxPoolGradOnHeap(
     calls.memory(),
-    { batch: batchSize, h: inHeight, w: inWidth, c, oh: outHeight, ow: outWidth, fh, fw, sh, sw, top, left },
+    windowGeometry(info),
     calls.address(input),
     calls.address(dyInfo),
     calls.address(out),

@@ -16,7 +16,7 @@
  * fused. Edges: rows beyond a multiple of 4 use a 1 × 8 tile, columns beyond a multiple of 8 a
  * 4-wide tile, and up to 3 last columns a scalar loop.
  */
-import { buildModule, Code, type FunctionDefinition, type ValueType } from './module-builder.js';
+import { Code, type FunctionDefinition, Locals, perMemory } from './module-builder.js';
 
 /** Tile parameters, in order (all i32; addresses and strides in bytes). */
 const PARAMS = [
@@ -40,16 +40,6 @@ type Param = (typeof PARAMS)[number];
 
 const INIT_BIAS = 1;
 const INIT_ACCUMULATE = 2;
-
-/** Allocates named locals after the parameters. */
-class Locals {
-  readonly types: ValueType[] = [];
-  constructor(private readonly paramCount: number) {}
-  add(type: ValueType): number {
-    this.types.push(type);
-    return this.paramCount + this.types.length - 1;
-  }
-}
 
 const p = (name: Param): number => PARAMS.indexOf(name);
 
@@ -164,58 +154,47 @@ function scalarTile(): FunctionDefinition {
   const pc = L.add('i32');
   const kk = L.add('i32');
   const c = new Code();
-  c.get(p('i0')).set(i);
-  c.block().loop();
-  c.get(i).get(p('i1')).i32GeS().brIf(1);
-  c.get(p('j0')).set(j);
-  c.block().loop();
-  c.get(j).get(p('j1')).i32GeS().brIf(1);
-  c.get(p('c')).get(i).get(p('ldc')).i32Mul().i32Add().get(j).i32(2).i32Shl().i32Add().set(pc);
-  c.get(p('init')).i32(INIT_ACCUMULATE).i32GeS().if();
-  c.get(pc).f32Load().set(sum);
-  c.else();
-  c.get(p('init')).i32(INIT_BIAS).i32GeS().if();
-  c.get(p('bias')).get(j).i32(2).i32Shl().i32Add().f32Load().set(sum);
-  c.else();
-  c.f32(0).set(sum);
-  c.end().end();
-  c.get(p('a')).get(i).get(p('sai')).i32Mul().i32Add().set(pa);
-  c.get(p('b')).get(j).i32(2).i32Shl().i32Add().set(pb);
-  c.get(p('K')).set(kk);
-  c.block().loop();
-  c.get(kk).i32Eqz().brIf(1);
-  c.get(sum).get(pa).f32Load().get(pb).f32Load().f32Mul().f32Add().set(sum);
-  c.get(pa).get(p('sak')).i32Add().set(pa);
-  c.get(pb).get(p('ldb')).i32Add().set(pb);
-  c.get(kk).i32(1).i32Sub().set(kk);
-  c.br(0).end().end();
-  c.get(p('relu')).if();
-  c.get(sum).f32(0).f32Max().set(sum);
-  c.end();
-  c.get(pc).get(sum).f32Store();
-  c.get(j).i32(1).i32Add().set(j);
-  c.br(0).end().end();
-  c.get(i).i32(1).i32Add().set(i);
-  c.br(0).end().end();
+  const cell = () => {
+    c.get(p('c')).get(i).get(p('ldc')).i32Mul().i32Add().get(j).i32(2).i32Shl().i32Add().set(pc);
+    c.get(p('init')).i32(INIT_ACCUMULATE).i32GeS().if();
+    c.get(pc).f32Load().set(sum);
+    c.else();
+    c.get(p('init')).i32(INIT_BIAS).i32GeS().if();
+    c.get(p('bias')).get(j).i32(2).i32Shl().i32Add().f32Load().set(sum);
+    c.else();
+    c.f32(0).set(sum);
+    c.end().end();
+    c.get(p('a')).get(i).get(p('sai')).i32Mul().i32Add().set(pa);
+    c.get(p('b')).get(j).i32(2).i32Shl().i32Add().set(pb);
+    c.get(p('K')).set(kk);
+    c.block().loop();
+    c.get(kk).i32Eqz().brIf(1);
+    c.get(sum).get(pa).f32Load().get(pb).f32Load().f32Mul().f32Add().set(sum);
+    c.get(pa).get(p('sak')).i32Add().set(pa);
+    c.get(pb).get(p('ldb')).i32Add().set(pb);
+    c.get(kk).i32(1).i32Sub().set(kk);
+    c.br(0).end().end();
+    c.get(p('relu')).if();
+    c.get(sum).f32(0).f32Max().set(sum);
+    c.end();
+    c.get(pc).get(sum).f32Store();
+  };
+  c.forRange(
+    i,
+    () => c.get(p('i0')),
+    () => c.get(p('i1')),
+    () =>
+      c.forRange(
+        j,
+        () => c.get(p('j0')),
+        () => c.get(p('j1')),
+        cell,
+      ),
+  );
   return { name: 'scalar', params: PARAMS.map(() => 'i32'), locals: L.types, body: c };
 }
 
 type TileFn = (...args: number[]) => void;
-
-let moduleBytes: Uint8Array | undefined;
-let compiled: WebAssembly.Module | undefined;
-
-function gemmModule(): WebAssembly.Module {
-  moduleBytes ??= buildModule([
-    vectorTile(4, 2),
-    vectorTile(1, 2),
-    vectorTile(4, 1),
-    vectorTile(1, 1),
-    scalarTile(),
-  ]);
-  compiled ??= new WebAssembly.Module(moduleBytes);
-  return compiled;
-}
 
 /**
  * Depth of a K block, so that what one tile touches per block stays in L1: a 64-byte line of B per
@@ -254,9 +233,9 @@ export class WasmGemm {
   private readonly tile1x4: TileFn;
   private readonly scalar: TileFn;
 
-  constructor(memory: WebAssembly.Memory) {
-    const instance = new WebAssembly.Instance(gemmModule(), { env: { memory } });
-    const fn = (name: string) => instance.exports[name] as TileFn;
+  /** Wraps the exports of the generated module (see `wasmGemm`). */
+  constructor(exports: Record<string, unknown>) {
+    const fn = (name: string) => exports[name] as TileFn;
     this.tile4x8 = fn('tile4x8');
     this.tile1x8 = fn('tile1x8');
     this.tile4x4 = fn('tile4x4');
@@ -341,14 +320,8 @@ export class WasmGemm {
   }
 }
 
-const byMemory = new WeakMap<WebAssembly.Memory, WasmGemm>();
-
 /** The kernels for a memory, instantiated once per memory. */
-export function wasmGemm(memory: WebAssembly.Memory): WasmGemm {
-  let gemm = byMemory.get(memory);
-  if (gemm === undefined) {
-    gemm = new WasmGemm(memory);
-    byMemory.set(memory, gemm);
-  }
-  return gemm;
-}
+export const wasmGemm = perMemory(
+  () => [vectorTile(4, 2), vectorTile(1, 2), vectorTile(4, 1), vectorTile(1, 1), scalarTile()],
+  (exports) => new WasmGemm(exports),
+);

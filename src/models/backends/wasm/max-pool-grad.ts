@@ -4,21 +4,11 @@
  * maxima and their addresses kept with bitselect), the last c mod 4 one at a time. The JavaScript
  * version of the same loop took 10.6 ms per LeNet-5 step (two calls).
  */
-import { buildModule, Code, type ValueType } from './module-builder.js';
+import { Code, type FunctionDefinition, Locals, perMemory } from './module-builder.js';
+import { WINDOW_PARAMS, type WindowGeometry, windowArgs } from './window.js';
 
 const PARAMS = [
-  'batch',
-  'h',
-  'w',
-  'c',
-  'oh',
-  'ow',
-  'fh',
-  'fw',
-  'sh',
-  'sw',
-  'top',
-  'left',
+  ...WINDOW_PARAMS, // dilations are ignored (pooling has none)
   'x', // byte address of the pooled input [batch, h, w, c]
   'dy', // byte address of [batch, oh, ow, c]
   'dx', // byte address of the zeroed result [batch, h, w, c]
@@ -26,31 +16,12 @@ const PARAMS = [
 type Param = (typeof PARAMS)[number];
 const p = (name: Param) => PARAMS.indexOf(name);
 
-/** Emits `for (counter = from; counter < end; counter++) body` (signed compare). */
-function forLoop(c: Code, counter: number, from: () => void, end: () => void, body: () => void): void {
-  from();
-  c.set(counter);
-  c.block().loop();
-  c.get(counter);
-  end();
-  c.i32GeS().brIf(1);
-  body();
-  c.get(counter).i32(1).i32Add().set(counter);
-  c.br(0).end().end();
-}
-
-function maxPoolGradModule(): Uint8Array {
-  const locals: ValueType[] = [];
-  const local = (type: ValueType) => {
-    locals.push(type);
-    return PARAMS.length + locals.length - 1;
-  };
-  const i32 = () => local('i32');
-  const [b, y, x, ch, ih, iw, h0, w0, hStart, hEnd, wStart, wEnd] = Array.from({ length: 12 }, i32);
-  const [where, at, dyAt, take, c4, pixel] = Array.from({ length: 6 }, i32);
-  const best = local('f32');
-  const v = local('f32');
-  const [bestV, whereV, vV, mask, dyV] = Array.from({ length: 5 }, () => local('v128'));
+function maxPoolGradFunction(): FunctionDefinition {
+  const L = new Locals(PARAMS.length);
+  const [b, y, x, ch, ih, iw, h0, w0, hStart, hEnd, wStart, wEnd] = L.many(12, 'i32');
+  const [where, at, dyAt, take, c4, pixel] = L.many(6, 'i32');
+  const [best, v] = L.many(2, 'f32');
+  const [bestV, whereV, vV, mask, dyV] = L.many(5, 'v128');
   const c = new Code();
   const zero = () => c.i32(0);
   const param = (name: Param) => () => c.get(p(name));
@@ -63,14 +34,12 @@ function maxPoolGradModule(): Uint8Array {
   };
   /** Visits the window's taps with `at` = byte offset of channel ch at (ih, iw). */
   const forEachTap = (body: () => void) =>
-    forLoop(
-      c,
+    c.forRange(
       ih,
       () => c.get(hStart),
       () => c.get(hEnd),
       () =>
-        forLoop(
-          c,
+        c.forRange(
           iw,
           () => c.get(wStart),
           () => c.get(wEnd),
@@ -136,12 +105,12 @@ function maxPoolGradModule(): Uint8Array {
   };
   c.get(p('c')).i32(-4).i32And().set(c4);
   c.i32(0).set(dyAt);
-  forLoop(c, b, zero, param('batch'), () =>
-    forLoop(c, y, zero, param('oh'), () => {
+  c.forRange(b, zero, param('batch'), () =>
+    c.forRange(y, zero, param('oh'), () => {
       c.get(y).get(p('sh')).i32Mul().get(p('top')).i32Sub().set(h0);
       max0(h0, hStart);
       minEnd(h0, 'fh', 'h', hEnd);
-      forLoop(c, x, zero, param('ow'), () => {
+      c.forRange(x, zero, param('ow'), () => {
         c.get(x).get(p('sw')).i32Mul().get(p('left')).i32Sub().set(w0);
         max0(w0, wStart);
         minEnd(w0, 'fw', 'w', wEnd);
@@ -149,41 +118,22 @@ function maxPoolGradModule(): Uint8Array {
       });
     }),
   );
-  return buildModule([{ name: 'maxPoolGrad', params: PARAMS.map(() => 'i32'), locals, body: c }]);
-}
-
-export interface PoolGeometry {
-  batch: number;
-  h: number;
-  w: number;
-  c: number;
-  oh: number;
-  ow: number;
-  fh: number;
-  fw: number;
-  sh: number;
-  sw: number;
-  top: number;
-  left: number;
+  return { name: 'maxPoolGrad', params: PARAMS.map(() => 'i32'), locals: L.types, body: c };
 }
 
 type PoolFn = (...args: number[]) => void;
-let compiled: WebAssembly.Module | undefined;
-const byMemory = new WeakMap<WebAssembly.Memory, PoolFn>();
+const maxPoolGradOn = perMemory(
+  () => [maxPoolGradFunction()],
+  (exports) => exports.maxPoolGrad as PoolFn,
+);
 
 /** dx (byte address, zero-filled by the caller) += dy routed to each window's first maximum of x. */
 export function maxPoolGrad(
   memory: WebAssembly.Memory,
-  g: PoolGeometry,
+  g: WindowGeometry,
   x: number,
   dy: number,
   dx: number,
 ): void {
-  let fn = byMemory.get(memory);
-  if (fn === undefined) {
-    compiled ??= new WebAssembly.Module(maxPoolGradModule());
-    fn = new WebAssembly.Instance(compiled, { env: { memory } }).exports.maxPoolGrad as PoolFn;
-    byMemory.set(memory, fn);
-  }
-  fn(g.batch, g.h, g.w, g.c, g.oh, g.ow, g.fh, g.fw, g.sh, g.sw, g.top, g.left, x, dy, dx);
+  maxPoolGradOn(memory)(...windowArgs(g), x, dy, dx);
 }

@@ -90,6 +90,38 @@ export class Code {
     return this.op(0x0d, ...unsignedLeb(depth));
   }
 
+  /** `for (counter = from; counter < end; counter++) body` (signed comparison). */
+  forRange(counter: number, from: () => void, end: () => void, body: () => void): this {
+    from();
+    this.set(counter).block().loop();
+    this.get(counter);
+    end();
+    this.i32GeS().brIf(1);
+    body();
+    this.get(counter).i32(1).i32Add().set(counter);
+    return this.br(0).end().end();
+  }
+
+  /**
+   * A run of `left` f32 values: `vector` four at a time, then `scalar` for the rest; each step
+   * advances every byte pointer in `pointers` and counts `left` down (to zero).
+   */
+  runOf4(left: number, pointers: readonly number[], vector: () => void, scalar: () => void): this {
+    for (const [width, step, body] of [
+      [4, 16, vector],
+      [1, 4, scalar],
+    ] as const) {
+      this.block().loop();
+      if (width === 4) this.get(left).i32(4).i32LtS().brIf(1);
+      else this.get(left).i32Eqz().brIf(1);
+      body();
+      for (const ptr of pointers) this.get(ptr).i32(step).i32Add().set(ptr);
+      this.get(left).i32(width).i32Sub().set(left);
+      this.br(0).end().end();
+    }
+    return this;
+  }
+
   /** Pops a, b and a condition; pushes a when the condition is non-zero, else b. */
   select(): this {
     return this.op(0x1b);
@@ -239,6 +271,22 @@ export class Code {
   }
 }
 
+/** Locals of a function being generated, numbered after its parameters. */
+export class Locals {
+  readonly types: ValueType[] = [];
+  constructor(private readonly paramCount: number) {}
+
+  add(type: ValueType): number {
+    this.types.push(type);
+    return this.paramCount + this.types.length - 1;
+  }
+
+  /** `count` locals of one type. */
+  many(count: number, type: ValueType): number[] {
+    return Array.from({ length: count }, () => this.add(type));
+  }
+}
+
 export interface FunctionDefinition {
   name: string;
   params: ValueType[];
@@ -270,4 +318,25 @@ export function buildModule(functions: FunctionDefinition[]): Uint8Array {
   if (!WebAssembly.validate(module))
     throw new Error('Parsimony wasm kernels: generated module does not validate');
   return module;
+}
+
+/**
+ * One generated module per process and one instance per heap: `build` runs (and the module
+ * compiles) on first use, and each WebAssembly.Memory gets its own instance, wrapped by `wrap`.
+ */
+export function perMemory<T>(
+  build: () => FunctionDefinition[],
+  wrap: (exports: Record<string, unknown>) => T,
+): (memory: WebAssembly.Memory) => T {
+  let compiled: WebAssembly.Module | undefined;
+  const instances = new WeakMap<WebAssembly.Memory, T>();
+  return (memory) => {
+    let wrapped = instances.get(memory);
+    if (wrapped === undefined) {
+      compiled ??= new WebAssembly.Module(buildModule(build()));
+      wrapped = wrap(new WebAssembly.Instance(compiled, { env: { memory } }).exports);
+      instances.set(memory, wrapped);
+    }
+    return wrapped;
+  };
 }
