@@ -1,5 +1,6 @@
 /**
- * Studies: create, load, optimize, ask and tell. API names follow Optuna's in camelCase.
+ * Studies: optimize, ask and tell (create and load them with `src/study/create.ts`). API names
+ * follow Optuna's in camelCase. A study depends only on the Sampler, Pruner and Storage contracts.
  *
  * Reproducible concurrency: with `concurrency: c`, trial k of an `optimize` call starts only after
  * trial k - c has finished, and while sampling and pruning it sees trials k-c+1..k-1 as RUNNING with
@@ -7,18 +8,6 @@
  * whatever order the objectives finish in. Pass `reproducible: false` to trade that for throughput.
  */
 
-import { NopPruner, type Pruner } from '../pruners/pruner.js';
-import { RandomSampler } from '../samplers/random.js';
-import {
-  CONSTRAINTS_KEY,
-  FIXED_PARAMS_KEY,
-  isFeasible,
-  type Sampler,
-  type SamplerStudyContext,
-  type StudyView,
-} from '../samplers/sampler.js';
-import { resolveStorage, type StorageInput } from '../storage/factory.js';
-import type { Storage } from '../storage/storage.js';
 import type { CategoricalChoice, Distribution, ParamValue } from './distributions.js';
 import { InvalidArgumentError, ParsimonyError } from './errors.js';
 import {
@@ -31,6 +20,19 @@ import {
   type TrialState,
 } from './frozen-trial.js';
 import { paretoFrontIndices, toMinimization } from './multi-objective.js';
+import type { Pruner } from './pruner.js';
+import type { Sampler, SamplerStudyContext } from './sampler.js';
+import type { Storage } from './storage.js';
+import {
+  CONSTRAINTS_KEY,
+  FAIL_KIND_KEY,
+  FAIL_REASON_KEY,
+  FIXED_PARAMS_KEY,
+  isFeasible,
+  RETRIED_FROM_KEY,
+  RETRY_COUNT_KEY,
+  type StudyView,
+} from './study-view.js';
 import { Trial, type TrialContext, TrialPruned } from './trial.js';
 
 /** How stale the study system attributes that samplers see may be. */
@@ -41,16 +43,10 @@ export type Objective = (trial: Trial) => ObjectiveResult | Promise<ObjectiveRes
 export type ConstraintsFunction = (trial: FrozenTrial) => readonly number[];
 export type StudyCallback = (study: Study, trial: FrozenTrial) => void | Promise<void>;
 
-export interface CreateStudyOptions {
-  studyName?: string;
-  direction?: StudyDirection;
-  directions?: readonly StudyDirection[];
-  sampler?: Sampler;
-  pruner?: Pruner;
-  /** A storage object or URL (`memory:`); defaults to a new in-memory storage. */
-  storage?: StorageInput;
-  /** Load the study when one with `studyName` exists instead of failing. */
-  loadIfExists?: boolean;
+/** What a study is built with; `createStudy` and `loadStudy` fill in the defaults. */
+export interface StudyOptions {
+  sampler: Sampler;
+  pruner: Pruner;
   /** Constraint values of a finished trial; it is feasible when all are <= 0. */
   constraints?: ConstraintsFunction;
   /** Heartbeats and retries for trials whose worker disappears (see `HeartbeatOptions`). */
@@ -69,15 +65,6 @@ export interface HeartbeatOptions {
   gracePeriodMs?: number;
   /** Re-enqueue a lost trial up to this many times along its lineage (default 0). */
   maxRetry?: number;
-}
-
-export interface LoadStudyOptions {
-  studyName: string;
-  storage: StorageInput;
-  sampler?: Sampler;
-  pruner?: Pruner;
-  constraints?: ConstraintsFunction;
-  heartbeat?: HeartbeatOptions;
 }
 
 export interface OptimizeOptions {
@@ -106,54 +93,6 @@ export type TellInput =
   | { state: 'complete'; values: ObjectiveResult }
   | { state: 'fail'; reason?: string }
   | { state: 'pruned' };
-
-export const FAIL_REASON_KEY = 'failReason';
-/** Why a trial failed: the objective raised or returned garbage ('error'), its worker vanished ('stale'). */
-export const FAIL_KIND_KEY = 'failKind';
-export const RETRIED_FROM_KEY = 'retriedFrom';
-export const RETRY_COUNT_KEY = 'retryCount';
-
-export async function createStudy(options: CreateStudyOptions = {}): Promise<Study> {
-  const directions = resolveDirections(options);
-  const storage = await resolveStorage(options.storage);
-  let studyId: number;
-  try {
-    studyId = await storage.createStudy(directions, options.studyName);
-  } catch (error) {
-    if (
-      options.loadIfExists &&
-      options.studyName !== undefined &&
-      error instanceof ParsimonyError &&
-      error.code === 'DUPLICATED_STUDY'
-    ) {
-      return loadStudy({ ...options, studyName: options.studyName, storage });
-    }
-    throw error;
-  }
-  const name = await storage.getStudyName(studyId);
-  const study = new Study(storage, studyId, name, directions, options);
-  return study;
-}
-
-export async function loadStudy(options: LoadStudyOptions): Promise<Study> {
-  const storage = await resolveStorage(options.storage);
-  const studyId = await storage.getStudyIdFromName(options.studyName);
-  const directions = await storage.getStudyDirections(studyId);
-  const study = new Study(storage, studyId, options.studyName, directions, options);
-  await study.refresh();
-  return study;
-}
-
-function resolveDirections(options: CreateStudyOptions): StudyDirection[] {
-  if (options.direction !== undefined && options.directions !== undefined)
-    throw new InvalidArgumentError('give either `direction` or `directions`, not both');
-  const directions = options.directions ?? [options.direction ?? 'minimize'];
-  if (directions.length === 0) throw new InvalidArgumentError('`directions` must not be empty');
-  for (const d of directions)
-    if (d !== 'minimize' && d !== 'maximize')
-      throw new InvalidArgumentError(`direction must be "minimize" or "maximize", got ${JSON.stringify(d)}`);
-  return [...directions];
-}
 
 interface AskOptions {
   /** Trial numbers to show as RUNNING-at-ask-time (reproducible concurrency). */
@@ -190,19 +129,14 @@ export class Study {
     studyId: number,
     name: string,
     directions: readonly StudyDirection[],
-    options: {
-      sampler?: Sampler;
-      pruner?: Pruner;
-      constraints?: ConstraintsFunction;
-      heartbeat?: HeartbeatOptions;
-    },
+    options: StudyOptions,
   ) {
     this.storage = storage;
     this.studyId = studyId;
     this.name = name;
     this.directions = Object.freeze([...directions]);
-    this.sampler = options.sampler ?? new RandomSampler();
-    this.pruner = options.pruner ?? new NopPruner();
+    this.sampler = options.sampler;
+    this.pruner = options.pruner;
     this.constraints = options.constraints;
     if (options.heartbeat) {
       const { intervalMs, gracePeriodMs, maxRetry } = options.heartbeat;

@@ -4,9 +4,10 @@
  * runs over in-memory and network storages.
  */
 
-import type { Pruner } from '../pruners/pruner.js';
-import type { Sampler, SearchSpace, StudyView } from '../samplers/sampler.js';
-import type { Storage } from '../storage/storage.js';
+import type { Pruner } from './pruner.js';
+import type { Sampler, SearchSpace } from './sampler.js';
+import type { StudyView } from './study-view.js';
+import type { Storage } from './storage.js';
 import {
   type CategoricalChoice,
   CategoricalDistribution,

@@ -4,9 +4,9 @@
  * Wilcoxon signed-rank test.
  */
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import { isFeasible, type StudyView } from '../samplers/sampler.js';
+import type { Pruner } from '../core/pruner.js';
+import { isFeasible, type StudyView } from '../core/study-view.js';
 import { checkInteger, checkNumber, directionSign, requireSingleObjective, scalarValue } from './internal.js';
-import type { Pruner } from './pruner.js';
 
 export interface WilcoxonPrunerOptions {
   /** Prune when the one-sided p-value that the trial is worse falls below this (default 0.1). */

@@ -20,10 +20,12 @@
 import type { ParamValue } from '../core/distributions.js';
 import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
 import type { FrozenTrial, StudyDirection, TrialState } from '../core/frozen-trial.js';
-import { createStudy, FAIL_REASON_KEY, type Study } from '../core/study.js';
+import type { Storage } from '../core/storage.js';
+import type { Study } from '../core/study.js';
+import { FAIL_REASON_KEY } from '../core/study-view.js';
 import { type Trial, TrialPruned } from '../core/trial.js';
 import { createStorage, redact } from '../storage/factory.js';
-import type { Storage } from '../storage/storage.js';
+import { createStudy } from '../study/create.js';
 import { commandObjective, isDirectory, LOG_ATTR, TrialCommandError } from './command-trial.js';
 import { createPruner, createSampler } from './registry.js';
 import { defaultLogsDir, loadStudyConfig, resolveStorageUrl, type StudyConfig } from './study-config.js';

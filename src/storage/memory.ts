@@ -11,13 +11,8 @@ import {
   type TrialState,
   type TrialTemplate,
 } from '../core/frozen-trial.js';
-import {
-  composeNextTrial,
-  type GetTrialsOptions,
-  type NextTrialOptions,
-  type Storage,
-  type StudySummary,
-} from './storage.js';
+import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from '../core/storage.js';
+import { composeNextTrial } from './next-trial.js';
 
 interface MutableTrial {
   trialId: number;

@@ -27,7 +27,9 @@ import {
   type TrialState,
   type TrialTemplate,
 } from '../core/frozen-trial.js';
+import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from '../core/storage.js';
 import { pendingMigrations, SCHEMA_TABLE, SCHEMA_TABLE_SQL, SCHEMA_VERSION } from './migrations/index.js';
+import { composeNextTrial } from './next-trial.js';
 import {
   type AttrRow,
   assembleTrials,
@@ -50,13 +52,6 @@ import {
   trialFinished,
   trialNotFound,
 } from './serialization.js';
-import {
-  composeNextTrial,
-  type GetTrialsOptions,
-  type NextTrialOptions,
-  type Storage,
-  type StudySummary,
-} from './storage.js';
 
 export interface PostgresStorageOptions {
   /** Pool size; overrides `?max=` in the URL (default 4). */

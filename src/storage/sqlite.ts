@@ -27,6 +27,7 @@ import {
   type TrialState,
   type TrialTemplate,
 } from '../core/frozen-trial.js';
+import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from '../core/storage.js';
 import { pendingMigrations, SCHEMA_TABLE, SCHEMA_TABLE_SQL, SCHEMA_VERSION } from './migrations/index.js';
 import {
   type AttrRow,
@@ -53,7 +54,6 @@ import {
   trialFinished,
   trialNotFound,
 } from './serialization.js';
-import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from './storage.js';
 
 export interface SqliteStorageOptions {
   /** How long a write waits for another process's lock before failing, in ms (default 10,000). */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FloatDistribution } from '../../src/core/distributions.js';
-import { createStudy } from '../../src/core/study.js';
 import { RandomSampler } from '../../src/samplers/random.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy } from '../../src/study/create.js';
 
 describe('heartbeats and retries', () => {
   it('fails a trial whose worker stopped beating and retries its parameters once', async () => {

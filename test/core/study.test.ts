@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FloatDistribution } from '../../src/core/distributions.js';
-import { createStudy, loadStudy } from '../../src/core/study.js';
 import { TrialPruned } from '../../src/core/trial.js';
 import { RandomSampler } from '../../src/samplers/random.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
 
 describe('Study', () => {
   it('optimizes a function and reports the best trial', async () => {

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { Random } from '../../src/core/random.js';
-import { createStudy, loadStudy, type Objective } from '../../src/core/study.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import type { Objective } from '../../src/core/study.js';
 import { CmaState } from '../../src/samplers/cmaes/cma.js';
 import { CmaEsSampler } from '../../src/samplers/cmaes/cmaes-sampler.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { Sampler } from '../../src/samplers/sampler.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
 
 const sphere = (dim: number): Objective => {
   return (t) => {

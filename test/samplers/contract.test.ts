@@ -19,9 +19,10 @@ import { loadOptionalExport, missingIsFatal } from '../../bench/lib/load.js';
 import type { ParamValue } from '../../src/core/distributions.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
-import { createStudy, type Objective, type Study } from '../../src/core/study.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import type { Objective, Study } from '../../src/core/study.js';
 import { type Trial, TrialPruned } from '../../src/core/trial.js';
-import type { Sampler } from '../../src/samplers/sampler.js';
+import { createStudy } from '../../src/study/create.js';
 
 // ---------------------------------------------------------------------------------------------
 // Search spaces

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../../src/core/random.js';
-import { createStudy, loadStudy } from '../../src/core/study.js';
 import type { Trial } from '../../src/core/trial.js';
 import { QMC_SEED_KEY, QMCSampler } from '../../src/samplers/qmc/qmc-sampler.js';
 import { HaltonSequence, SobolSequence } from '../../src/samplers/qmc/sobol.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
 
 /** Points i..i+n-1 of a sequence. */
 const block = (s: { point(i: number): Float64Array }, start: number, n: number) =>

@@ -4,16 +4,18 @@ import { FloatDistribution, type ParamValue } from '../../src/core/distributions
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import type { FrozenTrial, TrialState } from '../../src/core/frozen-trial.js';
 import { hypervolume, paretoFrontIndices } from '../../src/core/multi-objective.js';
-import { createStudy, type Objective } from '../../src/core/study.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import type { Objective } from '../../src/core/study.js';
+import type { StudyView } from '../../src/core/study-view.js';
 import { type Trial, TrialPruned } from '../../src/core/trial.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { Sampler, StudyView } from '../../src/samplers/sampler.js';
 import {
   defaultGamma,
   defaultWeights,
   TPESampler,
   type TPESamplerOptions,
 } from '../../src/samplers/tpe/tpe-sampler.js';
+import { createStudy } from '../../src/study/create.js';
 
 function sphere(trial: Trial, dims = 5): number {
   let s = 0;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CategoricalDistribution, FloatDistribution } from '../../src/core/distributions.js';
-import type { Storage } from '../../src/storage/storage.js';
+import type { Storage } from '../../src/core/storage.js';
 
 export function storageContract(name: string, makeStorage: () => Promise<Storage>): void {
   describe(`storage contract: ${name}`, () => {

@@ -25,8 +25,9 @@ import {
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { FrozenTrial, StudyDirection } from '../../core/frozen-trial.js';
 import { Random } from '../../core/random.js';
+import type { Sampler, SearchSpace } from '../../core/sampler.js';
+import type { StudyView } from '../../core/study-view.js';
 import { RandomSampler } from '../random.js';
-import type { Sampler, SearchSpace, StudyView } from '../sampler.js';
 import { intersectionSearchSpace } from '../search-space.js';
 import { SearchSpaceTransform } from '../transform.js';
 import { CmaState, type DiscreteCoordinate } from './cma.js';

@@ -17,8 +17,9 @@ import type { Distribution, ParamValue } from '../../core/distributions.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { FrozenTrial } from '../../core/frozen-trial.js';
 import { Random } from '../../core/random.js';
+import type { Sampler, SamplerStudyContext, SearchSpace } from '../../core/sampler.js';
+import type { StudyView } from '../../core/study-view.js';
 import { RandomSampler } from '../random.js';
-import type { Sampler, SamplerStudyContext, SearchSpace, StudyView } from '../sampler.js';
 import { SearchSpaceTransform } from '../transform.js';
 import { HALTON_MAX_DIMENSION, HaltonSequence, SOBOL_MAX_DIMENSION, SobolSequence } from './sobol.js';
 

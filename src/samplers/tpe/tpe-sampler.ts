@@ -34,8 +34,9 @@ import type { Distribution, ParamValue } from '../../core/distributions.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { type FrozenTrial, lastIntermediate, type StudyDirection } from '../../core/frozen-trial.js';
 import { Random } from '../../core/random.js';
+import type { Sampler, SearchSpace } from '../../core/sampler.js';
+import { type StudyView, trialConstraints } from '../../core/study-view.js';
 import { sampleUniform } from '../random.js';
-import { type Sampler, type SearchSpace, type StudyView, trialConstraints } from '../sampler.js';
 import { hypervolumeContributionWeights, selectBelowMultiObjective } from './mo-tpe.js';
 import {
   argsort,
