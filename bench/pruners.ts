@@ -15,9 +15,10 @@
  * COMPLETE trial and its gap to NopPruner's best (mean and worst seed), wall time per study.
  */
 
+import { TrialPruned } from '../src/core/errors.js';
 import type { Pruner } from '../src/core/pruner.js';
 import { Random } from '../src/core/random.js';
-import { type Trial, TrialPruned } from '../src/core/trial.js';
+import type { Trial } from '../src/core/trial.js';
 import { HyperbandPruner } from '../src/pruners/hyperband.js';
 import { NopPruner } from '../src/pruners/nop.js';
 import { MedianPruner } from '../src/pruners/percentile.js';

@@ -17,6 +17,7 @@ export {
   isParsimonyError,
   ModelSpecError,
   ParsimonyError,
+  TrialPruned,
   UsageError,
 } from './core/errors.js';
 export {
@@ -37,7 +38,7 @@ export {
   type TellInput,
 } from './core/study.js';
 export type { StudyView } from './core/study-view.js';
-export { Trial, TrialPruned } from './core/trial.js';
+export { Trial } from './core/trial.js';
 export {
   type DataSplits,
   type Dataset,

@@ -9,7 +9,13 @@
  */
 
 import type { CategoricalChoice, Distribution, ParamValue } from './distributions.js';
-import { InvalidArgumentError, ParsimonyError } from './errors.js';
+import {
+  InvalidArgumentError,
+  ParsimonyError,
+  TrialFinishedError,
+  TrialNotFoundError,
+  TrialPruned,
+} from './errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -33,7 +39,8 @@ import {
   RETRY_COUNT_KEY,
   type StudyView,
 } from './study-view.js';
-import { Trial, type TrialContext, TrialPruned } from './trial.js';
+import { Trial, type TrialContext } from './trial.js';
+import { warn } from './warnings.js';
 
 /** How stale the study system attributes that samplers see may be. */
 const SYSTEM_ATTRS_MAX_AGE_MS = 1000;
@@ -73,11 +80,13 @@ export interface OptimizeOptions {
   /** Trials run at once (async objectives overlap; CPU-bound work belongs in workers). */
   concurrency?: number;
   /**
-   * Which errors thrown by the objective mark the trial FAIL and let the study go on: `true`
-   * (default) for all, `false` for none, or a list of error classes. Uncaught errors are rethrown
-   * after the trial is marked FAIL.
+   * Error classes that, thrown by the objective, mark the trial FAIL and let the study go on (as
+   * Optuna's `catch`). Any other error is rethrown after the trial is recorded as FAIL, and no new
+   * trial starts. Every failed trial is reported with a TRIAL_FAILED warning giving its reason.
    */
-  catch?: boolean | readonly (abstract new (...args: never[]) => Error)[];
+  catch?: readonly (abstract new (
+    ...args: never[]
+  ) => Error)[];
   callbacks?: readonly StudyCallback[];
   /** See the module comment; default true. */
   reproducible?: boolean;
@@ -88,11 +97,12 @@ export interface OptimizeOptions {
   maxTotalTrials?: number;
 }
 
+/** Objective values, or a state spelled as everywhere else (`TrialState`): COMPLETE, FAIL, PRUNED. */
 export type TellInput =
   | ObjectiveResult
-  | { state: 'complete'; values: ObjectiveResult }
-  | { state: 'fail'; reason?: string }
-  | { state: 'pruned' };
+  | { state: 'COMPLETE'; values: ObjectiveResult }
+  | { state: 'FAIL'; reason?: string }
+  | { state: 'PRUNED' };
 
 interface AskOptions {
   /** Trial numbers to show as RUNNING-at-ask-time (reproducible concurrency). */
@@ -199,9 +209,9 @@ export class Study {
     if (this.directions.length !== 1)
       throw new InvalidArgumentError('bestTrial is for single-objective studies; use bestTrials');
     const candidates = this.completeTrials();
-    if (candidates.length === 0) throw new ParsimonyError('TRIAL_NOT_FOUND', 'no trial has completed yet');
+    if (candidates.length === 0) throw new TrialNotFoundError('no trial has completed yet');
     const feasible = candidates.filter(isFeasible);
-    if (feasible.length === 0) throw new ParsimonyError('TRIAL_NOT_FOUND', 'no completed trial is feasible');
+    if (feasible.length === 0) throw new TrialNotFoundError('no completed trial is feasible');
     const sign = this.directions[0] === 'maximize' ? -1 : 1;
     let best = feasible[0];
     for (const t of feasible) if (sign * t.values![0] < sign * best.values![0]) best = t;
@@ -294,61 +304,85 @@ export class Study {
   }
 
   /**
-   * Finishes a trial with its objective values, or as failed or pruned. A NaN value makes the trial
+   * Finishes a trial with its objective values, or as FAIL or PRUNED. A NaN value makes the trial
    * FAIL with the reason recorded. A pruned trial keeps its last intermediate value as its value.
+   * The final state is written even when the sampler's `afterTrial`, the constraints function or a
+   * queued write throws (that error is rethrown afterwards), and the trial's heartbeat stops: a told
+   * trial never stays RUNNING in this process.
    */
   async tell(trialOrNumber: Trial | number, input: TellInput): Promise<FrozenTrial> {
     const trial = this.resolveLiveTrial(trialOrNumber);
-    let state: TrialState;
-    let values: number[] | null = null;
-    let reason: string | undefined;
-    if (typeof input === 'number' || Array.isArray(input)) {
-      ({ state, values, reason } = this.checkValues(input as ObjectiveResult));
-    } else {
-      const tagged = input as Exclude<TellInput, ObjectiveResult>;
-      if (tagged.state === 'complete') ({ state, values, reason } = this.checkValues(tagged.values));
-      else if (tagged.state === 'fail') {
-        state = 'FAIL';
-        reason = tagged.reason;
-      } else if (tagged.state === 'pruned') {
-        state = 'PRUNED';
-        const last = lastIntermediate(trial.snapshot());
-        if (
-          last &&
-          this.directions.length === 1 &&
-          typeof last.value === 'number' &&
-          !Number.isNaN(last.value)
-        )
-          values = [last.value];
-      } else
-        throw new InvalidArgumentError(
-          `tell: unknown state ${JSON.stringify((tagged as { state: unknown }).state)}`,
-        );
+    let { state, values, reason } = this.outcome(trial, input);
+    let failure: unknown = null;
+    try {
+      if (reason !== undefined) {
+        trial.setSystemAttr(FAIL_REASON_KEY, reason);
+        trial.setSystemAttr(FAIL_KIND_KEY, 'error');
+      }
+      if (this.constraints && (state === 'COMPLETE' || state === 'PRUNED')) {
+        const c = this.constraints(trial.snapshot());
+        if (!Array.isArray(c) || !c.every((v) => typeof v === 'number' && !Number.isNaN(v)))
+          throw new InvalidArgumentError(
+            `trial ${trial.number}: the constraints function must return an array of numbers (NaN not allowed), got ${JSON.stringify(c)}`,
+          );
+        trial.setSystemAttr(CONSTRAINTS_KEY, [...c]);
+      }
+      await trial.flush();
+    } catch (error) {
+      // Without its constraints or a write, the record is not what the objective produced.
+      failure = error;
+      state = 'FAIL';
+      values = null;
+      reason = `tell failed: ${describeError(error)}`;
     }
-    if (reason !== undefined) {
-      trial.setSystemAttr(FAIL_REASON_KEY, reason);
-      trial.setSystemAttr(FAIL_KIND_KEY, 'error');
+    try {
+      const finished = freezeTrial({ ...trial.snapshot(), state, values, datetimeComplete: new Date() });
+      this.sampler.afterTrial?.(this.samplerViewFor(finished), finished, state, values);
+    } catch (error) {
+      failure ??= error;
+    } finally {
+      this.stopHeartbeat(trial.number);
+      this.live.delete(trial.number);
+      this.masks.delete(trial.number);
     }
-    if (this.constraints && (state === 'COMPLETE' || state === 'PRUNED')) {
-      const c = this.constraints(trial.snapshot());
-      if (!Array.isArray(c) || !c.every((v) => typeof v === 'number' && !Number.isNaN(v)))
-        throw new InvalidArgumentError(
-          'constraints function must return an array of numbers (NaN not allowed)',
-        );
-      trial.setSystemAttr(CONSTRAINTS_KEY, [...c]);
+    let changed = false;
+    try {
+      if (failure !== null && reason !== undefined)
+        await this.storage.setTrialSystemAttr(trial.trialId, FAIL_REASON_KEY, reason).catch(() => {}); // best effort: the state below matters more
+      changed = await this.storage.setTrialState(trial.trialId, state, values);
+    } catch (error) {
+      failure ??= error;
     }
-    await trial.flush();
-    const finished = freezeTrial({ ...trial.snapshot(), state, values, datetimeComplete: new Date() });
-    this.sampler.afterTrial?.(this.samplerViewFor(finished), finished, state, values);
-    this.stopHeartbeat(trial.number);
-    const changed = await this.storage.setTrialState(trial.trialId, state, values);
-    this.live.delete(trial.number);
-    this.masks.delete(trial.number);
-    if (!changed)
-      throw new ParsimonyError('TRIAL_FINISHED', `trial ${trial.number} was already finished; tell ignored`);
+    if (failure !== null) throw failure;
+    if (!changed) throw new TrialFinishedError(`trial ${trial.number} was already finished; tell ignored`);
     const stored = await this.storage.getTrial(trial.trialId);
     this.cache[stored.number] = stored;
     return stored;
+  }
+
+  /** The state, values and failure reason `input` stands for; throws for an input that names none. */
+  private outcome(
+    trial: Trial,
+    input: TellInput,
+  ): { state: TrialState; values: number[] | null; reason?: string } {
+    if (typeof input === 'number' || Array.isArray(input)) return this.checkValues(input as ObjectiveResult);
+    const tagged = input as Exclude<TellInput, ObjectiveResult>;
+    switch (tagged?.state) {
+      case 'COMPLETE':
+        return this.checkValues(tagged.values);
+      case 'FAIL':
+        return { state: 'FAIL', values: null, reason: tagged.reason ?? 'told FAIL' };
+      case 'PRUNED': {
+        const last = lastIntermediate(trial.snapshot());
+        const keep =
+          last && this.directions.length === 1 && typeof last.value === 'number' && !Number.isNaN(last.value);
+        return { state: 'PRUNED', values: keep ? [last.value as number] : null };
+      }
+      default:
+        throw new InvalidArgumentError(
+          `tell: state must be COMPLETE, PRUNED or FAIL, got ${JSON.stringify((tagged as { state?: unknown })?.state)}`,
+        );
+    }
   }
 
   /** Runs the objective for `nTrials` trials or until `timeoutMs`, whichever comes first. */
@@ -427,13 +461,18 @@ export class Study {
       const result = await objective(trial);
       frozen = await this.tell(trial, result);
     } catch (error) {
-      if (error instanceof TrialPruned) frozen = await this.tell(trial, { state: 'pruned' });
+      if (!this.live.has(trial.number)) throw error; // tell itself failed; the trial is finished
+      if (error instanceof TrialPruned) frozen = await this.tell(trial, { state: 'PRUNED' });
       else {
-        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        frozen = await this.tell(trial, { state: 'fail', reason });
-        if (!catches(options.catch ?? true, error)) rethrow = error;
+        frozen = await this.tell(trial, { state: 'FAIL', reason: describeError(error) });
+        if (!catches(options.catch, error)) rethrow = error;
       }
     }
+    if (frozen.state === 'FAIL')
+      warn(
+        'TRIAL_FAILED',
+        `trial ${frozen.number} failed with parameters ${JSON.stringify(frozen.params)}: ${String(frozen.systemAttrs[FAIL_REASON_KEY])}`,
+      );
     for (const callback of options.callbacks ?? []) await callback(this, frozen);
     if (rethrow !== null) throw rethrow;
   }
@@ -529,9 +568,8 @@ export class Study {
     if (trial) return trial;
     const known = this.cache[number];
     if (known && isFinished(known.state))
-      throw new ParsimonyError('TRIAL_FINISHED', `trial ${number} is already ${known.state}`);
-    throw new ParsimonyError(
-      'TRIAL_NOT_FOUND',
+      throw new TrialFinishedError(`trial ${number} is already ${known.state}`);
+    throw new TrialNotFoundError(
       `trial ${number} is not running in this process (ask it here before telling it)`,
     );
   }
@@ -642,9 +680,11 @@ function maskTrial(t: FrozenTrial): FrozenTrial {
 }
 
 function catches(policy: OptimizeOptions['catch'], error: unknown): boolean {
-  if (policy === true || policy === undefined) return true;
-  if (policy === false) return false;
-  return policy.some((cls) => error instanceof cls);
+  return (policy ?? []).some((cls) => error instanceof cls);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function canonicalParams(params: Record<string, ParamValue | CategoricalChoice>): string {

@@ -4,10 +4,6 @@
  * runs over in-memory and network storages.
  */
 
-import type { Pruner } from './pruner.js';
-import type { Sampler, SearchSpace } from './sampler.js';
-import type { StudyView } from './study-view.js';
-import type { Storage } from './storage.js';
 import {
   type CategoricalChoice,
   CategoricalDistribution,
@@ -19,15 +15,12 @@ import {
   IntDistribution,
   type ParamValue,
 } from './distributions.js';
-import { InvalidArgumentError, ParsimonyError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 import { type AttrValue, type FrozenTrial, freezeTrial, type IntermediateValue } from './frozen-trial.js';
-
-/** Thrown by an objective to end its trial as PRUNED (after `trial.shouldPrune()` said so). */
-export class TrialPruned extends ParsimonyError {
-  constructor(message = 'trial was pruned') {
-    super('TRIAL_PRUNED', message);
-  }
-}
+import type { Pruner } from './pruner.js';
+import type { Sampler, SearchSpace } from './sampler.js';
+import type { Storage } from './storage.js';
+import type { StudyView } from './study-view.js';
 
 /** What a trial needs from its study; kept narrow so Trial does not depend on Study. */
 export interface TrialContext {
@@ -236,9 +229,6 @@ function normalise(distribution: Distribution, value: ParamValue, name: string):
     return value;
   }
   if (typeof value !== 'number' || Number.isNaN(value))
-    throw new ParsimonyError(
-      'INVALID_ARGUMENT',
-      `sampler returned a non-number for "${name}": ${String(value)}`,
-    );
+    throw new InvalidArgumentError(`sampler returned a non-number for "${name}": ${String(value)}`);
   return clampToDistribution(distribution, value);
 }

@@ -78,6 +78,7 @@ const gpOptions = {
   independentSampler: 'sampler',
   nCandidates: 'integer',
   multiObjective: { oneOf: ['ehvi', 'parego'] },
+  warnIndependentSampling: 'boolean',
 } as const satisfies OptionTable<GPSamplerOptions>;
 
 const SAMPLERS: Readonly<Record<string, Entry<Sampler>>> = {

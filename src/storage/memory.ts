@@ -1,6 +1,11 @@
 /** In-process storage: the default for `createStudy()` without a storage URL. */
 import type { Distribution, ParamValue } from '../core/distributions.js';
-import { ParsimonyError } from '../core/errors.js';
+import {
+  DuplicatedStudyError,
+  StudyNotFoundError,
+  TrialFinishedError,
+  TrialNotFoundError,
+} from '../core/errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -49,8 +54,7 @@ export class InMemoryStorage implements Storage {
   async createStudy(directions: readonly StudyDirection[], studyName?: string): Promise<number> {
     const name = studyName ?? `study-${this.nextStudyId}-${Date.now().toString(36)}`;
     for (const s of this.studies.values())
-      if (s.name === name)
-        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
+      if (s.name === name) throw new DuplicatedStudyError(`a study named "${name}" already exists`);
     const studyId = this.nextStudyId++;
     this.studies.set(studyId, {
       studyId,
@@ -73,13 +77,13 @@ export class InMemoryStorage implements Storage {
     const study = this.study(studyId);
     for (const s of this.studies.values())
       if (s.name === newName && s !== study)
-        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${newName}" already exists`);
+        throw new DuplicatedStudyError(`a study named "${newName}" already exists`);
     study.name = newName;
   }
 
   async getStudyIdFromName(studyName: string): Promise<number> {
     for (const s of this.studies.values()) if (s.name === studyName) return s.studyId;
-    throw new ParsimonyError('STUDY_NOT_FOUND', `no study named "${studyName}"`);
+    throw new StudyNotFoundError(`no study named "${studyName}"`);
   }
 
   async getStudyName(studyId: number): Promise<string> {
@@ -240,23 +244,20 @@ export class InMemoryStorage implements Storage {
 
   private study(studyId: number): StudyRecord {
     const study = this.studies.get(studyId);
-    if (!study) throw new ParsimonyError('STUDY_NOT_FOUND', `no study with id ${studyId}`);
+    if (!study) throw new StudyNotFoundError(`no study with id ${studyId}`);
     return study;
   }
 
   private entry(trialId: number): { study: StudyRecord; trial: MutableTrial } {
     const entry = this.trials.get(trialId);
-    if (!entry) throw new ParsimonyError('TRIAL_NOT_FOUND', `no trial with id ${trialId}`);
+    if (!entry) throw new TrialNotFoundError(`no trial with id ${trialId}`);
     return entry;
   }
 
   private writable(trialId: number): MutableTrial {
     const trial = this.entry(trialId).trial;
     if (isFinished(trial.state))
-      throw new ParsimonyError(
-        'TRIAL_FINISHED',
-        `trial ${trial.number} is already ${trial.state} and cannot be changed`,
-      );
+      throw new TrialFinishedError(`trial ${trial.number} is already ${trial.state} and cannot be changed`);
     trial.frozen = null;
     return trial;
   }

@@ -17,7 +17,13 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Distribution, ParamValue } from '../core/distributions.js';
-import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import {
+  DuplicatedStudyError,
+  InvalidArgumentError,
+  ParsimonyError,
+  StorageError,
+  StudyNotFoundError,
+} from '../core/errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -150,7 +156,7 @@ export class PostgresStorage implements Storage {
     } catch (error) {
       await pool.end().catch(() => {});
       const reason = describeConnectError(error);
-      throw new ParsimonyError('STORAGE', `cannot connect to ${config.display}: ${reason}`, { cause: error });
+      throw new StorageError(`cannot connect to ${config.display}: ${reason}`, { cause: error });
     }
     const storage = new PostgresStorage(pool, config.display);
     try {
@@ -176,8 +182,7 @@ export class PostgresStorage implements Storage {
       );
       return rows[0].id;
     } catch (error) {
-      if (pgCode(error) === '23505')
-        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
+      if (pgCode(error) === '23505') throw new DuplicatedStudyError(`a study named "${name}" already exists`);
       throw error;
     }
   }
@@ -198,7 +203,7 @@ export class PostgresStorage implements Storage {
       if (rowCount === 0) throw studyNotFound(studyId);
     } catch (error) {
       if (pgCode(error) === '23505')
-        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${newName}" already exists`);
+        throw new DuplicatedStudyError(`a study named "${newName}" already exists`);
       throw error;
     }
   }
@@ -208,7 +213,7 @@ export class PostgresStorage implements Storage {
       'SELECT study_id AS id FROM studies WHERE study_name = $1',
       [studyName],
     );
-    if (rows.length === 0) throw new ParsimonyError('STUDY_NOT_FOUND', `no study named "${studyName}"`);
+    if (rows.length === 0) throw new StudyNotFoundError(`no study named "${studyName}"`);
     return rows[0].id;
   }
 
@@ -737,7 +742,7 @@ export class PostgresStorage implements Storage {
   private wrap(error: unknown): Error {
     if (error instanceof ParsimonyError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    return new ParsimonyError('STORAGE', `${this.url}: ${message}`, { cause: error });
+    return new StorageError(`${this.url}: ${message}`, { cause: error });
   }
 
   private async requireTrial(trialId: number): Promise<void> {

@@ -17,7 +17,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Distribution, ParamValue } from '../core/distributions.js';
-import { FileNotFoundError, InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import {
+  DuplicatedStudyError,
+  FileNotFoundError,
+  InvalidArgumentError,
+  ParsimonyError,
+  StorageError,
+  StudyNotFoundError,
+} from '../core/errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -89,7 +96,7 @@ export class SqliteStorage implements Storage {
       this.db = new Database(this.path, { timeout: 0 });
       this.busyTimeoutMs = busyTimeoutMs;
     } catch (error) {
-      throw new ParsimonyError('STORAGE', `cannot open sqlite:${this.path}: ${(error as Error).message}`, {
+      throw new StorageError(`cannot open sqlite:${this.path}: ${(error as Error).message}`, {
         cause: error,
       });
     }
@@ -128,7 +135,7 @@ export class SqliteStorage implements Storage {
         return Number(info.lastInsertRowid);
       } catch (error) {
         if (sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE')
-          throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
+          throw new DuplicatedStudyError(`a study named "${name}" already exists`);
         throw error;
       }
     });
@@ -150,7 +157,7 @@ export class SqliteStorage implements Storage {
         if (info.changes === 0) throw studyNotFound(studyId);
       } catch (error) {
         if (sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE')
-          throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${newName}" already exists`);
+          throw new DuplicatedStudyError(`a study named "${newName}" already exists`);
         throw error;
       }
     });
@@ -161,7 +168,7 @@ export class SqliteStorage implements Storage {
       const row = this.stmt('SELECT study_id AS id FROM studies WHERE study_name = ?').get(studyName) as
         | { id: number }
         | undefined;
-      if (!row) throw new ParsimonyError('STUDY_NOT_FOUND', `no study named "${studyName}"`);
+      if (!row) throw new StudyNotFoundError(`no study named "${studyName}"`);
       return row.id;
     });
   }
@@ -548,7 +555,7 @@ export class SqliteStorage implements Storage {
   private wrap(error: unknown): Error {
     if (error instanceof ParsimonyError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    return new ParsimonyError('STORAGE', `sqlite:${this.path}: ${message}`, { cause: error });
+    return new StorageError(`sqlite:${this.path}: ${message}`, { cause: error });
   }
 
   private requireStudy(studyId: number): void {

@@ -49,7 +49,7 @@ describe('heartbeats and retries', () => {
       () => {
         throw new Error('diverged');
       },
-      { nTrials: 1 },
+      { nTrials: 1, catch: [Error] },
     );
     assert.equal(study.trials[0].systemAttrs.failKind, 'error');
   });

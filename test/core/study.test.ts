@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FloatDistribution } from '../../src/core/distributions.js';
-import { TrialPruned } from '../../src/core/trial.js';
+import { TrialPruned } from '../../src/core/errors.js';
 import { RandomSampler } from '../../src/samplers/random.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
 import { createStudy, loadStudy } from '../../src/study/create.js';
@@ -39,7 +39,7 @@ describe('Study', () => {
         if (trial.number === 2) return Number.NaN;
         return x;
       },
-      { nTrials: 5 },
+      { nTrials: 5, catch: [Error] },
     );
     const states = study.trials.map((t) => t.state);
     assert.deepEqual(states, ['COMPLETE', 'FAIL', 'FAIL', 'COMPLETE', 'COMPLETE']);
@@ -54,7 +54,7 @@ describe('Study', () => {
         () => {
           throw new RangeError('bad');
         },
-        { nTrials: 3, catch: false },
+        { nTrials: 3, catch: [] },
       ),
       RangeError,
     );
@@ -99,7 +99,7 @@ describe('Study', () => {
     assert.equal(frozen.state, 'COMPLETE');
     assert.deepEqual(frozen.values, [lr * 2]);
     const second = await study.ask();
-    await study.tell(second.number, { state: 'fail', reason: 'out of memory' });
+    await study.tell(second.number, { state: 'FAIL', reason: 'out of memory' });
     assert.equal(study.trials[1].state, 'FAIL');
     assert.equal(study.trials[1].systemAttrs.failReason, 'out of memory');
     await assert.rejects(study.tell(second.number, 1), /already FAIL/);

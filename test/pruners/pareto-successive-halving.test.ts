@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { TrialPruned } from '../../src/core/errors.js';
 import type { StudyDirection } from '../../src/core/frozen-trial.js';
 import type { Study } from '../../src/core/study.js';
-import { TrialPruned } from '../../src/core/trial.js';
 import { ParetoSuccessiveHalvingPruner } from '../../src/pruners/pareto-successive-halving.js';
 import { RandomSampler } from '../../src/samplers/random.js';
 import { createStudy } from '../../src/study/create.js';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError, TrialPruned } from '../../src/core/errors.js';
 import type { Study } from '../../src/core/study.js';
-import { TrialPruned } from '../../src/core/trial.js';
 import { SuccessiveHalvingPruner } from '../../src/pruners/successive-halving.js';
 import { RandomSampler } from '../../src/samplers/random.js';
 import { createStudy } from '../../src/study/create.js';

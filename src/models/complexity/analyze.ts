@@ -63,7 +63,9 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
   const shapes = inferShapes(spec);
   const layers: LayerComplexity[] = spec.layers.map((layer, i) => {
     const kind = layerKind(layer.type);
-    if (!kind) throw new Error(`unreachable: unknown layer type ${layer.type}`);
+    if (!kind)
+      // not a user error: validation rejects unknown layer types before analysis
+      throw new Error(`unreachable: unknown layer type ${layer.type}`);
     const output = shapes.byName.get(layer.name) ?? [];
     const cost = kind.cost(layer as never, shapes.layerInputs[i], output);
     const params = cost.weights + cost.biases + cost.otherLearned;
