@@ -122,6 +122,8 @@ export class Study {
   /** Storage snapshot by trial number; finished entries never change. */
   private cache: FrozenTrial[] = [];
   private systemAttrsCache: Record<string, AttrValue> = {};
+  /** The distribution of each parameter name as first seen in the study (kinds never change). */
+  private readonly paramDistributions = new Map<string, Distribution>();
   private systemAttrsReadAt = Number.NEGATIVE_INFINITY;
   private readonly live = new Map<number, Trial>();
   private readonly askSnapshots = new Map<number, FrozenTrial>();
@@ -166,6 +168,7 @@ export class Study {
       nObjectives: this.directions.length,
       view: (trial) => this.viewFor(trial.number),
       samplerView: (trial) => this.samplerViewFor(trial.snapshot()),
+      knownDistribution: (name) => this.paramDistributions.get(name),
     };
   }
 
@@ -196,6 +199,7 @@ export class Study {
     const byNumber: FrozenTrial[] = [];
     for (const t of trials) byNumber[t.number] = t;
     this.cache = byNumber.filter((t) => t !== undefined);
+    for (const t of this.cache) this.noteDistributions(t);
     // Study system attributes are written as samplers start (the shared QMC seed, say), not per
     // trial: re-reading them once a second, and right after this sampler started, saves a round
     // trip per trial on a network storage.
@@ -233,7 +237,8 @@ export class Study {
     return paretoFrontIndices(points).map((i) => feasible[i]);
   }
 
-  get userAttrs(): Promise<Record<string, AttrValue>> {
+  /** The study's user attributes, read from storage (a method, not a getter, since it does I/O). */
+  getUserAttrs(): Promise<Record<string, AttrValue>> {
     return this.storage.getStudyUserAttrs(this.studyId);
   }
 
@@ -357,7 +362,13 @@ export class Study {
     if (!changed) throw new TrialFinishedError(`trial ${trial.number} was already finished; tell ignored`);
     const stored = await this.storage.getTrial(trial.trialId);
     this.cache[stored.number] = stored;
+    this.noteDistributions(stored);
     return stored;
+  }
+
+  private noteDistributions(trial: FrozenTrial): void {
+    for (const [name, d] of Object.entries(trial.distributions))
+      if (!this.paramDistributions.has(name)) this.paramDistributions.set(name, d);
   }
 
   /** The state, values and failure reason `input` stands for; throws for an input that names none. */

@@ -1,5 +1,5 @@
 /** In-process storage: the default for `createStudy()` without a storage URL. */
-import type { Distribution, ParamValue } from '../core/distributions.js';
+import { checkDistributionCompatibility, type Distribution, type ParamValue } from '../core/distributions.js';
 import {
   DuplicatedStudyError,
   StudyNotFoundError,
@@ -42,6 +42,8 @@ interface StudyRecord {
   userAttrs: Record<string, AttrValue>;
   systemAttrs: Record<string, AttrValue>;
   trials: MutableTrial[];
+  /** The first distribution each parameter name had in the study; later ones must be compatible. */
+  paramDistributions: Map<string, Distribution>;
 }
 
 export class InMemoryStorage implements Storage {
@@ -63,6 +65,7 @@ export class InMemoryStorage implements Storage {
       userAttrs: {},
       systemAttrs: {},
       trials: [],
+      paramDistributions: new Map(),
     });
     return studyId;
   }
@@ -146,6 +149,8 @@ export class InMemoryStorage implements Storage {
       datetimeComplete: template.datetimeComplete ?? (isFinished(state) ? new Date() : null),
       frozen: null,
     };
+    for (const [name, d] of Object.entries(trial.distributions))
+      if (!study.paramDistributions.has(name)) study.paramDistributions.set(name, d);
     study.trials.push(trial);
     this.trials.set(trial.trialId, { study, trial });
     return this.freeze(trial);
@@ -179,7 +184,11 @@ export class InMemoryStorage implements Storage {
     value: ParamValue,
     distribution: Distribution,
   ): Promise<void> {
+    const { study } = this.entry(trialId);
     const trial = this.writable(trialId);
+    const known = study.paramDistributions.get(name);
+    if (known) checkDistributionCompatibility(name, known, distribution);
+    else study.paramDistributions.set(name, distribution);
     trial.params[name] = value;
     trial.distributions[name] = distribution;
   }

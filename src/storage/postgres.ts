@@ -16,8 +16,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Distribution, ParamValue } from '../core/distributions.js';
+import { checkDistributionCompatibility, type Distribution, type ParamValue } from '../core/distributions.js';
 import {
+  DistributionMismatchError,
   DuplicatedStudyError,
   InvalidArgumentError,
   ParsimonyError,
@@ -42,6 +43,7 @@ import {
   checkStep,
   checkTrialState,
   decodeDirections,
+  decodeDistribution,
   decodeJson,
   encodeDirections,
   encodeIntermediate,
@@ -504,14 +506,50 @@ export class PostgresStorage implements Storage {
     distribution: Distribution,
   ): Promise<void> {
     const internal = encodeParam(name, value, distribution);
-    await this.writeToUnfinished(
-      trialId,
-      `INSERT INTO trial_params (trial_id, name, value, distribution_json)
-       SELECT trial_id, $2, $3, $4 FROM live
-       ON CONFLICT (trial_id, name) DO UPDATE SET value = EXCLUDED.value,
-         distribution_json = EXCLUDED.distribution_json`,
-      [name, internal, encodeJson(distribution.getConfig(), 'distribution')],
+    const config = distribution.getConfig();
+    // One round trip: the write happens only when no earlier row of the study gives the name another
+    // kind or other choices (DISTRIBUTION_MISMATCH); that row comes back to word the error.
+    const { rows } = await this.query<{ clash: string | null; written: number }>(
+      `WITH live AS (SELECT trial_id, study_id FROM trials WHERE trial_id = $1 AND state IN ${UNFINISHED} FOR SHARE),
+       clash AS (
+         SELECT p.distribution_json AS config FROM trials t
+         JOIN trial_params p ON p.trial_id = t.trial_id AND p.name = $2
+         WHERE t.study_id = (SELECT study_id FROM trials WHERE trial_id = $1)
+           AND ((p.distribution_json::jsonb ->> 'type') <> $5
+             OR ($5 = 'categorical' AND (p.distribution_json::jsonb -> 'choices') <> $6::jsonb))
+         LIMIT 1
+       ),
+       written AS (
+         INSERT INTO trial_params (trial_id, name, value, distribution_json)
+         SELECT trial_id, $2, $3, $4 FROM live WHERE NOT EXISTS (SELECT 1 FROM clash)
+         ON CONFLICT (trial_id, name) DO UPDATE SET value = EXCLUDED.value,
+           distribution_json = EXCLUDED.distribution_json
+         RETURNING 1
+       )
+       SELECT (SELECT config FROM clash) AS clash, (SELECT count(*) FROM written)::int AS written`,
+      [
+        trialId,
+        name,
+        internal,
+        encodeJson(config, 'distribution'),
+        config.type,
+        JSON.stringify(config.type === 'categorical' ? config.choices : null),
+      ],
     );
+    const { clash, written } = rows[0];
+    if (clash !== null) {
+      checkDistributionCompatibility(name, decodeDistribution(clash), distribution);
+      throw new DistributionMismatchError(
+        `parameter "${name}" was already suggested as ${clash} in this study`,
+      );
+    }
+    if (written > 0) return;
+    const found = await this.query<{ number: number; state: TrialState }>(
+      'SELECT number, state FROM trials WHERE trial_id = $1',
+      [trialId],
+    );
+    if (found.rows.length === 0) throw trialNotFound(trialId);
+    throw trialFinished(found.rows[0].number, found.rows[0].state);
   }
 
   async setTrialIntermediateValue(trialId: number, step: number, value: IntermediateValue): Promise<void> {

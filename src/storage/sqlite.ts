@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Distribution, ParamValue } from '../core/distributions.js';
+import { checkDistributionCompatibility, type Distribution, type ParamValue } from '../core/distributions.js';
 import {
   DuplicatedStudyError,
   FileNotFoundError,
@@ -42,6 +42,7 @@ import {
   checkStep,
   checkTrialState,
   decodeDirections,
+  decodeDistribution,
   decodeJson,
   encodeDirections,
   encodeIntermediate,
@@ -352,6 +353,18 @@ export class SqliteStorage implements Storage {
   ): Promise<void> {
     const internal = encodeParam(name, value, distribution);
     const config = encodeJson(distribution.getConfig(), 'distribution');
+    // A name keeps its kind in a study (DISTRIBUTION_MISMATCH otherwise); any earlier row will do,
+    // since every row was checked against the ones before it.
+    const earlier = this.guard(
+      () =>
+        this.stmt(
+          `SELECT p.distribution_json AS config FROM trials me
+           JOIN trials t ON t.study_id = me.study_id
+           JOIN trial_params p ON p.trial_id = t.trial_id AND p.name = ?
+           WHERE me.trial_id = ? LIMIT 1`,
+        ).get(name, trialId) as { config: string } | undefined,
+    );
+    if (earlier) checkDistributionCompatibility(name, decodeDistribution(earlier.config), distribution);
     this.writeToUnfinished(
       trialId,
       `INSERT INTO trial_params (trial_id, name, value, distribution_json)

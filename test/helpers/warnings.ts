@@ -9,6 +9,9 @@ export interface CapturedWarning {
 export async function captureWarnings<T>(
   fn: () => Promise<T> | T,
 ): Promise<{ result: T; warnings: CapturedWarning[] }> {
+  // process.emitWarning delivers on a later tick; a run without I/O (memory storage) can end before
+  // that, so let earlier code's warnings arrive before listening.
+  await new Promise((resolve) => setImmediate(resolve));
   const warnings: CapturedWarning[] = [];
   const listener = (w: Error & { code?: string }) => {
     if (w.name === WARNING_TYPE) warnings.push({ code: w.code as WarningCode, message: w.message });
@@ -16,7 +19,6 @@ export async function captureWarnings<T>(
   process.on('warning', listener);
   try {
     const result = await fn();
-    // process.emitWarning delivers on the next tick.
     await new Promise((resolve) => setImmediate(resolve));
     return { result, warnings };
   } finally {
