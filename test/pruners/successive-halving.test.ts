@@ -39,6 +39,29 @@ describe('SuccessiveHalvingPruner', () => {
     }
   });
 
+  it('promotes max(1, floor(n / eta)) of n values, for every n up to 13 and eta 2, 3 and 4', async () => {
+    // Through a real study: the rung at step 1 holds n - 1 values 1..n-1 before the newcomer arrives
+    // with k values better than its own. A ceil in place of the floor (or an off-by-one) flips some.
+    for (const eta of [2, 3, 4]) {
+      for (let n = 1; n <= 13; n++) {
+        const slots = Math.max(1, Math.floor(n / eta));
+        const outcomes: boolean[] = [];
+        const expected: boolean[] = [];
+        for (let k = 0; k < n; k++) {
+          const study = await createStudy({
+            sampler: new RandomSampler({ seed: 0 }),
+            pruner: new SuccessiveHalvingPruner({ minResource: 1, reductionFactor: eta }),
+          });
+          for (let v = 1; v < n; v++) await reportOnly(study, [v, v]);
+          const mine = k + 0.5;
+          outcomes.push((await runCurve(study, [mine, mine, mine])).prunedAt === null);
+          expected.push(k < slots);
+        }
+        assert.deepEqual(outcomes, expected, `eta ${eta}, n ${n}: the best ${slots} go on`);
+      }
+    }
+  });
+
   it('keeps only the best so far while a rung holds fewer than eta trials', async () => {
     const study = await createStudy({
       pruner: new SuccessiveHalvingPruner({ minResource: 1, reductionFactor: 3 }),

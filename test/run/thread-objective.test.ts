@@ -56,7 +56,7 @@ describe('threadObjective', () => {
     try {
       const study = await createStudy({ sampler: new RandomSampler({ seed: 2 }), pruner: pruneAtStep1 });
       await study.enqueueTrial({ x: 2.95, mode: 'abs' });
-      await study.optimize(threaded, { nTrials: 4 });
+      await study.optimize(threaded, { nTrials: 4, catch: [Error] });
       const [refused, ...rest] = study.trials;
       assert.equal(refused.state, 'FAIL');
       assert.match(String(refused.systemAttrs.failReason), /refused x=2\.95/);
@@ -72,7 +72,10 @@ describe('threadObjective', () => {
     const threaded = threadObjective(fixture, { threads: 1, exportName: 'nothing' });
     try {
       const study = await createStudy();
-      await study.optimize(threaded, { nTrials: 1 });
+      await assert.rejects(study.optimize(threaded, { nTrials: 1 }), {
+        code: 'INVALID_ARGUMENT',
+        message: /has no function export "nothing"/,
+      });
       assert.match(String(study.trials[0].systemAttrs.failReason), /has no function export "nothing"/);
     } finally {
       await threaded.close();

@@ -72,13 +72,17 @@ describe('GridSampler', () => {
     assert.throws(() => new GridSampler({}), /search space is empty/);
     assert.throws(() => new GridSampler({ x: [] }), /"x" needs a non-empty array/);
     const study = await createStudy({ sampler: new GridSampler({ x: [1, 2] }) });
-    await study.optimize(
-      (t) => {
-        t.suggestCategorical('x', [1, 2]);
-        return t.suggestFloat('y', 0, 1);
-      },
-      { nTrials: 1 },
+    await assert.rejects(
+      study.optimize(
+        (t) => {
+          t.suggestCategorical('x', [1, 2]);
+          return t.suggestFloat('y', 0, 1);
+        },
+        { nTrials: 1 },
+      ),
+      { code: 'INVALID_ARGUMENT', message: /"y" is not in the grid/ },
     );
+    assert.equal(study.trials[0].state, 'FAIL');
     assert.match(String(study.trials[0].systemAttrs.failReason), /"y" is not in the grid/);
   });
 

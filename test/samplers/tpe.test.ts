@@ -306,7 +306,7 @@ describe('TPESampler', () => {
         if (t.number % 5 === 2) throw new TrialPruned();
         return x;
       },
-      { nTrials: 30 },
+      { nTrials: 30, catch: [Error] },
     );
     const states = new Set(study.trials.map((t) => t.state));
     assert.deepEqual([...states].sort(), ['COMPLETE', 'FAIL', 'PRUNED']);
@@ -343,6 +343,52 @@ describe('TPESampler', () => {
       /weights must be finite/,
     );
   });
+
+  for (const multivariate of [false, true])
+    it(`puts exactly ceil(gamma(n)) of the n finished trials in the good group, running ones in neither (multivariate: ${multivariate})`, () => {
+      // Values are distinct and gamma is not an integer, so an off-by-one or a rounding change shows.
+      for (const [nComplete, nRunning] of [
+        [12, 0],
+        [20, 5],
+        [37, 3],
+      ]) {
+        const trials: FrozenTrial[] = [];
+        for (let i = 0; i < nComplete; i++)
+          trials.push(makeTrial(i, 'COMPLETE', { x: (i * 0.37) % 1 }, [(i * 7) % nComplete]));
+        for (let i = nComplete; i < nComplete + nRunning; i++)
+          trials.push(makeTrial(i, 'RUNNING', { x: 0.5 }, null));
+        const current = makeTrial(nComplete + nRunning, 'RUNNING', {}, null);
+        const view = makeView([...trials, current]);
+        const gammaSaw: number[] = [];
+        const groupSizes: number[] = [];
+        const sampler = new TPESampler({
+          seed: 0,
+          multivariate,
+          bandwidth: 'optuna',
+          constantLiar: true,
+          warnIndependentSampling: false,
+          gamma: (n) => {
+            gammaSaw.push(n);
+            return 0.15 * n + 0.1;
+          },
+          weights: (n) => {
+            groupSizes.push(n);
+            return new Array(n).fill(1);
+          },
+        });
+        const space = sampler.inferRelativeSearchSpace(view, current);
+        if (multivariate) sampler.sampleRelative(view, current, space);
+        else sampler.sampleIndependent(view, current, 'x', X_DIST);
+        const good = Math.ceil(0.15 * nComplete + 0.1);
+        assert.deepEqual(gammaSaw, [nComplete], `gamma sees the ${nComplete} finished trials only`);
+        // weights() is asked for the good group, then for the rest (running trials, lied about, join the rest).
+        assert.deepEqual(
+          groupSizes,
+          [good, nComplete - good + nRunning],
+          `${nComplete} complete, ${nRunning} running`,
+        );
+      }
+    });
 
   it("follows Optuna's default gamma and weights", () => {
     assert.deepEqual([0, 1, 10, 11, 100, 1000].map(defaultGamma), [0, 1, 1, 2, 10, 25]);

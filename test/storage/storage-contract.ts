@@ -129,13 +129,34 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
       'hands each WAITING trial to exactly one claimer, oldest first',
       withStorage(async (s) => {
         const id = await s.createStudy(['minimize'], 'claims');
-        for (let i = 0; i < 10; i++) await s.createTrial(id, { state: 'WAITING', systemAttrs: { i } });
+        // WAITING trials between RUNNING ones, so "oldest" means the lowest number, not the first row.
+        await s.createTrial(id);
+        for (let i = 0; i < 13; i++) {
+          await s.createTrial(id, { state: 'WAITING', systemAttrs: { i } });
+          if (i % 4 === 1) await s.createTrial(id);
+        }
+        // One at a time, claims come out in the order the trials were enqueued.
+        const first: unknown[] = [];
+        for (let k = 0; k < 3; k++) {
+          const claimed = await s.claimWaitingTrial(id);
+          first.push(claimed?.systemAttrs.i);
+          assert.equal(claimed?.state, 'RUNNING');
+          assert.equal((await s.getTrial(claimed!.trialId)).state, 'RUNNING');
+        }
+        assert.deepEqual(first, [0, 1, 2], 'oldest first');
         const claims = await Promise.all(Array.from({ length: 14 }, () => s.claimWaitingTrial(id)));
         const got = claims.filter((c) => c !== null);
         assert.equal(got.length, 10);
         assert.equal(new Set(got.map((c) => c!.trialId)).size, 10);
         assert.ok(got.every((c) => c!.state === 'RUNNING'));
+        assert.deepEqual(
+          got.map((c) => c!.systemAttrs.i as number).sort((a, b) => a - b),
+          [3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        );
         assert.equal(await s.claimWaitingTrial(id), null);
+        // nextTrial claims the oldest too.
+        for (let i = 0; i < 3; i++) await s.createTrial(id, { state: 'WAITING', systemAttrs: { i: 20 + i } });
+        assert.equal((await s.nextTrial(id))?.systemAttrs.i, 20);
       }),
     );
 
