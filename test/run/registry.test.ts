@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../../src/core/distributions.js';
+import type { Pruner } from '../../src/core/pruner.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import { HyperbandPruner } from '../../src/pruners/hyperband.js';
+import { NopPruner } from '../../src/pruners/nop.js';
+import { PatientPruner } from '../../src/pruners/patient.js';
+import { MedianPruner, PercentilePruner } from '../../src/pruners/percentile.js';
+import { SuccessiveHalvingPruner } from '../../src/pruners/successive-halving.js';
+import { ThresholdPruner } from '../../src/pruners/threshold.js';
+import { WilcoxonPruner } from '../../src/pruners/wilcoxon.js';
 import {
   createPruner,
   createSampler,
@@ -8,12 +17,43 @@ import {
   PRUNER_NAMES,
   SAMPLER_NAMES,
 } from '../../src/run/registry.js';
+import { CmaEsSampler } from '../../src/samplers/cmaes/cmaes-sampler.js';
+import { GPSampler } from '../../src/samplers/gp/gp-sampler.js';
+import { GridSampler } from '../../src/samplers/grid.js';
+import { NSGAIISampler } from '../../src/samplers/nsga2/nsga2-sampler.js';
+import { QMCSampler } from '../../src/samplers/qmc/qmc-sampler.js';
+import { RandomSampler } from '../../src/samplers/random.js';
+import { TPESampler } from '../../src/samplers/tpe/tpe-sampler.js';
 import { createStudy } from '../../src/study/create.js';
+import { constant, reportOnly, runCurve } from '../pruners/helpers.js';
 
 const space = {
   x: new FloatDistribution(0, 1, { step: 0.25 }),
   n: new IntDistribution(1, 3),
   kind: new CategoricalDistribution(['a', 'b']),
+};
+
+/** The class each name must build; a name without an entry fails the listing test. */
+const PRUNER_CLASSES: Record<string, abstract new (...args: never[]) => Pruner> = {
+  nop: NopPruner,
+  median: MedianPruner,
+  percentile: PercentilePruner,
+  patient: PatientPruner,
+  threshold: ThresholdPruner,
+  'successive-halving': SuccessiveHalvingPruner,
+  asha: SuccessiveHalvingPruner,
+  hyperband: HyperbandPruner,
+  wilcoxon: WilcoxonPruner,
+};
+
+const SAMPLER_CLASSES: Record<string, abstract new (...args: never[]) => Sampler> = {
+  random: RandomSampler,
+  tpe: TPESampler,
+  gp: GPSampler,
+  cmaes: CmaEsSampler,
+  qmc: QMCSampler,
+  nsga2: NSGAIISampler,
+  grid: GridSampler,
 };
 
 /** Options a pruner cannot do without. */
@@ -25,6 +65,8 @@ const REQUIRED: Record<string, Record<string, unknown>> = {
 
 describe('sampler and pruner registry', () => {
   it('lists the samplers and pruners a study file can name', () => {
+    assert.deepEqual([...SAMPLER_NAMES].sort(), Object.keys(SAMPLER_CLASSES).sort());
+    assert.deepEqual([...PRUNER_NAMES].sort(), Object.keys(PRUNER_CLASSES).sort());
     assert.deepEqual([...SAMPLER_NAMES].sort(), ['cmaes', 'gp', 'grid', 'nsga2', 'qmc', 'random', 'tpe']);
     assert.deepEqual([...PRUNER_NAMES].sort(), [
       'asha',
@@ -45,6 +87,10 @@ describe('sampler and pruner registry', () => {
       const sampler = await createSampler(
         { name, options: { seed: 3 } },
         { space, directions: ['minimize'] },
+      );
+      assert.ok(
+        sampler instanceof SAMPLER_CLASSES[name],
+        `"${name}" built a ${sampler.constructor.name}, not a ${SAMPLER_CLASSES[name].name}`,
       );
       const study = await createStudy({ sampler });
       await study.optimize(
@@ -72,7 +118,18 @@ describe('sampler and pruner registry', () => {
         { name, options: REQUIRED[name] ?? {} },
         { directions: ['minimize'] },
       );
-      assert.equal(typeof pruner.prune, 'function');
+      assert.ok(
+        pruner instanceof PRUNER_CLASSES[name],
+        `"${name}" built a ${pruner.constructor.name}, not a ${PRUNER_CLASSES[name].name}`,
+      );
+      // And it decides as that class does: a trial far worse than nine others at every step.
+      const study = await createStudy({ sampler: new RandomSampler({ seed: 0 }), pruner });
+      for (let v = 0; v < 9; v++) await reportOnly(study, constant(v / 10, 12));
+      const worst = await runCurve(
+        study,
+        Array.from({ length: 12 }, (_, step) => 100 + step),
+      );
+      assert.equal(worst.prunedAt !== null, name !== 'nop', `${name} on a hopeless trial`);
     });
   }
 
