@@ -287,8 +287,8 @@ describe('Study', () => {
   });
 
   it('runs trials concurrently and stays reproducible for a fixed seed', async () => {
-    const run = async () => {
-      const study = await createStudy({ sampler: new RandomSampler({ seed: 11 }) });
+    const run = async (seed: number) => {
+      const study = await createStudy({ sampler: new RandomSampler({ seed }) });
       let active = 0;
       let peak = 0;
       await study.optimize(
@@ -305,21 +305,42 @@ describe('Study', () => {
       );
       return { params: study.trials.map((t) => t.params), peak };
     };
-    const a = await run();
-    const b = await run();
+    const a = await run(11);
+    const b = await run(11);
     assert.equal(a.peak, 4);
     assert.deepEqual(a.params, b.params);
+    // The control: the seed decides, so another one gives other trials.
+    assert.notDeepEqual((await run(12)).params, a.params);
   });
 
-  it('stops at the timeout', async () => {
-    const study = await createStudy();
-    await study.optimize(
+  it('starts no trial once the timeout has passed, and none is cut short', async () => {
+    // No bound on how fast this machine is: the assertions follow from when each trial ended
+    // relative to the deadline, whatever those times are.
+    const timeoutMs = 50;
+    const study = await createStudy({ sampler: new RandomSampler({ seed: 0 }) });
+    const ended: number[] = [];
+    const before = Date.now();
+    const run = study.optimize(
       async (trial) => {
-        await new Promise((r) => setTimeout(r, 20));
+        // The third trial outlasts the deadline (optimize set it between `before` and `after`).
+        if (trial.number === 2)
+          while (Date.now() <= after + timeoutMs) await new Promise((r) => setTimeout(r, 5));
+        ended.push(Date.now());
         return trial.suggestFloat('x', 0, 1);
       },
-      { timeoutMs: 100 },
+      { timeoutMs, nTrials: 50 },
     );
-    assert.ok(study.trials.length >= 1 && study.trials.length <= 10, `${study.trials.length} trials`);
+    const after = Date.now();
+    await run;
+    const n = study.trials.length;
+    assert.ok(n >= 1 && n <= 3, `${n} trials: none may start after trial 2 outlasted the deadline`);
+    assert.ok(
+      study.trials.every((t) => t.state === 'COMPLETE'),
+      'running trials finish',
+    );
+    // A trial that ended surely before the deadline was followed by another.
+    for (let i = 0; i < n - 1; i++)
+      assert.ok(ended[i] <= after + timeoutMs, `trial ${i + 1} started in time`);
+    if (ended[n - 1] < before + timeoutMs) assert.fail(`stopped after ${n} trials, before the deadline`);
   });
 });

@@ -142,10 +142,10 @@ describe('ParetoSuccessiveHalvingPruner', () => {
   });
 
   it('is reproducible for a seed on a two-objective curve family', async () => {
-    async function run(): Promise<string[]> {
+    async function run(seed: number): Promise<string[]> {
       const study = await createStudy({
         directions: ['minimize', 'minimize'],
-        sampler: new RandomSampler({ seed: 11 }),
+        sampler: new RandomSampler({ seed }),
         pruner: new ParetoSuccessiveHalvingPruner({ minResource: 1, reductionFactor: 3 }),
       });
       await study.optimize(
@@ -163,11 +163,12 @@ describe('ParetoSuccessiveHalvingPruner', () => {
         },
         { nTrials: 40, concurrency: 2 },
       );
-      return study.trials.map((t) => `${t.state}@${Object.keys(t.intermediateValues).length}`);
+      return study.trials.map((t) => `${t.params.x}:${t.state}@${Object.keys(t.intermediateValues).length}`);
     }
-    const first = await run();
-    assert.deepEqual(await run(), first);
-    const pruned = first.filter((s) => s.startsWith('PRUNED')).length;
+    const first = await run(11);
+    assert.deepEqual(await run(11), first);
+    assert.notDeepEqual(await run(12), first, 'another seed gives other trials');
+    const pruned = first.filter((s) => s.includes(':PRUNED')).length;
     assert.ok(pruned > 10 && pruned < 40, `${pruned} pruned`);
   });
 

@@ -134,9 +134,9 @@ describe('SuccessiveHalvingPruner', () => {
   });
 
   it('is reproducible for a seed, even with concurrent trials', async () => {
-    async function run(): Promise<string[]> {
+    async function run(seed: number): Promise<string[]> {
       const study = await createStudy({
-        sampler: new RandomSampler({ seed: 7 }),
+        sampler: new RandomSampler({ seed }),
         pruner: new SuccessiveHalvingPruner({ minResource: 1, reductionFactor: 3 }),
       });
       await study.optimize(
@@ -153,12 +153,13 @@ describe('SuccessiveHalvingPruner', () => {
         },
         { nTrials: 30, concurrency: 3 },
       );
-      return study.trials.map((t) => `${t.state}@${Object.keys(t.intermediateValues).length}`);
+      return study.trials.map((t) => `${t.params.x}:${t.state}@${Object.keys(t.intermediateValues).length}`);
     }
-    const first = await run();
-    assert.deepEqual(await run(), first);
-    assert.ok(first.some((s) => s.startsWith('PRUNED')));
-    assert.ok(first.some((s) => s.startsWith('COMPLETE')));
+    const first = await run(7);
+    assert.deepEqual(await run(7), first);
+    assert.notDeepEqual(await run(8), first, 'another seed gives other trials');
+    assert.ok(first.some((s) => s.includes(':PRUNED')));
+    assert.ok(first.some((s) => s.includes(':COMPLETE')));
   });
 
   it('refuses multi-objective studies and bad options', async () => {

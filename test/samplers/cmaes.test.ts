@@ -95,11 +95,12 @@ describe('CmaEsSampler', () => {
       await new Promise((r) => setTimeout(r, (t.number * 13) % 4));
       return v;
     };
-    const params = async (concurrency: number) =>
-      (await run(new CmaEsSampler({ seed: 5 }), objective, 40, concurrency)).trials.map((t) => t.params);
+    const params = async (concurrency: number, seed = 5) =>
+      (await run(new CmaEsSampler({ seed }), objective, 40, concurrency)).trials.map((t) => t.params);
     assert.deepEqual(await params(1), await params(1));
     const concurrent = await params(4);
     assert.deepEqual(concurrent, await params(4));
+    assert.notDeepEqual(await params(4, 6), concurrent, 'another seed gives other trials');
     // Trials of one generation are distinct draws even when asked from the same state.
     assert.equal(new Set(concurrent.map((p) => JSON.stringify(p))).size, concurrent.length);
   });

@@ -346,8 +346,8 @@ describe('GPSampler', () => {
   });
 
   it('is reproducible with a seed, also with concurrent trials', async () => {
-    const run = async (concurrency: number) => {
-      const study = await createStudy({ sampler: new GPSampler({ seed: 9, nStartupTrials: 3 }) });
+    const run = async (concurrency: number, seed = 9) => {
+      const study = await createStudy({ sampler: new GPSampler({ seed, nStartupTrials: 3 }) });
       await study.optimize(
         async (t) => {
           const x = t.suggestFloat('x', -2, 2);
@@ -362,6 +362,7 @@ describe('GPSampler', () => {
     assert.deepEqual(await run(1), await run(1));
     const concurrent = await run(3);
     assert.deepEqual(concurrent, await run(3));
+    assert.notDeepEqual(await run(3, 10), concurrent, 'another seed gives other trials');
     // Concurrent trials do not pile onto one point: the believer makes each running trial count.
     const keys = new Set(concurrent.slice(3).map((p) => JSON.stringify(p)));
     assert.equal(keys.size, concurrent.length - 3);

@@ -146,8 +146,8 @@ describe('Halton sequence', () => {
 
 describe('QMCSampler', () => {
   it('gives distinct, in-bounds, reproducible points for mixed parameters, with concurrency', async () => {
-    const run = async () => {
-      const study = await createStudy({ sampler: new QMCSampler({ seed: 3 }) });
+    const run = async (seed = 3) => {
+      const study = await createStudy({ sampler: new QMCSampler({ seed }) });
       await study.optimize(
         async (t) => {
           const x = t.suggestFloat('x', -1, 1);
@@ -162,6 +162,7 @@ describe('QMCSampler', () => {
     };
     const params = await run();
     assert.deepEqual(params, await run());
+    assert.notDeepEqual(await run(4), params, 'another seed gives other points');
     assert.equal(new Set(params.map((p) => p.x)).size, 64);
     for (const p of params) {
       assert.ok((p.x as number) >= -1 && (p.x as number) <= 1);
