@@ -23,7 +23,8 @@ async function eightWorkersShareOneBudget(url: string) {
   await storage.close();
 
   const children = Array.from({ length: 8 }, (_, k) =>
-    startChild(WORKER, [url, 'shared', '400', '2', String(k)]),
+    // No worker dies here, so no trial may ever look lost, however late a busy worker's heartbeat.
+    startChild(WORKER, [url, 'shared', '400', '2', String(k), '600000']),
   );
   await Promise.all(children.map((c) => c.done));
 
@@ -64,7 +65,9 @@ async function killedWorkerIsRecovered(url: string) {
   victim.kill('SIGKILL');
   await victim.done;
 
-  const rescuer = startChild(WORKER, [url, 'killed', '12', '5', '2']);
+  // The rescuer is the only live worker, and a worker never fails its own running trials, so a
+  // short grace period (1 s) cannot hit a live trial however loaded the machine is.
+  const rescuer = startChild(WORKER, [url, 'killed', '12', '5', '2', '1000']);
   await rescuer.done;
 
   const check = await createStorage(url);

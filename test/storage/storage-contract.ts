@@ -315,21 +315,34 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
     it(
       'reports RUNNING trials whose heartbeat stopped as stale',
       withStorage(async (s) => {
-        const id = await s.createStudy(['minimize'], 'beats');
-        const alive = await s.createTrial(id);
-        const lost = await s.createTrial(id);
-        const silent = await s.createTrial(id);
-        await s.recordHeartbeat(lost.trialId);
-        await new Promise((r) => setTimeout(r, 1200));
-        await s.recordHeartbeat(alive.trialId);
-        const stale = await s.getStaleTrials(id, 1000);
-        assert.deepEqual(
-          stale.map((t) => t.number),
-          [lost.number],
-        );
-        assert.ok(silent.number >= 0);
-        await s.setTrialState(lost.trialId, 'FAIL');
-        assert.deepEqual(await s.getStaleTrials(id, 1000), []);
+        // Robust on a loaded machine: `lost` beats, `gap` ms pass, `alive` beats, and the grace
+        // period lies between their ages. Only a stall longer than the grace between alive's beat
+        // and the answer could make alive stale too; then the run proves nothing and the gap doubles.
+        for (let gap = 200; ; gap *= 2) {
+          const id = await s.createStudy(['minimize'], `beats-${gap}`);
+          const alive = await s.createTrial(id);
+          const lost = await s.createTrial(id);
+          const silent = await s.createTrial(id);
+          await s.recordHeartbeat(lost.trialId);
+          await new Promise((r) => setTimeout(r, gap));
+          const aliveBeatAt = Date.now();
+          await s.recordHeartbeat(alive.trialId);
+          const grace = gap / 2;
+          const stale = await s.getStaleTrials(id, grace);
+          if (Date.now() - aliveBeatAt >= grace && gap < 60_000) continue;
+          assert.deepEqual(
+            stale.map((t) => t.number),
+            [lost.number],
+            'the lost trial only: alive beat recently, silent never beat',
+          );
+          assert.ok(silent.number >= 0);
+          await s.setTrialState(lost.trialId, 'FAIL');
+          assert.ok(
+            (await s.getStaleTrials(id, grace)).every((t) => t.number !== lost.number),
+            'a finished trial is not stale',
+          );
+          return;
+        }
       }),
     );
   });
