@@ -511,6 +511,7 @@ export class Study {
       if (!(await this.storage.setTrialState(stale.trialId, 'FAIL'))) continue;
       const record = await this.storage.getTrial(stale.trialId);
       failed.push(record);
+      warn('TRIAL_FAILED', `trial ${record.number} failed: ${String(record.systemAttrs[FAIL_REASON_KEY])}`);
       const retries = Number(record.systemAttrs[RETRY_COUNT_KEY] ?? 0);
       if (retries < this.heartbeat.maxRetry) {
         const fixed = (record.systemAttrs[FIXED_PARAMS_KEY] as Record<string, ParamValue> | undefined) ?? {};

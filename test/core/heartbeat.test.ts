@@ -4,6 +4,7 @@ import { FloatDistribution } from '../../src/core/distributions.js';
 import { RandomSampler } from '../../src/samplers/random.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
 import { createStudy } from '../../src/study/create.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 describe('heartbeats and retries', () => {
   it('fails a trial whose worker stopped beating and retries its parameters once', async () => {
@@ -21,15 +22,21 @@ describe('heartbeats and retries', () => {
     await new Promise((r) => setTimeout(r, 400));
 
     const seen: number[] = [];
-    await study.optimize(
-      async (trial) => {
-        const x = trial.suggestFloat('x', 0, 1);
-        seen.push(x);
-        // Slower than the grace period: the study's own heartbeats must keep this trial alive.
-        await new Promise((r) => setTimeout(r, 300));
-        return x;
-      },
-      { nTrials: 2 },
+    const { warnings } = await captureWarnings(() =>
+      study.optimize(
+        async (trial) => {
+          const x = trial.suggestFloat('x', 0, 1);
+          seen.push(x);
+          // Slower than the grace period: the study's own heartbeats must keep this trial alive.
+          await new Promise((r) => setTimeout(r, 300));
+          return x;
+        },
+        { nTrials: 2 },
+      ),
+    );
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      ['trial 0 failed: no heartbeat for more than 200 ms (worker lost)'],
     );
     const trials = study.trials;
     assert.equal(trials[0].state, 'FAIL');
