@@ -239,7 +239,7 @@ describe('runTune: command trials', () => {
         }),
         storage,
       }),
-      /^ParsimonyError: the first 2 trials all failed: timed out after 1.5 s \(log: .*trial-\d\.log\)$/,
+      /^InvalidArgumentError: the first 2 trials all failed: timed out after 1.5 s \(log: .*trial-\d\.log\)$/,
     );
     const trials = await trialsOf(storage, 'slow');
     assert.deepEqual(
@@ -293,7 +293,7 @@ describe('runTune: command trials', () => {
         }),
         storage,
       }),
-      /^ParsimonyError: the first 3 trials all failed: result is not a number: abc \(log: /,
+      /^InvalidArgumentError: the first 3 trials all failed: result is not a number: abc \(log: /,
     );
     assert.deepEqual(
       (await trialsOf(storage, 'garbage')).map((t) => t.state),
