@@ -62,10 +62,8 @@ const FLOAT_BITS = 32;
 export function analyzeModel(spec: ModelSpec): ModelComplexity {
   const shapes = inferShapes(spec);
   const layers: LayerComplexity[] = spec.layers.map((layer, i) => {
-    const kind = layerKind(layer.type);
-    if (!kind) throw new Error(`unreachable: unknown layer type ${layer.type}`);
     const output = shapes.byName.get(layer.name) ?? [];
-    const cost = kind.cost(layer as never, shapes.layerInputs[i], output);
+    const cost = layerKind(layer.type).cost(layer, shapes.layerInputs[i], output);
     const params = cost.weights + cost.biases + cost.otherLearned;
     const frozen = layer.trainable === false;
     const bits = layer.compression?.weightBits ?? FLOAT_BITS;

@@ -11,13 +11,10 @@
  * Both produce the same plain JSON a file holds; `build()` checks shapes and fails naming the layer.
  */
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { InputSpec, LayerSpec, LayerType, ModelSpec } from './types.js';
+import type { InputSpec, LayerSpec, LayerType, ModelSpec, SpecOf } from './types.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './types.js';
 import { inferShapes } from './validate.js';
 
-// Distributes over the union, so types that share one spec interface (maxPool2d/avgPool2d) resolve.
-type SpecMatching<S, T> = S extends { type: infer U } ? (T extends U ? S : never) : never;
-type SpecOf<T extends LayerType> = SpecMatching<LayerSpec, T>;
 /** A layer's own settings: everything but its type and inputs; the name is optional. */
 export type LayerConfig<T extends LayerType> = Omit<SpecOf<T>, 'type' | 'inputs' | 'name'> & {
   name?: string;

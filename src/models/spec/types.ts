@@ -200,7 +200,23 @@ export type LayerSpec =
   | RecurrentSpec
   | MultiHeadAttentionSpec;
 
+/**
+ * A layer type is one entry in each table typed `{ [T in LayerType]: Facet<SpecOf<T>> }`, one table
+ * per concern: LAYER_KINDS (fields, shapes, costs: spec/layers/index.ts), TFJS_BUILDERS
+ * (tfjs/build.ts) and TFJS_IMPORTERS (import/tfjs-layers.ts). A type added to `LayerSpec` without
+ * an entry in every table does not compile; a new concern (compression rules, ONNX) is one more
+ * table of the same shape.
+ */
 export type LayerType = LayerSpec['type'];
+
+/** The spec interface of one layer type (distributes, so types sharing an interface resolve). */
+export type SpecOf<T extends LayerType> = LayerSpec extends infer S
+  ? S extends { type: infer U }
+    ? T extends U
+      ? S
+      : never
+    : never
+  : never;
 
 export interface InputSpec {
   name: string;

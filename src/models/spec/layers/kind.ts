@@ -1,7 +1,7 @@
 /**
- * What every layer type defines: how to check its fields, its output shape, and its cost. Each
- * family of layers lives in its own file and `layers/index.ts` is the one place that lists them,
- * so a new layer type is one new entry rather than edits across the analyzer and the validator.
+ * The spec facet of a layer type: how to check its fields, its output shape, and its cost. Each
+ * family of layers lives in its own file; LAYER_KINDS in `layers/index.ts` lists them, one entry
+ * per layer type, next to the other per-type tables named at `LayerType` in ../types.ts.
  */
 import type { LayerSpec } from '../types.js';
 
