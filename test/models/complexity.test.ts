@@ -17,6 +17,8 @@ describe('analyzeModel on the zoo: published figures', () => {
     ['lenet-5', {}, 431_080, 2_293_000],
     ['mobilenet-v1', {}, 4_231_976, 569e6],
     ['mobilenet-v2', {}, 3_504_872, 300e6],
+    // torchvision's model table: 5,288,548 parameters, 0.386 GFLOPS (its "FLOPS" are MACs).
+    ['efficientnet-b0', {}, 5_288_548, 0.386e9],
     ['resnet-18', {}, 11_689_512, 1.81e9],
     ['resnet-50', {}, 25_557_032, 4.09e9],
     ['vgg-16', {}, 138_357_544, 15.47e9],

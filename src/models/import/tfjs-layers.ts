@@ -312,6 +312,7 @@ export const TFJS_IMPORTERS: { readonly [T in LayerType]: TfjsImporter<SpecOf<T>
     },
   },
   add: { classNames: ['Add'], read: () => ({ type: 'add' }) },
+  multiply: { classNames: ['Multiply'], read: () => ({ type: 'multiply' }) },
   concat: {
     classNames: ['Concatenate'],
     read: (c) => {

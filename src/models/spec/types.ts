@@ -150,6 +150,14 @@ export interface AddSpec extends LayerBase {
   type: 'add';
 }
 
+/**
+ * Elementwise product. Shapes broadcast as NumPy's do, aligned at the last (channel) axis, so a
+ * per-channel gate [c] or [1, 1, c] scales an image [h, w, c] (squeeze-and-excitation).
+ */
+export interface MultiplySpec extends LayerBase {
+  type: 'multiply';
+}
+
 export interface ConcatSpec extends LayerBase {
   type: 'concat';
   /** Axis without the batch dimension; default -1 (channels). */
@@ -195,6 +203,7 @@ export type LayerSpec =
   | ReshapeSpec
   | ActivationSpec
   | AddSpec
+  | MultiplySpec
   | ConcatSpec
   | EmbeddingSpec
   | RecurrentSpec

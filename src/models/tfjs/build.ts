@@ -158,6 +158,8 @@ export const TFJS_BUILDERS: { readonly [T in LayerType]: TfjsBuilder<SpecOf<T>> 
   reshape: (spec, { tfl, base }) => tfl.layers.reshape({ ...base, targetShape: spec.shape }),
   activation: (spec, { tfl, base }) => tfl.layers.activation({ ...base, activation: spec.activation }),
   add: (_spec, { tfl, base }) => tfl.layers.add(base),
+  // tfjs-layers' Multiply broadcasts by inserting axes after the batch axis, as the spec does.
+  multiply: (_spec, { tfl, base }) => tfl.layers.multiply(base),
   concat: (spec, { tfl, base }) => tfl.layers.concatenate({ ...base, axis: spec.axis ?? -1 }),
   embedding: (spec, { tfl, base, nextSeed }) =>
     tfl.layers.embedding({

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { ModelSpec } from '../spec/types.js';
+import { efficientnetB0 } from './efficientnet.js';
 import { lenet5, lenet300100 } from './lenet.js';
 import { mobilenetV1, mobilenetV2 } from './mobilenet.js';
 import { resnet18, resnet50 } from './resnet.js';
@@ -42,6 +43,12 @@ export const ZOO: readonly ZooEntry[] = [
     description: 'MobileNetV2 (Sandler et al. 2018)',
     options: ['alpha', 'inputSize', 'numClasses'],
     build: mobilenetV2,
+  },
+  {
+    name: 'efficientnet-b0',
+    description: 'EfficientNet-B0 (Tan & Le 2019), torchvision layout',
+    options: ['inputSize', 'numClasses'],
+    build: efficientnetB0,
   },
   {
     name: 'resnet-18',

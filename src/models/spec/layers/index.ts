@@ -9,7 +9,7 @@ import { conv2dKind, depthwiseConv2dKind, separableConv2dKind } from './convolut
 import { denseKind } from './dense.js';
 import { embeddingKind } from './embedding.js';
 import type { LayerKind } from './kind.js';
-import { addKind, concatKind } from './merge.js';
+import { addKind, concatKind, multiplyKind } from './merge.js';
 import { batchNormKind, layerNormKind } from './normalization.js';
 import {
   avgPool2dKind,
@@ -40,6 +40,7 @@ export const LAYER_KINDS: { readonly [T in LayerType]: LayerKind<SpecOf<T>> } = 
   reshape: reshapeKind,
   activation: activationKind,
   add: addKind,
+  multiply: multiplyKind,
   concat: concatKind,
   embedding: embeddingKind,
   lstm: lstmKind,
