@@ -21,6 +21,10 @@ describe('analyzeModel on the zoo: published figures', () => {
     ['efficientnet-b0', {}, 5_288_548, 0.386e9],
     ['resnet-18', {}, 11_689_512, 1.81e9],
     ['resnet-50', {}, 25_557_032, 4.09e9],
+    // torchvision: 1,248,424 and 1,235,496 parameters, 0.819 and 0.349 GFLOPS (MACs); both
+    // pool in ceil mode, without which 1.0's pooled maps are 54, 26, 12 wide (not 54, 27, 13), 0.777G MACs.
+    ['squeezenet-1.0', {}, 1_248_424, 0.819e9],
+    ['squeezenet-1.1', {}, 1_235_496, 0.349e9],
     ['vgg-16', {}, 138_357_544, 15.47e9],
   ];
   for (const [name, options, params, macs] of cases)

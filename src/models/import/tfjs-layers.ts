@@ -206,6 +206,7 @@ const pool2d = (type: Pool2dSpec['type'], classNames: readonly string[]): TfjsIm
       poolSize: c.pool_size as number | [number, number],
       ...optional('strides', c.strides as number | [number, number] | undefined),
       ...optional('padding', c.padding as 'same' | 'valid' | undefined),
+      ...(c.ceil_mode === true ? { ceilMode: true } : {}),
     };
   },
 });
@@ -261,8 +262,8 @@ export const TFJS_IMPORTERS: { readonly [T in LayerType]: TfjsImporter<SpecOf<T>
       ...optional('depthMultiplier', c.depth_multiplier as number | undefined),
     }),
   },
-  maxPool2d: pool2d('maxPool2d', ['MaxPooling2D']),
-  avgPool2d: pool2d('avgPool2d', ['AveragePooling2D']),
+  maxPool2d: pool2d('maxPool2d', ['MaxPooling2D', 'ParsimonyMaxPooling2DCeil']),
+  avgPool2d: pool2d('avgPool2d', ['AveragePooling2D', 'ParsimonyAveragePooling2DCeil']),
   globalAvgPool2d: globalPool('globalAvgPool2d', 'GlobalAveragePooling2D'),
   globalMaxPool2d: globalPool('globalMaxPool2d', 'GlobalMaxPooling2D'),
   globalAvgPool1d: globalPool('globalAvgPool1d', 'GlobalAveragePooling1D'),

@@ -102,6 +102,12 @@ export interface Pool2dSpec extends LayerBase {
   /** Default: poolSize. */
   strides?: number | [number, number];
   padding?: Padding;
+  /**
+   * Round the output size up, as PyTorch's `ceil_mode=True` does (padding 'valid' only): the last
+   * window may run past the input's end and pools the values that remain, as long as it starts
+   * inside the input. Default false (round down).
+   */
+  ceilMode?: boolean;
 }
 
 export interface GlobalPoolSpec extends LayerBase {

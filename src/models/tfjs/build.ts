@@ -1,8 +1,8 @@
 /**
  * Builds a TensorFlow.js LayersModel from a Parsimony spec (functional API, so graphs with
  * residuals and branches build as written). Weight initialisation is seeded. Grouped convolution,
- * multi-head attention and GRU with reset-after, which tfjs-layers lacks, are Parsimony's own
- * layers (custom-layers.ts).
+ * multi-head attention, GRU with reset-after and ceil-mode pooling, which tfjs-layers lacks, are
+ * Parsimony's own layers (custom-layers.ts).
  */
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { Random } from '../../core/random.js';
@@ -56,8 +56,16 @@ interface BuildContext {
 
 type TfjsBuilder<S extends LayerSpec> = (spec: S, context: BuildContext) => TfLayers.layers.Layer;
 
-function pool2d(spec: Pool2dSpec, { tfl, base }: BuildContext): TfLayers.layers.Layer {
+function pool2d(spec: Pool2dSpec, { tfl, custom, base }: BuildContext): TfLayers.layers.Layer {
   const poolSize = pair(spec.poolSize, 1);
+  if (spec.ceilMode) {
+    const args = {
+      ...base,
+      poolSize,
+      strides: spec.strides === undefined ? poolSize : pair(spec.strides, 1),
+    };
+    return spec.type === 'maxPool2d' ? custom.maxPool2dCeil(args) : custom.avgPool2dCeil(args);
+  }
   const args = {
     ...base,
     poolSize,

@@ -105,6 +105,24 @@ export function windowOutput(
 }
 
 /**
+ * Output length of a pooling window along one axis: TensorFlow's rule, or with `ceilMode` (and
+ * padding 'valid') PyTorch's `ceil_mode`, which rounds up but drops a last window that would start
+ * past the input's end.
+ */
+export function poolOutput(
+  size: number,
+  pool: number,
+  stride: number,
+  padding: string,
+  ceilMode: boolean,
+): number {
+  if (!ceilMode || padding !== 'valid') return windowOutput(size, pool, stride, 1, padding);
+  if (size < pool) return 0;
+  const out = Math.ceil((size - pool) / stride) + 1;
+  return (out - 1) * stride >= size ? out - 1 : out;
+}
+
+/**
  * Kernel taps that land on real (not padded) inputs, summed over all output positions of one
  * axis. Padding follows TensorFlow: the extra element goes at the end.
  */
