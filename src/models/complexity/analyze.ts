@@ -30,6 +30,10 @@ export interface LayerComplexity {
   params: number;
   trainableParams: number;
   nonTrainableParams: number;
+  /** Learned parameters of layers marked `trainable: false`. */
+  frozenParams: number;
+  /** Stored values not learned by gradient (batch-norm moving mean and variance): not in `params`. */
+  stateValues: number;
   connections: number;
   macs: number;
   flops: number;
@@ -43,7 +47,12 @@ export interface ModelComplexity {
   name: string;
   params: number;
   trainableParams: number;
+  /** Frozen parameters plus batch-norm state, as Keras and TensorFlow.js count non-trainable weights. */
   nonTrainableParams: number;
+  /** Learned parameters of frozen layers: params = trainableParams + frozenParams. */
+  frozenParams: number;
+  /** Batch-norm moving statistics: stored, not learned, so not parameters. */
+  stateValues: number;
   connections: number;
   macs: number;
   flops: number;
@@ -77,6 +86,8 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
       params,
       trainableParams: frozen ? 0 : params,
       nonTrainableParams: (frozen ? params : 0) + cost.state,
+      frozenParams: frozen ? params : 0,
+      stateValues: cost.state,
       connections: Math.round(cost.connections * (1 - sparsity)),
       macs: cost.macs,
       flops: 2 * cost.macs,
@@ -92,6 +103,8 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
     params: sum('params'),
     trainableParams: sum('trainableParams'),
     nonTrainableParams: sum('nonTrainableParams'),
+    frozenParams: sum('frozenParams'),
+    stateValues: sum('stateValues'),
     connections: sum('connections'),
     macs: sum('macs'),
     flops: sum('flops'),
