@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import { type Distribution, type DistributionConfig, distributionFromConfig } from '../core/distributions.js';
-import { FileNotFoundError, InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { FileNotFoundError, InvalidArgumentError } from '../core/errors.js';
 import type { StudyDirection } from '../core/frozen-trial.js';
 import { sqlitePath } from '../storage/factory.js';
 import { placeholderNames } from './protocol.js';
@@ -88,7 +88,7 @@ export async function loadStudyConfig(path: string): Promise<StudyConfig> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new FileNotFoundError(path, 'study file', { cause: error });
     if (code === 'EISDIR') throw new InvalidArgumentError(`${path}: is a directory, expected a study file`);
-    throw new ParsimonyError('INVALID_ARGUMENT', `${path}: cannot read: ${(error as Error).message}`, {
+    throw new InvalidArgumentError(`${path}: cannot read: ${(error as Error).message}`, {
       cause: error,
     });
   }

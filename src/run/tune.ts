@@ -18,12 +18,14 @@
  * own); every trial is finished in storage before the storage is closed.
  */
 import type { ParamValue } from '../core/distributions.js';
-import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { InvalidArgumentError, ParsimonyError, StorageError, TrialPruned } from '../core/errors.js';
 import type { FrozenTrial, StudyDirection, TrialState } from '../core/frozen-trial.js';
-import { createStudy, FAIL_REASON_KEY, type Study } from '../core/study.js';
-import { type Trial, TrialPruned } from '../core/trial.js';
+import type { Storage } from '../core/storage.js';
+import type { Study } from '../core/study.js';
+import { FAIL_REASON_KEY } from '../core/study-view.js';
+import type { Trial } from '../core/trial.js';
 import { createStorage, redact } from '../storage/factory.js';
-import type { Storage } from '../storage/storage.js';
+import { createStudy } from '../study/create.js';
 import { commandObjective, isDirectory, LOG_ATTR, TrialCommandError } from './command-trial.js';
 import { createPruner, createSampler } from './registry.js';
 import { defaultLogsDir, loadStudyConfig, resolveStorageUrl, type StudyConfig } from './study-config.js';
@@ -245,7 +247,7 @@ async function optimizeStudy(
         fatal ??=
           error instanceof ParsimonyError
             ? error
-            : new ParsimonyError('INVALID_ARGUMENT', `trial ${trial.number}: ${(error as Error).message}`, {
+            : new InvalidArgumentError(`trial ${trial.number}: ${(error as Error).message}`, {
                 cause: error,
               });
         stop(`stopped: trial ${trial.number} failed: ${fatal.message}`);
@@ -269,8 +271,7 @@ async function optimizeStudy(
         firstFinished.every((t) => t.state === 'FAIL' && t.reason === firstFinished[0].reason)
       ) {
         const first = firstFinished[0];
-        fatal ??= new ParsimonyError(
-          'INVALID_ARGUMENT',
+        fatal ??= new InvalidArgumentError(
           `${failFast === 1 ? 'the first trial' : `the first ${failFast} trials all`} failed: ${first.reason}${first.log ? ` (log: ${first.log})` : ''}`,
         );
         stop(`stopped: ${fatal.message}`);
@@ -357,7 +358,7 @@ async function openStorage(url: string): Promise<Storage> {
   } catch (error) {
     if (error instanceof ParsimonyError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    throw new ParsimonyError('STORAGE', `cannot open storage ${redact(url)}: ${firstLine(message)}`, {
+    throw new StorageError(`cannot open storage ${redact(url)}: ${firstLine(message)}`, {
       cause: error,
     });
   }

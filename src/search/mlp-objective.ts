@@ -5,7 +5,7 @@
  * [validation accuracy, parameters] each epoch so the Pareto pruner can stop weak trials, and
  * return the same pair.
  */
-import { TrialPruned } from '../core/trial.js';
+import { TrialPruned } from '../core/errors.js';
 import { loadDataset } from '../data/registry.js';
 import { fitStandardScaler, splitBundle } from '../data/transforms.js';
 import { initBackend } from '../models/backends/index.js';

@@ -9,10 +9,10 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import { createStudy } from '../core/study.js';
+import type { Sampler } from '../core/sampler.js';
 import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
 import { threadObjective } from '../run/thread-objective.js';
-import type { Sampler } from '../samplers/sampler.js';
+import { createStudy } from '../study/create.js';
 import { LARGE_DATASET, SIZE_SEARCH_TRIALS } from './defaults.js';
 import { MLP_ATTRS, type MlpSearchContext } from './mlp-objective.js';
 

@@ -1,8 +1,8 @@
 /** Copies a study, with every trial as it is, from one storage to another (or within one). */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial, TrialTemplate } from '../core/frozen-trial.js';
+import type { Storage } from '../core/storage.js';
 import { createStorage } from './factory.js';
-import type { Storage } from './storage.js';
 
 export interface CopyStudyOptions {
   /** Source storage, or its URL (opened and closed here). */

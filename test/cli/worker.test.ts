@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { runCli } from '../../src/cli/main.js';
-import { loadStudy } from '../../src/core/study.js';
 import { createStorage } from '../../src/storage/factory.js';
+import { loadStudy } from '../../src/study/create.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/run/', import.meta.url));
 

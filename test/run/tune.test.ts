@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
-import { FAIL_REASON_KEY } from '../../src/core/study.js';
+import { FAIL_REASON_KEY } from '../../src/core/study-view.js';
 import { processAlive } from '../../src/run/command-trial.js';
 import { loadStudyConfig } from '../../src/run/study-config.js';
 import { runTune, type TuneEvent } from '../../src/run/tune.js';

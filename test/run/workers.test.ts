@@ -7,8 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createStudy, loadStudy } from '../../src/core/study.js';
 import { createStorage } from '../../src/storage/factory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
 import { type PostgresServer, postgresUnavailable, startPostgres } from '../storage/postgres-server.js';
 import { startChild } from '../storage/processes.js';
 

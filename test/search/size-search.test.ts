@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadStudy } from '../../src/core/study.js';
 import { analyzeModel } from '../../src/models/complexity/analyze.js';
 import { mlpSpec } from '../../src/search/mlp-objective.js';
 import { runSizeSearch } from '../../src/search/size-search.js';
+import { loadStudy } from '../../src/study/create.js';
 import { runCliCaptured } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parsimony-search-'));

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../../src/core/distributions.js';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
+import type { Storage } from '../../src/core/storage.js';
 import { copyStudy } from '../../src/storage/copy.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
-import type { Storage } from '../../src/storage/storage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parsimony-copy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,10 +5,10 @@ import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../../src/core/distributions.js';
-import { createStudy, loadStudy } from '../../src/core/study.js';
 import { createStorage } from '../../src/storage/factory.js';
 import { SCHEMA_VERSION } from '../../src/storage/migrations/index.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
 import { raceWorkers, sourceUrl, startChild, writeScript } from './processes.js';
 import { storageContract } from './storage-contract.js';
 

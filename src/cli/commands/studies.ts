@@ -7,11 +7,11 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError, UsageError } from '../../core/errors.js';
 import type { StudyDirection } from '../../core/frozen-trial.js';
-import { isFeasible } from '../../samplers/sampler.js';
+import type { Storage } from '../../core/storage.js';
+import { isFeasible } from '../../core/study-view.js';
 import { copyStudy } from '../../storage/copy.js';
 import { type ExportFormat, exportTrials } from '../../storage/export.js';
 import { createStorage, redact } from '../../storage/factory.js';
-import type { Storage } from '../../storage/storage.js';
 import { type CommandIO, formatInteger, formatTable } from '../output.js';
 
 /** A storage URL, or an open storage (left open). */

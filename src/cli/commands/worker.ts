@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError, ParsimonyError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import type { CommandIO } from '../output.js';
 import { executeTune } from './tune.js';
 
@@ -40,8 +40,7 @@ export async function runWorker(io: CommandIO, options: WorkerCommandOptions): P
   }
   const file = stored as { file?: unknown; text?: unknown } | undefined;
   if (!file || typeof file.file !== 'string' || typeof file.text !== 'string')
-    throw new ParsimonyError(
-      'INVALID_ARGUMENT',
+    throw new InvalidArgumentError(
       `study "${options.study}" has no stored study file (it was not created by \`parsimony tune\`); give --config FILE`,
     );
   const config = parseStudyConfig(file.text, file.file);
