@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
+import { runCliProcess } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 async function run(args: string[]) {
   let out = '';
@@ -44,7 +44,7 @@ describe('parsimony CLI', () => {
   });
 
   it('prints one line, no stack, for a bad CSV cell, and exits non-zero', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'parsimony-cli-')), 'bad.csv');
+    const path = join(tempDir('cli'), 'bad.csv');
     writeFileSync(path, 'a,b,y\n1,2,0\n3,x,1\n');
     const { code, err } = await run(['describe', `csv:${path}`]);
     assert.equal(code, 1);
@@ -77,12 +77,9 @@ describe('parsimony CLI', () => {
     assert.match(b.out, /--seed <n>/);
   });
 
-  it('runs as a real process through bin/parsimony.js', () => {
-    const result = spawnSync(process.execPath, ['bin/parsimony.js', 'describe', 'csv:/nonexistent.csv'], {
-      encoding: 'utf8',
-    });
-    if (result.stderr.includes('not built')) assert.fail('dist/ is missing: npm install builds it');
-    assert.equal(result.status, 1);
-    assert.equal(result.stderr.trim(), 'error: CSV file not found: /nonexistent.csv');
+  it('runs as a real process on the current source', () => {
+    const result = runCliProcess(['describe', 'csv:/nonexistent.csv']);
+    assert.equal(result.code, 1);
+    assert.equal(result.err.trim(), 'error: CSV file not found: /nonexistent.csv');
   });
 });
