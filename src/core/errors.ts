@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'STORAGE'
   | 'TRIAL_PRUNED'
   | 'INVALID_MODEL'
-  | 'BACKEND_UNSUPPORTED';
+  | 'BACKEND_UNSUPPORTED'
+  | 'NO_COMPLETED_TRIAL';
 
 export interface ParsimonyErrorOptions {
   cause?: unknown;
@@ -68,6 +69,13 @@ export class UsageError extends ParsimonyError {
 export class ModelSpecError extends ParsimonyError {
   constructor(message: string, options?: ParsimonyErrorOptions) {
     super('INVALID_MODEL', message, options);
+  }
+}
+
+/** A search or study ended without one completed trial; the message says why (budget, failures). */
+export class NoCompletedTrialError extends ParsimonyError {
+  constructor(message: string, options?: ParsimonyErrorOptions) {
+    super('NO_COMPLETED_TRIAL', message, options);
   }
 }
 
