@@ -232,7 +232,7 @@ describe('runTune: command trials', () => {
           space: { x: { type: 'float', low: 1, high: 2 } },
           sampler: 'random',
           env: { PIDS_FILE: pids },
-          trialTimeout: 1500,
+          trialTimeout: '1500ms',
           killGrace: '200ms',
           trials: 2,
           concurrency: 2,
