@@ -17,6 +17,7 @@
  * (FAIL rather than PRUNED: the sampler must not learn from a curve cut short for no reason of its
  * own); every trial is finished in storage before the storage is closed.
  */
+import { basename } from 'node:path';
 import type { ParamValue } from '../core/distributions.js';
 import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
 import type { FrozenTrial, StudyDirection, TrialState } from '../core/frozen-trial.js';
@@ -69,6 +70,8 @@ export type TuneEvent =
       studyName: string;
       storage: string;
       logsDir: string;
+      /** Absolute working directory of the trial processes. */
+      workdir: string;
       /** Finished trials already in the study. */
       existing: number;
       /** New trials this run will start at most (Infinity with only a timeout). */
@@ -108,7 +111,10 @@ export interface TuneSummary {
 
 const FAIL_FAST_TRIALS = 3;
 
-/** Where a study created by `tune` keeps its study file, for `parsimony worker --study`. */
+/**
+ * Where a study created by `tune` keeps its study file, for `parsimony worker --study`:
+ * `{ file: <its name, no directory>, text }`.
+ */
 export const STUDY_FILE_KEY = 'studyFile';
 const TUNE_HEARTBEAT = { intervalMs: 5000, gracePeriodMs: 30000, maxRetry: 1 };
 
@@ -155,10 +161,11 @@ export async function runTune(options: TuneOptions): Promise<TuneSummary> {
       // stay RUNNING forever.
       heartbeat: storageUrl.startsWith('memory:') && !given ? undefined : TUNE_HEARTBEAT,
     });
-    // `parsimony worker --study NAME` rebuilds the run from this, on any machine.
+    // `parsimony worker --study NAME` rebuilds the run from this, on any machine: the file's name
+    // and text only, so its relative paths (workdir, logs) resolve where the worker runs.
     if (config.file && config.source !== undefined)
       await storage.setStudySystemAttrIfAbsent(study.studyId, STUDY_FILE_KEY, {
-        file: config.file,
+        file: basename(config.file),
         text: config.source,
       });
     if (study.directions.join() !== config.directions.join())
@@ -198,6 +205,7 @@ async function optimizeStudy(
     studyName: study.studyName,
     storage: options.storageLabel,
     logsDir: config.logsDir,
+    workdir: config.workdir,
     existing,
     toRun,
     concurrency: options.concurrency,

@@ -141,7 +141,7 @@ class Progress {
         const already = event.existing > 0 ? `, resuming after ${event.existing} finished trials` : '';
         const count = Number.isFinite(event.toRun) ? `${event.toRun} trials` : 'trials until the timeout';
         this.line(
-          `tuning "${event.studyName}": ${count}${already}, ${event.concurrency} at a time\n  storage ${event.storage}\n  logs    ${event.logsDir}`,
+          `tuning "${event.studyName}": ${count}${already}, ${event.concurrency} at a time\n  storage ${event.storage}\n  workdir ${event.workdir}\n  logs    ${event.logsDir}`,
         );
         if (this.bar) {
           this.ticker = setInterval(() => this.draw(), 1000);
