@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
@@ -13,8 +12,9 @@ import {
 import { reportError } from '../../src/cli/main.js';
 import { FloatDistribution } from '../../src/core/distributions.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-studies-cli-'));
+const dir = tempDir('studies-cli');
 after(() => rmSync(dir, { recursive: true, force: true }));
 const dbPath = join(dir, 'studies.db');
 const url = `sqlite:${dbPath}`;

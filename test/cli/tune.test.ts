@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { registerTuneCommand } from '../../src/cli/commands/tune.js';
 import { buildProgram, reportError } from '../../src/cli/main.js';
 import type { CommandIO } from '../../src/cli/output.js';
 import { processAlive } from '../../src/run/command-trial.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/run/', import.meta.url));
 const NODE = process.execPath;
@@ -40,7 +40,7 @@ async function run(args: string[], during?: () => void) {
 }
 
 function studyFile(fields: Record<string, unknown>, raw?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parsimony-cli-tune-'));
+  const dir = tempDir('cli-tune');
   const file = join(dir, 'study.yaml');
   writeFileSync(file, raw ?? stringify(fields));
   return file;
@@ -191,7 +191,7 @@ describe('parsimony tune', () => {
   });
 
   it('on SIGINT terminates the running trials, marks them interrupted and exits 130', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parsimony-pids-'));
+    const dir = tempDir('pids');
     const pids = join(dir, 'pids');
     const file = studyFile({
       ...curve,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -11,6 +10,7 @@ import {
   splitCommand,
   studyConfigFromObject,
 } from '../../src/run/study-config.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const base = `
 name: svm
@@ -160,7 +160,7 @@ logs: logs/
   });
 
   it('reports a missing file in one line', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parsimony-config-'));
+    const dir = tempDir('config');
     await assert.rejects(loadStudyConfig(join(dir, 'nope.yaml')), /study file not found: .*nope\.yaml/);
     writeFileSync(join(dir, 'ok.yaml'), base);
     assert.equal(
