@@ -43,6 +43,21 @@ describe('parsimony CLI', () => {
     assert.equal(d.parts.train.samples + d.parts.validation.samples + d.parts.test.samples, 1797);
   });
 
+  it('describes each class on its own row, with its whole name', async () => {
+    const path = join(tempDir('cli'), 'clothes.csv');
+    const rows = Array.from(
+      { length: 20 },
+      (_, i) => `${i},${i % 3},${i % 2 ? 'Ankle boot' : 'T-shirt/top'}`,
+    );
+    writeFileSync(path, `a,b,kind\n${rows.join('\n')}\n`);
+    const { code, out, err } = await run(['describe', `csv:${path}`]);
+    assert.equal(code, 0, err);
+    assert.match(out, /class +train +validation +test\n/);
+    assert.match(out, /all classes +12 +4 +4\n/);
+    assert.match(out, /Ankle boot +6 +2 +2\n/);
+    assert.match(out, /T-shirt\/top +6 +2 +2$/);
+  });
+
   it('prints one line, no stack, for a bad CSV cell, and exits non-zero', async () => {
     const path = join(tempDir('cli'), 'bad.csv');
     writeFileSync(path, 'a,b,y\n1,2,0\n3,x,1\n');
@@ -66,6 +81,32 @@ describe('parsimony CLI', () => {
     const b = await run(['datasets', '--nope']);
     assert.notEqual(b.code, 0);
     assert.match(b.err, /unknown option '--nope'/);
+  });
+
+  it('exits 2 on every usage error, in every command, and 1 on other errors', async () => {
+    const usage: string[][] = [
+      ['frobnicate'],
+      ['datasets', '--nope'],
+      ['describe', 'digits', '--seed', 'x'],
+      ['describe', 'digits', '--validation', '2'],
+      ['search', '--trials', '0'],
+      ['search', '--sampler', 'grid'],
+      ['search', '--timeout', '-1'],
+      ['tune'],
+      ['tune', 'study.yaml', '--concurrency', '0'],
+      ['worker'],
+      ['worker', '--study', 's', '--storage', 'memory:', '--concurrency', 'two'],
+      ['studies', 'list'],
+      ['studies', 'export', 's', '--storage', 'memory:', '--format', 'xml'],
+      ['studies', 'rename', 'a', '--storage', 'memory:'],
+      ['analyze'],
+    ];
+    for (const args of usage) {
+      const r = await run(args);
+      assert.equal(r.code, 2, `parsimony ${args.join(' ')}: ${r.err}`);
+    }
+    assert.equal((await run(['describe', 'nope'])).code, 1);
+    assert.equal((await run(['tune', join(tempDir('cli'), 'missing.yaml')])).code, 1);
   });
 
   it('shows help for the program and for a command', async () => {

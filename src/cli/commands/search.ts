@@ -3,7 +3,7 @@
  * bar showing the best trade-offs so far and the Pareto front as a table at the end.
  */
 import { type Command, CommanderError } from 'commander';
-import { InvalidArgumentError, NoCompletedTrialError } from '../../core/errors.js';
+import { NoCompletedTrialError, UsageError } from '../../core/errors.js';
 import { SIZE_SEARCH_TRIALS } from '../../search/defaults.js';
 import type { SizeSearchProgress, SizeSearchResult, SizeSearchRow } from '../../search/size-search.js';
 import { parseIntegerOption, parsePositiveNumberOption } from '../options.js';
@@ -67,7 +67,7 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
     .option('--quiet', 'no progress output')
     .action(async (options: SearchCommandOptions) => {
       if (options.sampler !== 'tpe' && options.sampler !== 'nsga2')
-        throw new InvalidArgumentError(`--sampler must be tpe or nsga2, got "${options.sampler}"`);
+        throw new UsageError(`--sampler must be tpe or nsga2, got "${options.sampler}"`);
       const { runSizeSearch } = await import('../../search/size-search.js');
       const progress = options.quiet ? null : new SearchProgress(io);
       // As in `tune`: a signal stops the search, fails the running trials as "interrupted", prints

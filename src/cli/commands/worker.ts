@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, ParsimonyError, UsageError } from '../../core/errors.js';
+import { parseIntegerOption } from '../options.js';
 import type { CommandIO } from '../output.js';
 import { executeTune } from './tune.js';
 
@@ -77,12 +78,7 @@ export function registerWorkerCommand(program: Command, io: CommandIO): void {
       '--dir <path>',
       "with --study: where the stored study file's relative paths (workdir, logs) resolve (default: the current directory)",
     )
-    .option('--concurrency <n>', 'trials this worker runs at once', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1)
-        throw new InvalidArgumentError(`--concurrency must be an integer >= 1, got "${v}"`);
-      return n;
-    })
+    .option('--concurrency <n>', 'trials this worker runs at once', parseIntegerOption('--concurrency', 1))
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress output')
     .action((options: WorkerCommandOptions) => runWorker(io, options));
