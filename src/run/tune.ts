@@ -88,7 +88,17 @@ export type TuneEvent =
       running: number;
       best: TrialSummary[];
     }
-  | { type: 'stopping'; reason: string; running: number };
+  | { type: 'stopping'; reason: string; running: number }
+  | {
+      /** Trials RUNNING in another process (perhaps killed) when the run starts. */
+      type: 'others-running';
+      numbers: number[];
+      /** How long after its last heartbeat a lost trial is failed and retried. */
+      gracePeriodMs: number;
+      /** The study's trial budget, when there is one (the run then waits for these trials). */
+      trialsTarget?: number;
+      message: string;
+    };
 
 export interface TuneSummary {
   studyName: string;
@@ -149,6 +159,9 @@ export async function runTune(options: TuneOptions): Promise<TuneSummary> {
   const pruner = await prefixed(`${label}: pruner`, () => createPruner(config.pruner, context));
 
   const storage = given ?? (await openStorage(storageUrl));
+  // Persistent storages may be shared by workers elsewhere: a lost worker's trial must not stay
+  // RUNNING forever.
+  const heartbeat = storageUrl.startsWith('memory:') && !given ? undefined : TUNE_HEARTBEAT;
   try {
     const study = await createStudy({
       studyName: config.name,
@@ -157,9 +170,7 @@ export async function runTune(options: TuneOptions): Promise<TuneSummary> {
       pruner,
       storage,
       loadIfExists: true,
-      // Persistent storages may be shared by workers elsewhere: a lost worker's trial must not
-      // stay RUNNING forever.
-      heartbeat: storageUrl.startsWith('memory:') && !given ? undefined : TUNE_HEARTBEAT,
+      heartbeat,
     });
     // `parsimony worker --study NAME` rebuilds the run from this, on any machine: the file's name
     // and text only, so its relative paths (workdir, logs) resolve where the worker runs.
@@ -174,6 +185,7 @@ export async function runTune(options: TuneOptions): Promise<TuneSummary> {
       );
     return await optimizeStudy(study, config, {
       ...options,
+      heartbeat,
       trialsTarget,
       concurrency,
       storageLabel,
@@ -192,6 +204,7 @@ async function optimizeStudy(
     concurrency: number;
     storageLabel: string;
     started: number;
+    heartbeat?: { gracePeriodMs: number };
   },
 ): Promise<TuneSummary> {
   const emit = options.onEvent ?? (() => {});
@@ -210,6 +223,25 @@ async function optimizeStudy(
     toRun,
     concurrency: options.concurrency,
   });
+
+  // Trials another process left RUNNING count toward the budget; when it is spent, the run waits
+  // until they finish or, their process gone, miss heartbeats for the grace period. Say so.
+  const others = (await study.getTrials({ states: ['RUNNING'] })).map((t) => t.number);
+  if (others.length > 0 && options.heartbeat) {
+    const grace = Math.round(options.heartbeat.gracePeriodMs / 1000);
+    const list = others.map((n) => `#${n}`).join(', ');
+    const budget =
+      options.trialsTarget === undefined
+        ? ''
+        : ` They count toward the ${options.trialsTarget} trials: once those are used up, this run waits for them before it ends.`;
+    emit({
+      type: 'others-running',
+      numbers: others,
+      gracePeriodMs: options.heartbeat.gracePeriodMs,
+      trialsTarget: options.trialsTarget,
+      message: `trial${others.length === 1 ? '' : 's'} ${list} ${others.length === 1 ? 'is' : 'are'} RUNNING in another process. If that process is gone (killed), ${others.length === 1 ? 'it is' : 'each is'} marked FAIL ${grace} s after its last heartbeat and retried here.${budget}`,
+    });
+  }
 
   // One controller stops every running trial: the caller's abort, a fatal error, or fail-fast.
   const stopAll = new AbortController();

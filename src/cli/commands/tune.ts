@@ -160,6 +160,9 @@ class Progress {
         if (!this.bar || event.trial.state === 'FAIL') this.line(this.trialLine(event.trial));
         break;
       }
+      case 'others-running':
+        this.line(event.message);
+        break;
       case 'stopping':
         this.line(`${event.reason}${event.running > 0 ? ` (terminating ${event.running} running)` : ''}`);
         break;
