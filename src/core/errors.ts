@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'STORAGE'
   | 'TRIAL_PRUNED'
   | 'INVALID_MODEL'
-  | 'BACKEND_UNSUPPORTED';
+  | 'BACKEND_UNSUPPORTED'
+  | 'NO_COMPLETED_TRIAL';
 
 export interface ParsimonyErrorOptions {
   cause?: unknown;
@@ -149,6 +150,13 @@ export class BackendUnsupportedError extends ParsimonyError {
   }
 }
 
+/** A search or study ended without one completed trial; the message says why (budget, failures). */
+export class NoCompletedTrialError extends ParsimonyError {
+  constructor(message: string, options?: ParsimonyErrorOptions) {
+    super('NO_COMPLETED_TRIAL', message, options);
+  }
+}
+
 /**
  * The class of every code. Typed by `ErrorCode`, so a new code without its class does not compile
  * (and test/core/errors.test.ts checks each class carries its own code).
@@ -171,6 +179,7 @@ export const ERROR_CLASSES: { readonly [C in ErrorCode]: abstract new (message: 
     TRIAL_PRUNED: TrialPruned,
     INVALID_MODEL: ModelSpecError,
     BACKEND_UNSUPPORTED: BackendUnsupportedError,
+    NO_COMPLETED_TRIAL: NoCompletedTrialError,
   };
 
 /**

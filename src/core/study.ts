@@ -563,10 +563,10 @@ export class Study {
       return {
         state: 'FAIL',
         values: null,
-        reason: `objective returned ${values.length} values but the study has ${this.directions.length} directions`,
+        reason: `objective returned ${values.length} value${values.length === 1 ? '' : 's'} but the study has ${this.directions.length} direction${this.directions.length === 1 ? '' : 's'}`,
       };
     if (values.some((v) => Number.isNaN(v)))
-      return { state: 'FAIL', values: null, reason: `objective returned NaN (${JSON.stringify(result)})` };
+      return { state: 'FAIL', values: null, reason: `objective returned NaN (${values.join(', ')})` };
     return { state: 'COMPLETE', values };
   }
 

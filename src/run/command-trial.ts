@@ -126,7 +126,7 @@ export function commandObjective(
         case 'result':
           if (result !== null) return 'more than one result line';
           if (options.objectives !== undefined && message.values.length !== options.objectives)
-            return `result has ${message.values.length} value${message.values.length === 1 ? '' : 's'} but the study has ${options.objectives} objectives`;
+            return `result has ${message.values.length} value${message.values.length === 1 ? '' : 's'} but the study has ${options.objectives} objective${options.objectives === 1 ? '' : 's'}`;
           result = message.values;
           return null;
         case 'attr':

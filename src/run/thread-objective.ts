@@ -118,6 +118,11 @@ export function threadObjective(module: URL | string, options: ThreadObjectiveOp
   return objective;
 }
 
+/** The thread running a trial ended before the trial did (the pool was closed). */
+export class ThreadStopped extends Error {
+  override name = 'ThreadStopped';
+}
+
 function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
   const flags = new Int32Array(w.shared, 0, 2);
   const bytes = new Uint8Array(w.shared, ANSWER_OFFSET);
@@ -173,12 +178,19 @@ function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
       cleanup();
       reject(error);
     };
+    // close() terminates a thread in the middle of a trial (an interrupted search): its trial ends.
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new ThreadStopped(`worker thread stopped (exit code ${code}) during trial ${trial.number}`));
+    };
     const cleanup = () => {
       w.worker.off('message', onMessage);
       w.worker.off('error', onError);
+      w.worker.off('exit', onExit);
     };
     w.worker.on('message', onMessage);
     w.worker.once('error', onError);
+    w.worker.once('exit', onExit);
     const message: ToWorker = { type: 'run', trialNumber: trial.number, params: { ...trial.params } };
     w.worker.postMessage(message);
   });

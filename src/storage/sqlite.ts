@@ -74,6 +74,36 @@ const TRIAL_COLUMNS = `trial_id AS trialId, number, state, values_json AS values
   datetime_start AS datetimeStart, datetime_complete AS datetimeComplete, packed_json AS packedJson`;
 const UNFINISHED = `('RUNNING', 'WAITING')`;
 
+/**
+ * Refuses, before anything writes to it (WAL mode, migrations), a file another program made (an
+ * Optuna database) or a newer parsimony: the file is only read, through a read-only connection.
+ */
+function checkOwnFile(path: string): void {
+  let probe: Database.Database;
+  try {
+    probe = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new StorageError(`cannot open sqlite:${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    const hasTable = (name: string) =>
+      probe.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+    const known = hasTable(SCHEMA_TABLE);
+    const current = known
+      ? ((probe.prepare(`SELECT MAX(version) AS v FROM ${SCHEMA_TABLE}`).get() as { v: number | null }).v ??
+        0)
+      : 0;
+    pendingMigrations(current, `sqlite:${path}`, { hasForeignTables: !known && hasTable('studies') });
+  } catch (error) {
+    if (error instanceof ParsimonyError) throw error;
+    throw new StorageError(`sqlite:${path}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    probe.close();
+  }
+}
+
 export class SqliteStorage implements Storage {
   /** Absolute path of the database file (or `:memory:`). */
   readonly path: string;
@@ -90,6 +120,7 @@ export class SqliteStorage implements Storage {
       throw new InvalidArgumentError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
     if (options.mustExist && this.path !== ':memory:' && !existsSync(this.path))
       throw new FileNotFoundError(this.path, 'SQLite storage file');
+    if (this.path !== ':memory:' && existsSync(this.path)) checkOwnFile(this.path);
     try {
       // SQLite's own busy handler sleeps 1, 2, 5, ... up to 100 ms between tries, which idles a
       // contended writer for far longer than the lock is held (tens of microseconds); `guard` retries
