@@ -389,10 +389,9 @@ export class SqliteStorage implements Storage {
     const earlier = this.guard(
       () =>
         this.stmt(
-          `SELECT p.distribution_json AS config FROM trials me
-           JOIN trials t ON t.study_id = me.study_id
-           JOIN trial_params p ON p.trial_id = t.trial_id AND p.name = ?
-           WHERE me.trial_id = ? LIMIT 1`,
+          `SELECT p.distribution_json AS config FROM trial_params p
+           JOIN trials t ON t.trial_id = p.trial_id
+           WHERE p.name = ? AND t.study_id = (SELECT study_id FROM trials WHERE trial_id = ?) LIMIT 1`,
         ).get(name, trialId) as { config: string } | undefined,
     );
     if (earlier) checkDistributionCompatibility(name, decodeDistribution(earlier.config), distribution);

@@ -11,6 +11,7 @@
 import { StorageError } from '../../core/errors.js';
 import { initialSchema } from './001-initial.js';
 import { finishTrialFunction } from './002-finish-trial-function.js';
+import { paramNameIndex } from './003-param-name-index.js';
 
 export interface Migration {
   /** 1, 2, 3...: applied in this order, each exactly once. */
@@ -21,7 +22,7 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Append new ones; never edit a released one. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, finishTrialFunction];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, finishTrialFunction, paramNameIndex];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
