@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ModelSpecError } from '../../src/core/errors.js';
+import { analyzeModel } from '../../src/models/complexity/analyze.js';
 import { modelSpecSchema, modelSpecSchemaText } from '../../src/models/spec/schema.js';
 import type { ModelSpec } from '../../src/models/spec/types.js';
 import { parseModelSpec } from '../../src/models/spec/validate.js';
@@ -226,6 +227,17 @@ describe('the model spec JSON Schema', () => {
   it('every zoo spec is valid under the schema', () => {
     for (const spec of ZOO_SPECS) assert.deepEqual(validate(schema, spec, schema), [], spec.name);
     assert.deepEqual(validate(schema, VALID(), schema), []);
+  });
+
+  it("the README's example spec is valid under both, with the shapes it implies", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const block = /A model is a JSON spec[\s\S]*?```json\n([\s\S]*?)```/.exec(readme);
+    assert.ok(block, 'the README has an example spec');
+    const spec = parseModelSpec(block[1], 'README example');
+    assert.deepEqual(validate(schema, spec, schema), []);
+    const a = analyzeModel(spec);
+    assert.deepEqual(a.layers.find((l) => l.name === 'pool')?.outputShape, [16, 16, 16]);
+    assert.deepEqual(a.layers.find((l) => l.name === 'scaled')?.outputShape, [32, 32, 16]);
   });
 
   it('what the validator refuses, the schema refuses', () => {
