@@ -344,7 +344,9 @@ export const TFJS_IMPORTERS: { readonly [T in LayerType]: TfjsImporter<SpecOf<T>
 const IMPORTER_BY_CLASS = new Map<string, TfjsImporter<LayerSpec>>();
 for (const importer of Object.values(TFJS_IMPORTERS) as TfjsImporter<LayerSpec>[])
   for (const className of importer.classNames) {
-    if (IMPORTER_BY_CLASS.has(className)) throw new Error(`two importers claim the class ${className}`);
+    if (IMPORTER_BY_CLASS.has(className))
+      // not a user error: two entries of the importer table name the same Keras class
+      throw new Error(`two importers claim the class ${className}`);
     IMPORTER_BY_CLASS.set(className, importer);
   }
 
