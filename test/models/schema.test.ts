@@ -14,6 +14,7 @@ import { modelSpecSchema } from '../../src/models/spec/schema.js';
 import type { ModelSpec } from '../../src/models/spec/types.js';
 import { parseModelSpec } from '../../src/models/spec/validate.js';
 import { ZOO, zooModelFromReference } from '../../src/models/zoo/index.js';
+import { findPython, skipWithoutPython } from '../helpers/python.js';
 
 const SCHEMA_FILE = join(import.meta.dirname, '..', '..', 'assets', 'model-spec.schema.json');
 type Schema = Record<string, unknown>;
@@ -247,11 +248,8 @@ describe('the model spec JSON Schema', () => {
     }
   });
 
-  const jsonschema =
-    spawnSync('python3', ['-c', 'import jsonschema'], { stdio: 'ignore' }).status === 0
-      ? false
-      : 'needs python3 with jsonschema (python3-jsonschema)';
-  if (jsonschema && process.env.CI) throw new Error(`under CI: ${jsonschema}`);
+  const python = findPython(['jsonschema']);
+  const jsonschema = python ? false : skipWithoutPython(['jsonschema'], ['python3-jsonschema']);
   it("Python's jsonschema (Draft 7) agrees on the zoo and the refused specs", { skip: jsonschema }, () => {
     const script = [
       'import json, sys, jsonschema',
@@ -261,7 +259,7 @@ describe('the model spec JSON Schema', () => {
       'print(json.dumps([validator.is_valid(s) for s in json.load(sys.stdin)]))',
     ].join('\n');
     const specs = [...ZOO_SPECS, ...invalidSpecs().map(([, spec]) => spec)];
-    const run = spawnSync('python3', ['-c', script, SCHEMA_FILE], {
+    const run = spawnSync(python?.executable ?? 'python3', ['-c', script, SCHEMA_FILE], {
       input: JSON.stringify(specs),
       encoding: 'utf8',
     });
