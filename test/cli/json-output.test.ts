@@ -16,7 +16,9 @@ const STATES = ['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING', 'WAITING'];
  */
 function checkConventions(value: unknown, path: string, found: { states: number; seconds: number }): void {
   if (Array.isArray(value)) {
-    value.forEach((v, i) => checkConventions(v, `${path}[${i}]`, found));
+    value.forEach((v, i) => {
+      checkConventions(v, `${path}[${i}]`, found);
+    });
     return;
   }
   if (value === null || typeof value !== 'object') return;
