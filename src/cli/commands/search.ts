@@ -2,6 +2,7 @@
  * `parsimony search`: the size search (accuracy against parameters) on a dataset, with a progress
  * bar showing the best trade-offs so far and the Pareto front as a table at the end.
  */
+import path from 'node:path';
 import { type Command, CommanderError } from 'commander';
 import { NoCompletedTrialError, UsageError } from '../../core/errors.js';
 import { SIZE_SEARCH_TRIALS } from '../../search/defaults.js';
@@ -147,6 +148,12 @@ function tradeOffs(front: readonly SizeSearchRow[], limit: number): string {
   return shown.map((r) => `${percent(r.validationAccuracy)}@${compact(r.params)}`).join(' ');
 }
 
+/** A path under the current directory relative to it (as the user would type it); others whole. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
 export function formatSearchResult(r: SizeSearchResult): string {
   const lines = [
     `search "${r.studyName}" on ${r.dataset} (seed ${r.seed}, ${r.sampler}, ${r.threads} threads)${r.interrupted ? ` interrupted by ${r.interrupted}` : ''}: ${r.counts.COMPLETE} complete, ${r.counts.PRUNED} pruned, ${r.counts.FAIL} failed in ${r.elapsedSeconds.toFixed(1)} s`,
@@ -175,7 +182,7 @@ export function formatSearchResult(r: SizeSearchResult): string {
   lines.push(
     '',
     'MACs are multiply-accumulates per sample (FLOPs = 2 x MACs).',
-    `study file: ${r.studyFile} (study "${r.studyName}"; \`parsimony studies list --storage ${r.storage}\`)`,
+    `study file: ${shownPath(r.studyFile)} (study "${r.studyName}"; \`parsimony studies list --storage sqlite:${shownPath(r.studyFile)}\`)`,
   );
   return lines.join('\n');
 }
