@@ -21,7 +21,9 @@ import { randoms } from '../helpers/random.js';
 const python = process.env.PARSIMONY_PYTHON
   ? { executable: process.env.PARSIMONY_PYTHON }
   : findPython(['torch', 'torchvision']);
-const torchvisionMissing = python ? false : skipWithoutPython(['torch', 'torchvision'], ['python3-torchvision']);
+const torchvisionMissing = python
+  ? false
+  : skipWithoutPython(['torch', 'torchvision'], ['python3-torchvision']);
 const SCRIPT = join(import.meta.dirname, '..', 'fixtures', 'torchvision_reference.py');
 
 /** Zoo reference, torchvision constructor and its keyword arguments. */
