@@ -1,5 +1,5 @@
 /**
- * The benchmark functions of the shared anchor suite (`/work/shared/anchors/functions.py`), ported
+ * The benchmark functions of the shared anchor suite (`../shared/anchors/functions.py` from the repository root), ported
  * term for term so that Parsimony's and Optuna's runs optimise the same objectives over the same
  * bounds. All are minimised; zdt1/zdt2 return two objectives. `test/bench/functions.test.ts` checks
  * the port against the Python file itself.

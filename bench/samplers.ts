@@ -6,7 +6,7 @@
  *     [--tolerance 0.05] [--gp-usable-ms 1000] [--skip optuna,parallel,overhead]
  *
  * Quality: every (problem, sampler, seed) minimises the functions of `bench/functions.ts` (the port of
- * `/work/shared/anchors/functions.py`) over floats `x0..x{d-1}` with the Python bounds, for the same
+ * `../shared/anchors/functions.py` from the repository root) over floats `x0..x{d-1}` with the Python bounds, for the same
  * budget and seeds as `optuna_suite.py`, trial by trial (`optimize` with `nTrials: 1`, as the Python
  * runner does), recording the best-so-far every 10 trials (hypervolume with reference point (11, 11)
  * for zdt1/zdt2), the final value, seconds and ms per trial over the last 50 trials.

@@ -5,7 +5,7 @@
  *
  * 1. Throughput: trials per second for a trivial objective with 1, 4 and 8 worker processes sharing
  *    one study, on SQLite and on a throwaway PostgreSQL, against Optuna 3.1 with its RDB storage on
- *    the same kind of database, in the same run (bench/optuna_storage.py, /usr/bin/python3).
+ *    the same kind of database, in the same run (bench/optuna_storage.py, /usr/bin/python3 or $PARSIMONY_PYTHON).
  *    Parsimony workers are `loadStudy` + `optimize({ maxTotalTrials })` processes with heartbeats on,
  *    i.e. what `parsimony worker` runs. Both sides start their processes and load the study first,
  *    then wait at a barrier; the clock runs from the barrier until the last worker has exited, so
@@ -24,11 +24,13 @@ import { createStudy } from '../src/study/create.js';
 import { startPostgres } from '../test/storage/postgres-server.js';
 import { BenchArgs, parseIntegers } from './lib/args.js';
 import { REPO_ROOT } from './lib/load.js';
-import { SYSTEM_PYTHON } from './lib/python.js';
+import { requirePythonModules, SYSTEM_PYTHON } from './lib/python.js';
 import { writeBenchResults } from './lib/results.js';
 import { markdownTable } from './lib/table.js';
 
 const args = new BenchArgs(['trials', 'workers', 'iterations']);
+// The Optuna side needs both; say so now rather than with a traceback after the first runs.
+requirePythonModules('bench/storage.ts', { optuna: 'python3-optuna', psycopg2: 'python3-psycopg2' });
 // 2,000 trials: with 8 workers, 400 would leave each process 50 trials, mostly V8 warming up its
 // compiler; Optuna's workers fork after importing, so theirs are timed warm. Both sides get the same count.
 const trials = args.number('trials', 2000);

@@ -5,7 +5,7 @@
  *
  * LeNet-300-100 and LeNet-5 (Caffe variant) on Fashion-MNIST with the anchor's settings: pixels
  * scaled to [0, 1], batch 128, Adam (lr 1e-3), the same number of epochs. The anchor is
- * `/work/shared/anchors/torch_train.py` (Debian's python3-torch, one thread), run first so the two
+ * `../shared/anchors/torch_train.py` from the repository root (Debian's python3-torch, one thread), run first so the two
  * never share the cores. Seconds per epoch are the median of the epochs after the first, as the
  * anchor reports them; test accuracy is on the 10,000 test images after the last epoch.
  */

@@ -1,13 +1,31 @@
 /**
- * Running the Python anchors (`/work/shared/anchors/*.py`) from a bench: locate the interpreter,
- * check a module imports, and stream a script's JSON-lines output.
+ * Running the Python anchors (`../shared/anchors/*.py` from the repository root) from a bench:
+ * locate the interpreter, check a module imports, and stream a script's JSON-lines output.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-/** Debian's interpreter, where apt-installed python3-optuna / python3-torch live. */
-export const SYSTEM_PYTHON = '/usr/bin/python3';
-export const ANCHORS_DIR = '/work/shared/anchors';
+/**
+ * Debian's interpreter, where apt-installed python3-optuna / python3-torch live (another Python
+ * may come first on PATH); PARSIMONY_PYTHON names another.
+ */
+export const SYSTEM_PYTHON = process.env.PARSIMONY_PYTHON || '/usr/bin/python3';
+/** The shared anchors sit next to the repository: `<repository>/../shared/anchors`. */
+export const ANCHORS_DIR = fileURLToPath(new URL('../../../shared/anchors', import.meta.url));
+
+/**
+ * Stops a bench whose Python side cannot run, with one line naming the Debian packages to install,
+ * instead of a Python traceback halfway through. `modules` maps a module to its Debian package.
+ */
+export function requirePythonModules(bench: string, modules: Record<string, string>): void {
+  const missing = Object.entries(modules).filter(([module]) => pythonModuleVersion(module) === null);
+  if (missing.length === 0) return;
+  process.stderr.write(
+    `${bench}: ${SYSTEM_PYTHON} cannot import ${missing.map(([m]) => m).join(', ')}: apt-get install ${missing.map(([, p]) => p).join(' ')} (or set PARSIMONY_PYTHON to a Python that has them)\n`,
+  );
+  process.exit(1);
+}
 
 /** The version of `module` importable by `python`, or null when Python or the module is absent. */
 export function pythonModuleVersion(module: string, python = SYSTEM_PYTHON): string | null {

@@ -10,8 +10,16 @@ export {
   type LayerComplexity,
   type ModelComplexity,
 } from './complexity/analyze.js';
-export { type LayerConfig, ModelBuilder, SequentialBuilder, sequential } from './spec/builder.js';
+export {
+  type LayerConfig,
+  ModelBuilder,
+  SequentialBuilder,
+  type SqueezeExcitationOptions,
+  sequential,
+  squeezeExcitation,
+} from './spec/builder.js';
 export { LAYER_TYPES } from './spec/layers/index.js';
+export { modelSpecSchema } from './spec/schema.js';
 export type {
   Activation,
   CompressionSpec,
@@ -19,6 +27,7 @@ export type {
   LayerSpec,
   LayerType,
   ModelSpec,
+  SpecOf,
 } from './spec/types.js';
 export { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './spec/types.js';
 export { inferShapes, parseModelSpec } from './spec/validate.js';

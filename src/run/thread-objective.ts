@@ -207,7 +207,17 @@ function startWorker(moduleUrl: string, data: WorkerData): Worker {
   const entry = new URL(fromSource ? './thread-worker.ts' : './thread-worker.js', here);
   if (!fromSource && !/\.[mc]?ts$/.test(new URL(moduleUrl).pathname))
     return new Worker(entry, { workerData: data });
-  const boot = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })
+  // Resolved here: the eval'd boot code would resolve a bare 'tsx' from the working directory.
+  const boot = `import(${JSON.stringify(tsxApi())}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })
     .catch((error) => { require('node:worker_threads').parentPort.postMessage({ type: 'load-error', message: String(error && error.message || error) }); });`;
   return new Worker(boot, { eval: true, workerData: data });
+}
+
+/** tsx's register API as this module resolves it, or the bare name when tsx is not installed here. */
+function tsxApi(): string {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return 'tsx/esm/api';
+  }
 }

@@ -63,7 +63,8 @@ export interface TrialSummary {
   /** Last reported step of a PRUNED trial. */
   prunedAtStep?: number;
   log?: string;
-  durationMs?: number;
+  /** Seconds from start to completion. */
+  durationSeconds?: number;
 }
 
 export type TuneEvent =
@@ -118,7 +119,8 @@ export interface TuneSummary {
   trials: TrialSummary[];
   /** The abort reason when the run was interrupted. */
   interrupted?: string;
-  elapsedMs: number;
+  /** Seconds this run took. */
+  elapsedSeconds: number;
 }
 
 const FAIL_FAST_TRIALS = 3;
@@ -354,7 +356,7 @@ async function optimizeStudy(
     best: bestOf(study),
     trials,
     interrupted,
-    elapsedMs: Date.now() - options.started,
+    elapsedSeconds: (Date.now() - options.started) / 1000,
   };
 }
 
@@ -387,7 +389,7 @@ export function summarizeTrial(t: FrozenTrial): TrialSummary {
   const log = t.userAttrs[LOG_ATTR];
   if (typeof log === 'string') summary.log = log;
   if (t.datetimeStart && t.datetimeComplete)
-    summary.durationMs = t.datetimeComplete.getTime() - t.datetimeStart.getTime();
+    summary.durationSeconds = (t.datetimeComplete.getTime() - t.datetimeStart.getTime()) / 1000;
   return summary;
 }
 

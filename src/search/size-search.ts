@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { FrozenTrial } from '../core/frozen-trial.js';
+import type { FrozenTrial, TrialState } from '../core/frozen-trial.js';
 import type { Sampler } from '../core/sampler.js';
 import { FAIL_REASON_KEY } from '../core/study-view.js';
 import type { Trial } from '../core/trial.js';
@@ -84,8 +84,10 @@ export interface SizeSearchResult {
   seed: number;
   sampler: SizeSearchSampler;
   threads: number;
-  /** Trials by outcome; `overBudget` counts the pruned ones rejected by `maxParams` before training. */
-  counts: { complete: number; pruned: number; failed: number; overBudget: number };
+  /** Trials of the study by state. */
+  counts: Record<TrialState, number>;
+  /** PRUNED trials rejected by `maxParams` before any training. */
+  overBudget: number;
   /** Why the last failed trial failed (null when none failed). */
   lastFailure: string | null;
   /** The abort reason (e.g. "SIGINT") when the search was interrupted. */
@@ -281,7 +283,8 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     await pool.close();
   }
   const all = study.trials;
-  const count = (state: string) => all.filter((t) => t.state === state).length;
+  const counts: Record<TrialState, number> = { COMPLETE: 0, PRUNED: 0, FAIL: 0, RUNNING: 0, WAITING: 0 };
+  for (const t of all) counts[t.state]++;
   const failed = all.filter((t) => t.state === 'FAIL');
   const lastReason = failed.length > 0 ? failed[failed.length - 1].systemAttrs[FAIL_REASON_KEY] : undefined;
   const result: SizeSearchResult = {
@@ -292,13 +295,8 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     seed,
     sampler: samplerName,
     threads,
-    counts: {
-      complete: count('COMPLETE'),
-      pruned: count('PRUNED'),
-      failed: count('FAIL'),
-      overBudget: all.filter((t) => t.state === 'PRUNED' && t.userAttrs[MLP_ATTRS.overBudget] === true)
-        .length,
-    },
+    counts,
+    overBudget: all.filter((t) => t.state === 'PRUNED' && t.userAttrs[MLP_ATTRS.overBudget] === true).length,
     lastFailure: typeof lastReason === 'string' ? lastReason : null,
     interrupted: options.signal?.aborted ? String(options.signal.reason ?? 'interrupted') : null,
     elapsedSeconds: Math.round((performance.now() - started) / 100) / 10,

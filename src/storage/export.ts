@@ -26,7 +26,8 @@ export interface TrialJson {
   intermediateValues: Record<string, IntermediateValue>;
   datetimeStart: string | null;
   datetimeComplete: string | null;
-  durationMs: number | null;
+  /** Seconds from start to completion, as every duration in Parsimony's JSON. */
+  durationSeconds: number | null;
 }
 
 export function exportTrials(
@@ -53,7 +54,7 @@ export function trialToJson(trial: FrozenTrial): TrialJson {
     intermediateValues: { ...trial.intermediateValues },
     datetimeStart: trial.datetimeStart?.toISOString() ?? null,
     datetimeComplete: trial.datetimeComplete?.toISOString() ?? null,
-    durationMs: duration(trial),
+    durationSeconds: duration(trial),
   };
 }
 
@@ -61,9 +62,10 @@ function nonFiniteAsString(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
+/** Seconds, to the millisecond. */
 function duration(trial: FrozenTrial): number | null {
   if (!trial.datetimeStart || !trial.datetimeComplete) return null;
-  return trial.datetimeComplete.getTime() - trial.datetimeStart.getTime();
+  return (trial.datetimeComplete.getTime() - trial.datetimeStart.getTime()) / 1000;
 }
 
 function trialsToCsv(trials: readonly FrozenTrial[], options: ExportOptions): string {
@@ -83,7 +85,7 @@ function trialsToCsv(trials: readonly FrozenTrial[], options: ExportOptions): st
     ...attrKeys.map((k) => `user_attrs_${k}`),
     'datetime_start',
     'datetime_complete',
-    'duration_ms',
+    'duration_seconds',
   ];
   const lines = [header.map(csvCell).join(',')];
   for (const t of trials) {

@@ -1,5 +1,5 @@
 /**
- * The TypeScript port of the anchor suite must match /work/shared/anchors/functions.py, or the
+ * The TypeScript port of the anchor suite must match ../shared/anchors/functions.py (next to the repository), or the
  * sampler benchmark compares Parsimony and Optuna on different problems. Known optima first, then
  * the Python file itself on random points and on the bounds.
  */

@@ -1,9 +1,25 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { formatSamples, runDatasets } from '../../src/cli/commands/datasets.js';
 import { runCli } from '../../src/cli/main.js';
-import { DIGITS_PATH } from '../../src/data/digits.js';
-import { findFashionMnist } from '../../src/data/fashion-mnist.js';
+import { runCliProcess } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+// Facts the test knows without asking the code under test: where the package keeps digits, where
+// Debian's dataset-fashion-mnist installs, the publishers' file names, the cache directory rule.
+const DIGITS_FILE = fileURLToPath(new URL('../../assets/datasets/digits.csv.gz', import.meta.url));
+const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
+const FASHION_FILES = [
+  'train-images-idx3-ubyte',
+  'train-labels-idx1-ubyte',
+  't10k-images-idx3-ubyte',
+  't10k-labels-idx1-ubyte',
+];
+const hasFashionFiles = (dir: string) =>
+  FASHION_FILES.every((f) => existsSync(join(dir, f)) || existsSync(join(dir, `${f}.gz`)));
 
 async function run(args: string[]) {
   let out = '';
@@ -30,11 +46,33 @@ describe('parsimony datasets', () => {
       { name: 'digits', samples: 1797, train: 1797, test: 0, features: 64, classes: 10 },
       { name: 'fashion-mnist', samples: 70000, train: 60000, test: 10000, features: 784, classes: 10 },
     ]);
-    assert.equal(list[0].location, DIGITS_PATH);
-    assert.equal(list[0].available, true);
-    const fashionDir = findFashionMnist();
-    assert.equal(list[1].available, fashionDir !== undefined);
-    if (fashionDir) assert.equal(list[1].location, fashionDir);
+    assert.equal(list[0].location, DIGITS_FILE);
+    assert.equal(list[0].available, existsSync(DIGITS_FILE));
+    assert.equal(list[0].available, true, 'the package embeds digits');
+  });
+
+  it('says Fashion-MNIST is available exactly when its four files are in a place it looks', () => {
+    const inDebian = hasFashionFiles(DEBIAN_DIR);
+    // A cache directory ($XDG_CACHE_HOME/parsimony/fashion-mnist) without the files, then with them.
+    const cacheHome = tempDir('datasets-cache');
+    const cache = join(cacheHome, 'parsimony', 'fashion-mnist');
+    const list = () => {
+      const r = runCliProcess(['datasets', '--json'], { env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out)[1] as { name: string; available: boolean; location: string };
+    };
+    const without = list();
+    assert.equal(without.name, 'fashion-mnist');
+    assert.equal(without.available, inDebian);
+    if (inDebian) assert.equal(without.location, DEBIAN_DIR);
+    for (const f of FASHION_FILES) {
+      mkdirSync(cache, { recursive: true });
+      writeFileSync(join(cache, `${f}.gz`), '');
+    }
+    const withCache = list();
+    assert.equal(withCache.available, true);
+    // Debian's directory comes first when it has the files.
+    assert.equal(withCache.location, inDebian ? DEBIAN_DIR : cache);
   });
 
   it('prints a table for people', async () => {

@@ -64,6 +64,34 @@ describe('parsimony search as a process', () => {
   }
 });
 
+describe('parsimony search output', () => {
+  it('names a study file under the current directory relative to it', async () => {
+    const cwd = process.cwd();
+    const work = tempDir('search-cwd');
+    process.chdir(work);
+    try {
+      const r = await runCliCaptured([
+        'search',
+        '--trials',
+        '1',
+        '--threads',
+        '1',
+        '--epochs',
+        '1',
+        '--quiet',
+      ]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(
+        r.out,
+        /^study file: parsimony-results\/search\.db \(study "search-digits-seed0-[\d-]+"; `parsimony studies list --storage sqlite:parsimony-results\/search\.db`\)$/m,
+      );
+      assert.ok(!r.out.includes(work), 'no absolute path in the text output');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
 describe('parsimony search that cannot complete a trial', () => {
   it('refuses, before training, a budget below the smallest network of the space', async () => {
     const out = join(dir, 'budget.db');

@@ -130,7 +130,7 @@ describe('parsimony studies', () => {
 
     const csv = await run(['export', 'acc2', '--storage', `sqlite:${copyPath}`]);
     const lines = csv.out.trim().split('\n');
-    assert.equal(lines[0], 'number,state,value,params_x,datetime_start,datetime_complete,duration_ms');
+    assert.equal(lines[0], 'number,state,value,params_x,datetime_start,datetime_complete,duration_seconds');
     assert.match(lines[2], /^1,COMPLETE,0\.97,9\.7,/);
     assert.equal(lines.length, 5);
 

@@ -91,12 +91,10 @@ describe('Fashion-MNIST, the real files', () => {
   it('loads 60000 + 10000 images of 28x28 pixels 0..255 in 10 balanced classes', {
     skip: skipReal,
   }, async () => {
-    const started = performance.now();
     const { train, test } = await loadFashionMnist({
       systemDir: FASHION_MNIST_SYSTEM_DIR,
       cacheDir: newDir('none'),
     });
-    const seconds = (performance.now() - started) / 1000;
     assert.ok(test, 'Fashion-MNIST has a fixed test part');
     assert.equal(train.numSamples, 60000);
     assert.equal(test.numSamples, 10000);
@@ -118,7 +116,6 @@ describe('Fashion-MNIST, the real files', () => {
     assert.deepEqual([min, max], [0, 255]);
     assert.equal(train.provenance.location, FASHION_MNIST_SYSTEM_DIR);
     assert.equal(train.provenance.license, 'MIT');
-    assert.ok(seconds < 10, `loading took ${seconds.toFixed(2)} s`);
   });
 
   it('matches the recorded SHA-256 digests', { skip: skipReal }, () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -50,6 +50,21 @@ describe('parsimony analyze', () => {
     );
     const lenet = await cli(['analyze', 'zoo:lenet-5']);
     assert.doesNotMatch(lenet.out, /^state/m);
+  });
+
+  it("--spec prints a zoo model's spec, which analyzes to the same figures", async () => {
+    const r = await cli(['analyze', 'zoo:squeezenet-1.1?numClasses=10', '--spec']);
+    assert.equal(r.code, 0, r.err);
+    const spec = JSON.parse(r.out);
+    assert.equal(spec.format, 'parsimony-model');
+    assert.deepEqual(spec, zooModel('squeezenet-1.1', { numClasses: 10 }));
+    const dir = mkdtempSync(join(tmpdir(), 'parsimony-analyze-'));
+    const file = join(dir, 'squeezenet.json');
+    writeFileSync(file, r.out);
+    const again = await cli(['analyze', file, '--json']);
+    rmSync(dir, { recursive: true, force: true });
+    // torchvision's 1,235,496 with a 10-class instead of a 1000-class 1x1 convolution on 512 channels.
+    assert.equal(JSON.parse(again.out).params, 1_235_496 - (1000 - 10) * (512 + 1));
   });
 
   it('zoo options come from the query string', async () => {

@@ -2,7 +2,7 @@
  * The zoo against torchvision itself, computed in the same run: parameters, batch-norm state and
  * MACs (hooks on every Conv2d and Linear at 224x224) of each model torchvision also defines, and
  * ceil-mode pooling values against PyTorch's. Needs a Python with torchvision (Debian:
- * python3-torchvision); PARSIMONY_PYTHON names the interpreter (default python3).
+ * python3-torchvision): PARSIMONY_PYTHON, else python3 or Debian's (test/helpers/python.ts).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,14 +14,17 @@ import { analyzeModel } from '../../src/models/complexity/analyze.js';
 import { sequential } from '../../src/models/spec/builder.js';
 import { buildTfjsModel } from '../../src/models/tfjs/build.js';
 import { zooModelFromReference } from '../../src/models/zoo/index.js';
+import { findPython, skipWithoutPython } from '../helpers/python.js';
 import { randoms } from '../helpers/random.js';
 
-const PYTHON = process.env.PARSIMONY_PYTHON ?? 'python3';
+// PARSIMONY_PYTHON names an interpreter; else the first of python3 and Debian's that has torchvision.
+const python = process.env.PARSIMONY_PYTHON
+  ? { executable: process.env.PARSIMONY_PYTHON }
+  : findPython(['torch', 'torchvision']);
+const torchvisionMissing = python
+  ? false
+  : skipWithoutPython(['torch', 'torchvision'], ['python3-torchvision']);
 const SCRIPT = join(import.meta.dirname, '..', 'fixtures', 'torchvision_reference.py');
-const torchvisionMissing =
-  spawnSync(PYTHON, ['-c', 'import torchvision'], { stdio: 'ignore' }).status === 0
-    ? false
-    : `needs ${PYTHON} with torchvision (python3-torchvision; PARSIMONY_PYTHON names another interpreter)`;
 
 /** Zoo reference, torchvision constructor and its keyword arguments. */
 const MODELS: [string, string, Record<string, unknown>][] = [
@@ -46,7 +49,7 @@ interface Reference {
 describe('the zoo against torchvision', { skip: torchvisionMissing }, () => {
   let reference: Reference;
   before(async () => {
-    const run = spawnSync(PYTHON, [SCRIPT], {
+    const run = spawnSync(python?.executable ?? 'python3', [SCRIPT], {
       input: JSON.stringify({
         models: MODELS.map(([, name, kwargs]) => [name, kwargs]),
         pool: { ...POOL, values: Array.from(poolValues) },

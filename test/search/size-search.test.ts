@@ -34,8 +34,8 @@ describe('runSizeSearch', () => {
     const studyFile = join(dir, 'a.db');
     const result = await runSizeSearch({ ...small, studyFile, studyName: 'a' });
     assert.ok(existsSync(studyFile));
-    assert.equal(result.counts.complete + result.counts.pruned + result.counts.failed, 4);
-    assert.equal(result.counts.failed, 0);
+    assert.equal(result.counts.COMPLETE + result.counts.PRUNED + result.counts.FAIL, 4);
+    assert.equal(result.counts.FAIL, 0);
     assert.ok(result.front.length >= 1);
     for (let i = 1; i < result.front.length; i++) {
       // Fewest parameters first, and along a front more parameters must buy accuracy.

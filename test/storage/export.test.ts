@@ -53,8 +53,8 @@ describe('exportTrials', () => {
     assert.equal(
       csv,
       [
-        'number,state,value,params_act,params_x,user_attrs_meta,user_attrs_note,datetime_start,datetime_complete,duration_ms',
-        '0,COMPLETE,0.125,"a,b",0.5,"{""k"":[1,2]}","say ""hi""",2025-01-02T03:04:05.006Z,2025-01-02T03:04:07.506Z,2500',
+        'number,state,value,params_act,params_x,user_attrs_meta,user_attrs_note,datetime_start,datetime_complete,duration_seconds',
+        '0,COMPLETE,0.125,"a,b",0.5,"{""k"":[1,2]}","say ""hi""",2025-01-02T03:04:05.006Z,2025-01-02T03:04:07.506Z,2.5',
         '1,PRUNED,nan,True,,,,,,',
         '2,FAIL,,,1e-20,,,,,',
         '3,RUNNING,-inf,,,,,2025-01-02T03:04:05.006Z,,',
@@ -69,14 +69,14 @@ describe('exportTrials', () => {
       trial({ number: 1, state: 'FAIL' }),
     ];
     const csv = exportTrials(trials, 'csv', { nObjectives: 2 }).split('\n');
-    assert.equal(csv[0], 'number,state,values_0,values_1,datetime_start,datetime_complete,duration_ms');
+    assert.equal(csv[0], 'number,state,values_0,values_1,datetime_start,datetime_complete,duration_seconds');
     assert.equal(csv[1], '0,COMPLETE,1,inf,,,');
     assert.equal(csv[2], '1,FAIL,,,,,');
     // Without the option the width comes from the trials.
     assert.equal(exportTrials(trials, 'csv').split('\n')[0], csv[0]);
     assert.equal(
       exportTrials([], 'csv'),
-      'number,state,value,datetime_start,datetime_complete,duration_ms\n',
+      'number,state,value,datetime_start,datetime_complete,duration_seconds\n',
     );
   });
 
@@ -110,7 +110,7 @@ describe('exportTrials', () => {
         intermediateValues: { 0: 1, 3: 'NaN' },
         datetimeStart: '2025-01-02T03:04:05.006Z',
         datetimeComplete: '2025-01-02T03:04:07.506Z',
-        durationMs: 2500,
+        durationSeconds: 2.5,
       },
     ]);
     assert.throws(() => exportTrials([], 'xml' as 'csv'), { code: 'INVALID_ARGUMENT' });

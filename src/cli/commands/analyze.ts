@@ -1,7 +1,8 @@
 /**
- * `parsimony analyze <model.json|zoo:name> [--json]`: parameters, connections, MACs and memory
- * per layer and in total, computed from the spec without building the model. A file may be a
- * Parsimony spec or a TensorFlow.js layers model (its topology is converted to a spec).
+ * `parsimony analyze <model.json|zoo:name> [--json] [--spec]`: parameters, connections, MACs and
+ * memory per layer and in total, computed from the spec without building the model. A file may be
+ * a Parsimony spec or a TensorFlow.js layers model (its topology is converted to a spec). `--spec`
+ * prints the model's spec instead, a template to edit (a zoo model's, or a converted model.json).
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,11 +20,16 @@ export interface AnalyzeOptions {
 
 export async function runAnalyze(options: AnalyzeOptions): Promise<ModelComplexity> {
   const { analyzeModel } = await import('../../models/complexity/analyze.js');
-  if (options.model.startsWith('zoo:')) {
+  return analyzeModel(await readModel(options.model));
+}
+
+/** The spec of a zoo reference or a model file. */
+export async function readModel(model: string): Promise<ModelSpec> {
+  if (model.startsWith('zoo:')) {
     const { zooModelFromReference } = await import('../../models/zoo/index.js');
-    return analyzeModel(zooModelFromReference(options.model));
+    return zooModelFromReference(model);
   }
-  return analyzeModel(await readModelFile(options.model));
+  return readModelFile(model);
 }
 
 /**
@@ -126,11 +132,19 @@ export function registerAnalyzeCommand(program: Command, io: CommandIO): void {
       'a model spec (JSON), a TensorFlow.js model.json or its directory, or zoo:<name>, e.g. zoo:resnet-18 or zoo:mobilenet-v2?alpha=0.5',
     )
     .option('--json', 'print the analysis as JSON')
+    .option(
+      '--spec',
+      "print the model's spec (JSON, the format of assets/model-spec.schema.json) instead: a template to edit",
+    )
     .addHelpText(
       'after',
       `\nZoo models (options as ?key=value&...):\n${ZOO.map((e) => `  ${e.name.padEnd(20)} ${e.description}${e.options.length ? ` [${e.options.join(', ')}]` : ''}`).join('\n')}`,
     )
-    .action(async (model: string, options: { json?: boolean }) => {
+    .action(async (model: string, options: { json?: boolean; spec?: boolean }) => {
+      if (options.spec) {
+        io.stdout(JSON.stringify(await readModel(model), null, 2));
+        return;
+      }
       const analysis = await runAnalyze({ model });
       io.stdout(options.json ? JSON.stringify(analysis, null, 2) : formatAnalysis(analysis));
     });

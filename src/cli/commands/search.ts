@@ -2,6 +2,7 @@
  * `parsimony search`: the size search (accuracy against parameters) on a dataset, with a progress
  * bar showing the best trade-offs so far and the Pareto front as a table at the end.
  */
+import path from 'node:path';
 import { type Command, CommanderError } from 'commander';
 import { NoCompletedTrialError, UsageError } from '../../core/errors.js';
 import { SIZE_SEARCH_TRIALS } from '../../search/defaults.js';
@@ -116,16 +117,16 @@ const SIGNAL_EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** One line on why a search has no front: the budget, failures, or pruning. */
 export function whyNoTrialCompleted(r: SizeSearchResult, options: { maxParams?: number } = {}): string {
-  const total = r.counts.complete + r.counts.pruned + r.counts.failed;
+  const total = r.counts.COMPLETE + r.counts.PRUNED + r.counts.FAIL;
   const parts: string[] = [];
-  if (r.counts.overBudget > 0)
+  if (r.overBudget > 0)
     parts.push(
-      `${r.counts.overBudget} broke the parameter budget${options.maxParams === undefined ? '' : ` (--max-params ${options.maxParams})`}`,
+      `${r.overBudget} broke the parameter budget${options.maxParams === undefined ? '' : ` (--max-params ${options.maxParams})`}`,
     );
-  const pruned = r.counts.pruned - r.counts.overBudget;
+  const pruned = r.counts.PRUNED - r.overBudget;
   if (pruned > 0) parts.push(`${pruned} were pruned`);
-  if (r.counts.failed > 0)
-    parts.push(`${r.counts.failed} failed (the last: ${r.lastFailure ?? 'unknown reason'})`);
+  if (r.counts.FAIL > 0)
+    parts.push(`${r.counts.FAIL} failed (the last: ${r.lastFailure ?? 'unknown reason'})`);
   if (total === 0) return 'no trial completed: no trial ran (is --timeout too short?)';
   return `no trial completed: of ${total} trial${total === 1 ? '' : 's'}, ${parts.join(', ')}`;
 }
@@ -147,9 +148,15 @@ function tradeOffs(front: readonly SizeSearchRow[], limit: number): string {
   return shown.map((r) => `${percent(r.validationAccuracy)}@${compact(r.params)}`).join(' ');
 }
 
+/** A path under the current directory relative to it (as the user would type it); others whole. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
 export function formatSearchResult(r: SizeSearchResult): string {
   const lines = [
-    `search "${r.studyName}" on ${r.dataset} (seed ${r.seed}, ${r.sampler}, ${r.threads} threads)${r.interrupted ? ` interrupted by ${r.interrupted}` : ''}: ${r.counts.complete} complete, ${r.counts.pruned} pruned, ${r.counts.failed} failed in ${r.elapsedSeconds.toFixed(1)} s`,
+    `search "${r.studyName}" on ${r.dataset} (seed ${r.seed}, ${r.sampler}, ${r.threads} threads)${r.interrupted ? ` interrupted by ${r.interrupted}` : ''}: ${r.counts.COMPLETE} complete, ${r.counts.PRUNED} pruned, ${r.counts.FAIL} failed in ${r.elapsedSeconds.toFixed(1)} s`,
     '',
     `Pareto front (maximise validation accuracy, minimise parameters): ${r.front.length} trial${r.front.length === 1 ? '' : 's'}`,
   ];
@@ -175,7 +182,7 @@ export function formatSearchResult(r: SizeSearchResult): string {
   lines.push(
     '',
     'MACs are multiply-accumulates per sample (FLOPs = 2 x MACs).',
-    `study file: ${r.studyFile} (study "${r.studyName}"; \`parsimony studies list --storage ${r.storage}\`)`,
+    `study file: ${shownPath(r.studyFile)} (study "${r.studyName}"; \`parsimony studies list --storage sqlite:${shownPath(r.studyFile)}\`)`,
   );
   return lines.join('\n');
 }

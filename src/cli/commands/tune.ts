@@ -236,7 +236,7 @@ export function formatSummary(s: TuneSummary): string {
   ].join('');
   const states = `${s.counts.COMPLETE} complete, ${s.counts.PRUNED} pruned, ${s.counts.FAIL} failed${more}`;
   out.push(
-    `study "${s.studyName}": ${s.ran} trials in this run${s.interrupted ? ' (interrupted)' : ''}, ${total} in the study (${states}), ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `study "${s.studyName}": ${s.ran} trials in this run${s.interrupted ? ' (interrupted)' : ''}, ${total} in the study (${states}), ${s.elapsedSeconds.toFixed(1)} s`,
   );
   if (s.best.length === 0) out.push('', 'no trial has completed yet');
   else {

@@ -5,7 +5,7 @@
  */
 import { ModelSpecError } from '../../core/errors.js';
 import { isLayerType, layerKind, type Shape } from './layers/index.js';
-import { formatShape } from './layers/kind.js';
+import { type FieldRule, formatShape, type LayerKind } from './layers/kind.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelSpec } from './types.js';
 
 const COMMON_FIELDS = new Set(['name', 'type', 'inputs', 'trainable', 'compression']);
@@ -69,18 +69,18 @@ export function parseModelSpec(input: string | unknown, source = 'model'): Model
       )
         fail(`${where}: compression.weightBits must be an integer from 1 to 64`);
     }
-    const known = new Set(kind.fields.map((f) => f.name));
-    for (const field of kind.fields) {
-      const v = layer[field.name];
+    const rules = fieldRules(kind);
+    for (const [field, rule] of rules) {
+      const v = layer[field];
       if (v === undefined) {
-        if (field.required) fail(`${where}: missing field "${field.name}"`);
+        if (rule.required) fail(`${where}: missing field "${field}"`);
         continue;
       }
-      const problem = field.check(v);
-      if (problem) fail(`${where}: field "${field.name}" ${problem}`);
+      const problem = rule.check(v);
+      if (problem) fail(`${where}: field "${field}" ${problem}`);
     }
     for (const key of Object.keys(layer))
-      if (!known.has(key) && !COMMON_FIELDS.has(key))
+      if (!rules.has(key) && !COMMON_FIELDS.has(key))
         fail(`${where}: unknown field "${key}" for type ${layer.type}`);
   }
   if (
@@ -92,6 +92,15 @@ export function parseModelSpec(input: string | unknown, source = 'model'): Model
   const spec = value as unknown as ModelSpec;
   inferShapes(spec, source);
   return spec;
+}
+
+/** The fields a layer kind accepts (null rules are fields of a shared interface it refuses). */
+export function fieldRules(kind: LayerKind): Map<string, FieldRule> {
+  return new Map(
+    (Object.entries(kind.fields) as [string, FieldRule | null][]).filter(
+      (entry): entry is [string, FieldRule] => entry[1] !== null,
+    ),
+  );
 }
 
 export interface InferredShapes {

@@ -5,17 +5,17 @@
  * no weights and so add no connections.
  */
 import type { MultiHeadAttentionSpec } from '../types.js';
-import { boolean, formatShape, type LayerKind, positiveInt } from './kind.js';
+import { boolean, formatShape, type LayerKind, optional, positiveInt, required } from './kind.js';
 
 export const multiHeadAttentionKind: LayerKind<MultiHeadAttentionSpec> = {
   type: 'multiHeadAttention',
   arity: [1, 3],
-  fields: [
-    { name: 'numHeads', required: true, check: positiveInt },
-    { name: 'keyDim', required: true, check: positiveInt },
-    { name: 'valueDim', check: positiveInt },
-    { name: 'useBias', check: boolean },
-  ],
+  fields: {
+    numHeads: required(positiveInt),
+    keyDim: required(positiveInt),
+    valueDim: optional(positiveInt),
+    useBias: optional(boolean),
+  },
   outputShape(_spec, inputs, fail) {
     for (const shape of inputs)
       if (shape.length !== 2) fail(`expects sequences [steps,features], got ${formatShape(shape)}`);

@@ -11,28 +11,29 @@ import {
 } from '../types.js';
 import {
   boolean,
-  type FieldRule,
   formatShape,
   type LayerKind,
   oneOf,
+  optional,
   pair,
   positiveInt,
   positiveIntOrPair,
   realTaps,
+  required,
   type Shape,
   windowOutput,
 } from './kind.js';
 
 type Windowed = Pick<Conv2dSpec, 'kernelSize' | 'strides' | 'padding' | 'dilation'>;
 
-const windowFields: FieldRule[] = [
-  { name: 'kernelSize', required: true, check: positiveIntOrPair },
-  { name: 'strides', check: positiveIntOrPair },
-  { name: 'padding', check: oneOf(['same', 'valid']) },
-  { name: 'dilation', check: positiveIntOrPair },
-  { name: 'activation', check: oneOf(ACTIVATIONS) },
-  { name: 'useBias', check: boolean },
-];
+const windowFields = {
+  kernelSize: required(positiveIntOrPair),
+  strides: optional(positiveIntOrPair),
+  padding: optional(oneOf(['same', 'valid'])),
+  dilation: optional(positiveIntOrPair),
+  activation: optional(oneOf(ACTIVATIONS)),
+  useBias: optional(boolean),
+};
 
 interface Window {
   k: [number, number];
@@ -73,11 +74,7 @@ const never = (m: string): never => {
 export const conv2dKind: LayerKind<Conv2dSpec> = {
   type: 'conv2d',
   arity: [1, 1],
-  fields: [
-    { name: 'filters', required: true, check: positiveInt },
-    { name: 'groups', check: positiveInt },
-    ...windowFields,
-  ],
+  fields: { filters: required(positiveInt), groups: optional(positiveInt), ...windowFields },
   outputShape(spec, [input], fail) {
     const w = window(spec, input, fail);
     const groups = spec.groups ?? 1;
@@ -103,7 +100,7 @@ export const conv2dKind: LayerKind<Conv2dSpec> = {
 export const depthwiseConv2dKind: LayerKind<DepthwiseConv2dSpec> = {
   type: 'depthwiseConv2d',
   arity: [1, 1],
-  fields: [{ name: 'depthMultiplier', check: positiveInt }, ...windowFields],
+  fields: { depthMultiplier: optional(positiveInt), ...windowFields },
   outputShape(spec, [input], fail) {
     const w = window(spec, input, fail);
     return [w.out[0], w.out[1], input[2] * (spec.depthMultiplier ?? 1)];
@@ -127,11 +124,7 @@ export const depthwiseConv2dKind: LayerKind<DepthwiseConv2dSpec> = {
 export const separableConv2dKind: LayerKind<SeparableConv2dSpec> = {
   type: 'separableConv2d',
   arity: [1, 1],
-  fields: [
-    { name: 'filters', required: true, check: positiveInt },
-    { name: 'depthMultiplier', check: positiveInt },
-    ...windowFields,
-  ],
+  fields: { filters: required(positiveInt), depthMultiplier: optional(positiveInt), ...windowFields },
   outputShape(spec, [input], fail) {
     const w = window(spec, input, fail);
     return [w.out[0], w.out[1], spec.filters];

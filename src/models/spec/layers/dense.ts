@@ -1,15 +1,24 @@
 /** Fully connected layer, applied to the last axis (Keras semantics for inputs of rank > 1). */
 import { ACTIVATIONS, type DenseSpec } from '../types.js';
-import { boolean, formatShape, type LayerKind, oneOf, positiveInt, product } from './kind.js';
+import {
+  boolean,
+  formatShape,
+  type LayerKind,
+  oneOf,
+  optional,
+  positiveInt,
+  product,
+  required,
+} from './kind.js';
 
 export const denseKind: LayerKind<DenseSpec> = {
   type: 'dense',
   arity: [1, 1],
-  fields: [
-    { name: 'units', required: true, check: positiveInt },
-    { name: 'activation', check: oneOf(ACTIVATIONS) },
-    { name: 'useBias', check: boolean },
-  ],
+  fields: {
+    units: required(positiveInt),
+    activation: optional(oneOf(ACTIVATIONS)),
+    useBias: optional(boolean),
+  },
   outputShape(spec, [input], fail) {
     if (input.length === 0) fail(`dense needs at least one axis, got ${formatShape(input)}`);
     return [...input.slice(0, -1), spec.units];

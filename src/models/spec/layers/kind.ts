@@ -32,18 +32,40 @@ export const NO_COST: LayerCost = {
   connections: 0,
 };
 
-/** A field rule for untrusted JSON; `check` returns what is wrong, or null. */
-export interface FieldRule {
-  name: string;
-  required?: boolean;
-  check: (value: unknown) => string | null;
+/** A JSON Schema fragment (draft-07). */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/**
+ * A check of one field's value in untrusted JSON: returns what is wrong, or null. `schema` states
+ * the same rule in JSON Schema, from which assets/model-spec.schema.json is generated.
+ */
+export interface FieldCheck {
+  (value: unknown): string | null;
+  readonly schema: JsonSchema;
 }
+
+export interface FieldRule<Required extends boolean = boolean> {
+  required: Required;
+  check: FieldCheck;
+}
+
+/** Fields every layer has, checked by the validator itself. */
+type CommonField = 'type' | 'name' | 'inputs' | 'trainable' | 'compression';
+
+/**
+ * One rule per field of the layer's spec interface, so a field added to the interface without a
+ * rule does not compile, and `required` must say what the interface says. `null`: this layer type
+ * refuses a field of an interface it shares with another type (LSTM and GRU's `resetAfter`).
+ */
+export type FieldRules<S> = {
+  readonly [K in Exclude<keyof S, CommonField>]-?: FieldRule<object extends Pick<S, K> ? false : true> | null;
+};
 
 export interface LayerKind<S extends LayerSpec = LayerSpec> {
   type: S['type'];
   /** How many inputs the layer takes: [min, max]. */
   arity: [number, number];
-  fields: readonly FieldRule[];
+  fields: FieldRules<S>;
   /** Throws through `fail` with the reason when the input shapes do not fit. */
   outputShape(spec: S, inputs: readonly Shape[], fail: (message: string) => never): Shape;
   cost(spec: S, inputs: readonly Shape[], output: Shape): LayerCost;
@@ -53,31 +75,49 @@ export interface LayerKind<S extends LayerSpec = LayerSpec> {
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 
-export const positiveInt = (v: unknown) =>
-  Number.isInteger(v) && (v as number) > 0 ? null : `must be a positive integer, got ${show(v)}`;
+/** A check and the JSON Schema that states the same rule. */
+export const fieldCheck = (schema: JsonSchema, check: (value: unknown) => string | null): FieldCheck =>
+  Object.assign(check, { schema });
 
-export const positiveIntOrPair = (v: unknown) =>
-  positiveInt(v) === null || (Array.isArray(v) && v.length === 2 && v.every((x) => positiveInt(x) === null))
-    ? null
-    : `must be a positive integer or a pair of them, got ${show(v)}`;
+export const required = (check: FieldCheck): FieldRule<true> => ({ required: true, check });
+export const optional = (check: FieldCheck): FieldRule<false> => ({ required: false, check });
 
-export const oneOf =
-  (choices: readonly string[]) =>
-  (v: unknown): string | null =>
+const POSITIVE_INT = { type: 'integer', minimum: 1 } as const;
+
+export const positiveInt = fieldCheck(POSITIVE_INT, (v) =>
+  Number.isInteger(v) && (v as number) > 0 ? null : `must be a positive integer, got ${show(v)}`,
+);
+
+export const positiveIntOrPair = fieldCheck(
+  { anyOf: [POSITIVE_INT, { type: 'array', items: POSITIVE_INT, minItems: 2, maxItems: 2 }] },
+  (v) =>
+    positiveInt(v) === null || (Array.isArray(v) && v.length === 2 && v.every((x) => positiveInt(x) === null))
+      ? null
+      : `must be a positive integer or a pair of them, got ${show(v)}`,
+);
+
+export const oneOf = (choices: readonly string[]): FieldCheck =>
+  fieldCheck({ enum: [...choices] }, (v) =>
     typeof v === 'string' && choices.includes(v)
       ? null
-      : `must be one of ${choices.join(', ')}, got ${show(v)}`;
+      : `must be one of ${choices.join(', ')}, got ${show(v)}`,
+  );
 
-export const boolean = (v: unknown) =>
-  typeof v === 'boolean' ? null : `must be true or false, got ${show(v)}`;
+export const boolean = fieldCheck({ type: 'boolean' }, (v) =>
+  typeof v === 'boolean' ? null : `must be true or false, got ${show(v)}`,
+);
 
-export const fraction = (v: unknown) =>
-  typeof v === 'number' && v >= 0 && v < 1 ? null : `must be a number in [0, 1), got ${show(v)}`;
+export const fraction = fieldCheck({ type: 'number', minimum: 0, exclusiveMaximum: 1 }, (v) =>
+  typeof v === 'number' && v >= 0 && v < 1 ? null : `must be a number in [0, 1), got ${show(v)}`,
+);
 
-export const positiveNumber = (v: unknown) =>
-  typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : `must be a positive number, got ${show(v)}`;
+export const positiveNumber = fieldCheck({ type: 'number', exclusiveMinimum: 0 }, (v) =>
+  typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : `must be a positive number, got ${show(v)}`,
+);
 
-export const integer = (v: unknown) => (Number.isInteger(v) ? null : `must be an integer, got ${show(v)}`);
+export const integer = fieldCheck({ type: 'integer' }, (v) =>
+  Number.isInteger(v) ? null : `must be an integer, got ${show(v)}`,
+);
 
 // ---- shape helpers -------------------------------------------------------------------------------
 

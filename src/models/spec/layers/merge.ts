@@ -1,11 +1,11 @@
 /** Layers that join several inputs: residual add, elementwise product and concatenation. */
 import type { AddSpec, ConcatSpec, MultiplySpec } from '../types.js';
-import { formatShape, integer, type LayerKind, NO_COST } from './kind.js';
+import { formatShape, integer, type LayerKind, NO_COST, optional } from './kind.js';
 
 export const addKind: LayerKind<AddSpec> = {
   type: 'add',
   arity: [2, Number.POSITIVE_INFINITY],
-  fields: [],
+  fields: {},
   outputShape(_spec, inputs, fail) {
     const [first] = inputs;
     for (const other of inputs.slice(1))
@@ -24,7 +24,7 @@ export const addKind: LayerKind<AddSpec> = {
 export const multiplyKind: LayerKind<MultiplySpec> = {
   type: 'multiply',
   arity: [2, Number.POSITIVE_INFINITY],
-  fields: [],
+  fields: {},
   outputShape(_spec, inputs, fail) {
     const rank = Math.max(...inputs.map((s) => s.length));
     const out: number[] = new Array(rank).fill(1);
@@ -46,7 +46,7 @@ export const multiplyKind: LayerKind<MultiplySpec> = {
 export const concatKind: LayerKind<ConcatSpec> = {
   type: 'concat',
   arity: [2, Number.POSITIVE_INFINITY],
-  fields: [{ name: 'axis', check: integer }],
+  fields: { axis: optional(integer) },
   outputShape(spec, inputs, fail) {
     const rank = inputs[0].length;
     const axis = (spec.axis ?? -1) < 0 ? rank + (spec.axis ?? -1) : (spec.axis as number);

@@ -4,15 +4,12 @@
  * into the preceding layer, and published MAC figures leave it out.
  */
 import type { BatchNormSpec, LayerNormSpec } from '../types.js';
-import { formatShape, fraction, type LayerKind, positiveNumber } from './kind.js';
+import { formatShape, fraction, type LayerKind, optional, positiveNumber } from './kind.js';
 
 export const batchNormKind: LayerKind<BatchNormSpec> = {
   type: 'batchNorm',
   arity: [1, 1],
-  fields: [
-    { name: 'epsilon', check: positiveNumber },
-    { name: 'momentum', check: fraction },
-  ],
+  fields: { epsilon: optional(positiveNumber), momentum: optional(fraction) },
   outputShape(_spec, [input], fail) {
     if (input.length === 0) fail(`needs at least one axis, got ${formatShape(input)}`);
     return input;
@@ -26,7 +23,7 @@ export const batchNormKind: LayerKind<BatchNormSpec> = {
 export const layerNormKind: LayerKind<LayerNormSpec> = {
   type: 'layerNorm',
   arity: [1, 1],
-  fields: [{ name: 'epsilon', check: positiveNumber }],
+  fields: { epsilon: optional(positiveNumber) },
   outputShape(_spec, [input], fail) {
     if (input.length === 0) fail(`needs at least one axis, got ${formatShape(input)}`);
     return input;

@@ -2,25 +2,28 @@
 import type { GlobalPoolSpec, Pool2dSpec, ZeroPadding2dSpec } from '../types.js';
 import {
   boolean,
+  fieldCheck,
   formatShape,
   type LayerKind,
   NO_COST,
   oneOf,
+  optional,
   pair,
   poolOutput,
   positiveIntOrPair,
+  required,
 } from './kind.js';
 
 function pool2d(type: Pool2dSpec['type']): LayerKind<Pool2dSpec> {
   return {
     type,
     arity: [1, 1],
-    fields: [
-      { name: 'poolSize', required: true, check: positiveIntOrPair },
-      { name: 'strides', check: positiveIntOrPair },
-      { name: 'padding', check: oneOf(['same', 'valid']) },
-      { name: 'ceilMode', check: boolean },
-    ],
+    fields: {
+      poolSize: required(positiveIntOrPair),
+      strides: optional(positiveIntOrPair),
+      padding: optional(oneOf(['same', 'valid'])),
+      ceilMode: optional(boolean),
+    },
     outputShape(spec, [input], fail) {
       if (input.length !== 3) fail(`expects an image [height,width,channels], got ${formatShape(input)}`);
       const k = pair(spec.poolSize, 1);
@@ -43,7 +46,7 @@ function globalPool(type: GlobalPoolSpec['type'], rank: number): LayerKind<Globa
   return {
     type,
     arity: [1, 1],
-    fields: [],
+    fields: {},
     outputShape(_spec, [input], fail) {
       if (input.length !== rank)
         fail(
@@ -59,6 +62,8 @@ export const globalAvgPool2dKind = globalPool('globalAvgPool2d', 3);
 export const globalMaxPool2dKind = globalPool('globalMaxPool2d', 3);
 export const globalAvgPool1dKind = globalPool('globalAvgPool1d', 2);
 
+const NON_NEGATIVE = { type: 'integer', minimum: 0 } as const;
+
 function padding(spec: ZeroPadding2dSpec): [[number, number], [number, number]] {
   const p = spec.padding;
   return typeof p === 'number'
@@ -72,19 +77,32 @@ function padding(spec: ZeroPadding2dSpec): [[number, number], [number, number]] 
 export const zeroPadding2dKind: LayerKind<ZeroPadding2dSpec> = {
   type: 'zeroPadding2d',
   arity: [1, 1],
-  fields: [
-    {
-      name: 'padding',
-      required: true,
-      check: (v) =>
-        (Number.isInteger(v) && (v as number) >= 0) ||
-        (Array.isArray(v) &&
-          v.length === 2 &&
-          v.every((p) => Array.isArray(p) && p.length === 2 && p.every((x) => Number.isInteger(x) && x >= 0)))
-          ? null
-          : `must be a non-negative integer or [[top,bottom],[left,right]], got ${JSON.stringify(v)}`,
-    },
-  ],
+  fields: {
+    padding: required(
+      fieldCheck(
+        {
+          anyOf: [
+            NON_NEGATIVE,
+            {
+              type: 'array',
+              minItems: 2,
+              maxItems: 2,
+              items: { type: 'array', minItems: 2, maxItems: 2, items: NON_NEGATIVE },
+            },
+          ],
+        },
+        (v) =>
+          (Number.isInteger(v) && (v as number) >= 0) ||
+          (Array.isArray(v) &&
+            v.length === 2 &&
+            v.every(
+              (p) => Array.isArray(p) && p.length === 2 && p.every((x) => Number.isInteger(x) && x >= 0),
+            ))
+            ? null
+            : `must be a non-negative integer or [[top,bottom],[left,right]], got ${JSON.stringify(v)}`,
+      ),
+    ),
+  },
   outputShape(spec, [input], fail) {
     if (input.length !== 3) fail(`expects an image [height,width,channels], got ${formatShape(input)}`);
     const [[t, b], [l, r]] = padding(spec);

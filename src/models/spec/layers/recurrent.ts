@@ -5,18 +5,18 @@
  * grow with the sequence length while parameters do not.
  */
 import type { RecurrentSpec } from '../types.js';
-import { boolean, formatShape, type LayerKind, positiveInt } from './kind.js';
+import { boolean, formatShape, type LayerKind, optional, positiveInt, required } from './kind.js';
 
 function recurrent(type: RecurrentSpec['type'], gates: number): LayerKind<RecurrentSpec> {
   return {
     type,
     arity: [1, 1],
-    fields: [
-      { name: 'units', required: true, check: positiveInt },
-      { name: 'returnSequences', check: boolean },
-      { name: 'useBias', check: boolean },
-      ...(type === 'gru' ? [{ name: 'resetAfter', check: boolean }] : []),
-    ],
+    fields: {
+      units: required(positiveInt),
+      returnSequences: optional(boolean),
+      useBias: optional(boolean),
+      resetAfter: type === 'gru' ? optional(boolean) : null,
+    },
     outputShape(spec, [input], fail) {
       if (input.length !== 2) fail(`expects a sequence [steps,features], got ${formatShape(input)}`);
       return spec.returnSequences ? [input[0], spec.units] : [spec.units];

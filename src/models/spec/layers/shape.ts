@@ -6,12 +6,21 @@ import {
   type FlattenSpec,
   type ReshapeSpec,
 } from '../types.js';
-import { formatShape, fraction, type LayerKind, NO_COST, oneOf, product } from './kind.js';
+import {
+  fieldCheck,
+  formatShape,
+  fraction,
+  type LayerKind,
+  NO_COST,
+  oneOf,
+  product,
+  required,
+} from './kind.js';
 
 export const flattenKind: LayerKind<FlattenSpec> = {
   type: 'flatten',
   arity: [1, 1],
-  fields: [],
+  fields: {},
   outputShape: (_spec, [input]) => [product(input)],
   cost: () => NO_COST,
 };
@@ -19,19 +28,25 @@ export const flattenKind: LayerKind<FlattenSpec> = {
 export const reshapeKind: LayerKind<ReshapeSpec> = {
   type: 'reshape',
   arity: [1, 1],
-  fields: [
-    {
-      name: 'shape',
-      required: true,
-      check: (v) =>
-        Array.isArray(v) &&
-        v.length > 0 &&
-        v.every((x) => Number.isInteger(x) && (x > 0 || x === -1)) &&
-        v.filter((x) => x === -1).length <= 1
-          ? null
-          : `must be a list of positive integers with at most one -1, got ${JSON.stringify(v)}`,
-    },
-  ],
+  fields: {
+    shape: required(
+      fieldCheck(
+        {
+          type: 'array',
+          minItems: 1,
+          items: { anyOf: [{ type: 'integer', minimum: 1 }, { const: -1 }] },
+          description: 'at most one entry may be -1 (inferred)',
+        },
+        (v) =>
+          Array.isArray(v) &&
+          v.length > 0 &&
+          v.every((x) => Number.isInteger(x) && (x > 0 || x === -1)) &&
+          v.filter((x) => x === -1).length <= 1
+            ? null
+            : `must be a list of positive integers with at most one -1, got ${JSON.stringify(v)}`,
+      ),
+    ),
+  },
   outputShape(spec, [input], fail) {
     const size = product(input);
     const known = product(spec.shape.filter((x) => x !== -1));
@@ -46,7 +61,7 @@ export const reshapeKind: LayerKind<ReshapeSpec> = {
 export const dropoutKind: LayerKind<DropoutSpec> = {
   type: 'dropout',
   arity: [1, 1],
-  fields: [{ name: 'rate', required: true, check: fraction }],
+  fields: { rate: required(fraction) },
   outputShape: (_spec, [input]) => input,
   cost: () => NO_COST,
 };
@@ -54,7 +69,7 @@ export const dropoutKind: LayerKind<DropoutSpec> = {
 export const activationKind: LayerKind<ActivationSpec> = {
   type: 'activation',
   arity: [1, 1],
-  fields: [{ name: 'activation', required: true, check: oneOf(ACTIVATIONS) }],
+  fields: { activation: required(oneOf(ACTIVATIONS)) },
   outputShape: (_spec, [input]) => input,
   cost: () => NO_COST,
 };
