@@ -10,12 +10,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type DistributionConfig, distributionFromConfig } from '../core/distributions.js';
 import { DataError, FileNotFoundError, InvalidArgumentError, ParsimonyError } from '../core/errors.js';
-import {
-  type FrozenTrial,
-  freezeTrial,
-  type StudyDirection,
-  TrialState,
-} from '../core/frozen-trial.js';
+import { type FrozenTrial, freezeTrial, type StudyDirection, TrialState } from '../core/frozen-trial.js';
 import { createStorage, redact } from './factory.js';
 
 type Storage = Awaited<ReturnType<typeof createStorage>>;
@@ -97,7 +92,8 @@ function date(value: unknown, where: string): Date | null {
 /** A trial of an export file back as a frozen trial. */
 export function trialFromJson(raw: unknown, index: number, file: string): FrozenTrial {
   const where = `${file}: trial [${index}]`;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new DataError(`${where}: not an object`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new DataError(`${where}: not an object`);
   const t = raw as Record<string, unknown>;
   if (!Number.isInteger(t.number) || (t.number as number) < 0)
     throw new DataError(`${where}: "number" must be a non-negative integer`);
@@ -114,7 +110,10 @@ export function trialFromJson(raw: unknown, index: number, file: string): Frozen
   const distributions: FrozenTrial['distributions'] = {};
   const rawDistributions = (t.distributions ?? {}) as Record<string, DistributionConfig>;
   for (const [name, config] of Object.entries(rawDistributions))
-    (distributions as Record<string, unknown>)[name] = distributionFromConfig(config, `${where}.distributions.${name}`);
+    (distributions as Record<string, unknown>)[name] = distributionFromConfig(
+      config,
+      `${where}.distributions.${name}`,
+    );
   const params = (t.params ?? {}) as FrozenTrial['params'];
   for (const name of Object.keys(params))
     if (!(name in distributions)) throw new DataError(`${where}: parameter "${name}" has no distribution`);
@@ -157,7 +156,8 @@ class JsonFileStudyReader implements StudyReader {
     } catch (error) {
       throw new FileNotFoundError(this.path, 'study export file', { cause: error });
     }
-    if (this.loaded && this.loaded.mtimeMs === stat.mtimeMs && this.loaded.size === stat.size) return this.loaded;
+    if (this.loaded && this.loaded.mtimeMs === stat.mtimeMs && this.loaded.size === stat.size)
+      return this.loaded;
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(this.path, 'utf8'));
@@ -165,19 +165,28 @@ class JsonFileStudyReader implements StudyReader {
       throw new DataError(`${this.path}: not valid JSON (${(error as Error).message})`, { cause: error });
     }
     // Either the bare array `studies export` writes, or { studyName, directions, trials }.
-    const wrapper = !Array.isArray(parsed) && parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null;
+    const wrapper =
+      !Array.isArray(parsed) && parsed !== null && typeof parsed === 'object'
+        ? (parsed as Record<string, unknown>)
+        : null;
     const rawTrials = wrapper ? wrapper.trials : parsed;
     if (!Array.isArray(rawTrials))
       throw new DataError(`${this.path}: expected an array of trials or an object with a "trials" array`);
-    const trials = rawTrials.map((t, i) => trialFromJson(t, i, basename(this.path))).sort((a, b) => a.number - b.number);
+    const trials = rawTrials
+      .map((t, i) => trialFromJson(t, i, basename(this.path)))
+      .sort((a, b) => a.number - b.number);
     const nObjectives = Math.max(1, ...trials.map((t) => t.values?.length ?? 0));
-    const fileDirections = wrapper && Array.isArray(wrapper.directions) ? (wrapper.directions as StudyDirection[]) : null;
-    const directions = this.directions ?? fileDirections ?? Array.from({ length: nObjectives }, () => 'minimize' as const);
+    const fileDirections =
+      wrapper && Array.isArray(wrapper.directions) ? (wrapper.directions as StudyDirection[]) : null;
+    const directions =
+      this.directions ?? fileDirections ?? Array.from({ length: nObjectives }, () => 'minimize' as const);
     for (const d of directions)
       if (d !== 'minimize' && d !== 'maximize')
         throw new DataError(`${this.path}: direction must be minimize or maximize, got ${JSON.stringify(d)}`);
     const name =
-      wrapper && typeof wrapper.studyName === 'string' ? wrapper.studyName : basename(this.path).replace(/\.json$/i, '');
+      wrapper && typeof wrapper.studyName === 'string'
+        ? wrapper.studyName
+        : basename(this.path).replace(/\.json$/i, '');
     const starts = trials.map((t) => t.datetimeStart?.getTime()).filter((v): v is number => v !== undefined);
     const info: StudyInfo = {
       studyId: 0,
@@ -202,7 +211,8 @@ class JsonFileStudyReader implements StudyReader {
   }
 
   async trials(studyId: number): Promise<readonly FrozenTrial[]> {
-    if (studyId !== 0) throw new ParsimonyError('STUDY_NOT_FOUND', `no study with id ${studyId} in ${this.description}`);
+    if (studyId !== 0)
+      throw new ParsimonyError('STUDY_NOT_FOUND', `no study with id ${studyId} in ${this.description}`);
     return this.load().trials;
   }
 
@@ -236,7 +246,9 @@ export async function openStudyReader(url: string): Promise<StudyReader> {
     return reader;
   }
   if (/^memory:?$/i.test(trimmed))
-    throw new InvalidArgumentError('memory: holds no studies outside the process that made them; give a sqlite:, postgres:// or .json storage');
+    throw new InvalidArgumentError(
+      'memory: holds no studies outside the process that made them; give a sqlite:, postgres:// or .json storage',
+    );
   const storage = await createStorage(trimmed, { mustExist: true });
   return new StorageStudyReader(storage, describeStorage(trimmed));
 }
@@ -246,6 +258,7 @@ export function describeStorage(url: string): string {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url.trim())?.[1]?.toLowerCase();
   if (scheme === 'sqlite') return `SQLite file ${basename(url.replace(/\?.*$/, ''))}`;
   if (scheme === 'postgres' || scheme === 'postgresql') return 'PostgreSQL database';
-  if (scheme === 'json' || /\.json$/i.test(url)) return `JSON export ${basename(url.replace(/^json:/i, '').replace(/\?.*$/, ''))}`;
+  if (scheme === 'json' || /\.json$/i.test(url))
+    return `JSON export ${basename(url.replace(/^json:/i, '').replace(/\?.*$/, ''))}`;
   return redact(url);
 }

@@ -42,7 +42,11 @@ export function echartsOptions(plot: PlotData): EchartsOption[] {
               itemStyle: { color: COLORS.point },
               ...LARGE,
               data: d.points.map((p) =>
-                trialPoint(p.number, [p.number, p.value], p.feasible ? {} : { itemStyle: { color: COLORS.infeasible } }),
+                trialPoint(
+                  p.number,
+                  [p.number, p.value],
+                  p.feasible ? {} : { itemStyle: { color: COLORS.infeasible } },
+                ),
               ),
             },
             {
@@ -67,7 +71,13 @@ export function echartsOptions(plot: PlotData): EchartsOption[] {
           ...base(`Pareto front: ${d.y.name} (${d.y.direction}) vs ${d.x.name} (${d.x.direction})`),
           legend: { top: 28 },
           tooltip: { trigger: 'item', formatter: 'trial' },
-          xAxis: { type: logX ? 'log' : 'value', name: d.x.name, nameLocation: 'middle', nameGap: 28, scale: true },
+          xAxis: {
+            type: logX ? 'log' : 'value',
+            name: d.x.name,
+            nameLocation: 'middle',
+            nameGap: 28,
+            scale: true,
+          },
           yAxis: { type: 'value', name: d.y.name, scale: true },
           series: [
             {
@@ -106,7 +116,11 @@ export function echartsOptions(plot: PlotData): EchartsOption[] {
       const values = d.rows.map((r) => r.values[0] as number);
       return [
         {
-          title: { text: `Parallel coordinates (objective ${d.objective})`, left: 'center', textStyle: { fontSize: 14 } },
+          title: {
+            text: `Parallel coordinates (objective ${d.objective})`,
+            left: 'center',
+            textStyle: { fontSize: 14 },
+          },
           animation: false,
           tooltip: { trigger: 'item', formatter: 'trial' },
           parallel: { left: 60, right: 80, top: 60, bottom: 40 },
@@ -202,9 +216,17 @@ export function echartsOptions(plot: PlotData): EchartsOption[] {
             type: 'line',
             showSymbol: c.pruned,
             symbol: c.pruned ? 'triangle' : 'none',
-            lineStyle: { width: 1, color: c.pruned ? COLORS.pruned : stateColor(c.state), type: c.pruned ? 'dashed' : 'solid' },
+            lineStyle: {
+              width: 1,
+              color: c.pruned ? COLORS.pruned : stateColor(c.state),
+              type: c.pruned ? 'dashed' : 'solid',
+            },
             itemStyle: { color: c.pruned ? COLORS.pruned : stateColor(c.state) },
-            data: c.steps.map((s) => ({ value: [s.step, s.value], number: c.number, name: `trial ${c.number}` })),
+            data: c.steps.map((s) => ({
+              value: [s.step, s.value],
+              number: c.number,
+              name: `trial ${c.number}`,
+            })),
           })),
         },
       ];
@@ -258,10 +280,19 @@ export function echartsOptions(plot: PlotData): EchartsOption[] {
     case 'layers': {
       const d = plot.data;
       return (['params', 'macs'] as const).map((key) => ({
-        ...base(`${key === 'params' ? 'Parameters' : 'MACs'} by layer: trial ${d.number} (${d.model}, total ${d.total[key]})`),
+        ...base(
+          `${key === 'params' ? 'Parameters' : 'MACs'} by layer: trial ${d.number} (${d.model}, total ${d.total[key]})`,
+        ),
         xAxis: { type: 'value', name: key },
         yAxis: { type: 'category', inverse: true, data: d.layers.map((l) => `${l.name} (${l.type})`) },
-        series: [{ id: `layers-${key}`, type: 'bar', itemStyle: { color: COLORS.point }, data: d.layers.map((l) => l[key]) }],
+        series: [
+          {
+            id: `layers-${key}`,
+            type: 'bar',
+            itemStyle: { color: COLORS.point },
+            data: d.layers.map((l) => l[key]),
+          },
+        ],
       }));
     }
   }

@@ -13,7 +13,9 @@ export {
   parseMeasure,
 } from './common.js';
 export { type ContourData, getContourData } from './contour.js';
+export { type EchartsOption, echartsOptions } from './echarts.js';
 export { getHistoryData, type HistoryData, type HistoryPoint } from './history.js';
+export { type HtmlSection, renderHtmlDocument } from './html.js';
 export { getImportanceData, type ImportanceData, type ImportanceOptions } from './importance.js';
 export { getIntermediateData, type IntermediateCurve, type IntermediateData } from './intermediate.js';
 export {
@@ -24,5 +26,16 @@ export {
 } from './layers.js';
 export { getParallelCoordinateData, type ParallelData, type ParallelDimension } from './parallel.js';
 export { defaultParetoAxes, getParetoData, type ParetoData, type ParetoPoint } from './pareto.js';
+export {
+  checkPlotKind,
+  computePlot,
+  PLOT_KINDS,
+  type PlotData,
+  type PlotKind,
+  type PlotOptions,
+  plotPanels,
+} from './plots.js';
 export { getSliceData, type SliceData, type SlicePanel } from './slice.js';
+export { getStudySummaryData, type StudySummaryData } from './summary.js';
+export { type AnyPanel, type Panel, renderSvg } from './svg.js';
 export { getTimelineData, type TimelineBar, type TimelineData } from './timeline.js';

@@ -60,7 +60,11 @@ export function checkPlotKind(kind: string): PlotKind {
 }
 
 /** The trial a `layers` plot shows: the one asked for, or the best (objective 0) that stored a spec. */
-function layersTrial(trials: readonly FrozenTrial[], directions: readonly StudyDirection[], number?: number): FrozenTrial {
+function layersTrial(
+  trials: readonly FrozenTrial[],
+  directions: readonly StudyDirection[],
+  number?: number,
+): FrozenTrial {
   if (number !== undefined) {
     const t = trials.find((x) => x.number === number);
     if (!t) throw new InvalidArgumentError(`no trial number ${number} in the study`);
@@ -68,7 +72,8 @@ function layersTrial(trials: readonly FrozenTrial[], directions: readonly StudyD
   }
   const sign = directions[0] === 'maximize' ? -1 : 1;
   const withSpec = trials.filter((t) => t.state === 'COMPLETE' && t.values && findModelSpec(t) !== null);
-  if (withSpec.length === 0) throw new InvalidArgumentError('no COMPLETE trial of the study stored a model spec');
+  if (withSpec.length === 0)
+    throw new InvalidArgumentError('no COMPLETE trial of the study stored a model spec');
   return withSpec.reduce((a, b) => (sign * (b.values?.[0] ?? 0) < sign * (a.values?.[0] ?? 0) ? b : a));
 }
 
@@ -88,7 +93,10 @@ export function computePlot(
       return { kind, data: getParetoData(trials, directions, { x, y }) };
     }
     case 'parallel-coordinate':
-      return { kind, data: getParallelCoordinateData(trials, directions, { objective, params: options.params }) };
+      return {
+        kind,
+        data: getParallelCoordinateData(trials, directions, { objective, params: options.params }),
+      };
     case 'slice':
       return { kind, data: getSliceData(trials, directions, { objective, params: options.params }) };
     case 'contour': {
@@ -106,7 +114,14 @@ export function computePlot(
     case 'intermediate':
       return { kind, data: getIntermediateData(trials, { objective }) };
     case 'importance':
-      return { kind, data: getImportanceData(trials, directions, { objective, params: options.params, seed: options.seed }) };
+      return {
+        kind,
+        data: getImportanceData(trials, directions, {
+          objective,
+          params: options.params,
+          seed: options.seed,
+        }),
+      };
     case 'timeline':
       return { kind, data: getTimelineData(trials) };
     case 'layers':
@@ -138,7 +153,13 @@ export function plotPanels(plot: PlotData): AnyPanel[] {
                 title: `trial ${p.number}: ${p.value}`,
               })),
             },
-            { type: 'line', step: true, color: COLORS.best, width: 2, points: d.bestSoFar.map((b) => ({ x: b.number, y: b.value })) },
+            {
+              type: 'line',
+              step: true,
+              color: COLORS.best,
+              width: 2,
+              points: d.bestSoFar.map((b) => ({ x: b.number, y: b.value })),
+            },
           ],
           legend: [
             { label: 'objective value', color: COLORS.point },
@@ -171,7 +192,11 @@ export function plotPanels(plot: PlotData): AnyPanel[] {
               type: 'points',
               radius: 4,
               color: COLORS.front,
-              points: d.front.map((p) => ({ x: p.x, y: p.y, title: `trial ${p.number}: ${d.x.name}=${p.x}, ${d.y.name}=${p.y}` })),
+              points: d.front.map((p) => ({
+                x: p.x,
+                y: p.y,
+                title: `trial ${p.number}: ${d.x.name}=${p.x}, ${d.y.name}=${p.y}`,
+              })),
             },
           ],
           legend: [
@@ -215,9 +240,12 @@ export function plotPanels(plot: PlotData): AnyPanel[] {
           if (categorical) return [v - 0.5, v + 0.5];
           const t = (u: number) => (log ? Math.log(u) : u);
           const back = (u: number) => (log ? Math.exp(u) : u);
-          const prev = i > 0 ? (t(vals[i - 1]) + t(v)) / 2 : t(v) - (vals.length > 1 ? (t(vals[1]) - t(v)) / 2 : 0.5);
+          const prev =
+            i > 0 ? (t(vals[i - 1]) + t(v)) / 2 : t(v) - (vals.length > 1 ? (t(vals[1]) - t(v)) / 2 : 0.5);
           const next =
-            i < vals.length - 1 ? (t(vals[i + 1]) + t(v)) / 2 : t(v) + (vals.length > 1 ? (t(v) - t(vals[i - 1])) / 2 : 0.5);
+            i < vals.length - 1
+              ? (t(vals[i + 1]) + t(v)) / 2
+              : t(v) + (vals.length > 1 ? (t(v) - t(vals[i - 1])) / 2 : 0.5);
           return [back(prev), back(next)];
         });
       const xe = edges(d.xs, d.x.log, d.x.kind === 'categorical');
@@ -272,7 +300,13 @@ export function plotPanels(plot: PlotData): AnyPanel[] {
           layers: [
             {
               type: 'hbars',
-              bars: list.map((i, k) => ({ y: k, x0: 0, x1: i.importance, color: COLORS.point, title: `${i.param}: ${i.importance.toFixed(3)}` })),
+              bars: list.map((i, k) => ({
+                y: k,
+                x0: 0,
+                x1: i.importance,
+                color: COLORS.point,
+                title: `${i.param}: ${i.importance.toFixed(3)}`,
+              })),
             },
           ],
         },
@@ -298,7 +332,10 @@ export function plotPanels(plot: PlotData): AnyPanel[] {
               })),
             },
           ],
-          legend: ['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING'].map((s) => ({ label: s.toLowerCase(), color: stateColor(s) })),
+          legend: ['COMPLETE', 'PRUNED', 'FAIL', 'RUNNING'].map((s) => ({
+            label: s.toLowerCase(),
+            color: stateColor(s),
+          })),
         },
       ];
     }
@@ -307,7 +344,13 @@ export function plotPanels(plot: PlotData): AnyPanel[] {
       const names = d.layers.map((l) => l.name);
       const bars = (key: 'params' | 'macs') => ({
         type: 'hbars' as const,
-        bars: d.layers.map((l, k) => ({ y: k, x0: 0, x1: l[key], color: COLORS.point, title: `${l.name} (${l.type}): ${l[key]}` })),
+        bars: d.layers.map((l, k) => ({
+          y: k,
+          x0: 0,
+          x1: l[key],
+          color: COLORS.point,
+          title: `${l.name} (${l.type}): ${l[key]}`,
+        })),
       });
       return (['params', 'macs'] as const).map(
         (key): Panel => ({

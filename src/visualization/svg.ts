@@ -15,8 +15,20 @@ export interface Axis {
 }
 
 export type Layer =
-  | { type: 'points'; points: { x: number; y: number; title?: string; color?: string }[]; color?: string; radius?: number }
-  | { type: 'line'; points: { x: number; y: number }[]; color: string; width?: number; step?: boolean; title?: string }
+  | {
+      type: 'points';
+      points: { x: number; y: number; title?: string; color?: string }[];
+      color?: string;
+      radius?: number;
+    }
+  | {
+      type: 'line';
+      points: { x: number; y: number }[];
+      color: string;
+      width?: number;
+      step?: boolean;
+      title?: string;
+    }
   | { type: 'hbars'; bars: { y: number; x0: number; x1: number; color: string; title?: string }[] }
   | { type: 'cells'; cells: { x0: number; x1: number; y0: number; y1: number; value: number | null }[] };
 
@@ -63,7 +75,10 @@ const PANEL_HEIGHT = 400;
 const MARGIN = { left: 80, right: 24, top: 40, bottom: 56 };
 
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 function fmt(v: number): string {
@@ -80,7 +95,8 @@ function linearTicks(lo: number, hi: number, count = 6): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    out.push(Number(v.toPrecision(12)));
   return out;
 }
 
@@ -128,7 +144,9 @@ function layerValues(layer: Layer, which: 'x' | 'y'): number[] {
     case 'hbars':
       return which === 'x' ? layer.bars.flatMap((b) => [b.x0, b.x1]) : layer.bars.map((b) => b.y);
     case 'cells':
-      return which === 'x' ? layer.cells.flatMap((c) => [c.x0, c.x1]) : layer.cells.flatMap((c) => [c.y0, c.y1]);
+      return which === 'x'
+        ? layer.cells.flatMap((c) => [c.x0, c.x1])
+        : layer.cells.flatMap((c) => [c.y0, c.y1]);
   }
 }
 
@@ -153,24 +171,42 @@ function renderXyPanel(panel: Panel, top: number): string {
   const x1 = WIDTH - MARGIN.right;
   const y0 = top + PANEL_HEIGHT - MARGIN.bottom;
   const y1 = top + MARGIN.top;
-  const xs = makeScale(panel.x, panel.layers.flatMap((l) => layerValues(l, 'x')), x0, x1);
-  const ys = makeScale(panel.y, panel.layers.flatMap((l) => layerValues(l, 'y')), y0, y1);
+  const xs = makeScale(
+    panel.x,
+    panel.layers.flatMap((l) => layerValues(l, 'x')),
+    x0,
+    x1,
+  );
+  const ys = makeScale(
+    panel.y,
+    panel.layers.flatMap((l) => layerValues(l, 'y')),
+    y0,
+    y1,
+  );
   const out: string[] = [];
-  out.push(`<text x="${WIDTH / 2}" y="${top + 24}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  out.push(
+    `<text x="${WIDTH / 2}" y="${top + 24}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(panel.title)}</text>`,
+  );
   out.push(`<rect x="${x0}" y="${y1}" width="${x1 - x0}" height="${y0 - y1}" fill="none" stroke="#888"/>`);
   for (const t of xs.ticks) {
     const x = xs.map(t.value);
     if (x < x0 - 0.5 || x > x1 + 0.5) continue;
     out.push(`<line x1="${x.toFixed(1)}" y1="${y0}" x2="${x.toFixed(1)}" y2="${y1}" stroke="#eee"/>`);
-    out.push(`<text x="${x.toFixed(1)}" y="${y0 + 16}" text-anchor="middle" font-size="11">${escapeXml(t.label)}</text>`);
+    out.push(
+      `<text x="${x.toFixed(1)}" y="${y0 + 16}" text-anchor="middle" font-size="11">${escapeXml(t.label)}</text>`,
+    );
   }
   for (const t of ys.ticks) {
     const y = ys.map(t.value);
     if (y > y0 + 0.5 || y < y1 - 0.5) continue;
     out.push(`<line x1="${x0}" y1="${y.toFixed(1)}" x2="${x1}" y2="${y.toFixed(1)}" stroke="#eee"/>`);
-    out.push(`<text x="${x0 - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11">${escapeXml(t.label)}</text>`);
+    out.push(
+      `<text x="${x0 - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" font-size="11">${escapeXml(t.label)}</text>`,
+    );
   }
-  out.push(`<text x="${(x0 + x1) / 2}" y="${y0 + 40}" text-anchor="middle" font-size="12">${escapeXml(panel.x.label)}</text>`);
+  out.push(
+    `<text x="${(x0 + x1) / 2}" y="${y0 + 40}" text-anchor="middle" font-size="12">${escapeXml(panel.x.label)}</text>`,
+  );
   out.push(
     `<text transform="translate(${16},${(y0 + y1) / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(panel.y.label)}</text>`,
   );
@@ -194,7 +230,10 @@ function renderXyPanel(panel: Panel, top: number): string {
         const ax = xs.map(b.x0);
         const bx = xs.map(Math.max(b.x1, b.x0));
         const cy = ys.map(b.y);
-        const h = Math.max(2, Math.min(18, ((y0 - y1) / Math.max(1, (panel.y.categories?.length ?? 1) + 1)) * 0.7));
+        const h = Math.max(
+          2,
+          Math.min(18, ((y0 - y1) / Math.max(1, (panel.y.categories?.length ?? 1) + 1)) * 0.7),
+        );
         out.push(
           `<rect x="${ax.toFixed(1)}" y="${(cy - h / 2).toFixed(1)}" width="${Math.max(1, bx - ax).toFixed(1)}" height="${h.toFixed(1)}" fill="${b.color}">${b.title ? `<title>${escapeXml(b.title)}</title>` : ''}</rect>`,
         );
@@ -252,7 +291,9 @@ function renderParallelPanel(panel: ParallelPanel, top: number): string {
   const lo = Math.min(...first);
   const hi = Math.max(...first);
   const out: string[] = [];
-  out.push(`<text x="${WIDTH / 2}" y="${top + 24}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  out.push(
+    `<text x="${WIDTH / 2}" y="${top + 24}" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(panel.title)}</text>`,
+  );
   for (const row of panel.rows) {
     const pts: string[] = [];
     row.values.forEach((v, i) => {
@@ -266,11 +307,15 @@ function renderParallelPanel(panel: ParallelPanel, top: number): string {
   panel.axes.forEach((a, i) => {
     const x = ax(i).toFixed(1);
     out.push(`<line x1="${x}" y1="${y0}" x2="${x}" y2="${y1}" stroke="#333"/>`);
-    out.push(`<text x="${x}" y="${y0 + 20}" text-anchor="middle" font-size="12">${escapeXml(a.label)}</text>`);
+    out.push(
+      `<text x="${x}" y="${y0 + 20}" text-anchor="middle" font-size="12">${escapeXml(a.label)}</text>`,
+    );
     for (const t of scales[i].ticks) {
       const y = scales[i].map(t.value);
       if (y > y0 + 0.5 || y < y1 - 0.5) continue;
-      out.push(`<text x="${Number(x) + 4}" y="${(y + 4).toFixed(1)}" font-size="10" fill="#555">${escapeXml(t.label)}</text>`);
+      out.push(
+        `<text x="${Number(x) + 4}" y="${(y + 4).toFixed(1)}" font-size="10" fill="#555">${escapeXml(t.label)}</text>`,
+      );
     }
   });
   return out.join('\n');
@@ -280,7 +325,9 @@ function renderParallelPanel(panel: ParallelPanel, top: number): string {
 export function renderSvg(panels: readonly AnyPanel[], title?: string): string {
   const height = Math.max(1, panels.length) * PANEL_HEIGHT;
   const body = panels
-    .map((p, i) => ('kind' in p ? renderParallelPanel(p, i * PANEL_HEIGHT) : renderXyPanel(p, i * PANEL_HEIGHT)))
+    .map((p, i) =>
+      'kind' in p ? renderParallelPanel(p, i * PANEL_HEIGHT) : renderXyPanel(p, i * PANEL_HEIGHT),
+    )
     .join('\n');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`,
