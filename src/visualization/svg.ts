@@ -222,7 +222,7 @@ function renderXyPanel(panel: Panel, top: number): string {
         const ay = ys.map(c.y1);
         const by = ys.map(c.y0);
         out.push(
-          `<rect x="${Math.min(ax, bx).toFixed(1)}" y="${Math.min(ay, by).toFixed(1)}" width="${Math.abs(bx - ax).toFixed(1)}" height="${Math.abs(by - ay).toFixed(1)}" fill="${ramp(hi > lo ? (c.value - lo) / (hi - lo) : 0.5)}"/>`,
+          `<rect x="${Math.min(ax, bx).toFixed(1)}" y="${Math.min(ay, by).toFixed(1)}" width="${Math.abs(bx - ax).toFixed(1)}" height="${Math.abs(by - ay).toFixed(1)}" fill="${ramp(hi > lo ? (c.value - lo) / (hi - lo) : 0.5)}" shape-rendering="crispEdges"/>`,
         );
       }
     } else if (layer.type === 'hbars') {
