@@ -38,6 +38,8 @@
           ? String(v)
           : v.toPrecision(6)
         : String(v);
+  // Long attribute values (a stored model spec) are cut in tables; the full record shows them whole.
+  const short = (text) => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
   const time = (ms) =>
     ms
       ? new Date(ms)
@@ -69,8 +71,7 @@
       div.className = 'chart';
       div.dataset.kind = kind;
       container.appendChild(div);
-      const chart = render(div, option, openTrial);
-      chart.on('finished', () => {
+      render(div, option, openTrial, () => {
         div.dataset.ready = '1';
       });
     }
@@ -265,7 +266,7 @@
         ? `<table>${Object.entries(obj)
             .map(
               ([k, v]) =>
-                `<tr><th class="l">${esc(k)}</th><td class="l">${esc(typeof v === 'object' ? JSON.stringify(v) : fmt(v))}</td></tr>`,
+                `<tr><th class="l">${esc(k)}</th><td class="l">${esc(short(typeof v === 'object' ? JSON.stringify(v) : fmt(v)))}</td></tr>`,
             )
             .join('')}</table>`
         : '<p class="muted">none</p>';

@@ -43,9 +43,14 @@
     return o;
   }
 
-  /** Draws `option` in `element`; `onTrial(number)` is called when a point standing for a trial is clicked. */
-  function render(element, option, onTrial) {
+  /**
+   * Draws `option` in `element`; `onTrial(number)` is called when a point standing for a trial is
+   * clicked, `onReady()` once the chart has drawn (registered first: drawing can finish inside setOption).
+   */
+  function render(element, option, onTrial, onReady) {
     const chart = echarts.getInstanceByDom(element) || echarts.init(element, null, { renderer: 'canvas' });
+    chart.off('finished');
+    if (onReady) chart.on('finished', onReady);
     chart.setOption(prepare(option), { notMerge: true, lazyUpdate: false });
     chart.off('click');
     if (onTrial)

@@ -24,6 +24,8 @@ export interface SeedOptions {
   running?: boolean;
   /** Store a model spec on every Nth completed trial (default 25). */
   specEvery?: number;
+  /** When the last trial ends, in ms since the epoch (default: now). */
+  endMs?: number;
 }
 
 /** Trial templates for a single-objective (maximise accuracy) study with params/macs attributes. */
@@ -87,6 +89,13 @@ export function seedTemplates(options: SeedOptions): TrialTemplate[] {
       datetimeStart: new Date(start),
       datetimeComplete: state === 'RUNNING' ? null : new Date(start + duration),
     });
+  }
+  // Shift the study so that it ends now: a running trial's bar then ends where the others do.
+  const end = Math.max(...clock);
+  const shift = (options.endMs ?? Date.now()) - end;
+  for (const t of out) {
+    if (t.datetimeStart) t.datetimeStart = new Date(t.datetimeStart.getTime() + shift);
+    if (t.datetimeComplete) t.datetimeComplete = new Date(t.datetimeComplete.getTime() + shift);
   }
   return out;
 }
