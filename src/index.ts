@@ -118,6 +118,7 @@ export { type ExportFormat, exportTrials } from './storage/export.js';
 export { createStorage } from './storage/factory.js';
 export { InMemoryStorage } from './storage/memory.js';
 export type { Storage, StudySummary } from './storage/storage.js';
+export { openStudyReader, type StudyInfo, type StudyReader } from './storage/study-reader.js';
 export {
   EarlyStopping,
   type EarlyStoppingOptions,
@@ -135,3 +136,24 @@ export {
   trainingData,
   trainModel,
 } from './train/index.js';
+export {
+  computePlot,
+  echartsOptions,
+  getContourData,
+  getHistoryData,
+  getImportanceData,
+  getIntermediateData,
+  getLayerComplexityData,
+  getParallelCoordinateData,
+  getParetoData,
+  getSliceData,
+  getStudySummaryData,
+  getTimelineData,
+  PLOT_KINDS,
+  type PlotData,
+  type PlotKind,
+  type PlotOptions,
+  plotPanels,
+  renderHtmlDocument,
+  renderSvg,
+} from './visualization/index.js';
