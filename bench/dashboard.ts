@@ -160,7 +160,7 @@ const rows: string[][] = [];
 const raw: Record<string, unknown> = { sizes, repeats, results: [] as unknown[] };
 try {
   for (const n of sizes) {
-    const study = `/#/study/study-${n}`;
+    const study = `#/study/study-${n}`;
     const cold = await visit(`${study}/history`, false);
     const coldPareto = await visit(`${study}/pareto`, true);
     const warm: Visit[] = [];
