@@ -106,20 +106,33 @@ async function visit(hash: string, clickFront: boolean): Promise<Visit> {
     });
     const result: Visit = { fcpMs: timing.fcp, chartMs: timing.now };
     if (clickFront) {
+      // The front point farthest from the other front points, so the click cannot land on a neighbour.
       const point = await page.evaluate(() => {
         const div = document.querySelector('#view .chart');
         const chart = window.echarts.getInstanceByDom(div);
         const front = chart.getOption().series.find((s: { id: string }) => s.id === 'front');
-        const item = front.data[Math.floor(front.data.length / 2)];
-        const [px, py] = chart.convertToPixel({ seriesId: 'front' }, item.value);
+        const pixels = front.data.map((d: { value: number[]; number: number }) => {
+          const [x, y] = chart.convertToPixel({ seriesId: 'front' }, d.value);
+          return { x, y, number: d.number };
+        });
+        let best = pixels[0];
+        let bestGap = -1;
+        for (const p of pixels) {
+          let gap = Number.POSITIVE_INFINITY;
+          for (const q of pixels) if (q !== p) gap = Math.min(gap, Math.hypot(p.x - q.x, p.y - q.y));
+          if (gap > bestGap) {
+            bestGap = gap;
+            best = p;
+          }
+        }
         const r = div.getBoundingClientRect();
-        return { x: r.left + px, y: r.top + py, number: item.number };
+        return { x: r.left + best.x, y: r.top + best.y, number: best.number };
       });
       const t = performance.now();
       await page.mouse.click(point.x, point.y);
       await page.waitForFunction(
         (n: number) => document.querySelector('#trial-title')?.textContent?.startsWith(`Trial ${n}`),
-        {},
+        { timeout: 120_000 },
         point.number,
       );
       result.clickMs = performance.now() - t;
@@ -161,6 +174,7 @@ const raw: Record<string, unknown> = { sizes, repeats, results: [] as unknown[] 
 try {
   for (const n of sizes) {
     const study = `#/study/study-${n}`;
+    console.log(`${n} trials: first visits`);
     const cold = await visit(`${study}/history`, false);
     const coldPareto = await visit(`${study}/pareto`, true);
     const warm: Visit[] = [];

@@ -121,6 +121,7 @@ export function createDashboardApp(
   });
 
   app.get('/', (c) => c.html(indexHtml));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/assets/:name', (c) => {
     const asset = assets.get(c.req.param('name'));
     if (!asset) return c.json({ error: 'no such asset' }, 404);

@@ -148,18 +148,30 @@ describe('dashboard in headless Chromium', { skip: available ? false : `${CHROMI
     assert.equal(lengths.front, expected.front.length, 'front points');
     assert.equal(lengths.dominated + lengths.infeasible, expected.points.length - expected.front.length);
     await shot('pareto');
-    const target = expected.front[Math.floor(expected.front.length / 2)];
-    const point = await page.evaluate(
-      (x, y) => {
-        const div = document.querySelector('#view .chart') as PageElement;
-        const chart = window.echarts.getInstanceByDom(div);
-        const [px, py] = chart.convertToPixel({ seriesId: 'front' }, [x, y]);
-        const r = div.getBoundingClientRect();
-        return { x: r.left + px, y: r.top + py };
-      },
-      target.x,
-      target.y,
-    );
+    // The front point farthest from the other front points, so the click cannot land on a neighbour.
+    const point = await page.evaluate(() => {
+      const div = document.querySelector('#view .chart') as PageElement;
+      const chart = window.echarts.getInstanceByDom(div);
+      const front = chart.getOption().series.find((s: { id: string }) => s.id === 'front');
+      const pixels = front.data.map((d: { value: number[]; number: number }) => {
+        const [x, y] = chart.convertToPixel({ seriesId: 'front' }, d.value);
+        return { x, y, number: d.number };
+      });
+      let best = pixels[0];
+      let bestGap = -1;
+      for (const p of pixels) {
+        let gap = Number.POSITIVE_INFINITY;
+        for (const q of pixels) if (q !== p) gap = Math.min(gap, Math.hypot(p.x - q.x, p.y - q.y));
+        if (gap > bestGap) {
+          bestGap = gap;
+          best = p;
+        }
+      }
+      const r = div.getBoundingClientRect();
+      return { x: r.left + best.x, y: r.top + best.y, number: best.number as number };
+    });
+    const target = expected.front.find((p) => p.number === point.number);
+    assert.ok(target, `trial ${point.number} is on the expected front`);
     await page.mouse.move(point.x, point.y);
     await page.mouse.click(point.x, point.y);
     await page.waitForSelector('#trial-title');
