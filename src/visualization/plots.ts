@@ -10,6 +10,7 @@ import { type ContourData, getContourData } from './contour.js';
 import { getHistoryData, type HistoryData } from './history.js';
 import { getImportanceData, type ImportanceData } from './importance.js';
 import { getIntermediateData, type IntermediateData } from './intermediate.js';
+import { PLOT_KINDS, type PlotKind } from './kinds.js';
 import { findModelSpec, getLayerComplexityData, type LayerComplexityData } from './layers.js';
 import { getParallelCoordinateData, type ParallelData } from './parallel.js';
 import { getParetoData, type ParetoData } from './pareto.js';
@@ -17,18 +18,7 @@ import { getSliceData, type SliceData } from './slice.js';
 import { type AnyPanel, type Axis, COLORS, type Panel, stateColor } from './svg.js';
 import { getTimelineData, type TimelineData } from './timeline.js';
 
-export const PLOT_KINDS = [
-  'history',
-  'pareto',
-  'parallel-coordinate',
-  'slice',
-  'contour',
-  'intermediate',
-  'importance',
-  'timeline',
-  'layers',
-] as const;
-export type PlotKind = (typeof PLOT_KINDS)[number];
+export { PLOT_KINDS, type PlotKind };
 
 export interface PlotOptions {
   objective?: number;
