@@ -14,14 +14,17 @@
  * over the seeds: resource (epochs run), its share of NopPruner's, the best final accuracy of a
  * COMPLETE trial and its gap to NopPruner's best (mean and worst seed), wall time per study.
  */
+
+import { TrialPruned } from '../src/core/errors.js';
+import type { Pruner } from '../src/core/pruner.js';
 import { Random } from '../src/core/random.js';
-import { createStudy } from '../src/core/study.js';
-import { type Trial, TrialPruned } from '../src/core/trial.js';
+import type { Trial } from '../src/core/trial.js';
 import { HyperbandPruner } from '../src/pruners/hyperband.js';
+import { NopPruner } from '../src/pruners/nop.js';
 import { MedianPruner } from '../src/pruners/percentile.js';
-import { NopPruner, type Pruner } from '../src/pruners/pruner.js';
 import { SuccessiveHalvingPruner } from '../src/pruners/successive-halving.js';
 import { RandomSampler } from '../src/samplers/random.js';
+import { createStudy } from '../src/study/create.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

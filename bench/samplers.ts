@@ -35,9 +35,10 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { hypervolume } from '../src/core/multi-objective.js';
-import { createStudy, type Objective } from '../src/core/study.js';
+import type { Sampler } from '../src/core/sampler.js';
+import type { Objective } from '../src/core/study.js';
 import type { Trial } from '../src/core/trial.js';
-import type { Sampler } from '../src/samplers/sampler.js';
+import { createStudy } from '../src/study/create.js';
 import { type BenchProblem, getProblem, SUITE } from './functions.js';
 import { BenchArgs, formatRange } from './lib/args.js';
 import { loadOptionalExport, missingIsFatal } from './lib/load.js';

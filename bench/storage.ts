@@ -17,10 +17,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStudy } from '../src/core/study.js';
 import { threadObjective } from '../src/run/thread-objective.js';
 import { RandomSampler } from '../src/samplers/random.js';
 import { createStorage } from '../src/storage/factory.js';
+import { createStudy } from '../src/study/create.js';
 import { startPostgres } from '../test/storage/postgres-server.js';
 import { BenchArgs, parseIntegers } from './lib/args.js';
 import { REPO_ROOT } from './lib/load.js';
@@ -40,7 +40,7 @@ execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, stdio: 'inhe
 const WORKER = join(dir, 'worker.mjs');
 writeFileSync(
   WORKER,
-  `import { loadStudy } from ${JSON.stringify(join(REPO_ROOT, 'dist/core/study.js'))};
+  `import { loadStudy } from ${JSON.stringify(join(REPO_ROOT, 'dist/study/create.js'))};
 import { RandomSampler } from ${JSON.stringify(join(REPO_ROOT, 'dist/samplers/random.js'))};
 const [url, max, seed] = process.argv.slice(2);
 const study = await loadStudy({ studyName: 'bench', storage: url, sampler: new RandomSampler({ seed: Number(seed) }),

@@ -13,6 +13,8 @@ output, kept in the trial's log:
 A program that exits with code 0 without a result line fails the trial ("no result line").
 """
 import json
+import math
+import numbers
 import os
 import sys
 
@@ -28,9 +30,30 @@ def trial_number():
     return None if n is None else int(n)
 
 
-def _numbers(value):
+def _numbers(value, what):
     values = value if isinstance(value, (list, tuple)) else [value]
-    return ",".join(repr(float(v)) for v in values)
+    if len(values) == 0:
+        raise ValueError("%s: expected a number or a non-empty list of numbers" % what)
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError("%s: expected a number, got %r" % (what, v))
+        out.append(float(v))
+    return out
+
+
+def _format(values):
+    return ",".join(repr(v) for v in values)
+
+
+def _step(step):
+    """An integer step >= 0; 1.7 is refused rather than cut to 1 (2.0 is accepted as 2)."""
+    integral = isinstance(step, numbers.Integral) or (
+        isinstance(step, numbers.Real) and math.isfinite(step) and float(step).is_integer()
+    )
+    if isinstance(step, bool) or not integral or step < 0:
+        raise ValueError("report: step must be an integer >= 0, got %r" % (step,))
+    return int(step)
 
 
 def _send(line):
@@ -40,12 +63,18 @@ def _send(line):
 
 def report(step, value):
     """Reports an intermediate value (or one per objective) at integer step >= 0."""
-    _send("report %d %s" % (int(step), _numbers(value)))
+    _send("report %d %s" % (_step(step), _format(_numbers(value, "report"))))
 
 
 def result(value):
-    """Reports the final objective value (or a list, one per direction). Call it once."""
-    _send("result " + _numbers(value))
+    """Reports the final objective value (or a list, one per direction). Call it once.
+
+    NaN is refused (ValueError) here, where the traceback points at the cause; infinities pass.
+    """
+    values = _numbers(value, "result")
+    if any(math.isnan(v) for v in values):
+        raise ValueError("result: the value is NaN: %r" % (value,))
+    _send("result " + _format(values))
 
 
 def attr(key, value):

@@ -17,6 +17,7 @@ export {
   isParsimonyError,
   ModelSpecError,
   ParsimonyError,
+  TrialPruned,
   UsageError,
 } from './core/errors.js';
 export {
@@ -27,18 +28,17 @@ export {
 } from './core/frozen-trial.js';
 export { dominates, hypervolume, nonDominatedRanks, paretoFrontIndices } from './core/multi-objective.js';
 export { Random } from './core/random.js';
+export type { Sampler, SearchSpace } from './core/sampler.js';
+export type { Storage, StudySummary } from './core/storage.js';
 export {
-  type CreateStudyOptions,
-  createStudy,
   type HeartbeatOptions,
-  type LoadStudyOptions,
-  loadStudy,
   type Objective,
   type OptimizeOptions,
   Study,
   type TellInput,
 } from './core/study.js';
-export { Trial, TrialPruned } from './core/trial.js';
+export type { StudyView } from './core/study-view.js';
+export { Trial } from './core/trial.js';
 export {
   type DataSplits,
   type Dataset,
@@ -105,7 +105,6 @@ export { NSGAIISampler, type NSGAIISamplerOptions } from './samplers/nsga2/nsga2
 export { PartialFixedSampler } from './samplers/partial-fixed.js';
 export { QMCSampler, type QMCSamplerOptions } from './samplers/qmc/qmc-sampler.js';
 export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
-export type { Sampler, SearchSpace, StudyView } from './samplers/sampler.js';
 export { TPESampler, type TPESamplerOptions } from './samplers/tpe/tpe-sampler.js';
 export {
   runSizeSearch,
@@ -117,8 +116,8 @@ export { type CopyStudyOptions, copyStudy } from './storage/copy.js';
 export { type ExportFormat, exportTrials } from './storage/export.js';
 export { createStorage } from './storage/factory.js';
 export { InMemoryStorage } from './storage/memory.js';
-export type { Storage, StudySummary } from './storage/storage.js';
 export { openStudyReader, type StudyInfo, type StudyReader } from './storage/study-reader.js';
+export { type CreateStudyOptions, createStudy, type LoadStudyOptions, loadStudy } from './study/create.js';
 export {
   EarlyStopping,
   type EarlyStoppingOptions,

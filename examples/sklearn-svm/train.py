@@ -1,7 +1,7 @@
 """One trial of the SVM study: 3-fold cross-validated accuracy of an SVC on the digits data.
 
 Run by `parsimony tune examples/sklearn-svm/study.yaml`; the parameters come as command-line options
-(so it also runs by hand: /usr/bin/python3 train.py --C 10 --gamma 0.001 --kernel rbf). After each
+(so it also runs by hand: python3 train.py --C 10 --gamma 0.001 --kernel rbf). After each
 fold it reports the running mean accuracy, so the median pruner can stop a poor setting after the
 first fold.
 """

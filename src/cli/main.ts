@@ -59,7 +59,9 @@ export async function runCli(argv: readonly string[], io: CommandIO = processIO)
 
 export function reportError(error: unknown, verbose: boolean, io: CommandIO): number {
   if (error instanceof CommanderError) {
-    // Commander already printed its message (help, version, or a usage error).
+    // Commander already printed its message (help, version, or a usage error). Every usage error
+    // (unknown command or option, missing argument or option) exits 2, as ours do.
+    if (error.exitCode !== 0 && error.code.startsWith('commander.')) return 2;
     return error.exitCode;
   }
   if (isParsimonyError(error)) {

@@ -6,7 +6,7 @@
  * Samplers work in an "internal" numeric representation: floats and ints as themselves,
  * categoricals as the index of the choice. `toInternal`/`toExternal` convert.
  */
-import { InvalidArgumentError } from './errors.js';
+import { DistributionMismatchError, InvalidArgumentError } from './errors.js';
 
 export type CategoricalChoice = number | string | boolean | null;
 export type ParamValue = number | string | boolean | null;
@@ -257,18 +257,24 @@ export function distributionsEqual(a: Distribution, b: Distribution): boolean {
   return a === b || distributionKey(a) === distributionKey(b);
 }
 
-/** Throws when a parameter is suggested again with a different distribution in the same trial. */
+/**
+ * Throws DISTRIBUTION_MISMATCH when `next` cannot stand for the same parameter as `previous`: another
+ * kind (float, int, categorical) or other categorical choices. A parameter keeps its kind in a study,
+ * as in Optuna; numeric ranges may differ between trials.
+ */
 export function checkDistributionCompatibility(
   name: string,
   previous: Distribution,
   next: Distribution,
 ): void {
   if (previous.type !== next.type)
-    throw new InvalidArgumentError(
-      `parameter "${name}" was already suggested as ${previous.type}, cannot suggest it as ${next.type}`,
+    throw new DistributionMismatchError(
+      `parameter "${name}" was already suggested as ${previous.type} in this study, cannot suggest it as ${next.type}`,
     );
   if (previous.type === 'categorical' && !distributionsEqual(previous, next))
-    throw new InvalidArgumentError(`parameter "${name}" was already suggested with different choices`);
+    throw new DistributionMismatchError(
+      `parameter "${name}" was already suggested with choices ${JSON.stringify(previous.choices)} in this study, cannot suggest it with ${JSON.stringify((next as CategoricalDistribution).choices)}`,
+    );
 }
 
 /** Width of a numeric distribution in the space samplers model (log space for log distributions). */

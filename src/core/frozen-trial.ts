@@ -2,7 +2,9 @@
  * Trial records as storages return them: plain, frozen, JSON-friendly objects. A finished trial
  * (COMPLETE, PRUNED, FAIL) never changes again, which is what lets storages and samplers cache them.
  */
+
 import type { Distribution, ParamValue } from './distributions.js';
+import { InvalidArgumentError } from './errors.js';
 
 export const TrialState = {
   Running: 'RUNNING',
@@ -71,7 +73,9 @@ export function freezeTrial(trial: FrozenTrial): FrozenTrial {
 export function trialValue(trial: FrozenTrial): number | null {
   if (trial.values === null) return null;
   if (trial.values.length !== 1)
-    throw new TypeError('trial has several objective values; use `values` for multi-objective studies');
+    throw new InvalidArgumentError(
+      'trial has several objective values; use `values` for multi-objective studies',
+    );
   return trial.values[0];
 }
 

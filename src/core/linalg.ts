@@ -77,6 +77,7 @@ export function choleskyWithJitter(
     if (l) return { l, jitter };
     jitter *= 10;
   }
+  // not a user error: a numerical failure on a matrix the code built; callers add jitter or report it
   throw new RangeError('matrix is not positive definite, even with jitter');
 }
 

@@ -14,7 +14,9 @@
  * same values in whatever order they ask. A fork's `seed` is a 53-bit integer and
  * `new Random(child.seed)` reproduces the child exactly.
  */
+
 import { getRandomValues } from 'node:crypto';
+import { InvalidArgumentError } from './errors.js';
 
 const MASK64 = (1n << 64n) - 1n;
 const GOLDEN_GAMMA = 0x9e3779b97f4a7c15n;
@@ -48,7 +50,7 @@ export class Random {
 
   constructor(seed: number) {
     if (typeof seed !== 'number' || !Number.isFinite(seed))
-      throw new RangeError(`seed must be a finite number, got ${seed}`);
+      throw new InvalidArgumentError(`seed must be a finite number, got ${seed}`);
     this.seed = seed;
     this.key = seedKey(seed);
     const x1 = splitmix64(this.key + GOLDEN_GAMMA);
@@ -73,9 +75,9 @@ export class Random {
   static fromState(state: RandomState): Random {
     const { words } = state;
     if (!Array.isArray(words) || words.length !== 4 || !words.every((w) => Number.isInteger(w)))
-      throw new RangeError('Random state: expected four 32-bit integer words');
+      throw new InvalidArgumentError('Random state: expected four 32-bit integer words');
     if (words.every((w) => w >>> 0 === 0))
-      throw new RangeError('Random state: the all-zero state is invalid');
+      throw new InvalidArgumentError('Random state: the all-zero state is invalid');
     const r = new Random(state.seed);
     r.a = words[0] >>> 0;
     r.b = words[1] >>> 0;
@@ -127,8 +129,8 @@ export class Random {
    */
   int(low: number, high: number): number {
     if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high))
-      throw new RangeError(`int(${low}, ${high}): bounds must be safe integers`);
-    if (high < low) throw new RangeError(`int(${low}, ${high}): high < low`);
+      throw new InvalidArgumentError(`int(${low}, ${high}): bounds must be safe integers`);
+    if (high < low) throw new InvalidArgumentError(`int(${low}, ${high}): high < low`);
     const n = high - low + 1;
     if (n <= TWO_32) {
       const limit = TWO_32 - (TWO_32 % n);
@@ -136,7 +138,7 @@ export class Random {
       while (u >= limit) u = this.nextUint32();
       return low + (u % n);
     }
-    if (n > TWO_53) throw new RangeError(`int(${low}, ${high}): range wider than 2^53`);
+    if (n > TWO_53) throw new InvalidArgumentError(`int(${low}, ${high}): range wider than 2^53`);
     const limit = TWO_53 - (TWO_53 % n);
     let u = this.next() * TWO_53;
     while (u >= limit) u = this.next() * TWO_53;
@@ -182,7 +184,7 @@ export class Random {
   /** A random permutation of 0..n-1. */
   permutation(n: number): Int32Array {
     if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff)
-      throw new RangeError(`permutation(${n}): n must be a non-negative integer`);
+      throw new InvalidArgumentError(`permutation(${n}): n must be a non-negative integer`);
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = i;
     return this.shuffle(out);
@@ -190,7 +192,7 @@ export class Random {
 
   /** One element, uniformly. */
   choice<T>(array: ArrayLike<T>): T {
-    if (array.length === 0) throw new RangeError('choice from an empty array');
+    if (array.length === 0) throw new InvalidArgumentError('choice from an empty array');
     return array[this.int(0, array.length - 1)];
   }
 

@@ -1,5 +1,6 @@
 /**
- * Studies: create, load, optimize, ask and tell. API names follow Optuna's in camelCase.
+ * Studies: optimize, ask and tell (create and load them with `src/study/create.ts`). API names
+ * follow Optuna's in camelCase. A study depends only on the Sampler, Pruner and Storage contracts.
  *
  * Reproducible concurrency: with `concurrency: c`, trial k of an `optimize` call starts only after
  * trial k - c has finished, and while sampling and pruning it sees trials k-c+1..k-1 as RUNNING with
@@ -7,20 +8,14 @@
  * whatever order the objectives finish in. Pass `reproducible: false` to trade that for throughput.
  */
 
-import { NopPruner, type Pruner } from '../pruners/pruner.js';
-import { RandomSampler } from '../samplers/random.js';
-import {
-  CONSTRAINTS_KEY,
-  FIXED_PARAMS_KEY,
-  isFeasible,
-  type Sampler,
-  type SamplerStudyContext,
-  type StudyView,
-} from '../samplers/sampler.js';
-import { resolveStorage, type StorageInput } from '../storage/factory.js';
-import type { Storage } from '../storage/storage.js';
 import type { CategoricalChoice, Distribution, ParamValue } from './distributions.js';
-import { InvalidArgumentError, ParsimonyError } from './errors.js';
+import {
+  InvalidArgumentError,
+  ParsimonyError,
+  TrialFinishedError,
+  TrialNotFoundError,
+  TrialPruned,
+} from './errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -31,7 +26,21 @@ import {
   type TrialState,
 } from './frozen-trial.js';
 import { paretoFrontIndices, toMinimization } from './multi-objective.js';
-import { Trial, type TrialContext, TrialPruned } from './trial.js';
+import type { Pruner } from './pruner.js';
+import type { Sampler, SamplerStudyContext } from './sampler.js';
+import type { Storage } from './storage.js';
+import {
+  CONSTRAINTS_KEY,
+  FAIL_KIND_KEY,
+  FAIL_REASON_KEY,
+  FIXED_PARAMS_KEY,
+  isFeasible,
+  RETRIED_FROM_KEY,
+  RETRY_COUNT_KEY,
+  type StudyView,
+} from './study-view.js';
+import { Trial, type TrialContext } from './trial.js';
+import { warn } from './warnings.js';
 
 /** How stale the study system attributes that samplers see may be. */
 const SYSTEM_ATTRS_MAX_AGE_MS = 1000;
@@ -41,16 +50,10 @@ export type Objective = (trial: Trial) => ObjectiveResult | Promise<ObjectiveRes
 export type ConstraintsFunction = (trial: FrozenTrial) => readonly number[];
 export type StudyCallback = (study: Study, trial: FrozenTrial) => void | Promise<void>;
 
-export interface CreateStudyOptions {
-  studyName?: string;
-  direction?: StudyDirection;
-  directions?: readonly StudyDirection[];
-  sampler?: Sampler;
-  pruner?: Pruner;
-  /** A storage object or URL (`memory:`); defaults to a new in-memory storage. */
-  storage?: StorageInput;
-  /** Load the study when one with `studyName` exists instead of failing. */
-  loadIfExists?: boolean;
+/** What a study is built with; `createStudy` and `loadStudy` fill in the defaults. */
+export interface StudyOptions {
+  sampler: Sampler;
+  pruner: Pruner;
   /** Constraint values of a finished trial; it is feasible when all are <= 0. */
   constraints?: ConstraintsFunction;
   /** Heartbeats and retries for trials whose worker disappears (see `HeartbeatOptions`). */
@@ -71,26 +74,19 @@ export interface HeartbeatOptions {
   maxRetry?: number;
 }
 
-export interface LoadStudyOptions {
-  studyName: string;
-  storage: StorageInput;
-  sampler?: Sampler;
-  pruner?: Pruner;
-  constraints?: ConstraintsFunction;
-  heartbeat?: HeartbeatOptions;
-}
-
 export interface OptimizeOptions {
   nTrials?: number;
   timeoutMs?: number;
   /** Trials run at once (async objectives overlap; CPU-bound work belongs in workers). */
   concurrency?: number;
   /**
-   * Which errors thrown by the objective mark the trial FAIL and let the study go on: `true`
-   * (default) for all, `false` for none, or a list of error classes. Uncaught errors are rethrown
-   * after the trial is marked FAIL.
+   * Error classes that, thrown by the objective, mark the trial FAIL and let the study go on (as
+   * Optuna's `catch`). Any other error is rethrown after the trial is recorded as FAIL, and no new
+   * trial starts. Every failed trial is reported with a TRIAL_FAILED warning giving its reason.
    */
-  catch?: boolean | readonly (abstract new (...args: never[]) => Error)[];
+  catch?: readonly (abstract new (
+    ...args: never[]
+  ) => Error)[];
   callbacks?: readonly StudyCallback[];
   /** See the module comment; default true. */
   reproducible?: boolean;
@@ -101,59 +97,12 @@ export interface OptimizeOptions {
   maxTotalTrials?: number;
 }
 
+/** Objective values, or a state spelled as everywhere else (`TrialState`): COMPLETE, FAIL, PRUNED. */
 export type TellInput =
   | ObjectiveResult
-  | { state: 'complete'; values: ObjectiveResult }
-  | { state: 'fail'; reason?: string }
-  | { state: 'pruned' };
-
-export const FAIL_REASON_KEY = 'failReason';
-/** Why a trial failed: the objective raised or returned garbage ('error'), its worker vanished ('stale'). */
-export const FAIL_KIND_KEY = 'failKind';
-export const RETRIED_FROM_KEY = 'retriedFrom';
-export const RETRY_COUNT_KEY = 'retryCount';
-
-export async function createStudy(options: CreateStudyOptions = {}): Promise<Study> {
-  const directions = resolveDirections(options);
-  const storage = await resolveStorage(options.storage);
-  let studyId: number;
-  try {
-    studyId = await storage.createStudy(directions, options.studyName);
-  } catch (error) {
-    if (
-      options.loadIfExists &&
-      options.studyName !== undefined &&
-      error instanceof ParsimonyError &&
-      error.code === 'DUPLICATED_STUDY'
-    ) {
-      return loadStudy({ ...options, studyName: options.studyName, storage });
-    }
-    throw error;
-  }
-  const name = await storage.getStudyName(studyId);
-  const study = new Study(storage, studyId, name, directions, options);
-  return study;
-}
-
-export async function loadStudy(options: LoadStudyOptions): Promise<Study> {
-  const storage = await resolveStorage(options.storage);
-  const studyId = await storage.getStudyIdFromName(options.studyName);
-  const directions = await storage.getStudyDirections(studyId);
-  const study = new Study(storage, studyId, options.studyName, directions, options);
-  await study.refresh();
-  return study;
-}
-
-function resolveDirections(options: CreateStudyOptions): StudyDirection[] {
-  if (options.direction !== undefined && options.directions !== undefined)
-    throw new InvalidArgumentError('give either `direction` or `directions`, not both');
-  const directions = options.directions ?? [options.direction ?? 'minimize'];
-  if (directions.length === 0) throw new InvalidArgumentError('`directions` must not be empty');
-  for (const d of directions)
-    if (d !== 'minimize' && d !== 'maximize')
-      throw new InvalidArgumentError(`direction must be "minimize" or "maximize", got ${JSON.stringify(d)}`);
-  return [...directions];
-}
+  | { state: 'COMPLETE'; values: ObjectiveResult }
+  | { state: 'FAIL'; reason?: string }
+  | { state: 'PRUNED' };
 
 interface AskOptions {
   /** Trial numbers to show as RUNNING-at-ask-time (reproducible concurrency). */
@@ -173,6 +122,8 @@ export class Study {
   /** Storage snapshot by trial number; finished entries never change. */
   private cache: FrozenTrial[] = [];
   private systemAttrsCache: Record<string, AttrValue> = {};
+  /** The distribution of each parameter name as first seen in the study (kinds never change). */
+  private readonly paramDistributions = new Map<string, Distribution>();
   private systemAttrsReadAt = Number.NEGATIVE_INFINITY;
   private readonly live = new Map<number, Trial>();
   private readonly askSnapshots = new Map<number, FrozenTrial>();
@@ -190,19 +141,14 @@ export class Study {
     studyId: number,
     name: string,
     directions: readonly StudyDirection[],
-    options: {
-      sampler?: Sampler;
-      pruner?: Pruner;
-      constraints?: ConstraintsFunction;
-      heartbeat?: HeartbeatOptions;
-    },
+    options: StudyOptions,
   ) {
     this.storage = storage;
     this.studyId = studyId;
     this.name = name;
     this.directions = Object.freeze([...directions]);
-    this.sampler = options.sampler ?? new RandomSampler();
-    this.pruner = options.pruner ?? new NopPruner();
+    this.sampler = options.sampler;
+    this.pruner = options.pruner;
     this.constraints = options.constraints;
     if (options.heartbeat) {
       const { intervalMs, gracePeriodMs, maxRetry } = options.heartbeat;
@@ -222,6 +168,7 @@ export class Study {
       nObjectives: this.directions.length,
       view: (trial) => this.viewFor(trial.number),
       samplerView: (trial) => this.samplerViewFor(trial.snapshot()),
+      knownDistribution: (name) => this.paramDistributions.get(name),
     };
   }
 
@@ -252,6 +199,7 @@ export class Study {
     const byNumber: FrozenTrial[] = [];
     for (const t of trials) byNumber[t.number] = t;
     this.cache = byNumber.filter((t) => t !== undefined);
+    for (const t of this.cache) this.noteDistributions(t);
     // Study system attributes are written as samplers start (the shared QMC seed, say), not per
     // trial: re-reading them once a second, and right after this sampler started, saves a round
     // trip per trial on a network storage.
@@ -265,9 +213,9 @@ export class Study {
     if (this.directions.length !== 1)
       throw new InvalidArgumentError('bestTrial is for single-objective studies; use bestTrials');
     const candidates = this.completeTrials();
-    if (candidates.length === 0) throw new ParsimonyError('TRIAL_NOT_FOUND', 'no trial has completed yet');
+    if (candidates.length === 0) throw new TrialNotFoundError('no trial has completed yet');
     const feasible = candidates.filter(isFeasible);
-    if (feasible.length === 0) throw new ParsimonyError('TRIAL_NOT_FOUND', 'no completed trial is feasible');
+    if (feasible.length === 0) throw new TrialNotFoundError('no completed trial is feasible');
     const sign = this.directions[0] === 'maximize' ? -1 : 1;
     let best = feasible[0];
     for (const t of feasible) if (sign * t.values![0] < sign * best.values![0]) best = t;
@@ -289,7 +237,8 @@ export class Study {
     return paretoFrontIndices(points).map((i) => feasible[i]);
   }
 
-  get userAttrs(): Promise<Record<string, AttrValue>> {
+  /** The study's user attributes, read from storage (a method, not a getter, since it does I/O). */
+  getUserAttrs(): Promise<Record<string, AttrValue>> {
     return this.storage.getStudyUserAttrs(this.studyId);
   }
 
@@ -360,61 +309,91 @@ export class Study {
   }
 
   /**
-   * Finishes a trial with its objective values, or as failed or pruned. A NaN value makes the trial
+   * Finishes a trial with its objective values, or as FAIL or PRUNED. A NaN value makes the trial
    * FAIL with the reason recorded. A pruned trial keeps its last intermediate value as its value.
+   * The final state is written even when the sampler's `afterTrial`, the constraints function or a
+   * queued write throws (that error is rethrown afterwards), and the trial's heartbeat stops: a told
+   * trial never stays RUNNING in this process.
    */
   async tell(trialOrNumber: Trial | number, input: TellInput): Promise<FrozenTrial> {
     const trial = this.resolveLiveTrial(trialOrNumber);
-    let state: TrialState;
-    let values: number[] | null = null;
-    let reason: string | undefined;
-    if (typeof input === 'number' || Array.isArray(input)) {
-      ({ state, values, reason } = this.checkValues(input as ObjectiveResult));
-    } else {
-      const tagged = input as Exclude<TellInput, ObjectiveResult>;
-      if (tagged.state === 'complete') ({ state, values, reason } = this.checkValues(tagged.values));
-      else if (tagged.state === 'fail') {
-        state = 'FAIL';
-        reason = tagged.reason;
-      } else if (tagged.state === 'pruned') {
-        state = 'PRUNED';
-        const last = lastIntermediate(trial.snapshot());
-        if (
-          last &&
-          this.directions.length === 1 &&
-          typeof last.value === 'number' &&
-          !Number.isNaN(last.value)
-        )
-          values = [last.value];
-      } else
-        throw new InvalidArgumentError(
-          `tell: unknown state ${JSON.stringify((tagged as { state: unknown }).state)}`,
-        );
+    let { state, values, reason } = this.outcome(trial, input);
+    let failure: unknown = null;
+    try {
+      if (reason !== undefined) {
+        trial.setSystemAttr(FAIL_REASON_KEY, reason);
+        trial.setSystemAttr(FAIL_KIND_KEY, 'error');
+      }
+      if (this.constraints && (state === 'COMPLETE' || state === 'PRUNED')) {
+        const c = this.constraints(trial.snapshot());
+        if (!Array.isArray(c) || !c.every((v) => typeof v === 'number' && !Number.isNaN(v)))
+          throw new InvalidArgumentError(
+            `trial ${trial.number}: the constraints function must return an array of numbers (NaN not allowed), got ${JSON.stringify(c)}`,
+          );
+        trial.setSystemAttr(CONSTRAINTS_KEY, [...c]);
+      }
+      await trial.flush();
+    } catch (error) {
+      // Without its constraints or a write, the record is not what the objective produced.
+      failure = error;
+      state = 'FAIL';
+      values = null;
+      reason = `tell failed: ${describeError(error)}`;
     }
-    if (reason !== undefined) {
-      trial.setSystemAttr(FAIL_REASON_KEY, reason);
-      trial.setSystemAttr(FAIL_KIND_KEY, 'error');
+    try {
+      const finished = freezeTrial({ ...trial.snapshot(), state, values, datetimeComplete: new Date() });
+      this.sampler.afterTrial?.(this.samplerViewFor(finished), finished, state, values);
+    } catch (error) {
+      failure ??= error;
+    } finally {
+      this.stopHeartbeat(trial.number);
+      this.live.delete(trial.number);
+      this.masks.delete(trial.number);
     }
-    if (this.constraints && (state === 'COMPLETE' || state === 'PRUNED')) {
-      const c = this.constraints(trial.snapshot());
-      if (!Array.isArray(c) || !c.every((v) => typeof v === 'number' && !Number.isNaN(v)))
-        throw new InvalidArgumentError(
-          'constraints function must return an array of numbers (NaN not allowed)',
-        );
-      trial.setSystemAttr(CONSTRAINTS_KEY, [...c]);
+    let changed = false;
+    try {
+      if (failure !== null && reason !== undefined)
+        await this.storage.setTrialSystemAttr(trial.trialId, FAIL_REASON_KEY, reason).catch(() => {}); // best effort: the state below matters more
+      changed = await this.storage.setTrialState(trial.trialId, state, values);
+    } catch (error) {
+      failure ??= error;
     }
-    await trial.flush();
-    const finished = freezeTrial({ ...trial.snapshot(), state, values, datetimeComplete: new Date() });
-    this.sampler.afterTrial?.(this.samplerViewFor(finished), finished, state, values);
-    this.stopHeartbeat(trial.number);
-    const changed = await this.storage.setTrialState(trial.trialId, state, values);
-    this.live.delete(trial.number);
-    this.masks.delete(trial.number);
-    if (!changed)
-      throw new ParsimonyError('TRIAL_FINISHED', `trial ${trial.number} was already finished; tell ignored`);
+    if (failure !== null) throw failure;
+    if (!changed) throw new TrialFinishedError(`trial ${trial.number} was already finished; tell ignored`);
     const stored = await this.storage.getTrial(trial.trialId);
     this.cache[stored.number] = stored;
+    this.noteDistributions(stored);
     return stored;
+  }
+
+  private noteDistributions(trial: FrozenTrial): void {
+    for (const [name, d] of Object.entries(trial.distributions))
+      if (!this.paramDistributions.has(name)) this.paramDistributions.set(name, d);
+  }
+
+  /** The state, values and failure reason `input` stands for; throws for an input that names none. */
+  private outcome(
+    trial: Trial,
+    input: TellInput,
+  ): { state: TrialState; values: number[] | null; reason?: string } {
+    if (typeof input === 'number' || Array.isArray(input)) return this.checkValues(input as ObjectiveResult);
+    const tagged = input as Exclude<TellInput, ObjectiveResult>;
+    switch (tagged?.state) {
+      case 'COMPLETE':
+        return this.checkValues(tagged.values);
+      case 'FAIL':
+        return { state: 'FAIL', values: null, reason: tagged.reason ?? 'told FAIL' };
+      case 'PRUNED': {
+        const last = lastIntermediate(trial.snapshot());
+        const keep =
+          last && this.directions.length === 1 && typeof last.value === 'number' && !Number.isNaN(last.value);
+        return { state: 'PRUNED', values: keep ? [last.value as number] : null };
+      }
+      default:
+        throw new InvalidArgumentError(
+          `tell: state must be COMPLETE, PRUNED or FAIL, got ${JSON.stringify((tagged as { state?: unknown })?.state)}`,
+        );
+    }
   }
 
   /** Runs the objective for `nTrials` trials or until `timeoutMs`, whichever comes first. */
@@ -493,13 +472,18 @@ export class Study {
       const result = await objective(trial);
       frozen = await this.tell(trial, result);
     } catch (error) {
-      if (error instanceof TrialPruned) frozen = await this.tell(trial, { state: 'pruned' });
+      if (!this.live.has(trial.number)) throw error; // tell itself failed; the trial is finished
+      if (error instanceof TrialPruned) frozen = await this.tell(trial, { state: 'PRUNED' });
       else {
-        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        frozen = await this.tell(trial, { state: 'fail', reason });
-        if (!catches(options.catch ?? true, error)) rethrow = error;
+        frozen = await this.tell(trial, { state: 'FAIL', reason: describeError(error) });
+        if (!catches(options.catch, error)) rethrow = error;
       }
     }
+    if (frozen.state === 'FAIL')
+      warn(
+        'TRIAL_FAILED',
+        `trial ${frozen.number} failed with parameters ${JSON.stringify(frozen.params)}: ${String(frozen.systemAttrs[FAIL_REASON_KEY])}`,
+      );
     for (const callback of options.callbacks ?? []) await callback(this, frozen);
     if (rethrow !== null) throw rethrow;
   }
@@ -578,10 +562,10 @@ export class Study {
       return {
         state: 'FAIL',
         values: null,
-        reason: `objective returned ${values.length} values but the study has ${this.directions.length} directions`,
+        reason: `objective returned ${values.length} value${values.length === 1 ? '' : 's'} but the study has ${this.directions.length} direction${this.directions.length === 1 ? '' : 's'}`,
       };
     if (values.some((v) => Number.isNaN(v)))
-      return { state: 'FAIL', values: null, reason: `objective returned NaN (${JSON.stringify(result)})` };
+      return { state: 'FAIL', values: null, reason: `objective returned NaN (${values.join(', ')})` };
     return { state: 'COMPLETE', values };
   }
 
@@ -595,9 +579,8 @@ export class Study {
     if (trial) return trial;
     const known = this.cache[number];
     if (known && isFinished(known.state))
-      throw new ParsimonyError('TRIAL_FINISHED', `trial ${number} is already ${known.state}`);
-    throw new ParsimonyError(
-      'TRIAL_NOT_FOUND',
+      throw new TrialFinishedError(`trial ${number} is already ${known.state}`);
+    throw new TrialNotFoundError(
       `trial ${number} is not running in this process (ask it here before telling it)`,
     );
   }
@@ -708,9 +691,11 @@ function maskTrial(t: FrozenTrial): FrozenTrial {
 }
 
 function catches(policy: OptimizeOptions['catch'], error: unknown): boolean {
-  if (policy === true || policy === undefined) return true;
-  if (policy === false) return false;
-  return policy.some((cls) => error instanceof cls);
+  return (policy ?? []).some((cls) => error instanceof cls);
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function canonicalParams(params: Record<string, ParamValue | CategoricalChoice>): string {

@@ -4,9 +4,6 @@
  * runs over in-memory and network storages.
  */
 
-import type { Pruner } from '../pruners/pruner.js';
-import type { Sampler, SearchSpace, StudyView } from '../samplers/sampler.js';
-import type { Storage } from '../storage/storage.js';
 import {
   type CategoricalChoice,
   CategoricalDistribution,
@@ -18,15 +15,13 @@ import {
   IntDistribution,
   type ParamValue,
 } from './distributions.js';
-import { InvalidArgumentError, ParsimonyError } from './errors.js';
+import { InvalidArgumentError } from './errors.js';
 import { type AttrValue, type FrozenTrial, freezeTrial, type IntermediateValue } from './frozen-trial.js';
-
-/** Thrown by an objective to end its trial as PRUNED (after `trial.shouldPrune()` said so). */
-export class TrialPruned extends ParsimonyError {
-  constructor(message = 'trial was pruned') {
-    super('TRIAL_PRUNED', message);
-  }
-}
+import type { Pruner } from './pruner.js';
+import type { Sampler, SearchSpace } from './sampler.js';
+import type { Storage } from './storage.js';
+import type { StudyView } from './study-view.js';
+import { warn } from './warnings.js';
 
 /** What a trial needs from its study; kept narrow so Trial does not depend on Study. */
 export interface TrialContext {
@@ -38,6 +33,8 @@ export interface TrialContext {
   view(trial: Trial): StudyView;
   /** The same, narrowed further by the pruner for the sampler (see `Pruner.restrictSamplerView`). */
   samplerView(trial: Trial): StudyView;
+  /** The distribution a parameter name already has in the study, so a clash fails at suggest time. */
+  knownDistribution(name: string): Distribution | undefined;
 }
 
 export class Trial {
@@ -109,9 +106,19 @@ export class Trial {
       throw new InvalidArgumentError('parameter name must be a non-empty string');
     const previous = this.paramDistributions[name];
     if (previous) {
+      // As Optuna: another kind is an error, another range keeps the first value, with a warning.
       checkDistributionCompatibility(name, previous, distribution);
+      if (!distributionsEqual(previous, distribution))
+        warn(
+          'PARAM_REDEFINED',
+          `trial ${this.number}: parameter "${name}" was suggested again with another range ` +
+            `(${JSON.stringify(distribution.getConfig())}); keeping the first, ` +
+            `${JSON.stringify(previous.getConfig())}, and its value ${JSON.stringify(this.paramValues[name])}`,
+        );
       return this.paramValues[name];
     }
+    const known = this.context.knownDistribution(name);
+    if (known) checkDistributionCompatibility(name, known, distribution);
     let value: ParamValue;
     if (name in this.fixedParams) {
       // Enqueued values are used as given, like Optuna, even outside the bounds; only the kind is checked.
@@ -235,9 +242,6 @@ function normalise(distribution: Distribution, value: ParamValue, name: string):
     return value;
   }
   if (typeof value !== 'number' || Number.isNaN(value))
-    throw new ParsimonyError(
-      'INVALID_ARGUMENT',
-      `sampler returned a non-number for "${name}": ${String(value)}`,
-    );
+    throw new InvalidArgumentError(`sampler returned a non-number for "${name}": ${String(value)}`);
   return clampToDistribution(distribution, value);
 }

@@ -26,7 +26,13 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DataError, InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import {
+  ChecksumMismatchError,
+  DataError,
+  DatasetNotFoundError,
+  DownloadFailedError,
+  InvalidArgumentError,
+} from '../core/errors.js';
 import { createDataset, type Dataset, type DatasetBundle, type Provenance } from './dataset.js';
 import { type IdxArray, idxToFloat32, isGzip, readIdxFileAsync } from './idx.js';
 
@@ -157,8 +163,7 @@ export async function loadFashionMnist(options: FashionMnistOptions = {}): Promi
   if (!dir) {
     const searched = fashionMnistSearchDirs(options);
     if (!options.download)
-      throw new ParsimonyError(
-        'DATASET_NOT_FOUND',
+      throw new DatasetNotFoundError(
         `Fashion-MNIST files not found in ${searched.join(', ')}: install the Debian package ` +
           'dataset-fashion-mnist, give a directory holding the four IDX files, or allow the download',
       );
@@ -212,8 +217,7 @@ export async function downloadFashionMnist(
       await writeFile(temp, bytes);
       const actual = idxPayloadSha256(bytes);
       if (actual !== expected)
-        throw new ParsimonyError(
-          'CHECKSUM_MISMATCH',
+        throw new ChecksumMismatchError(
           `${url}: SHA-256 of the decompressed file is ${actual}, expected ${expected}; ` +
             'the download was discarded',
         );
@@ -243,11 +247,12 @@ async function fetchBytes(fetchImpl: FetchLike, url: string, timeoutMs: number):
   try {
     const response = await fetchImpl(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok)
+      // not a user error: caught below and reported as DOWNLOAD_FAILED
       throw new Error(`HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
     return new Uint8Array(await response.arrayBuffer());
   } catch (error) {
     const reason = error instanceof Error ? describeFetchError(error) : String(error);
-    throw new ParsimonyError('DOWNLOAD_FAILED', `cannot download ${url}: ${reason}`, { cause: error });
+    throw new DownloadFailedError(`cannot download ${url}: ${reason}`, { cause: error });
   }
 }
 

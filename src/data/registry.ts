@@ -3,7 +3,7 @@
  * (so a command line can take `--dataset csv:data/flowers.csv`).
  */
 import { existsSync } from 'node:fs';
-import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { DatasetNotFoundError, InvalidArgumentError } from '../core/errors.js';
 import { type CsvOptions, loadCsv } from './csv.js';
 import type { DatasetBundle } from './dataset.js';
 import { DIGITS_PATH, DIGITS_PROVENANCE, loadDigits } from './digits.js';
@@ -122,8 +122,7 @@ export async function loadDataset(name: string, options: LoadDatasetOptions = {}
   }
   const builtIn = BUILT_INS.find((b) => b.name === trimmed.toLowerCase());
   if (!builtIn)
-    throw new ParsimonyError(
-      'DATASET_NOT_FOUND',
+    throw new DatasetNotFoundError(
       `unknown dataset "${name}"; known datasets: ${BUILTIN_DATASET_NAMES.join(', ')}, or ${CSV_PREFIX}<path> for a CSV file`,
     );
   return builtIn.load(options);

@@ -5,10 +5,10 @@
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { Pruner } from '../core/pruner.js';
+import type { StudyView } from '../core/study-view.js';
 import { checkInteger, directionSign, filterView, firstCompletedWithSteps } from './internal.js';
 import { paretoRule } from './pareto-successive-halving.js';
-import type { Pruner } from './pruner.js';
 import { type PromotionRule, pruneAtRungs, type RungSettings } from './rungs.js';
 import { topFractionRule } from './successive-halving.js';
 

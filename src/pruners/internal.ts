@@ -1,7 +1,7 @@
 /** Helpers shared by the pruners: reading curves, option checks, filtered views. Not public API. */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial, IntermediateValue, StudyDirection } from '../core/frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { StudyView } from '../core/study-view.js';
 
 /** Reported steps of a trial, ascending. */
 export function sortedSteps(trial: FrozenTrial): number[] {

@@ -4,9 +4,9 @@
  */
 import type { FrozenTrial, StudyDirection } from '../core/frozen-trial.js';
 import { hypervolume, nonDominatedRanks, toMinimization } from '../core/multi-objective.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { Pruner } from '../core/pruner.js';
+import type { StudyView } from '../core/study-view.js';
 import { vectorValue } from './internal.js';
-import type { Pruner } from './pruner.js';
 import {
   checkRungSettings,
   type PromotionRule,

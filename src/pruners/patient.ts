@@ -1,6 +1,7 @@
 /** Patience around another pruner: only let it act once the trial has stopped improving. */
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { Pruner } from '../core/pruner.js';
+import type { StudyView } from '../core/study-view.js';
 import {
   checkInteger,
   checkNumber,
@@ -9,7 +10,6 @@ import {
   scalarValue,
   sortedSteps,
 } from './internal.js';
-import type { Pruner } from './pruner.js';
 
 export interface PatientPrunerOptions {
   /** Reported steps without improvement to tolerate before the trial counts as stalled. */

@@ -4,7 +4,8 @@
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { Pruner } from '../core/pruner.js';
+import type { StudyView } from '../core/study-view.js';
 import {
   checkInteger,
   checkNumber,
@@ -13,7 +14,6 @@ import {
   requireSingleObjective,
   scalarValue,
 } from './internal.js';
-import type { Pruner } from './pruner.js';
 
 export interface PercentilePrunerOptions {
   /** No pruning until this many trials have completed (default 5). */

@@ -12,7 +12,7 @@
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial, IntermediateValue } from '../core/frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { StudyView } from '../core/study-view.js';
 import { checkInteger, firstCompletedWithSteps, previousStep, sortedSteps } from './internal.js';
 
 export interface RungSettings {

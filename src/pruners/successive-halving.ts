@@ -1,8 +1,8 @@
 /** Asynchronous successive halving (ASHA, Li et al. 2020) for single-objective studies. */
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { Pruner } from '../core/pruner.js';
+import type { StudyView } from '../core/study-view.js';
 import { directionSign, requireSingleObjective, scalarValue } from './internal.js';
-import type { Pruner } from './pruner.js';
 import { checkRungSettings, type PromotionRule, pruneAtRungs, type RungSettings } from './rungs.js';
 
 export interface SuccessiveHalvingPrunerOptions {

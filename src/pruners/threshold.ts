@@ -1,7 +1,8 @@
 /** Prunes a trial whose latest value leaves a fixed band: divergence guards, sanity bounds. */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { Pruner } from '../core/pruner.js';
+import type { StudyView } from '../core/study-view.js';
 import {
   checkInteger,
   isFirstInIntervalStep,
@@ -9,7 +10,6 @@ import {
   requireSingleObjective,
   scalarValue,
 } from './internal.js';
-import type { Pruner } from './pruner.js';
 
 export interface ThresholdPrunerOptions {
   /** Prune when the latest value is below this. */

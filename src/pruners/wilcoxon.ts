@@ -3,10 +3,11 @@
  * is an instance id, and a trial is compared with the best trial instance by instance with the
  * Wilcoxon signed-rank test.
  */
+import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import { isFeasible, type StudyView } from '../samplers/sampler.js';
+import type { Pruner } from '../core/pruner.js';
+import { isFeasible, type StudyView } from '../core/study-view.js';
 import { checkInteger, checkNumber, directionSign, requireSingleObjective, scalarValue } from './internal.js';
-import type { Pruner } from './pruner.js';
 
 export interface WilcoxonPrunerOptions {
   /** Prune when the one-sided p-value that the trial is worse falls below this (default 0.1). */
@@ -105,7 +106,7 @@ export function wilcoxonSignedRankTest(
 ): WilcoxonTestResult {
   const n = differences.length;
   if (differences.some((d) => Number.isNaN(d)))
-    throw new RangeError('wilcoxonSignedRankTest: NaN difference');
+    throw new InvalidArgumentError('wilcoxonSignedRankTest: NaN difference');
   const order = differences.map((d, i) => ({ a: Math.abs(d), i })).sort((x, y) => x.a - y.a);
   const ranks = new Array<number>(n);
   for (let start = 0; start < n; ) {

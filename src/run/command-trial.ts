@@ -11,9 +11,9 @@ import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Distribution, ParamValue } from '../core/distributions.js';
-import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { InvalidArgumentError, ParsimonyError, TrialPruned } from '../core/errors.js';
 import type { ObjectiveResult } from '../core/study.js';
-import { type Trial, TrialPruned } from '../core/trial.js';
+import type { Trial } from '../core/trial.js';
 import {
   ENV_PARAMS,
   ENV_STUDY,
@@ -126,7 +126,7 @@ export function commandObjective(
         case 'result':
           if (result !== null) return 'more than one result line';
           if (options.objectives !== undefined && message.values.length !== options.objectives)
-            return `result has ${message.values.length} value${message.values.length === 1 ? '' : 's'} but the study has ${options.objectives} objectives`;
+            return `result has ${message.values.length} value${message.values.length === 1 ? '' : 's'} but the study has ${options.objectives} objective${options.objectives === 1 ? '' : 's'}`;
           result = message.values;
           return null;
         case 'attr':
@@ -187,7 +187,7 @@ export function commandObjective(
           { cause: err },
         );
       }
-      throw new ParsimonyError('INVALID_ARGUMENT', `cannot start ${args[0]}: ${err.message}`, { cause: err });
+      throw new InvalidArgumentError(`cannot start ${args[0]}: ${err.message}`, { cause: err });
     }
     switch (outcome.stopReason) {
       case 'pruned':
@@ -274,8 +274,7 @@ export class TrialProcess {
     try {
       await logOpened;
     } catch (error) {
-      throw new ParsimonyError(
-        'INVALID_ARGUMENT',
+      throw new InvalidArgumentError(
         `cannot write the trial log ${options.logFile}: ${(error as Error).message}`,
         {
           cause: error,

@@ -10,10 +10,11 @@
 import type { CategoricalChoice, Distribution } from '../core/distributions.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { StudyDirection } from '../core/frozen-trial.js';
+import type { Pruner } from '../core/pruner.js';
+import type { Sampler } from '../core/sampler.js';
 import type { HyperbandPrunerOptions } from '../pruners/hyperband.js';
 import type { PatientPrunerOptions } from '../pruners/patient.js';
 import type { PercentilePrunerOptions } from '../pruners/percentile.js';
-import type { Pruner } from '../pruners/pruner.js';
 import type { SuccessiveHalvingPrunerOptions } from '../pruners/successive-halving.js';
 import type { ThresholdPrunerOptions } from '../pruners/threshold.js';
 import type { WilcoxonPrunerOptions } from '../pruners/wilcoxon.js';
@@ -23,7 +24,6 @@ import type { GridSamplerOptions } from '../samplers/grid.js';
 import type { NSGAIISamplerOptions } from '../samplers/nsga2/nsga2-sampler.js';
 import type { QMCSamplerOptions } from '../samplers/qmc/qmc-sampler.js';
 import type { RandomSamplerOptions } from '../samplers/random.js';
-import type { Sampler } from '../samplers/sampler.js';
 import type { TPESamplerOptions } from '../samplers/tpe/tpe-sampler.js';
 
 /** A sampler or pruner by name with its options, as a study file gives it. */
@@ -78,6 +78,7 @@ const gpOptions = {
   independentSampler: 'sampler',
   nCandidates: 'integer',
   multiObjective: { oneOf: ['ehvi', 'parego'] },
+  warnIndependentSampling: 'boolean',
 } as const satisfies OptionTable<GPSamplerOptions>;
 
 const SAMPLERS: Readonly<Record<string, Entry<Sampler>>> = {
@@ -211,7 +212,7 @@ const PRUNERS: Readonly<Record<string, Entry<Pruner>>> = {
   nop: {
     summary: 'never prunes',
     options: {},
-    build: async () => new (await import('../pruners/pruner.js')).NopPruner(),
+    build: async () => new (await import('../pruners/nop.js')).NopPruner(),
   },
   median: {
     summary: 'prunes below the median of completed trials at the same step',

@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument } from 'yaml';
 import { type Distribution, type DistributionConfig, distributionFromConfig } from '../core/distributions.js';
-import { FileNotFoundError, InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { FileNotFoundError, InvalidArgumentError } from '../core/errors.js';
 import type { StudyDirection } from '../core/frozen-trial.js';
 import { sqlitePath } from '../storage/factory.js';
 import { placeholderNames } from './protocol.js';
@@ -88,7 +88,7 @@ export async function loadStudyConfig(path: string): Promise<StudyConfig> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new FileNotFoundError(path, 'study file', { cause: error });
     if (code === 'EISDIR') throw new InvalidArgumentError(`${path}: is a directory, expected a study file`);
-    throw new ParsimonyError('INVALID_ARGUMENT', `${path}: cannot read: ${(error as Error).message}`, {
+    throw new InvalidArgumentError(`${path}: cannot read: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -98,7 +98,7 @@ export async function loadStudyConfig(path: string): Promise<StudyConfig> {
 /** Parses study-file text (YAML or JSON); `file` names it in messages and anchors relative paths. */
 export function parseStudyConfig(text: string, file: string): StudyConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(quoteMemoryStorage(text), { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = lineCounter.linePos(e.pos[0]).line;
@@ -118,6 +118,14 @@ export function parseStudyConfig(text: string, file: string): StudyConfig {
     fail,
   });
   return { ...config, file: resolve(file), source: text };
+}
+
+/**
+ * `storage: memory:` is how the storage URL is written everywhere else, but in YAML the second
+ * colon makes a nested mapping, which is an error; quote the URL on such a line (same line count).
+ */
+function quoteMemoryStorage(text: string): string {
+  return text.replace(/^(\s*storage:[ \t]+)memory:([ \t]*(#.*)?)$/gm, '$1"memory:"$2');
 }
 
 interface BuildContext {
@@ -356,20 +364,22 @@ function parseDurationAt(value: unknown, path: string, fail: Fail, allowZero = f
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * A duration in milliseconds: a number (milliseconds) or a string of number-unit pairs with units
- * ms, s, m, h, d (`500ms`, `30s`, `1.5h`, `1h30m`).
+ * A duration in milliseconds from a study file's value: a number of seconds (as `--timeout` and
+ * Optuna's `timeout` count), or a string of number-unit pairs with units ms, s, m, h, d (`500ms`,
+ * `30s`, `10m`, `1.5h`, `1h30m`); a string holding only a number is seconds too.
  */
 export function parseDuration(value: unknown): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0)
       throw new InvalidArgumentError(`expected a duration >= 0, got ${value}`);
-    return value;
+    return value * 1000;
   }
   if (typeof value !== 'string')
     throw new InvalidArgumentError(
-      `expected a duration such as "30s" or "10m", got ${JSON.stringify(value)}`,
+      `expected a duration such as 3600 (seconds), "30s" or "10m", got ${JSON.stringify(value)}`,
     );
   const text = value.trim().toLowerCase();
+  if (/^(\d+(\.\d*)?|\.\d+)$/.test(text)) return Number(text) * 1000;
   const re = /(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h|d)/y;
   let total = 0;
   let pos = 0;
@@ -383,7 +393,7 @@ export function parseDuration(value: unknown): number {
   }
   if (text === '' || pos !== text.length)
     throw new InvalidArgumentError(
-      `not a duration: ${JSON.stringify(value)} (use a number of milliseconds or e.g. "30s", "10m", "2h")`,
+      `not a duration: ${JSON.stringify(value)} (use a number of seconds or e.g. "30s", "10m", "2h")`,
     );
   return total;
 }

@@ -9,9 +9,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { errorFromRecord, InvalidArgumentError, ParsimonyError, TrialPruned } from '../core/errors.js';
 import type { ObjectiveResult } from '../core/study.js';
-import { type Trial, TrialPruned } from '../core/trial.js';
+import type { Trial } from '../core/trial.js';
 import {
   ANSWER_OFFSET,
   type CallAnswer,
@@ -66,7 +66,7 @@ export function threadObjective(module: URL | string, options: ThreadObjectiveOp
       const onMessage = (m: FromWorker) => {
         if (m.type === 'ready') resolve();
         else if (m.type === 'load-error')
-          reject(new ParsimonyError('INVALID_ARGUMENT', `cannot load objective: ${m.message}`));
+          reject(new InvalidArgumentError(`cannot load objective: ${m.message}`));
         else return;
         worker.off('message', onMessage);
       };
@@ -99,7 +99,7 @@ export function threadObjective(module: URL | string, options: ThreadObjectiveOp
   };
 
   const run = async (trial: Trial): Promise<ObjectiveResult> => {
-    if (closed) throw new ParsimonyError('INVALID_ARGUMENT', 'thread objective is closed');
+    if (closed) throw new InvalidArgumentError('thread objective is closed');
     const w = await acquire();
     try {
       await w.ready;
@@ -116,6 +116,11 @@ export function threadObjective(module: URL | string, options: ThreadObjectiveOp
     pool.length = 0;
   };
   return objective;
+}
+
+/** The thread running a trial ended before the trial did (the pool was closed). */
+export class ThreadStopped extends Error {
+  override name = 'ThreadStopped';
 }
 
 function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
@@ -142,7 +147,12 @@ function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
             const value = method.apply(trial, m.args);
             answer(m.seq, { ok: true, value: value === undefined ? null : value });
           } catch (error) {
-            answer(m.seq, { ok: false, name: (error as Error).name, message: (error as Error).message });
+            answer(m.seq, {
+              ok: false,
+              name: (error as Error).name,
+              message: (error as Error).message,
+              code: error instanceof ParsimonyError ? error.code : undefined,
+            });
           }
           return;
         }
@@ -154,8 +164,7 @@ function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
           cleanup();
           if (m.pruned) reject(new TrialPruned(m.message));
           else {
-            const error = new Error(m.message);
-            error.name = m.name;
+            const error = errorFromRecord(m);
             if (m.stack) error.stack = m.stack;
             reject(error);
           }
@@ -169,12 +178,19 @@ function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
       cleanup();
       reject(error);
     };
+    // close() terminates a thread in the middle of a trial (an interrupted search): its trial ends.
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new ThreadStopped(`worker thread stopped (exit code ${code}) during trial ${trial.number}`));
+    };
     const cleanup = () => {
       w.worker.off('message', onMessage);
       w.worker.off('error', onError);
+      w.worker.off('exit', onExit);
     };
     w.worker.on('message', onMessage);
     w.worker.once('error', onError);
+    w.worker.once('exit', onExit);
     const message: ToWorker = { type: 'run', trialNumber: trial.number, params: { ...trial.params } };
     w.worker.postMessage(message);
   });

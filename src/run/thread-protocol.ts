@@ -31,10 +31,12 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'call'; method: TrialMethod; args: unknown[]; seq: number }
   | { type: 'done'; value: number | number[] }
-  | { type: 'error'; name: string; message: string; stack?: string; pruned: boolean }
+  | { type: 'error'; name: string; message: string; code?: string; stack?: string; pruned: boolean }
   | { type: 'load-error'; message: string };
 
-export type CallAnswer = { ok: true; value: unknown } | { ok: false; name: string; message: string };
+export type CallAnswer =
+  | { ok: true; value: unknown }
+  | { ok: false; name: string; message: string; code?: string };
 
 export const ANSWER_OFFSET = 8;
 export const SHARED_BYTES = 1 << 20;

@@ -1,6 +1,6 @@
 /** Entry point of an objective worker thread; see thread-protocol.ts. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { TrialPruned } from '../core/trial.js';
+import { errorFromRecord, InvalidArgumentError, ParsimonyError, TrialPruned } from '../core/errors.js';
 import {
   ANSWER_OFFSET,
   type CallAnswer,
@@ -31,11 +31,7 @@ function call(method: TrialMethod, args: unknown[]): unknown {
   for (let seen = Atomics.load(flags, 0); seen !== seq; seen = Atomics.load(flags, 0))
     Atomics.wait(flags, 0, seen);
   const answer = JSON.parse(decoder.decode(bytes.slice(0, flags[1]))) as CallAnswer;
-  if (!answer.ok) {
-    const error = new Error(answer.message);
-    error.name = answer.name;
-    throw error;
-  }
+  if (!answer.ok) throw errorFromRecord(answer);
   return answer.value;
 }
 
@@ -80,7 +76,7 @@ async function main(): Promise<void> {
     const candidate =
       module[data.exportName] ?? (data.exportName === 'objective' ? module.default : undefined);
     if (typeof candidate !== 'function')
-      throw new Error(`${data.moduleUrl} has no function export "${data.exportName}"`);
+      throw new InvalidArgumentError(`${data.moduleUrl} has no function export "${data.exportName}"`);
     objective = candidate as ObjectiveFn;
   } catch (error) {
     send({ type: 'load-error', message: (error as Error).message });
@@ -98,6 +94,7 @@ async function main(): Promise<void> {
         type: 'error',
         name: e?.name ?? 'Error',
         message: e?.message ?? String(error),
+        code: error instanceof ParsimonyError ? error.code : undefined,
         stack: e?.stack,
         pruned,
       });

@@ -17,13 +17,16 @@
  * (FAIL rather than PRUNED: the sampler must not learn from a curve cut short for no reason of its
  * own); every trial is finished in storage before the storage is closed.
  */
+import { basename } from 'node:path';
 import type { ParamValue } from '../core/distributions.js';
-import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { InvalidArgumentError, ParsimonyError, StorageError, TrialPruned } from '../core/errors.js';
 import type { FrozenTrial, StudyDirection, TrialState } from '../core/frozen-trial.js';
-import { createStudy, FAIL_REASON_KEY, type Study } from '../core/study.js';
-import { type Trial, TrialPruned } from '../core/trial.js';
+import type { Storage } from '../core/storage.js';
+import type { Study } from '../core/study.js';
+import { FAIL_REASON_KEY } from '../core/study-view.js';
+import type { Trial } from '../core/trial.js';
 import { createStorage, redact } from '../storage/factory.js';
-import type { Storage } from '../storage/storage.js';
+import { createStudy } from '../study/create.js';
 import { commandObjective, isDirectory, LOG_ATTR, TrialCommandError } from './command-trial.js';
 import { createPruner, createSampler } from './registry.js';
 import { defaultLogsDir, loadStudyConfig, resolveStorageUrl, type StudyConfig } from './study-config.js';
@@ -69,6 +72,8 @@ export type TuneEvent =
       studyName: string;
       storage: string;
       logsDir: string;
+      /** Absolute working directory of the trial processes. */
+      workdir: string;
       /** Finished trials already in the study. */
       existing: number;
       /** New trials this run will start at most (Infinity with only a timeout). */
@@ -85,7 +90,17 @@ export type TuneEvent =
       running: number;
       best: TrialSummary[];
     }
-  | { type: 'stopping'; reason: string; running: number };
+  | { type: 'stopping'; reason: string; running: number }
+  | {
+      /** Trials RUNNING in another process (perhaps killed) when the run starts. */
+      type: 'others-running';
+      numbers: number[];
+      /** How long after its last heartbeat a lost trial is failed and retried. */
+      gracePeriodMs: number;
+      /** The study's trial budget, when there is one (the run then waits for these trials). */
+      trialsTarget?: number;
+      message: string;
+    };
 
 export interface TuneSummary {
   studyName: string;
@@ -108,7 +123,10 @@ export interface TuneSummary {
 
 const FAIL_FAST_TRIALS = 3;
 
-/** Where a study created by `tune` keeps its study file, for `parsimony worker --study`. */
+/**
+ * Where a study created by `tune` keeps its study file, for `parsimony worker --study`:
+ * `{ file: <its name, no directory>, text }`.
+ */
 export const STUDY_FILE_KEY = 'studyFile';
 const TUNE_HEARTBEAT = { intervalMs: 5000, gracePeriodMs: 30000, maxRetry: 1 };
 
@@ -143,6 +161,9 @@ export async function runTune(options: TuneOptions): Promise<TuneSummary> {
   const pruner = await prefixed(`${label}: pruner`, () => createPruner(config.pruner, context));
 
   const storage = given ?? (await openStorage(storageUrl));
+  // Persistent storages may be shared by workers elsewhere: a lost worker's trial must not stay
+  // RUNNING forever.
+  const heartbeat = storageUrl.startsWith('memory:') && !given ? undefined : TUNE_HEARTBEAT;
   try {
     const study = await createStudy({
       studyName: config.name,
@@ -151,14 +172,13 @@ export async function runTune(options: TuneOptions): Promise<TuneSummary> {
       pruner,
       storage,
       loadIfExists: true,
-      // Persistent storages may be shared by workers elsewhere: a lost worker's trial must not
-      // stay RUNNING forever.
-      heartbeat: storageUrl.startsWith('memory:') && !given ? undefined : TUNE_HEARTBEAT,
+      heartbeat,
     });
-    // `parsimony worker --study NAME` rebuilds the run from this, on any machine.
+    // `parsimony worker --study NAME` rebuilds the run from this, on any machine: the file's name
+    // and text only, so its relative paths (workdir, logs) resolve where the worker runs.
     if (config.file && config.source !== undefined)
       await storage.setStudySystemAttrIfAbsent(study.studyId, STUDY_FILE_KEY, {
-        file: config.file,
+        file: basename(config.file),
         text: config.source,
       });
     if (study.directions.join() !== config.directions.join())
@@ -167,6 +187,7 @@ export async function runTune(options: TuneOptions): Promise<TuneSummary> {
       );
     return await optimizeStudy(study, config, {
       ...options,
+      heartbeat,
       trialsTarget,
       concurrency,
       storageLabel,
@@ -185,6 +206,7 @@ async function optimizeStudy(
     concurrency: number;
     storageLabel: string;
     started: number;
+    heartbeat?: { gracePeriodMs: number };
   },
 ): Promise<TuneSummary> {
   const emit = options.onEvent ?? (() => {});
@@ -198,10 +220,30 @@ async function optimizeStudy(
     studyName: study.studyName,
     storage: options.storageLabel,
     logsDir: config.logsDir,
+    workdir: config.workdir,
     existing,
     toRun,
     concurrency: options.concurrency,
   });
+
+  // Trials another process left RUNNING count toward the budget; when it is spent, the run waits
+  // until they finish or, their process gone, miss heartbeats for the grace period. Say so.
+  const others = (await study.getTrials({ states: ['RUNNING'] })).map((t) => t.number);
+  if (others.length > 0 && options.heartbeat) {
+    const grace = Math.round(options.heartbeat.gracePeriodMs / 1000);
+    const list = others.map((n) => `#${n}`).join(', ');
+    const budget =
+      options.trialsTarget === undefined
+        ? ''
+        : ` They count toward the ${options.trialsTarget} trials: once those are used up, this run waits for them before it ends.`;
+    emit({
+      type: 'others-running',
+      numbers: others,
+      gracePeriodMs: options.heartbeat.gracePeriodMs,
+      trialsTarget: options.trialsTarget,
+      message: `trial${others.length === 1 ? '' : 's'} ${list} ${others.length === 1 ? 'is' : 'are'} RUNNING in another process. If that process is gone (killed), ${others.length === 1 ? 'it is' : 'each is'} marked FAIL ${grace} s after its last heartbeat and retried here.${budget}`,
+    });
+  }
 
   // One controller stops every running trial: the caller's abort, a fatal error, or fail-fast.
   const stopAll = new AbortController();
@@ -245,7 +287,7 @@ async function optimizeStudy(
         fatal ??=
           error instanceof ParsimonyError
             ? error
-            : new ParsimonyError('INVALID_ARGUMENT', `trial ${trial.number}: ${(error as Error).message}`, {
+            : new InvalidArgumentError(`trial ${trial.number}: ${(error as Error).message}`, {
                 cause: error,
               });
         stop(`stopped: trial ${trial.number} failed: ${fatal.message}`);
@@ -269,8 +311,7 @@ async function optimizeStudy(
         firstFinished.every((t) => t.state === 'FAIL' && t.reason === firstFinished[0].reason)
       ) {
         const first = firstFinished[0];
-        fatal ??= new ParsimonyError(
-          'INVALID_ARGUMENT',
+        fatal ??= new InvalidArgumentError(
           `${failFast === 1 ? 'the first trial' : `the first ${failFast} trials all`} failed: ${first.reason}${first.log ? ` (log: ${first.log})` : ''}`,
         );
         stop(`stopped: ${fatal.message}`);
@@ -357,7 +398,7 @@ async function openStorage(url: string): Promise<Storage> {
   } catch (error) {
     if (error instanceof ParsimonyError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    throw new ParsimonyError('STORAGE', `cannot open storage ${redact(url)}: ${firstLine(message)}`, {
+    throw new StorageError(`cannot open storage ${redact(url)}: ${firstLine(message)}`, {
       cause: error,
     });
   }

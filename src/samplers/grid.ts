@@ -14,7 +14,8 @@ import type { CategoricalChoice, Distribution, ParamValue } from '../core/distri
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
 import { Random } from '../core/random.js';
-import type { Sampler, SamplerStudyContext, SearchSpace, StudyView } from './sampler.js';
+import type { Sampler, SamplerStudyContext, SearchSpace } from '../core/sampler.js';
+import type { StudyView } from '../core/study-view.js';
 
 export interface GridSamplerOptions {
   seed?: number;

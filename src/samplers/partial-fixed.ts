@@ -1,7 +1,8 @@
 /** Fixes some parameters to given values and lets another sampler choose the rest. */
 import type { Distribution, ParamValue } from '../core/distributions.js';
 import type { FrozenTrial, TrialState } from '../core/frozen-trial.js';
-import type { Sampler, SamplerStudyContext, SearchSpace, StudyView } from './sampler.js';
+import type { Sampler, SamplerStudyContext, SearchSpace } from '../core/sampler.js';
+import type { StudyView } from '../core/study-view.js';
 
 export class PartialFixedSampler implements Sampler {
   readonly fixedParams: Readonly<Record<string, ParamValue>>;

@@ -2,7 +2,7 @@
 import { clampToDistribution, type Distribution, type ParamValue } from '../core/distributions.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
 import { Random } from '../core/random.js';
-import type { Sampler, SearchSpace } from './sampler.js';
+import type { Sampler, SearchSpace } from '../core/sampler.js';
 
 export interface RandomSamplerOptions {
   seed?: number;

@@ -1,7 +1,8 @@
 /** Search-space inference shared by samplers that sample jointly (TPE multivariate, GP, CMA-ES, QMC). */
 import { distributionsEqual } from '../core/distributions.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import type { SearchSpace, StudyView } from './sampler.js';
+import type { SearchSpace } from '../core/sampler.js';
+import type { StudyView } from '../core/study-view.js';
 
 /**
  * Parameters present, with the same distribution, in every COMPLETE (and optionally PRUNED) trial:

@@ -5,7 +5,7 @@
  * one-hot blocks decoded by argmax. With `normalize`, every column is scaled to [0, 1].
  */
 import { clampToDistribution, type Distribution, type ParamValue } from '../core/distributions.js';
-import type { SearchSpace } from './sampler.js';
+import type { SearchSpace } from '../core/sampler.js';
 
 export interface TransformOptions {
   /** Scale every column to [0, 1] (default false). */

@@ -8,3 +8,6 @@ export const SIZE_SEARCH_TRIALS = { small: 300, large: 60 } as const;
 
 /** Above this many training samples a dataset is large: fewer epochs and trials by default. */
 export const LARGE_DATASET = 20_000;
+
+/** Shares of the data the size search holds out (a dataset with its own test part keeps it). */
+export const SIZE_SEARCH_SPLIT = { validation: 0.2, test: 0.2 } as const;

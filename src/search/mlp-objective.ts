@@ -5,16 +5,17 @@
  * [validation accuracy, parameters] each epoch so the Pareto pruner can stop weak trials, and
  * return the same pair.
  */
-import { TrialPruned } from '../core/trial.js';
+import { TrialPruned } from '../core/errors.js';
 import { loadDataset } from '../data/registry.js';
 import { fitStandardScaler, splitBundle } from '../data/transforms.js';
 import { initBackend } from '../models/backends/index.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
-import { sequential } from '../models/spec/builder.js';
-import type { ModelSpec } from '../models/spec/types.js';
 import { buildTfjsModel } from '../models/tfjs/build.js';
 import { evaluate, type TrainingData, trainingData, trainModel } from '../train/trainer.js';
-import { type MlpConfig, type SuggestingTrial, suggestMlpConfig } from './mlp-space.js';
+import { SIZE_SEARCH_SPLIT } from './defaults.js';
+import { mlpSpec, type SuggestingTrial, suggestMlpConfig } from './mlp-space.js';
+
+export { mlpSpec };
 
 /** What every thread needs to know about the search (passed as the thread context). */
 export interface MlpSearchContext {
@@ -68,8 +69,7 @@ function prepare(context: MlpSearchContext): Promise<Prepared> {
     await initBackend();
     const splits = splitBundle(await loadDataset(context.dataset), {
       seed: context.seed,
-      validation: 0.2,
-      test: 0.2,
+      ...SIZE_SEARCH_SPLIT,
     });
     const scaler = fitStandardScaler(splits.train);
     const flat = [splits.train.numFeatures];
@@ -82,16 +82,6 @@ function prepare(context: MlpSearchContext): Promise<Prepared> {
     };
   })();
   return prepared;
-}
-
-/** The spec of a configuration: dense layers with dropout between them, softmax on top. */
-export function mlpSpec(config: MlpConfig, inputs: number, classes: number): ModelSpec {
-  const model = sequential([inputs], { name: `mlp-${config.hiddenUnits.join('-')}` });
-  for (const units of config.hiddenUnits) {
-    model.add('dense', { units, activation: config.activation });
-    if (config.dropout > 0) model.add('dropout', { rate: config.dropout });
-  }
-  return model.add('dense', { units: classes, activation: 'softmax' }).build();
 }
 
 export async function objective(trial: SearchTrial, context: MlpSearchContext): Promise<number[]> {

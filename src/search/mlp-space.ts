@@ -3,6 +3,8 @@
  * rate, L2, dropout and batch size of a multilayer perceptron. Kept apart from the objective so the
  * space, its complexity figures and the CLI's explanations come from one definition.
  */
+import { sequential } from '../models/spec/builder.js';
+import type { ModelSpec } from '../models/spec/types.js';
 
 /** The trial methods the space needs (a study Trial or a worker thread's remote trial). */
 export interface SuggestingTrial {
@@ -52,5 +54,27 @@ export function suggestMlpConfig(
     l2: trial.suggestFloat('l2', 1e-7, 1e-2, { log: true }),
     dropout: trial.suggestFloat('dropout', 0, 0.5),
     batchSize: trial.suggestCategorical('batchSize', MLP_BATCH_SIZES),
+  };
+}
+
+/** The spec of a configuration: dense layers with dropout between them, softmax on top. */
+export function mlpSpec(config: MlpConfig, inputs: number, classes: number): ModelSpec {
+  const model = sequential([inputs], { name: `mlp-${config.hiddenUnits.join('-')}` });
+  for (const units of config.hiddenUnits) {
+    model.add('dense', { units, activation: config.activation });
+    if (config.dropout > 0) model.add('dropout', { rate: config.dropout });
+  }
+  return model.add('dense', { units: classes, activation: 'softmax' }).build();
+}
+
+/** The network of the space with the fewest parameters: one hidden layer of `minUnits`. */
+export function smallestMlp(bounds: Pick<MlpSpaceBounds, 'minUnits'>): MlpConfig {
+  return {
+    hiddenUnits: [bounds.minUnits],
+    activation: 'relu',
+    learningRate: 1e-3,
+    l2: 0,
+    dropout: 0,
+    batchSize: MLP_BATCH_SIZES[0],
   };
 }

@@ -9,12 +9,17 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
-import { createStudy } from '../core/study.js';
+import type { Sampler } from '../core/sampler.js';
+import { FAIL_REASON_KEY } from '../core/study-view.js';
+import type { Trial } from '../core/trial.js';
+import { splitBundle } from '../data/transforms.js';
+import { analyzeModel } from '../models/complexity/analyze.js';
 import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
 import { threadObjective } from '../run/thread-objective.js';
-import type { Sampler } from '../samplers/sampler.js';
-import { LARGE_DATASET, SIZE_SEARCH_TRIALS } from './defaults.js';
+import { createStudy } from '../study/create.js';
+import { LARGE_DATASET, SIZE_SEARCH_SPLIT, SIZE_SEARCH_TRIALS } from './defaults.js';
 import { MLP_ATTRS, type MlpSearchContext } from './mlp-objective.js';
+import { mlpSpec, smallestMlp } from './mlp-space.js';
 
 export type SizeSearchSampler = 'tpe' | 'nsga2';
 
@@ -41,6 +46,11 @@ export interface SizeSearchOptions {
   studyName?: string;
   /** Called after each finished trial with the Pareto front so far. */
   onTrial?: (event: SizeSearchProgress) => void;
+  /**
+   * Aborting stops the search: no new trial starts, the running ones are stopped (their threads
+   * terminated) and stored as FAIL with reason "interrupted", and the result holds the front so far.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SizeSearchRow {
@@ -74,7 +84,12 @@ export interface SizeSearchResult {
   seed: number;
   sampler: SizeSearchSampler;
   threads: number;
-  counts: { complete: number; pruned: number; failed: number };
+  /** Trials by outcome; `overBudget` counts the pruned ones rejected by `maxParams` before training. */
+  counts: { complete: number; pruned: number; failed: number; overBudget: number };
+  /** Why the last failed trial failed (null when none failed). */
+  lastFailure: string | null;
+  /** The abort reason (e.g. "SIGINT") when the search was interrupted. */
+  interrupted: string | null;
   elapsedSeconds: number;
   /** The Pareto front, fewest parameters first. */
   front: SizeSearchRow[];
@@ -145,6 +160,14 @@ async function buildSampler(name: SizeSearchSampler, seed: number): Promise<Samp
   throw new InvalidArgumentError(`sampler must be tpe or nsga2, got "${name}"`);
 }
 
+/** Stored as the FAIL reason of trials stopped by an abort: "TrialInterrupted: interrupted". */
+class TrialInterrupted extends Error {
+  override name = 'TrialInterrupted';
+  constructor() {
+    super('interrupted');
+  }
+}
+
 function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
@@ -175,6 +198,21 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   const large = bundle.train.numSamples > LARGE_DATASET;
   const defaultEpochs = large ? LARGE_DATASET_EPOCHS : DEFAULTS.maxEpochs;
   const trials = options.trials ?? (large ? SIZE_SEARCH_TRIALS.large : SIZE_SEARCH_TRIALS.small);
+  // What would make every trial fail or be rejected is said here, once, before any training.
+  const splits = splitBundle(bundle, { seed, ...SIZE_SEARCH_SPLIT });
+  for (const [part, data] of Object.entries(splits).filter(([name]) => name !== 'indices'))
+    if ((data as { numSamples: number }).numSamples === 0)
+      throw new InvalidArgumentError(
+        `dataset ${dataset} has ${bundle.train.numSamples} training samples: too few for the search's split (${100 * SIZE_SEARCH_SPLIT.validation}% validation, ${100 * SIZE_SEARCH_SPLIT.test}% test), whose ${part} part would be empty`,
+      );
+  const minUnits = 8;
+  const smallest = analyzeModel(
+    mlpSpec(smallestMlp({ minUnits }), bundle.train.numFeatures, bundle.train.classNames.length),
+  ).params;
+  if (options.maxParams !== undefined && options.maxParams < smallest)
+    throw new InvalidArgumentError(
+      `max-params ${options.maxParams} is below the smallest network of the search space on ${dataset} (one hidden layer of ${minUnits} units: ${smallest} parameters); every trial would be rejected`,
+    );
 
   const studyFile = path.resolve(options.studyFile ?? DEFAULTS.studyFile);
   mkdirSync(path.dirname(studyFile), { recursive: true });
@@ -199,31 +237,53 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   // Under tsx the sources are .ts files; compiled, they are .js next to this one.
   const here = import.meta.url;
   const objectiveUrl = new URL(here.endsWith('.ts') ? './mlp-objective.ts' : './mlp-objective.js', here);
-  const objective = threadObjective(objectiveUrl, { threads, context });
+  const pool = threadObjective(objectiveUrl, { threads, context });
+  // On an abort the pool is closed under the running trials: they end as FAIL "interrupted".
+  const objective = async (trial: Trial) => {
+    try {
+      return await pool(trial);
+    } catch (error) {
+      if (options.signal?.aborted) throw new TrialInterrupted();
+      throw error;
+    }
+  };
+  const onAbort = () => {
+    study.stop();
+    void pool.close();
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   const started = performance.now();
   let finished = 0;
   try {
-    await study.optimize(objective, {
-      nTrials: trials,
-      concurrency: threads,
-      timeoutMs: options.timeoutSeconds === undefined ? undefined : options.timeoutSeconds * 1000,
-      callbacks: [
-        (s, trial) => {
-          finished++;
-          options.onTrial?.({
-            finished,
-            total: trials,
-            trial: { number: trial.number, state: trial.state },
-            front: sortedFront(s.bestTrials),
-          });
-        },
-      ],
-    });
+    // optimize() clears an earlier stop(), so an abort that came first skips it.
+    if (!options.signal?.aborted)
+      await study.optimize(objective, {
+        nTrials: trials,
+        concurrency: threads,
+        // Interrupted trials are recorded as FAIL and the search ends with the front so far.
+        catch: [TrialInterrupted],
+        timeoutMs: options.timeoutSeconds === undefined ? undefined : options.timeoutSeconds * 1000,
+        callbacks: [
+          (s, trial) => {
+            finished++;
+            options.onTrial?.({
+              finished,
+              total: trials,
+              trial: { number: trial.number, state: trial.state },
+              front: sortedFront(s.bestTrials),
+            });
+          },
+        ],
+      });
   } finally {
-    await objective.close();
+    options.signal?.removeEventListener('abort', onAbort);
+    await pool.close();
   }
   const all = study.trials;
   const count = (state: string) => all.filter((t) => t.state === state).length;
+  const failed = all.filter((t) => t.state === 'FAIL');
+  const lastReason = failed.length > 0 ? failed[failed.length - 1].systemAttrs[FAIL_REASON_KEY] : undefined;
   const result: SizeSearchResult = {
     studyName,
     studyFile,
@@ -232,7 +292,15 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     seed,
     sampler: samplerName,
     threads,
-    counts: { complete: count('COMPLETE'), pruned: count('PRUNED'), failed: count('FAIL') },
+    counts: {
+      complete: count('COMPLETE'),
+      pruned: count('PRUNED'),
+      failed: count('FAIL'),
+      overBudget: all.filter((t) => t.state === 'PRUNED' && t.userAttrs[MLP_ATTRS.overBudget] === true)
+        .length,
+    },
+    lastFailure: typeof lastReason === 'string' ? lastReason : null,
+    interrupted: options.signal?.aborted ? String(options.signal.reason ?? 'interrupted') : null,
     elapsedSeconds: Math.round((performance.now() - started) / 100) / 10,
     front: sortedFront(study.bestTrials),
   };

@@ -1,8 +1,10 @@
 /** Copies a study, with every trial as it is, from one storage to another (or within one). */
+import { existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial, TrialTemplate } from '../core/frozen-trial.js';
-import { createStorage } from './factory.js';
-import type { Storage } from './storage.js';
+import type { Storage } from '../core/storage.js';
+import { createStorage, sqlitePath } from './factory.js';
 
 export interface CopyStudyOptions {
   /** Source storage, or its URL (opened and closed here). */
@@ -41,6 +43,9 @@ export async function copyStudy(options: CopyStudyOptions): Promise<CopyStudyRes
   const from =
     typeof options.from === 'string' ? await createStorage(options.from, { mustExist: true }) : options.from;
   let to: Storage | undefined;
+  // A SQLite file this copy creates is removed again when the copy fails: no empty file is left.
+  const createdFile = typeof options.to === 'string' ? newSqliteFile(options.to) : null;
+  let copied = false;
   try {
     to = typeof options.to === 'string' ? await createStorage(options.to) : options.to;
     const sourceId = await from.getStudyIdFromName(options.studyName);
@@ -65,11 +70,24 @@ export async function copyStudy(options: CopyStudyOptions): Promise<CopyStudyRes
       await to.deleteStudy(studyId).catch(() => {});
       throw error;
     }
+    copied = true;
     return { studyName: toName, studyId, nTrials: trials.length };
   } finally {
     if (typeof options.from === 'string') await from.close();
     if (typeof options.to === 'string' && to) await to.close();
+    if (createdFile && !copied)
+      for (const suffix of ['', '-wal', '-shm', '-journal'])
+        rmSync(`${createdFile}${suffix}`, { force: true });
   }
+}
+
+/** The absolute path of a `sqlite:` URL's file when it does not exist yet; otherwise null. */
+function newSqliteFile(url: string): string | null {
+  if (!/^sqlite:/i.test(url.trim())) return null;
+  const path = sqlitePath(url);
+  if (path === ':memory:') return null;
+  const absolute = resolve(path);
+  return existsSync(absolute) ? null : absolute;
 }
 
 /** Everything a storage needs to recreate a trial. */

@@ -1,7 +1,7 @@
 /** Builds a storage from a URL, so the CLI, YAML files and the API name storages the same way. */
 import { InvalidArgumentError } from '../core/errors.js';
+import type { Storage } from '../core/storage.js';
 import { InMemoryStorage } from './memory.js';
-import type { Storage } from './storage.js';
 
 export type StorageInput = Storage | string | undefined;
 

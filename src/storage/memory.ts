@@ -1,6 +1,11 @@
 /** In-process storage: the default for `createStudy()` without a storage URL. */
-import type { Distribution, ParamValue } from '../core/distributions.js';
-import { ParsimonyError } from '../core/errors.js';
+import { checkDistributionCompatibility, type Distribution, type ParamValue } from '../core/distributions.js';
+import {
+  DuplicatedStudyError,
+  StudyNotFoundError,
+  TrialFinishedError,
+  TrialNotFoundError,
+} from '../core/errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -11,13 +16,8 @@ import {
   type TrialState,
   type TrialTemplate,
 } from '../core/frozen-trial.js';
-import {
-  composeNextTrial,
-  type GetTrialsOptions,
-  type NextTrialOptions,
-  type Storage,
-  type StudySummary,
-} from './storage.js';
+import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from '../core/storage.js';
+import { composeNextTrial } from './next-trial.js';
 
 interface MutableTrial {
   trialId: number;
@@ -42,6 +42,8 @@ interface StudyRecord {
   userAttrs: Record<string, AttrValue>;
   systemAttrs: Record<string, AttrValue>;
   trials: MutableTrial[];
+  /** The first distribution each parameter name had in the study; later ones must be compatible. */
+  paramDistributions: Map<string, Distribution>;
 }
 
 export class InMemoryStorage implements Storage {
@@ -54,8 +56,7 @@ export class InMemoryStorage implements Storage {
   async createStudy(directions: readonly StudyDirection[], studyName?: string): Promise<number> {
     const name = studyName ?? `study-${this.nextStudyId}-${Date.now().toString(36)}`;
     for (const s of this.studies.values())
-      if (s.name === name)
-        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
+      if (s.name === name) throw new DuplicatedStudyError(`a study named "${name}" already exists`);
     const studyId = this.nextStudyId++;
     this.studies.set(studyId, {
       studyId,
@@ -64,6 +65,7 @@ export class InMemoryStorage implements Storage {
       userAttrs: {},
       systemAttrs: {},
       trials: [],
+      paramDistributions: new Map(),
     });
     return studyId;
   }
@@ -78,13 +80,13 @@ export class InMemoryStorage implements Storage {
     const study = this.study(studyId);
     for (const s of this.studies.values())
       if (s.name === newName && s !== study)
-        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${newName}" already exists`);
+        throw new DuplicatedStudyError(`a study named "${newName}" already exists`);
     study.name = newName;
   }
 
   async getStudyIdFromName(studyName: string): Promise<number> {
     for (const s of this.studies.values()) if (s.name === studyName) return s.studyId;
-    throw new ParsimonyError('STUDY_NOT_FOUND', `no study named "${studyName}"`);
+    throw new StudyNotFoundError(`no study named "${studyName}"`);
   }
 
   async getStudyName(studyId: number): Promise<string> {
@@ -147,6 +149,8 @@ export class InMemoryStorage implements Storage {
       datetimeComplete: template.datetimeComplete ?? (isFinished(state) ? new Date() : null),
       frozen: null,
     };
+    for (const [name, d] of Object.entries(trial.distributions))
+      if (!study.paramDistributions.has(name)) study.paramDistributions.set(name, d);
     study.trials.push(trial);
     this.trials.set(trial.trialId, { study, trial });
     return this.freeze(trial);
@@ -180,7 +184,11 @@ export class InMemoryStorage implements Storage {
     value: ParamValue,
     distribution: Distribution,
   ): Promise<void> {
+    const { study } = this.entry(trialId);
     const trial = this.writable(trialId);
+    const known = study.paramDistributions.get(name);
+    if (known) checkDistributionCompatibility(name, known, distribution);
+    else study.paramDistributions.set(name, distribution);
     trial.params[name] = value;
     trial.distributions[name] = distribution;
   }
@@ -245,23 +253,20 @@ export class InMemoryStorage implements Storage {
 
   private study(studyId: number): StudyRecord {
     const study = this.studies.get(studyId);
-    if (!study) throw new ParsimonyError('STUDY_NOT_FOUND', `no study with id ${studyId}`);
+    if (!study) throw new StudyNotFoundError(`no study with id ${studyId}`);
     return study;
   }
 
   private entry(trialId: number): { study: StudyRecord; trial: MutableTrial } {
     const entry = this.trials.get(trialId);
-    if (!entry) throw new ParsimonyError('TRIAL_NOT_FOUND', `no trial with id ${trialId}`);
+    if (!entry) throw new TrialNotFoundError(`no trial with id ${trialId}`);
     return entry;
   }
 
   private writable(trialId: number): MutableTrial {
     const trial = this.entry(trialId).trial;
     if (isFinished(trial.state))
-      throw new ParsimonyError(
-        'TRIAL_FINISHED',
-        `trial ${trial.number} is already ${trial.state} and cannot be changed`,
-      );
+      throw new TrialFinishedError(`trial ${trial.number} is already ${trial.state} and cannot be changed`);
     trial.frozen = null;
     return trial;
   }

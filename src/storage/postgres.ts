@@ -16,8 +16,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Distribution, ParamValue } from '../core/distributions.js';
-import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { checkDistributionCompatibility, type Distribution, type ParamValue } from '../core/distributions.js';
+import {
+  DistributionMismatchError,
+  DuplicatedStudyError,
+  InvalidArgumentError,
+  ParsimonyError,
+  StorageError,
+  StudyNotFoundError,
+} from '../core/errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -27,13 +34,16 @@ import {
   type TrialState,
   type TrialTemplate,
 } from '../core/frozen-trial.js';
+import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from '../core/storage.js';
 import { pendingMigrations, SCHEMA_TABLE, SCHEMA_TABLE_SQL, SCHEMA_VERSION } from './migrations/index.js';
+import { composeNextTrial } from './next-trial.js';
 import {
   type AttrRow,
   assembleTrials,
   checkStep,
   checkTrialState,
   decodeDirections,
+  decodeDistribution,
   decodeJson,
   encodeDirections,
   encodeIntermediate,
@@ -50,13 +60,6 @@ import {
   trialFinished,
   trialNotFound,
 } from './serialization.js';
-import {
-  composeNextTrial,
-  type GetTrialsOptions,
-  type NextTrialOptions,
-  type Storage,
-  type StudySummary,
-} from './storage.js';
 
 export interface PostgresStorageOptions {
   /** Pool size; overrides `?max=` in the URL (default 4). */
@@ -155,7 +158,7 @@ export class PostgresStorage implements Storage {
     } catch (error) {
       await pool.end().catch(() => {});
       const reason = describeConnectError(error);
-      throw new ParsimonyError('STORAGE', `cannot connect to ${config.display}: ${reason}`, { cause: error });
+      throw new StorageError(`cannot connect to ${config.display}: ${reason}`, { cause: error });
     }
     const storage = new PostgresStorage(pool, config.display);
     try {
@@ -181,8 +184,7 @@ export class PostgresStorage implements Storage {
       );
       return rows[0].id;
     } catch (error) {
-      if (pgCode(error) === '23505')
-        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
+      if (pgCode(error) === '23505') throw new DuplicatedStudyError(`a study named "${name}" already exists`);
       throw error;
     }
   }
@@ -203,7 +205,7 @@ export class PostgresStorage implements Storage {
       if (rowCount === 0) throw studyNotFound(studyId);
     } catch (error) {
       if (pgCode(error) === '23505')
-        throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${newName}" already exists`);
+        throw new DuplicatedStudyError(`a study named "${newName}" already exists`);
       throw error;
     }
   }
@@ -213,7 +215,7 @@ export class PostgresStorage implements Storage {
       'SELECT study_id AS id FROM studies WHERE study_name = $1',
       [studyName],
     );
-    if (rows.length === 0) throw new ParsimonyError('STUDY_NOT_FOUND', `no study named "${studyName}"`);
+    if (rows.length === 0) throw new StudyNotFoundError(`no study named "${studyName}"`);
     return rows[0].id;
   }
 
@@ -504,14 +506,50 @@ export class PostgresStorage implements Storage {
     distribution: Distribution,
   ): Promise<void> {
     const internal = encodeParam(name, value, distribution);
-    await this.writeToUnfinished(
-      trialId,
-      `INSERT INTO trial_params (trial_id, name, value, distribution_json)
-       SELECT trial_id, $2, $3, $4 FROM live
-       ON CONFLICT (trial_id, name) DO UPDATE SET value = EXCLUDED.value,
-         distribution_json = EXCLUDED.distribution_json`,
-      [name, internal, encodeJson(distribution.getConfig(), 'distribution')],
+    const config = distribution.getConfig();
+    // One round trip: the write happens only when no earlier row of the study gives the name another
+    // kind or other choices (DISTRIBUTION_MISMATCH); that row comes back to word the error.
+    const { rows } = await this.query<{ clash: string | null; written: number }>(
+      `WITH live AS (SELECT trial_id, study_id FROM trials WHERE trial_id = $1 AND state IN ${UNFINISHED} FOR SHARE),
+       clash AS (
+         SELECT p.distribution_json AS config FROM trials t
+         JOIN trial_params p ON p.trial_id = t.trial_id AND p.name = $2
+         WHERE t.study_id = (SELECT study_id FROM trials WHERE trial_id = $1)
+           AND ((p.distribution_json::jsonb ->> 'type') <> $5
+             OR ($5 = 'categorical' AND (p.distribution_json::jsonb -> 'choices') <> $6::jsonb))
+         LIMIT 1
+       ),
+       written AS (
+         INSERT INTO trial_params (trial_id, name, value, distribution_json)
+         SELECT trial_id, $2, $3, $4 FROM live WHERE NOT EXISTS (SELECT 1 FROM clash)
+         ON CONFLICT (trial_id, name) DO UPDATE SET value = EXCLUDED.value,
+           distribution_json = EXCLUDED.distribution_json
+         RETURNING 1
+       )
+       SELECT (SELECT config FROM clash) AS clash, (SELECT count(*) FROM written)::int AS written`,
+      [
+        trialId,
+        name,
+        internal,
+        encodeJson(config, 'distribution'),
+        config.type,
+        JSON.stringify(config.type === 'categorical' ? config.choices : null),
+      ],
     );
+    const { clash, written } = rows[0];
+    if (clash !== null) {
+      checkDistributionCompatibility(name, decodeDistribution(clash), distribution);
+      throw new DistributionMismatchError(
+        `parameter "${name}" was already suggested as ${clash} in this study`,
+      );
+    }
+    if (written > 0) return;
+    const found = await this.query<{ number: number; state: TrialState }>(
+      'SELECT number, state FROM trials WHERE trial_id = $1',
+      [trialId],
+    );
+    if (found.rows.length === 0) throw trialNotFound(trialId);
+    throw trialFinished(found.rows[0].number, found.rows[0].state);
   }
 
   async setTrialIntermediateValue(trialId: number, step: number, value: IntermediateValue): Promise<void> {
@@ -742,7 +780,7 @@ export class PostgresStorage implements Storage {
   private wrap(error: unknown): Error {
     if (error instanceof ParsimonyError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    return new ParsimonyError('STORAGE', `${this.url}: ${message}`, { cause: error });
+    return new StorageError(`${this.url}: ${message}`, { cause: error });
   }
 
   private async requireTrial(trialId: number): Promise<void> {

@@ -13,7 +13,14 @@ import {
   distributionFromConfig,
   type ParamValue,
 } from '../core/distributions.js';
-import { InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import {
+  InvalidArgumentError,
+  type ParsimonyError,
+  StorageError,
+  StudyNotFoundError,
+  TrialFinishedError,
+  TrialNotFoundError,
+} from '../core/errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -111,7 +118,7 @@ export function decodeDistribution(text: string): Distribution {
     try {
       distribution = distributionFromConfig(decodeJson(text) as DistributionConfig, 'stored distribution');
     } catch (error) {
-      throw new ParsimonyError('STORAGE', `corrupt distribution in storage: ${text}`, { cause: error });
+      throw new StorageError(`corrupt distribution in storage: ${text}`, { cause: error });
     }
     if (distributionCache.size >= DISTRIBUTION_CACHE_LIMIT) distributionCache.clear();
     distributionCache.set(text, distribution);
@@ -209,15 +216,15 @@ export function prepareTemplate(template: TrialTemplate): PreparedTemplate {
 }
 
 export function studyNotFound(studyId: number): ParsimonyError {
-  return new ParsimonyError('STUDY_NOT_FOUND', `no study with id ${studyId}`);
+  return new StudyNotFoundError(`no study with id ${studyId}`);
 }
 
 export function trialNotFound(trialId: number): ParsimonyError {
-  return new ParsimonyError('TRIAL_NOT_FOUND', `no trial with id ${trialId}`);
+  return new TrialNotFoundError(`no trial with id ${trialId}`);
 }
 
 export function trialFinished(number: number, state: TrialState): ParsimonyError {
-  return new ParsimonyError('TRIAL_FINISHED', `trial ${number} is already ${state} and cannot be changed`);
+  return new TrialFinishedError(`trial ${number} is already ${state} and cannot be changed`);
 }
 
 const STATES: readonly TrialState[] = ['RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING'];

@@ -16,8 +16,15 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Distribution, ParamValue } from '../core/distributions.js';
-import { FileNotFoundError, InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import { checkDistributionCompatibility, type Distribution, type ParamValue } from '../core/distributions.js';
+import {
+  DuplicatedStudyError,
+  FileNotFoundError,
+  InvalidArgumentError,
+  ParsimonyError,
+  StorageError,
+  StudyNotFoundError,
+} from '../core/errors.js';
 import {
   type AttrValue,
   type FrozenTrial,
@@ -27,6 +34,7 @@ import {
   type TrialState,
   type TrialTemplate,
 } from '../core/frozen-trial.js';
+import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from '../core/storage.js';
 import { pendingMigrations, SCHEMA_TABLE, SCHEMA_TABLE_SQL, SCHEMA_VERSION } from './migrations/index.js';
 import {
   type AttrRow,
@@ -34,6 +42,7 @@ import {
   checkStep,
   checkTrialState,
   decodeDirections,
+  decodeDistribution,
   decodeJson,
   encodeDirections,
   encodeIntermediate,
@@ -53,7 +62,6 @@ import {
   trialFinished,
   trialNotFound,
 } from './serialization.js';
-import type { GetTrialsOptions, NextTrialOptions, Storage, StudySummary } from './storage.js';
 
 export interface SqliteStorageOptions {
   /** How long a write waits for another process's lock before failing, in ms (default 10,000). */
@@ -65,6 +73,36 @@ export interface SqliteStorageOptions {
 const TRIAL_COLUMNS = `trial_id AS trialId, number, state, values_json AS valuesJson,
   datetime_start AS datetimeStart, datetime_complete AS datetimeComplete, packed_json AS packedJson`;
 const UNFINISHED = `('RUNNING', 'WAITING')`;
+
+/**
+ * Refuses, before anything writes to it (WAL mode, migrations), a file another program made (an
+ * Optuna database) or a newer parsimony: the file is only read, through a read-only connection.
+ */
+function checkOwnFile(path: string): void {
+  let probe: Database.Database;
+  try {
+    probe = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new StorageError(`cannot open sqlite:${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    const hasTable = (name: string) =>
+      probe.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+    const known = hasTable(SCHEMA_TABLE);
+    const current = known
+      ? ((probe.prepare(`SELECT MAX(version) AS v FROM ${SCHEMA_TABLE}`).get() as { v: number | null }).v ??
+        0)
+      : 0;
+    pendingMigrations(current, `sqlite:${path}`, { hasForeignTables: !known && hasTable('studies') });
+  } catch (error) {
+    if (error instanceof ParsimonyError) throw error;
+    throw new StorageError(`sqlite:${path}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    probe.close();
+  }
+}
 
 export class SqliteStorage implements Storage {
   /** Absolute path of the database file (or `:memory:`). */
@@ -82,6 +120,7 @@ export class SqliteStorage implements Storage {
       throw new InvalidArgumentError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
     if (options.mustExist && this.path !== ':memory:' && !existsSync(this.path))
       throw new FileNotFoundError(this.path, 'SQLite storage file');
+    if (this.path !== ':memory:' && existsSync(this.path)) checkOwnFile(this.path);
     try {
       // SQLite's own busy handler sleeps 1, 2, 5, ... up to 100 ms between tries, which idles a
       // contended writer for far longer than the lock is held (tens of microseconds); `guard` retries
@@ -89,7 +128,7 @@ export class SqliteStorage implements Storage {
       this.db = new Database(this.path, { timeout: 0 });
       this.busyTimeoutMs = busyTimeoutMs;
     } catch (error) {
-      throw new ParsimonyError('STORAGE', `cannot open sqlite:${this.path}: ${(error as Error).message}`, {
+      throw new StorageError(`cannot open sqlite:${this.path}: ${(error as Error).message}`, {
         cause: error,
       });
     }
@@ -128,7 +167,7 @@ export class SqliteStorage implements Storage {
         return Number(info.lastInsertRowid);
       } catch (error) {
         if (sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE')
-          throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${name}" already exists`);
+          throw new DuplicatedStudyError(`a study named "${name}" already exists`);
         throw error;
       }
     });
@@ -150,7 +189,7 @@ export class SqliteStorage implements Storage {
         if (info.changes === 0) throw studyNotFound(studyId);
       } catch (error) {
         if (sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE')
-          throw new ParsimonyError('DUPLICATED_STUDY', `a study named "${newName}" already exists`);
+          throw new DuplicatedStudyError(`a study named "${newName}" already exists`);
         throw error;
       }
     });
@@ -161,7 +200,7 @@ export class SqliteStorage implements Storage {
       const row = this.stmt('SELECT study_id AS id FROM studies WHERE study_name = ?').get(studyName) as
         | { id: number }
         | undefined;
-      if (!row) throw new ParsimonyError('STUDY_NOT_FOUND', `no study named "${studyName}"`);
+      if (!row) throw new StudyNotFoundError(`no study named "${studyName}"`);
       return row.id;
     });
   }
@@ -345,6 +384,18 @@ export class SqliteStorage implements Storage {
   ): Promise<void> {
     const internal = encodeParam(name, value, distribution);
     const config = encodeJson(distribution.getConfig(), 'distribution');
+    // A name keeps its kind in a study (DISTRIBUTION_MISMATCH otherwise); any earlier row will do,
+    // since every row was checked against the ones before it.
+    const earlier = this.guard(
+      () =>
+        this.stmt(
+          `SELECT p.distribution_json AS config FROM trials me
+           JOIN trials t ON t.study_id = me.study_id
+           JOIN trial_params p ON p.trial_id = t.trial_id AND p.name = ?
+           WHERE me.trial_id = ? LIMIT 1`,
+        ).get(name, trialId) as { config: string } | undefined,
+    );
+    if (earlier) checkDistributionCompatibility(name, decodeDistribution(earlier.config), distribution);
     this.writeToUnfinished(
       trialId,
       `INSERT INTO trial_params (trial_id, name, value, distribution_json)
@@ -548,7 +599,7 @@ export class SqliteStorage implements Storage {
   private wrap(error: unknown): Error {
     if (error instanceof ParsimonyError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    return new ParsimonyError('STORAGE', `sqlite:${this.path}: ${message}`, { cause: error });
+    return new StorageError(`sqlite:${this.path}: ${message}`, { cause: error });
   }
 
   private requireStudy(studyId: number): void {

@@ -9,7 +9,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type DistributionConfig, distributionFromConfig } from '../core/distributions.js';
-import { DataError, FileNotFoundError, InvalidArgumentError, ParsimonyError } from '../core/errors.js';
+import {
+  DataError,
+  FileNotFoundError,
+  InvalidArgumentError,
+  type ParsimonyError,
+  StudyNotFoundError,
+} from '../core/errors.js';
 import { type FrozenTrial, freezeTrial, type StudyDirection, TrialState } from '../core/frozen-trial.js';
 import { createStorage, redact } from './factory.js';
 
@@ -36,7 +42,7 @@ export interface StudyReader {
 }
 
 function studyNotFound(name: string, where: string): ParsimonyError {
-  return new ParsimonyError('STUDY_NOT_FOUND', `no study named "${name}" in ${where}`);
+  return new StudyNotFoundError(`no study named "${name}" in ${where}`);
 }
 
 class StorageStudyReader implements StudyReader {
@@ -211,8 +217,7 @@ class JsonFileStudyReader implements StudyReader {
   }
 
   async trials(studyId: number): Promise<readonly FrozenTrial[]> {
-    if (studyId !== 0)
-      throw new ParsimonyError('STUDY_NOT_FOUND', `no study with id ${studyId} in ${this.description}`);
+    if (studyId !== 0) throw new StudyNotFoundError(`no study with id ${studyId} in ${this.description}`);
     return this.load().trials;
   }
 

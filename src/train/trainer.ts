@@ -6,9 +6,8 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, TrialPruned } from '../core/errors.js';
 import { Random } from '../core/random.js';
-import { TrialPruned } from '../core/trial.js';
 import type { Dataset } from '../data/dataset.js';
 import { type AugmentationConfig, augmentBatch, checkAugmentation } from './augment.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';

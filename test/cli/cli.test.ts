@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
+import { runCliProcess } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 async function run(args: string[]) {
   let out = '';
@@ -43,8 +43,23 @@ describe('parsimony CLI', () => {
     assert.equal(d.parts.train.samples + d.parts.validation.samples + d.parts.test.samples, 1797);
   });
 
+  it('describes each class on its own row, with its whole name', async () => {
+    const path = join(tempDir('cli'), 'clothes.csv');
+    const rows = Array.from(
+      { length: 20 },
+      (_, i) => `${i},${i % 3},${i % 2 ? 'Ankle boot' : 'T-shirt/top'}`,
+    );
+    writeFileSync(path, `a,b,kind\n${rows.join('\n')}\n`);
+    const { code, out, err } = await run(['describe', `csv:${path}`]);
+    assert.equal(code, 0, err);
+    assert.match(out, /class +train +validation +test\n/);
+    assert.match(out, /all classes +12 +4 +4\n/);
+    assert.match(out, /Ankle boot +6 +2 +2\n/);
+    assert.match(out, /T-shirt\/top +6 +2 +2$/);
+  });
+
   it('prints one line, no stack, for a bad CSV cell, and exits non-zero', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'parsimony-cli-')), 'bad.csv');
+    const path = join(tempDir('cli'), 'bad.csv');
     writeFileSync(path, 'a,b,y\n1,2,0\n3,x,1\n');
     const { code, err } = await run(['describe', `csv:${path}`]);
     assert.equal(code, 1);
@@ -68,6 +83,32 @@ describe('parsimony CLI', () => {
     assert.match(b.err, /unknown option '--nope'/);
   });
 
+  it('exits 2 on every usage error, in every command, and 1 on other errors', async () => {
+    const usage: string[][] = [
+      ['frobnicate'],
+      ['datasets', '--nope'],
+      ['describe', 'digits', '--seed', 'x'],
+      ['describe', 'digits', '--validation', '2'],
+      ['search', '--trials', '0'],
+      ['search', '--sampler', 'grid'],
+      ['search', '--timeout', '-1'],
+      ['tune'],
+      ['tune', 'study.yaml', '--concurrency', '0'],
+      ['worker'],
+      ['worker', '--study', 's', '--storage', 'memory:', '--concurrency', 'two'],
+      ['studies', 'list'],
+      ['studies', 'export', 's', '--storage', 'memory:', '--format', 'xml'],
+      ['studies', 'rename', 'a', '--storage', 'memory:'],
+      ['analyze'],
+    ];
+    for (const args of usage) {
+      const r = await run(args);
+      assert.equal(r.code, 2, `parsimony ${args.join(' ')}: ${r.err}`);
+    }
+    assert.equal((await run(['describe', 'nope'])).code, 1);
+    assert.equal((await run(['tune', join(tempDir('cli'), 'missing.yaml')])).code, 1);
+  });
+
   it('shows help for the program and for a command', async () => {
     const a = await run(['--help']);
     assert.equal(a.code, 0);
@@ -77,12 +118,9 @@ describe('parsimony CLI', () => {
     assert.match(b.out, /--seed <n>/);
   });
 
-  it('runs as a real process through bin/parsimony.js', () => {
-    const result = spawnSync(process.execPath, ['bin/parsimony.js', 'describe', 'csv:/nonexistent.csv'], {
-      encoding: 'utf8',
-    });
-    if (result.stderr.includes('not built')) assert.fail('dist/ is missing: npm install builds it');
-    assert.equal(result.status, 1);
-    assert.equal(result.stderr.trim(), 'error: CSV file not found: /nonexistent.csv');
+  it('runs as a real process on the current source', () => {
+    const result = runCliProcess(['describe', 'csv:/nonexistent.csv']);
+    assert.equal(result.code, 1);
+    assert.equal(result.err.trim(), 'error: CSV file not found: /nonexistent.csv');
   });
 });

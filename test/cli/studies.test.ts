@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
@@ -13,8 +14,10 @@ import {
 import { reportError } from '../../src/cli/main.js';
 import { FloatDistribution } from '../../src/core/distributions.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { findPython, skipWithoutPython } from '../helpers/python.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-studies-cli-'));
+const dir = tempDir('studies-cli');
 after(() => rmSync(dir, { recursive: true, force: true }));
 const dbPath = join(dir, 'studies.db');
 const url = `sqlite:${dbPath}`;
@@ -53,7 +56,13 @@ before(async () => {
   }
   await s.createTrial(a, { state: 'FAIL' });
   const m = await s.createStudy(['minimize', 'maximize'], 'pareto');
-  await s.createTrial(m, { state: 'COMPLETE', values: [1, 2] });
+  // [2, 1] is dominated by [1, 2] (minimise, maximise); [0.5, 0.5] is not: a front of two.
+  for (const values of [
+    [1, 2],
+    [2, 1],
+    [0.5, 0.5],
+  ])
+    await s.createTrial(m, { state: 'COMPLETE', values });
   await s.close();
 });
 
@@ -64,24 +73,25 @@ describe('parsimony studies', () => {
     const list = JSON.parse(json.out);
     assert.deepEqual(
       list.map(
-        (s: { name: string; directions: string[]; trials: number; complete: number; bestValue: number }) => [
-          s.name,
-          s.directions,
-          s.trials,
-          s.complete,
-          s.bestValue,
-        ],
+        (s: {
+          name: string;
+          directions: string[];
+          trials: number;
+          complete: number;
+          bestValue: number;
+          paretoFrontSize: number | null;
+        }) => [s.name, s.directions, s.trials, s.complete, s.bestValue, s.paretoFrontSize],
       ),
       [
-        ['accuracy', ['maximize'], 4, 3, 0.95],
-        ['pareto', ['minimize', 'maximize'], 1, 1, null],
+        ['accuracy', ['maximize'], 4, 3, 0.95, null],
+        ['pareto', ['minimize', 'maximize'], 3, 3, null, 2],
       ],
     );
     assert.match(list[0].started, /^\d{4}-\d\d-\d\dT/);
     const table = await run(['list', '--storage', url]);
-    assert.match(table.out, /^name\s+directions\s+trials\s+complete\s+best value\s+started/);
+    assert.match(table.out, /^name\s+directions\s+trials\s+complete\s+best\s+started/);
     assert.match(table.out, /accuracy\s+maximize\s+4\s+3\s+0\.95\s+\d{4}-/);
-    assert.match(table.out, /pareto\s+minimize,maximize\s+1\s+1\s+-/);
+    assert.match(table.out, /pareto\s+minimize,maximize\s+3\s+3\s+front of 2\s+\d{4}-/);
   });
 
   it('reports a missing file or study in one line, without creating the file', async () => {
@@ -129,14 +139,70 @@ describe('parsimony studies', () => {
     assert.equal(json.code, 0, json.err);
     assert.deepEqual(
       JSON.parse(readFileSync(file, 'utf8')).map((t: { values: number[] }) => t.values),
-      [[1, 2]],
+      [
+        [1, 2],
+        [2, 1],
+        [0.5, 0.5],
+      ],
     );
     assert.equal(
       await runStudiesExport({ storage: url, studyName: 'front', format: 'json' }),
       readFileSync(file, 'utf8'),
     );
     const bad = await run(['export', 'front', '--storage', url, '--format', 'xml']);
-    assert.deepEqual([bad.code, bad.err], [1, 'error: --format must be csv or json, got "xml"\n']);
+    assert.deepEqual([bad.code, bad.err], [2, 'error: --format must be csv or json, got "xml"\n']);
+  });
+
+  it('a failed copy leaves no file behind', async () => {
+    const target = join(dir, 'never.db');
+    const r = await run(['copy', 'no-such-study', '--from', url, '--to', `sqlite:${target}`]);
+    assert.deepEqual([r.code, r.err], [1, 'error: no study named "no-such-study"\n']);
+    for (const suffix of ['', '-wal', '-shm'])
+      assert.equal(existsSync(`${target}${suffix}`), false, `${target}${suffix} was left behind`);
+    // A target that existed before stays.
+    const kept = await run(['copy', 'no-such-study', '--from', url, '--to', url]);
+    assert.equal(kept.code, 1);
+    assert.ok(existsSync(dbPath), 'the existing file stays');
+  });
+
+  it('leaves a file Optuna wrote byte for byte as it was, journal mode included', {
+    skip: skipWithoutPython(['optuna'], ['python3-optuna']),
+  }, async () => {
+    const python = findPython(['optuna'])!.executable;
+    const path = join(dir, 'optuna.db');
+    const made = spawnSync(
+      python,
+      [
+        '-c',
+        `import optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+study = optuna.create_study(storage="sqlite:///${path}", study_name="from-optuna")
+study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(made.status, 0, made.stderr);
+    const fingerprint = () => {
+      const bytes = readFileSync(path);
+      // Bytes 18 and 19 of a SQLite header are 1 for a rollback journal, 2 for WAL.
+      return { sha256: createHash('sha256').update(bytes).digest('hex'), journal: [bytes[18], bytes[19]] };
+    };
+    const before = fingerprint();
+    assert.deepEqual(before.journal, [1, 1], 'Optuna writes a rollback-journal file');
+    const list = await run(['list', '--storage', `sqlite:${path}`]);
+    assert.equal(list.code, 1);
+    assert.match(list.err, /belongs to another program \(an Optuna database\?\) and will not be modified/);
+    const copy = await run([
+      'copy',
+      'from-optuna',
+      '--from',
+      `sqlite:${path}`,
+      '--to',
+      `sqlite:${join(dir, 'o2.db')}`,
+    ]);
+    assert.equal(copy.code, 1);
+    assert.deepEqual(fingerprint(), before);
+    for (const suffix of ['-wal', '-shm']) assert.equal(existsSync(`${path}${suffix}`), false);
   });
 
   it('deletes only with --yes or a confirmation', async () => {
@@ -165,7 +231,7 @@ describe('parsimony studies', () => {
     });
     assert.equal(confirmed.out, 'deleted study "doomed" (0 trials)\n');
     const forced = await run(['delete', 'front', '--storage', url, '--yes']);
-    assert.equal(forced.out, 'deleted study "front" (1 trial)\n');
+    assert.equal(forced.out, 'deleted study "front" (3 trials)\n');
     assert.deepEqual(
       (await runStudiesList({ storage: url })).map((x) => x.name),
       ['accuracy'],

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { registerTuneCommand } from '../../src/cli/commands/tune.js';
 import { buildProgram, reportError } from '../../src/cli/main.js';
 import type { CommandIO } from '../../src/cli/output.js';
 import { processAlive } from '../../src/run/command-trial.js';
+import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/run/', import.meta.url));
 const NODE = process.execPath;
@@ -40,7 +42,7 @@ async function run(args: string[], during?: () => void) {
 }
 
 function studyFile(fields: Record<string, unknown>, raw?: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parsimony-cli-tune-'));
+  const dir = tempDir('cli-tune');
   const file = join(dir, 'study.yaml');
   writeFileSync(file, raw ?? stringify(fields));
   return file;
@@ -125,6 +127,31 @@ describe('parsimony tune', () => {
     assert.ok(existsSync(join(summary.logsDir, 'trial-2.log')));
   });
 
+  it('after a worker was killed, says what it waits for instead of sitting silent', async () => {
+    const file = studyFile({ ...curve, storage: 'sqlite:study.db', trials: 2, concurrency: 1 });
+    assert.equal((await run(['tune', file, '--quiet'])).code, 0);
+    // What `kill -9` of a tune leaves: a RUNNING trial whose heartbeats stopped (a minute ago).
+    const dbPath = join(file, '..', 'study.db');
+    const storage = new SqliteStorage(dbPath);
+    const id = await storage.getStudyIdFromName('cli-curve');
+    const orphan = await storage.createTrial(id);
+    await storage.recordHeartbeat(orphan.trialId);
+    await storage.close();
+    const db = new Database(dbPath);
+    db.prepare('UPDATE trial_heartbeats SET heartbeat = ? WHERE trial_id = ?').run(
+      Date.now() - 60_000,
+      orphan.trialId,
+    );
+    db.close();
+    const { code, err, out } = await run(['tune', file, '--trials', '3']);
+    assert.equal(code, 0, err);
+    assert.match(
+      err,
+      /trial #2 is RUNNING in another process\. If that process is gone \(killed\), it is marked FAIL 30 s after its last heartbeat and retried here\. They count toward the 3 trials: once those are used up, this run waits for them before it ends\./,
+    );
+    assert.match(out, /4 in the study \(3 complete, 0 pruned, 1 failed\)/);
+  });
+
   it('rejects bad study files with one line naming the file and the problem', async () => {
     assertOneLineError(
       await run(['tune', studyFile({}, 'name: x\ncommand: [a\nspace: {}\n')]),
@@ -145,10 +172,9 @@ describe('parsimony tune', () => {
       await run(['tune', '/nonexistent/study.yaml']),
       /study file not found: \/nonexistent\/study\.yaml/,
     );
-    assertOneLineError(
-      await run(['tune', studyFile(curve), '--trials', 'many']),
-      /--trials must be an integer >= 0/,
-    );
+    const usage = await run(['tune', studyFile(curve), '--trials', 'many']);
+    assert.equal(usage.code, 2, 'a usage error');
+    assert.equal(usage.err, 'error: --trials must be an integer >= 0, got "many"\n');
   });
 
   it('stops with one line when the command is missing or every trial fails alike', async () => {
@@ -191,7 +217,7 @@ describe('parsimony tune', () => {
   });
 
   it('on SIGINT terminates the running trials, marks them interrupted and exits 130', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parsimony-pids-'));
+    const dir = tempDir('pids');
     const pids = join(dir, 'pids');
     const file = studyFile({
       ...curve,

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FloatDistribution } from '../../src/core/distributions.js';
-import { createStudy } from '../../src/core/study.js';
 import { RandomSampler } from '../../src/samplers/random.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy } from '../../src/study/create.js';
 
 describe('heartbeats and retries', () => {
   it('fails a trial whose worker stopped beating and retries its parameters once', async () => {
@@ -49,7 +49,7 @@ describe('heartbeats and retries', () => {
       () => {
         throw new Error('diverged');
       },
-      { nTrials: 1 },
+      { nTrials: 1, catch: [Error] },
     );
     assert.equal(study.trials[0].systemAttrs.failKind, 'error');
   });

@@ -1,6 +1,7 @@
 // Tests of src/core/random.ts (the data module's splits and the samplers build on it).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { InvalidArgumentError } from '../../src/core/errors.js';
 import { Random } from '../../src/core/random.js';
 
 const draw = (r: Random, n: number) => Array.from({ length: n }, () => r.next());
@@ -27,8 +28,8 @@ describe('Random', () => {
     }
     const firsts = new Set([0, 1, 2, 3, -1, 2 ** 32, 2 ** 32 + 1, 0.5, 1.5].map((s) => new Random(s).next()));
     assert.equal(firsts.size, 9);
-    assert.throws(() => new Random(Number.NaN), RangeError);
-    assert.throws(() => new Random(Number.POSITIVE_INFINITY), RangeError);
+    assert.throws(() => new Random(Number.NaN), InvalidArgumentError);
+    assert.throws(() => new Random(Number.POSITIVE_INFINITY), InvalidArgumentError);
   });
 
   it('draws doubles in [0, 1) with 53-bit resolution and the mean and variance of a uniform', () => {

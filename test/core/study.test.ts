@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FloatDistribution } from '../../src/core/distributions.js';
-import { createStudy, loadStudy } from '../../src/core/study.js';
-import { TrialPruned } from '../../src/core/trial.js';
+import { DistributionMismatchError, InvalidArgumentError, TrialPruned } from '../../src/core/errors.js';
+import { TrialState } from '../../src/core/frozen-trial.js';
+import type { TellInput } from '../../src/core/study.js';
 import { RandomSampler } from '../../src/samplers/random.js';
+import { TPESampler } from '../../src/samplers/tpe/tpe-sampler.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 describe('Study', () => {
   it('optimizes a function and reports the best trial', async () => {
@@ -39,7 +43,7 @@ describe('Study', () => {
         if (trial.number === 2) return Number.NaN;
         return x;
       },
-      { nTrials: 5 },
+      { nTrials: 5, catch: [Error] },
     );
     const states = study.trials.map((t) => t.state);
     assert.deepEqual(states, ['COMPLETE', 'FAIL', 'FAIL', 'COMPLETE', 'COMPLETE']);
@@ -47,19 +51,99 @@ describe('Study', () => {
     assert.match(String(study.trials[2].systemAttrs.failReason), /NaN/);
   });
 
-  it('rethrows when catch is false, after marking the trial FAIL', async () => {
-    const study = await createStudy();
+  it('re-raises the objective error by default after recording FAIL, and warns with the reason', async () => {
+    const study = await createStudy({ sampler: new RandomSampler({ seed: 0 }) });
+    const { warnings } = await captureWarnings(() =>
+      assert.rejects(
+        study.optimize(
+          (trial) => {
+            trial.suggestInt('x', 0, 2);
+            throw new RangeError('bad');
+          },
+          { nTrials: 5 },
+        ),
+        RangeError,
+      ),
+    );
+    assert.equal(study.trials.length, 1, 'no trial starts after the error');
+    assert.equal(study.trials[0].state, 'FAIL');
+    assert.equal(study.trials[0].systemAttrs.failReason, 'RangeError: bad');
+    assert.deepEqual(
+      warnings.map((w) => w.code),
+      ['TRIAL_FAILED'],
+    );
+    assert.match(warnings[0].message, /trial 0 failed with parameters \{"x":\d\}: RangeError: bad/);
+  });
+
+  it('records and goes on for the error classes in `catch`, and re-raises others', async () => {
+    const study = await createStudy({ sampler: new RandomSampler({ seed: 0 }) });
+    const { warnings } = await captureWarnings(() =>
+      study.optimize(
+        (trial) => {
+          if (trial.number % 2 === 0) throw new RangeError(`diverged at ${trial.number}`);
+          return trial.suggestFloat('x', 0, 1);
+        },
+        { nTrials: 5, catch: [RangeError] },
+      ),
+    );
+    assert.deepEqual(
+      study.trials.map((t) => t.state),
+      ['FAIL', 'COMPLETE', 'FAIL', 'COMPLETE', 'FAIL'],
+    );
+    assert.deepEqual(
+      warnings.map((w) => w.message.replace(/ with parameters \{[^}]*\}:/, ':')),
+      [
+        'trial 0 failed: RangeError: diverged at 0',
+        'trial 2 failed: RangeError: diverged at 2',
+        'trial 4 failed: RangeError: diverged at 4',
+      ],
+    );
     await assert.rejects(
       study.optimize(
         () => {
-          throw new RangeError('bad');
+          throw new TypeError('not caught');
         },
-        { nTrials: 3, catch: false },
+        { nTrials: 3, catch: [RangeError] },
       ),
-      RangeError,
+      TypeError,
     );
-    assert.equal(study.trials.length, 1);
-    assert.equal(study.trials[0].state, 'FAIL');
+    assert.equal(study.trials.length, 6);
+    assert.equal(study.trials[5].state, 'FAIL');
+  });
+
+  it('tells states by the one spelling, COMPLETE, PRUNED and FAIL, and refuses others', async () => {
+    const study = await createStudy();
+    const trial = await study.ask();
+    await assert.rejects(
+      study.tell(trial, { state: 'fail' } as unknown as TellInput),
+      (error: Error) =>
+        error instanceof InvalidArgumentError &&
+        /state must be COMPLETE, PRUNED or FAIL, got "fail"/.test(error.message),
+    );
+    // Still running: a refused tell changes nothing.
+    assert.equal((await study.tell(trial, { state: 'COMPLETE', values: 3 })).state, 'COMPLETE');
+    const pruned = await study.ask();
+    assert.equal((await study.tell(pruned, { state: 'PRUNED' })).state, TrialState.Pruned);
+  });
+
+  it('uses TPE when no sampler is given, in createStudy and loadStudy', async () => {
+    const storage = new InMemoryStorage();
+    const created = await createStudy({ studyName: 'default', storage });
+    assert.ok(
+      created.sampler instanceof TPESampler,
+      `createStudy default is ${created.sampler.constructor.name}`,
+    );
+    const loaded = await loadStudy({ studyName: 'default', storage });
+    assert.ok(
+      loaded.sampler instanceof TPESampler,
+      `loadStudy default is ${loaded.sampler.constructor.name}`,
+    );
+  });
+
+  it('reads user attributes with getUserAttrs()', async () => {
+    const study = await createStudy();
+    await study.setUserAttr('owner', 'me');
+    assert.deepEqual(await study.getUserAttrs(), { owner: 'me' });
   });
 
   it('runs enqueued parameters first', async () => {
@@ -99,7 +183,7 @@ describe('Study', () => {
     assert.equal(frozen.state, 'COMPLETE');
     assert.deepEqual(frozen.values, [lr * 2]);
     const second = await study.ask();
-    await study.tell(second.number, { state: 'fail', reason: 'out of memory' });
+    await study.tell(second.number, { state: 'FAIL', reason: 'out of memory' });
     assert.equal(study.trials[1].state, 'FAIL');
     assert.equal(study.trials[1].systemAttrs.failReason, 'out of memory');
     await assert.rejects(study.tell(second.number, 1), /already FAIL/);
@@ -120,12 +204,44 @@ describe('Study', () => {
     assert.deepEqual(t.intermediateValues, { 0: 10, 1: 9, 2: 8 });
   });
 
-  it('returns the same value when a parameter is suggested twice and rejects a changed kind', async () => {
+  it('keeps the first value when a trial suggests a parameter again with another range, with a warning', async () => {
     const study = await createStudy();
     const trial = await study.ask();
     const a = trial.suggestFloat('x', 0, 1);
-    assert.equal(trial.suggestFloat('x', 0, 1), a);
-    assert.throws(() => trial.suggestCategorical('x', ['a']), /already suggested as float/);
+    const { result: same, warnings: quiet } = await captureWarnings(() => trial.suggestFloat('x', 0, 1));
+    assert.equal(same, a);
+    assert.deepEqual(quiet, [], 'the same range again is not worth a warning');
+    const { result: again, warnings } = await captureWarnings(() => trial.suggestFloat('x', 5, 9));
+    assert.equal(again, a, 'the first value stands');
+    assert.deepEqual(
+      warnings.map((w) => w.code),
+      ['PARAM_REDEFINED'],
+    );
+    assert.match(warnings[0].message, /parameter "x" was suggested again with another range/);
+    assert.throws(() => trial.suggestCategorical('x', ['a']), {
+      code: 'DISTRIBUTION_MISMATCH',
+      message: /"x" was already suggested as float/,
+    });
+  });
+
+  it('refuses a parameter with another kind in a later trial (DISTRIBUTION_MISMATCH), at suggest time', async () => {
+    const study = await createStudy({ sampler: new RandomSampler({ seed: 1 }) });
+    await study.optimize((t) => t.suggestFloat('x', 0, 1), { nTrials: 2 });
+    const trial = await study.ask();
+    assert.throws(
+      () => trial.suggestInt('x', 0, 3),
+      (error: Error) => error instanceof DistributionMismatchError,
+    );
+    assert.equal(typeof trial.suggestFloat('x', 0, 10), 'number', 'another range of the same kind is fine');
+    // The storage refuses it too, for trials of other processes that this one has not read yet.
+    const storage = new InMemoryStorage();
+    const a = await createStudy({ studyName: 's', storage });
+    const b = await loadStudy({ studyName: 's', storage });
+    const early = await b.ask();
+    await a.optimize((t) => t.suggestFloat('x', 0, 1), { nTrials: 1 });
+    early.suggestInt('x', 0, 3);
+    await assert.rejects(b.tell(early, 1), { code: 'DISTRIBUTION_MISMATCH' });
+    assert.equal((await storage.getTrial(early.trialId)).state, 'FAIL');
   });
 
   it('computes the Pareto front for several objectives', async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { loadCsv, parseCsv } from '../../src/data/csv.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-csv-'));
+const dir = tempDir('csv');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, content: string | Uint8Array): string {

@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -27,8 +18,9 @@ import {
   loadFashionMnist,
 } from '../../src/data/fashion-mnist.js';
 import { encodeIdx } from '../../src/data/idx.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const root = mkdtempSync(join(tmpdir(), 'parsimony-fm-'));
+const root = tempDir('fm');
 after(() => rmSync(root, { recursive: true, force: true }));
 let dirCount = 0;
 const newDir = (label: string) => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx, idxToFloat32, parseIdx, readIdxFile, readIdxFileAsync } from '../../src/data/idx.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-idx-'));
+const dir = tempDir('idx');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, content: Uint8Array | string): string {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DIGITS_PATH } from '../../src/data/digits.js';
 import { BUILTIN_DATASET_NAMES, listDatasets, loadDataset } from '../../src/data/registry.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-registry-'));
+const dir = tempDir('registry');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('dataset registry', () => {

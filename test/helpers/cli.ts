@@ -1,6 +1,13 @@
-// Runs the CLI in-process, capturing what it prints; returns the exit code runCli gives.
+// Runs the CLI in-process, capturing what it prints, or as a real child process on the current
+// source (src/cli/bin.ts through tsx, never a possibly stale dist/).
+import { type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/main.js';
 import type { CommandIO } from '../../src/cli/output.js';
+
+export const CLI_ENTRY = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+export const REPOSITORY_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export async function runCliCaptured(
   args: readonly string[],
@@ -13,4 +20,29 @@ export async function runCliCaptured(
   };
   const code = await runCli(args, io);
   return { code, out, err };
+}
+
+/** The arguments that start the CLI in a child node process. */
+export function cliArgs(args: readonly string[]): string[] {
+  // tsx by URL, so the child finds it from any working directory.
+  return ['--import', TSX_LOADER, CLI_ENTRY, ...args];
+}
+
+/** Runs `parsimony ARGS` as a child process and waits for it. */
+export function runCliProcess(
+  args: readonly string[],
+  options: SpawnSyncOptions = {},
+): { code: number | null; signal: NodeJS.Signals | null; out: string; err: string } {
+  const result = spawnSync(process.execPath, cliArgs(args), { encoding: 'utf8', ...options });
+  return {
+    code: result.status,
+    signal: result.signal,
+    out: String(result.stdout ?? ''),
+    err: String(result.stderr ?? ''),
+  };
+}
+
+/** Starts `parsimony ARGS` as a child process, for tests that signal it. */
+export function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return spawn(process.execPath, cliArgs(args), { stdio: ['ignore', 'pipe', 'pipe'], ...options });
 }

@@ -39,6 +39,19 @@ describe('parsimony analyze', () => {
     assert.match(r.out, /FLOPs = 2 x MACs/);
   });
 
+  it('the totals add up and say that batch-norm statistics are state, not parameters', async () => {
+    const r = await cli(['analyze', 'zoo:resnet-18']);
+    assert.equal(r.code, 0, r.err);
+    // ResNet-18: 20 batch norms over 4,800 channels, each with a moving mean and variance.
+    assert.match(r.out, /parameters +11,689,512 \(11\.69M\) learned: 11,689,512 trainable \+ 0 frozen/);
+    assert.match(
+      r.out,
+      /state +9,600 batch-norm moving means and variances: stored, not learned.*11,699,112 in all/,
+    );
+    const lenet = await cli(['analyze', 'zoo:lenet-5']);
+    assert.doesNotMatch(lenet.out, /^state/m);
+  });
+
   it('zoo options come from the query string', async () => {
     const r = await cli(['analyze', 'zoo:mobilenet-v2?alpha=0.5&inputSize=160', '--json']);
     assert.equal(r.code, 0, r.err);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ModelSpecError } from '../../src/core/errors.js';
 import { ModelBuilder, sequential } from '../../src/models/spec/builder.js';
 import { inferShapes, parseModelSpec } from '../../src/models/spec/validate.js';
-import { ZOO } from '../../src/models/zoo/index.js';
+import { ZOO, zooModel } from '../../src/models/zoo/index.js';
 
 function throwsNaming(fn: () => unknown, pattern: RegExp) {
   assert.throws(fn, (e: unknown) => e instanceof ModelSpecError && pattern.test(e.message));
@@ -16,6 +16,13 @@ describe('model spec', () => {
       const again = parseModelSpec(JSON.stringify(spec), entry.name);
       assert.deepEqual(again, spec);
     }
+  });
+
+  it('a zoo option that makes no model is a ModelSpecError naming the options', () => {
+    throwsNaming(
+      () => zooModel('transformer-encoder', { modelDim: 30, numHeads: 4 }),
+      /transformer-encoder: modelDim 30 is not divisible by numHeads 4/,
+    );
   });
 
   it('the sequential and functional builders produce the same spec', () => {

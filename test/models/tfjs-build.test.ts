@@ -25,7 +25,10 @@ describe('buildTfjsModel', () => {
     ['lenet-5', {}],
     ['mobilenet-v1', { alpha: 0.25, inputSize: 64, numClasses: 10 }],
     ['mobilenet-v2', { alpha: 0.35, inputSize: 64, numClasses: 10 }],
+    ['efficientnet-b0', { inputSize: 32, numClasses: 10 }],
     ['resnet-18', { inputSize: 32, numClasses: 10 }],
+    ['squeezenet-1.0', { inputSize: 64, numClasses: 10 }],
+    ['squeezenet-1.1', { inputSize: 64, numClasses: 10 }],
     ['vgg-16', { inputSize: 32, numClasses: 10 }],
     ['transformer-encoder', { vocabSize: 100, sequenceLength: 16, modelDim: 32, numHeads: 4, numBlocks: 2 }],
   ];

@@ -22,7 +22,7 @@ export async function runCurve(
     const step = options.steps?.[i] ?? i;
     trial.report(curve[i], step);
     if (trial.shouldPrune()) {
-      await study.tell(trial, { state: 'pruned' });
+      await study.tell(trial, { state: 'PRUNED' });
       return { number: trial.number, prunedAt: step };
     }
   }

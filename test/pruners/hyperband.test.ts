@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Distribution, ParamValue } from '../../src/core/distributions.js';
+import { TrialPruned } from '../../src/core/errors.js';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
-import { createStudy, type Study } from '../../src/core/study.js';
-import { TrialPruned } from '../../src/core/trial.js';
+import type { Study } from '../../src/core/study.js';
+import type { StudyView } from '../../src/core/study-view.js';
 import { crc32, HyperbandPruner } from '../../src/pruners/hyperband.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { StudyView } from '../../src/samplers/sampler.js';
+import { createStudy } from '../../src/study/create.js';
 import { constant, runCurve } from './helpers.js';
 
 function viewOf(study: Study): StudyView {

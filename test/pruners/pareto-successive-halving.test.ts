@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { TrialPruned } from '../../src/core/errors.js';
 import type { StudyDirection } from '../../src/core/frozen-trial.js';
-import { createStudy, type Study } from '../../src/core/study.js';
-import { TrialPruned } from '../../src/core/trial.js';
+import type { Study } from '../../src/core/study.js';
 import { ParetoSuccessiveHalvingPruner } from '../../src/pruners/pareto-successive-halving.js';
 import { RandomSampler } from '../../src/samplers/random.js';
+import { createStudy } from '../../src/study/create.js';
 import { reportOnly, runCurve } from './helpers.js';
 
 /** A learning curve for a two-objective point: both objectives fall towards `end` over the steps. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createStudy } from '../../src/core/study.js';
 import { HyperbandPruner } from '../../src/pruners/hyperband.js';
 import { PatientPruner } from '../../src/pruners/patient.js';
 import { MedianPruner } from '../../src/pruners/percentile.js';
 import { ThresholdPruner } from '../../src/pruners/threshold.js';
+import { createStudy } from '../../src/study/create.js';
 import { constant, runCurve } from './helpers.js';
 
 describe('PatientPruner', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/core/errors.js';
-import { createStudy } from '../../src/core/study.js';
 import { MedianPruner, PercentilePruner, percentileOf } from '../../src/pruners/percentile.js';
+import { createStudy } from '../../src/study/create.js';
 import { constant, runCurve } from './helpers.js';
 
 /** Five completed trials with flat curves at 1..5 over `length` steps. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { createStudy, type Study } from '../../src/core/study.js';
-import { TrialPruned } from '../../src/core/trial.js';
+import { InvalidArgumentError, TrialPruned } from '../../src/core/errors.js';
+import type { Study } from '../../src/core/study.js';
 import { SuccessiveHalvingPruner } from '../../src/pruners/successive-halving.js';
 import { RandomSampler } from '../../src/samplers/random.js';
+import { createStudy } from '../../src/study/create.js';
 import { constant, reportOnly, runCurve } from './helpers.js';
 
 /** A study whose rung 0 (step 1) already holds the values 1..8 of trials that reached it. */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/core/errors.js';
-import { createStudy, type Study } from '../../src/core/study.js';
+import type { Study } from '../../src/core/study.js';
 import { WilcoxonPruner, wilcoxonSignedRankTest } from '../../src/pruners/wilcoxon.js';
+import { createStudy } from '../../src/study/create.js';
 import { runCurve } from './helpers.js';
 
 const INSTANCES = 20;

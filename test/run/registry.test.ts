@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../../src/core/distributions.js';
-import { createStudy } from '../../src/core/study.js';
 import {
   createPruner,
   createSampler,
@@ -9,6 +8,7 @@ import {
   PRUNER_NAMES,
   SAMPLER_NAMES,
 } from '../../src/run/registry.js';
+import { createStudy } from '../../src/study/create.js';
 
 const space = {
   x: new FloatDistribution(0, 1, { step: 0.25 }),

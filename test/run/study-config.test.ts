@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -11,6 +10,7 @@ import {
   splitCommand,
   studyConfigFromObject,
 } from '../../src/run/study-config.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const base = `
 name: svm
@@ -160,7 +160,7 @@ logs: logs/
   });
 
   it('reports a missing file in one line', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parsimony-config-'));
+    const dir = tempDir('config');
     await assert.rejects(loadStudyConfig(join(dir, 'nope.yaml')), /study file not found: .*nope\.yaml/);
     writeFileSync(join(dir, 'ok.yaml'), base);
     assert.equal(
@@ -184,13 +184,35 @@ logs: logs/
     assert.deepEqual(splitCommand('echo $HOME'), ['echo', '$HOME']);
   });
 
+  it('reads a bare number as seconds and accepts the memory: storage unquoted', () => {
+    const c = parseStudyConfig(
+      base.replace(
+        'trials: 10',
+        'timeout: 3600\ntrialTimeout: 2h\nkillGrace: 30s\nstorage: memory: # no file',
+      ),
+      '/p/study.yaml',
+    );
+    assert.equal(c.timeoutMs, 3_600_000);
+    assert.equal(c.trialTimeoutMs, 7_200_000);
+    assert.equal(c.killGraceMs, 30_000);
+    assert.equal(c.storage, 'memory:');
+  });
+
   it('parses durations', () => {
-    assert.equal(parseDuration(1500), 1500);
+    // A bare number is seconds, as --timeout and Optuna's timeout: 3600 is an hour.
+    assert.equal(parseDuration(3600), 3_600_000);
+    assert.equal(parseDuration(1.5), 1500);
+    assert.equal(parseDuration('90'), 90_000);
+    assert.equal(parseDuration('10m'), 600_000);
+    assert.equal(parseDuration('2h'), 7_200_000);
     assert.equal(parseDuration('30s'), 30_000);
     assert.equal(parseDuration('1h30m'), 5_400_000);
     assert.equal(parseDuration('0.5s'), 500);
     assert.equal(parseDuration('250ms'), 250);
-    assert.throws(() => parseDuration('30'), /not a duration/);
+    assert.throws(
+      () => parseDuration('30 parsecs'),
+      /not a duration: "30 parsecs" \(use a number of seconds/,
+    );
     assert.throws(() => parseDuration('-1s'), /not a duration/);
   });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createStudy } from '../../src/core/study.js';
+import type { Pruner } from '../../src/core/pruner.js';
 import type { Trial } from '../../src/core/trial.js';
-import type { Pruner } from '../../src/pruners/pruner.js';
 import { threadObjective } from '../../src/run/thread-objective.js';
 import { RandomSampler } from '../../src/samplers/random.js';
+import { createStudy } from '../../src/study/create.js';
 import { objective as inProcess } from '../fixtures/threads/cpu-objective.js';
 
 const fixture = new URL('../fixtures/threads/cpu-objective.ts', import.meta.url);

@@ -1,24 +1,25 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
-import { FAIL_REASON_KEY } from '../../src/core/study.js';
+import { FAIL_REASON_KEY } from '../../src/core/study-view.js';
 import { processAlive } from '../../src/run/command-trial.js';
 import { loadStudyConfig } from '../../src/run/study-config.js';
 import { runTune, type TuneEvent } from '../../src/run/tune.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { findPython, skipWithoutPython } from '../helpers/python.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/run/', import.meta.url));
 const NODE = process.execPath;
 
 /** Writes a study file into a new temporary directory; returns its path. */
 function studyFile(fields: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parsimony-tune-'));
+  const dir = tempDir('tune');
   const file = join(dir, 'study.yaml');
   writeFileSync(file, stringify({ storage: 'memory:', ...fields }));
   return file;
@@ -113,7 +114,7 @@ describe('runTune: command trials', () => {
   it('runs a Python trial through python/parsimony_trial.py', async () => {
     const file = studyFile({
       name: 'py',
-      command: ['/usr/bin/python3', join(FIXTURES, 'trial.py')],
+      command: [findPython()?.executable ?? 'python3', join(FIXTURES, 'trial.py')],
       space: { x: { type: 'float', low: 0, high: 4 }, kind: { type: 'categorical', choices: ['a', 'b'] } },
       sampler: { name: 'random', seed: 1 },
       trials: 4,
@@ -130,21 +131,42 @@ describe('runTune: command trials', () => {
     }
   });
 
-  const sklearn = spawnSync('/usr/bin/python3', ['-c', 'import sklearn'], { stdio: 'ignore' }).status === 0;
   it('runs the scikit-learn example', {
-    skip: sklearn ? false : 'needs /usr/bin/python3 with scikit-learn',
+    skip: skipWithoutPython(['sklearn', 'numpy'], ['python3-sklearn']),
   }, async () => {
     const example = fileURLToPath(new URL('../../examples/sklearn-svm/study.yaml', import.meta.url));
     const config = await loadStudyConfig(example);
-    const logsDir = mkdtempSync(join(tmpdir(), 'parsimony-example-'));
+    const logsDir = tempDir('example');
     const storage = new InMemoryStorage();
-    const summary = await runTune({ config: { ...config, logsDir }, storage, trials: 2, concurrency: 2 });
+    // The example runs `python3` from PATH; put the interpreter that has scikit-learn first, as
+    // the example's README tells users to.
+    const python = findPython(['sklearn', 'numpy'])!;
+    const env = { ...config.env, PATH: `${python.binDir}:${process.env.PATH}` };
+    const summary = await runTune({
+      config: { ...config, env, logsDir },
+      storage,
+      trials: 2,
+      concurrency: 2,
+    });
     assert.deepEqual(summary.counts.COMPLETE, 2);
     for (const t of await trialsOf(storage, 'svm-digits')) {
       assert.ok(t.values![0] > 0 && t.values![0] <= 1, `accuracy ${t.values}`);
       assert.deepEqual(Object.keys(t.intermediateValues), ['0', '1', '2']);
       assert.equal((t.userAttrs.fold_scores as number[]).length, 3);
     }
+  });
+
+  it("keeps the example's outputs out of git and runs python3 from PATH", async () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    for (const output of [
+      'examples/sklearn-svm/svm-digits.db',
+      'examples/sklearn-svm/parsimony-logs/svm-digits/trial-0.log',
+    ]) {
+      const r = spawnSync('git', ['check-ignore', '--quiet', output], { cwd: root });
+      assert.equal(r.status, 0, `${output} is not ignored by git`);
+    }
+    const config = await loadStudyConfig(join(root, 'examples/sklearn-svm/study.yaml'));
+    assert.equal(config.command[0], 'python3');
   });
 
   it('reports the Pareto front of a study with two objectives', async () => {
@@ -166,7 +188,7 @@ describe('runTune: command trials', () => {
   });
 
   it('prunes through the protocol, stopping the trial process and the process it started', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parsimony-pids-'));
+    const dir = tempDir('pids');
     const pids = join(dir, 'pids');
     const file = studyFile({
       name: 'pruned',
@@ -194,7 +216,7 @@ describe('runTune: command trials', () => {
   });
 
   it('kills a trial that ignores SIGTERM once the grace period is over', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parsimony-pids-'));
+    const dir = tempDir('pids');
     const pids = join(dir, 'pids');
     const storage = new InMemoryStorage();
     await runTune({
@@ -220,7 +242,7 @@ describe('runTune: command trials', () => {
   });
 
   it('fails a trial that runs past trialTimeout and stops its processes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parsimony-pids-'));
+    const dir = tempDir('pids');
     const pids = join(dir, 'pids');
     const storage = new InMemoryStorage();
     // Both trials time out alike, which also stops the run with that reason.
@@ -232,7 +254,7 @@ describe('runTune: command trials', () => {
           space: { x: { type: 'float', low: 1, high: 2 } },
           sampler: 'random',
           env: { PIDS_FILE: pids },
-          trialTimeout: 1500,
+          trialTimeout: '1500ms',
           killGrace: '200ms',
           trials: 2,
           concurrency: 2,
@@ -277,6 +299,25 @@ describe('runTune: command trials', () => {
       ],
     );
     assert.equal(summary.best.length, 1);
+  });
+
+  it('names a wrong number of values and a NaN result in plain words', async () => {
+    const script =
+      'case $PARSIMONY_TRIAL_NUMBER in 0) echo "parsimony:result 1,2" ;; *) echo "parsimony:result nan" ;; esac';
+    const summary = await runTune({
+      file: studyFile({
+        name: 'wrong-values',
+        command: ['/bin/sh', '-c', script, 'sh', '{x}'],
+        space: { x: { type: 'float', low: 0, high: 1 } },
+        sampler: 'random',
+        trials: 2,
+        concurrency: 1,
+      }),
+    });
+    assert.deepEqual(
+      summary.trials.map((t) => t.reason),
+      ['result has 2 values but the study has 1 objective', 'objective returned NaN (NaN)'],
+    );
   });
 
   it('stops when the first trials all fail alike, leaving no trial running', async () => {
@@ -328,7 +369,7 @@ describe('runTune: command trials', () => {
   });
 
   it('on abort, terminates running trials, fails them as interrupted and returns', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parsimony-pids-'));
+    const dir = tempDir('pids');
     const pids = join(dir, 'pids');
     const controller = new AbortController();
     const storage = new InMemoryStorage();

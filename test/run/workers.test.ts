@@ -3,12 +3,11 @@
  * recovery from a worker killed with SIGKILL. Real processes, real SQLite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createStudy, loadStudy } from '../../src/core/study.js';
 import { createStorage } from '../../src/storage/factory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { type PostgresServer, postgresUnavailable, startPostgres } from '../storage/postgres-server.js';
 import { startChild } from '../storage/processes.js';
 
@@ -88,7 +87,7 @@ async function killedWorkerIsRecovered(url: string) {
 }
 
 describe('worker processes on SQLite', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'parsimony-workers-'));
+  const dir = tempDir('workers');
   it('8 workers finish a 400-trial study: exactly 400, unique numbers, each point once', () =>
     eightWorkersShareOneBudget(`sqlite:${join(dir, 'shared.db')}`));
   it('a worker killed with SIGKILL loses nothing: its trials fail as stale and are retried', () =>

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { Random } from '../../src/core/random.js';
-import { createStudy, loadStudy, type Objective } from '../../src/core/study.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import type { Objective } from '../../src/core/study.js';
 import { CmaState } from '../../src/samplers/cmaes/cma.js';
 import { CmaEsSampler } from '../../src/samplers/cmaes/cmaes-sampler.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { Sampler } from '../../src/samplers/sampler.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 const sphere = (dim: number): Objective => {
   return (t) => {
@@ -123,14 +125,9 @@ describe('CmaEsSampler', () => {
   });
 
   it('samples categorical parameters with the independent sampler', async () => {
-    const warnings: string[] = [];
-    const original = console.warn;
-    console.warn = (message: string) => warnings.push(message);
-    let sampler: CmaEsSampler;
-    let study: Awaited<ReturnType<typeof run>>;
-    try {
-      sampler = new CmaEsSampler({ seed: 6 });
-      study = await run(
+    const sampler = new CmaEsSampler({ seed: 6 });
+    const { result: study, warnings } = await captureWarnings(() =>
+      run(
         sampler,
         (t) => {
           const x = t.suggestFloat('x', -1, 1);
@@ -138,15 +135,14 @@ describe('CmaEsSampler', () => {
           return x * x + (kind === 'b' ? 0 : 1);
         },
         40,
-      );
-    } finally {
-      console.warn = original;
-    }
+      ),
+    );
     const status = sampler.inspect(study);
     assert.deepEqual(Object.keys(status!.mean), ['x']);
     assert.equal(new Set(study.trials.map((t) => t.params.kind)).size, 3);
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /"kind".*categorical/);
+    assert.equal(warnings[0].code, 'INDEPENDENT_SAMPLING');
+    assert.match(warnings[0].message, /"kind".*categorical/);
   });
 
   it('starts from x0 with step sigma0', async () => {

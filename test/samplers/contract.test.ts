@@ -17,11 +17,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadOptionalExport, missingIsFatal } from '../../bench/lib/load.js';
 import type { ParamValue } from '../../src/core/distributions.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError, TrialPruned } from '../../src/core/errors.js';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
-import { createStudy, type Objective, type Study } from '../../src/core/study.js';
-import { type Trial, TrialPruned } from '../../src/core/trial.js';
-import type { Sampler } from '../../src/samplers/sampler.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import type { Objective, Study } from '../../src/core/study.js';
+import type { Trial } from '../../src/core/trial.js';
+import { createStudy } from '../../src/study/create.js';
 
 // ---------------------------------------------------------------------------------------------
 // Search spaces
@@ -403,7 +404,7 @@ for (const { impl, classes, missing } of loaded) {
           if (fate === 'late') throw new RangeError('diverged');
           return lossOf(p);
         },
-        { nTrials: impl.trials },
+        { nTrials: impl.trials, catch: [Error] },
       );
       const trials = ran(study);
       assert.equal(trials.length, impl.trials);

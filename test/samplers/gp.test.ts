@@ -19,7 +19,8 @@ import {
 } from '../../src/core/linalg.js';
 import { hypervolume } from '../../src/core/multi-objective.js';
 import { Random } from '../../src/core/random.js';
-import { createStudy, type Objective } from '../../src/core/study.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import type { Objective } from '../../src/core/study.js';
 import { LogAcquisition, logExpectedImprovement } from '../../src/samplers/gp/acquisition.js';
 import {
   fitKernelParams,
@@ -31,8 +32,8 @@ import { layoutFromTransform, pairwiseGroupDistances } from '../../src/samplers/
 import { minimizeBounded } from '../../src/samplers/gp/lbfgsb.js';
 import { erfcx, logH, normalCdf, normalPdf, normalQuantile } from '../../src/samplers/gp/normal.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { Sampler } from '../../src/samplers/sampler.js';
 import { SearchSpaceTransform } from '../../src/samplers/transform.js';
+import { createStudy } from '../../src/study/create.js';
 
 function randomSpd(rng: Random, n: number): Float64Array {
   // Matern-like Gram matrix of random points plus a small ridge: the GP's shape of problem.

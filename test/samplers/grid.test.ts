@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
-import { createStudy, loadStudy } from '../../src/core/study.js';
+import type { StudyView } from '../../src/core/study-view.js';
 import { GridSampler } from '../../src/samplers/grid.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { StudyView } from '../../src/samplers/sampler.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
 
 const space = { lr: [0.1, 0.01, 0.001], act: ['relu', 'tanh'], depth: [1, 2, 3, 4] };
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { dominates, hypervolume } from '../../src/core/multi-objective.js';
 import { Random } from '../../src/core/random.js';
-import { createStudy, loadStudy } from '../../src/core/study.js';
+import type { Sampler } from '../../src/core/sampler.js';
 import type { Trial } from '../../src/core/trial.js';
 import {
   constrainedRanks,
@@ -12,8 +12,8 @@ import {
 } from '../../src/samplers/nsga2/nsga2-sampler.js';
 import { blxAlpha, polynomialMutation, sbx } from '../../src/samplers/nsga2/variation.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { Sampler } from '../../src/samplers/sampler.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
 
 /** ZDT1 in 10 dimensions, as in the shared benchmark functions (Pareto front f2 = 1 - sqrt(f1)). */
 function zdt1(trial: Trial): number[] {

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Distribution, ParamValue } from '../../src/core/distributions.js';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
-import { createStudy } from '../../src/core/study.js';
+import type { Sampler, SearchSpace } from '../../src/core/sampler.js';
+import type { StudyView } from '../../src/core/study-view.js';
 import { GridSampler } from '../../src/samplers/grid.js';
 import { PartialFixedSampler } from '../../src/samplers/partial-fixed.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { Sampler, SearchSpace, StudyView } from '../../src/samplers/sampler.js';
 import { intersectionSearchSpace } from '../../src/samplers/search-space.js';
+import { createStudy } from '../../src/study/create.js';
 
 /** A base sampler that samples its relative space jointly (midpoints) and records every call. */
 class RecordingSampler implements Sampler {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Random } from '../../src/core/random.js';
-import { createStudy, loadStudy } from '../../src/core/study.js';
 import type { Trial } from '../../src/core/trial.js';
 import { QMC_SEED_KEY, QMCSampler } from '../../src/samplers/qmc/qmc-sampler.js';
 import { HaltonSequence, SobolSequence } from '../../src/samplers/qmc/sobol.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 /** Points i..i+n-1 of a sequence. */
 const block = (s: { point(i: number): Float64Array }, start: number, n: number) =>
@@ -196,10 +197,7 @@ describe('QMCSampler', () => {
   });
 
   it('samples parameters outside the first trial independently, with one warning per name', async () => {
-    const warnings: string[] = [];
-    const original = console.warn;
-    console.warn = (message: string) => warnings.push(message);
-    try {
+    const { result: study, warnings } = await captureWarnings(async () => {
       const study = await createStudy({ sampler: new QMCSampler({ seed: 1 }) });
       await study.optimize(
         (t: Trial) => {
@@ -209,22 +207,24 @@ describe('QMCSampler', () => {
         },
         { nTrials: 6 },
       );
-      assert.ok(study.trials.slice(1).every((t) => typeof t.params.late === 'number'));
-      assert.equal(warnings.length, 1);
-      assert.match(warnings[0], /"late".*independent sampler/);
-      const quiet = await createStudy({
+      return study;
+    });
+    assert.ok(study.trials.slice(1).every((t) => typeof t.params.late === 'number'));
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0].code, 'INDEPENDENT_SAMPLING');
+    assert.match(warnings[0].message, /"late".*independent sampler/);
+    const quiet = await captureWarnings(async () => {
+      const study = await createStudy({
         sampler: new QMCSampler({ seed: 1, warnIndependentSampling: false }),
       });
-      await quiet.optimize(
+      await study.optimize(
         (t) => t.suggestFloat('x', 0, 1) + (t.number > 0 ? t.suggestFloat('y', 0, 1) : 0),
         {
           nTrials: 3,
         },
       );
-      assert.equal(warnings.length, 1);
-    } finally {
-      console.warn = original;
-    }
+    });
+    assert.deepEqual(quiet.warnings, []);
   });
 
   it('shares the scrambling of the first unseeded worker with later unseeded workers', async () => {

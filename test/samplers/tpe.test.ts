@@ -1,19 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FloatDistribution, type ParamValue } from '../../src/core/distributions.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError, TrialPruned } from '../../src/core/errors.js';
 import type { FrozenTrial, TrialState } from '../../src/core/frozen-trial.js';
 import { hypervolume, paretoFrontIndices } from '../../src/core/multi-objective.js';
-import { createStudy, type Objective } from '../../src/core/study.js';
-import { type Trial, TrialPruned } from '../../src/core/trial.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import type { Objective } from '../../src/core/study.js';
+import type { StudyView } from '../../src/core/study-view.js';
+import type { Trial } from '../../src/core/trial.js';
 import { RandomSampler } from '../../src/samplers/random.js';
-import type { Sampler, StudyView } from '../../src/samplers/sampler.js';
 import {
   defaultGamma,
   defaultWeights,
   TPESampler,
   type TPESamplerOptions,
 } from '../../src/samplers/tpe/tpe-sampler.js';
+import { createStudy } from '../../src/study/create.js';
 
 function sphere(trial: Trial, dims = 5): number {
   let s = 0;
@@ -330,14 +332,14 @@ describe('TPESampler', () => {
       sampler: new TPESampler({ seed: 0, nStartupTrials: 2, gamma: () => -1 }),
     });
     await assert.rejects(
-      badGamma.optimize((t) => t.suggestFloat('x', 0, 1), { nTrials: 4, catch: false }),
+      badGamma.optimize((t) => t.suggestFloat('x', 0, 1), { nTrials: 4, catch: [] }),
       /gamma must return/,
     );
     const badWeights = await createStudy({
       sampler: new TPESampler({ seed: 0, nStartupTrials: 2, weights: (n) => new Array(n).fill(Number.NaN) }),
     });
     await assert.rejects(
-      badWeights.optimize((t) => t.suggestFloat('x', 0, 1), { nTrials: 4, catch: false }),
+      badWeights.optimize((t) => t.suggestFloat('x', 0, 1), { nTrials: 4, catch: [] }),
       /weights must be finite/,
     );
   });

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadStudy } from '../../src/core/study.js';
 import { analyzeModel } from '../../src/models/complexity/analyze.js';
 import { mlpSpec } from '../../src/search/mlp-objective.js';
 import { runSizeSearch } from '../../src/search/size-search.js';
+import { loadStudy } from '../../src/study/create.js';
 import { runCliCaptured } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-search-'));
+const dir = tempDir('search');
 
 const cli = runCliCaptured;
 
@@ -59,6 +59,12 @@ describe('runSizeSearch', () => {
     const second = await runSizeSearch({ ...small, studyFile: join(dir, 'c.db'), studyName: 'c' });
     assert.deepEqual(second.front, first.front);
     assert.deepEqual(second.counts, first.counts);
+    // The control: another seed samples other networks.
+    const other = await runSizeSearch({ ...small, seed: 4, studyFile: join(dir, 'e.db'), studyName: 'e' });
+    assert.notDeepEqual(
+      other.front.map((r) => r.hiddenUnits),
+      first.front.map((r) => r.hiddenUnits),
+    );
   });
 
   it('rejects a configuration over the parameter budget before training it', async () => {

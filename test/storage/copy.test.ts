@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../../src/core/distributions.js';
 import type { FrozenTrial } from '../../src/core/frozen-trial.js';
+import type { Storage } from '../../src/core/storage.js';
 import { copyStudy } from '../../src/storage/copy.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
-import type { Storage } from '../../src/storage/storage.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-copy-'));
+const dir = tempDir('copy');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A study with one trial in every state and every kind of data. */

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -11,9 +10,10 @@ import {
   validateMigrations,
 } from '../../src/storage/migrations/index.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { sourceUrl, startChild, writeScript } from './processes.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-migrations-'));
+const dir = tempDir('migrations');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('schema migrations', () => {

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../../src/core/distributions.js';
-import { createStudy, loadStudy } from '../../src/core/study.js';
 import { createStorage } from '../../src/storage/factory.js';
 import { SCHEMA_VERSION } from '../../src/storage/migrations/index.js';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
+import { createStudy, loadStudy } from '../../src/study/create.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { raceWorkers, sourceUrl, startChild, writeScript } from './processes.js';
 import { storageContract } from './storage-contract.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'parsimony-sqlite-'));
+const dir = tempDir('sqlite');
 let files = 0;
 const freshPath = () => join(dir, `s${files++}.db`);
 after(() => rmSync(dir, { recursive: true, force: true }));

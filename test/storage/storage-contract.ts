@@ -4,8 +4,41 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CategoricalDistribution, FloatDistribution } from '../../src/core/distributions.js';
-import type { Storage } from '../../src/storage/storage.js';
+import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../../src/core/distributions.js';
+import type { Sampler } from '../../src/core/sampler.js';
+import type { Storage } from '../../src/core/storage.js';
+import { RandomSampler } from '../../src/samplers/random.js';
+import { createStudy } from '../../src/study/create.js';
+
+/** A random sampler whose afterTrial throws while `broken.on` is true. */
+function breakingSampler(broken: { on: boolean }): Sampler {
+  const inner: Sampler = new RandomSampler({ seed: 0 });
+  return {
+    inferRelativeSearchSpace: (study, trial) => inner.inferRelativeSearchSpace(study, trial),
+    sampleRelative: (study, trial, space) => inner.sampleRelative(study, trial, space),
+    sampleIndependent: (study, trial, name, d) => inner.sampleIndependent(study, trial, name, d),
+    afterTrial: () => {
+      if (broken.on) throw new Error('sampler broke');
+    },
+  };
+}
+
+/** `storage` with heartbeats counted and trial user-attribute writes failing while `failing.on`. */
+function instrumented(storage: Storage, beats: { n: number }, failing: { on: boolean }): Storage {
+  return new Proxy(storage, {
+    get(target, prop) {
+      if (prop === 'recordHeartbeat')
+        return (trialId: number) => {
+          beats.n++;
+          return target.recordHeartbeat(trialId);
+        };
+      if (prop === 'setTrialUserAttr' && failing.on)
+        return async () => Promise.reject(new Error('disk full'));
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
 
 export function storageContract(name: string, makeStorage: () => Promise<Storage>): void {
   describe(`storage contract: ${name}`, () => {
@@ -184,6 +217,77 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
         assert.deepEqual(results.filter(Boolean).length, 1);
         const winner = results.indexOf(true) + 1;
         assert.equal((await s.getStudySystemAttrs(id)).grid, winner);
+      }),
+    );
+
+    it(
+      'refuses a parameter name with another kind or other choices in a later trial (DISTRIBUTION_MISMATCH)',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'kinds');
+        const first = await s.createTrial(id);
+        await s.setTrialParam(first.trialId, 'x', 0.5, new FloatDistribution(0, 1));
+        await s.setTrialParam(first.trialId, 'c', 'a', new CategoricalDistribution(['a', 'b']));
+        await s.setTrialState(first.trialId, 'COMPLETE', [1]);
+        const later = await s.createTrial(id);
+        await assert.rejects(s.setTrialParam(later.trialId, 'x', 3, new IntDistribution(0, 5)), {
+          code: 'DISTRIBUTION_MISMATCH',
+          message: /"x".*float.*int/,
+        });
+        await assert.rejects(
+          s.setTrialParam(later.trialId, 'c', 'a', new CategoricalDistribution(['a', 'z'])),
+          {
+            code: 'DISTRIBUTION_MISMATCH',
+          },
+        );
+        assert.deepEqual((await s.getTrial(later.trialId)).params, {}, 'nothing written');
+        // Another range of the same kind is a dynamic search space, which is allowed.
+        await s.setTrialParam(later.trialId, 'x', 4, new FloatDistribution(0, 10));
+        await s.setTrialParam(later.trialId, 'c', 'b', new CategoricalDistribution(['a', 'b']));
+        assert.deepEqual((await s.getTrial(later.trialId)).params, { x: 4, c: 'b' });
+        // The rule is per study.
+        const other = await s.createStudy(['minimize'], 'kinds-other');
+        const t = await s.createTrial(other);
+        await s.setTrialParam(t.trialId, 'x', 2, new IntDistribution(0, 5));
+        assert.equal((await s.getTrial(t.trialId)).params.x, 2);
+      }),
+    );
+
+    it(
+      'tell finishes a trial and stops its heartbeat even when afterTrial or a write throws',
+      withStorage(async (s) => {
+        const beats = { n: 0 };
+        const failing = { on: false };
+        const broken = { on: true };
+        const study = await createStudy({
+          studyName: 'tell-finally',
+          storage: instrumented(s, beats, failing),
+          sampler: breakingSampler(broken),
+          heartbeat: { intervalMs: 10, gracePeriodMs: 60_000 },
+        });
+        const quiet = async () => {
+          // A stopped timer never beats again; a running one beats about 10 times in this wait.
+          const before = beats.n;
+          await new Promise((r) => setTimeout(r, 100));
+          return beats.n - before;
+        };
+
+        const a = await study.ask();
+        a.suggestFloat('x', 0, 1);
+        await assert.rejects(study.tell(a, 1), /sampler broke/);
+        const storedA = await s.getTrial(a.trialId);
+        assert.equal(storedA.state, 'COMPLETE', 'the state is written although afterTrial threw');
+        assert.deepEqual(storedA.values, [1]);
+        assert.equal(await quiet(), 0, 'the heartbeat stopped');
+
+        broken.on = false;
+        failing.on = true;
+        const b = await study.ask();
+        b.setUserAttr('note', 'lost');
+        await assert.rejects(study.tell(b, 2), /disk full/);
+        const storedB = await s.getTrial(b.trialId);
+        assert.equal(storedB.state, 'FAIL', 'a trial whose write failed is not left RUNNING');
+        assert.match(String(storedB.systemAttrs.failReason), /tell failed: Error: disk full/);
+        assert.equal(await quiet(), 0, 'the heartbeat stopped');
       }),
     );
 

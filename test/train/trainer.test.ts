@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { TrialPruned } from '../../src/core/errors.js';
 import { Random } from '../../src/core/random.js';
-import { TrialPruned } from '../../src/core/trial.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { fitStandardScaler, splitBundle } from '../../src/data/transforms.js';
 import { initBackend } from '../../src/models/backends/index.js';

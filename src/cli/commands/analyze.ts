@@ -99,7 +99,12 @@ export function formatAnalysis(a: ModelComplexity): string {
     `${a.name}`,
     table,
     '',
-    `parameters    ${formatInteger(a.params)} (${compact(a.params)}); trainable ${formatInteger(a.trainableParams)}, non-trainable ${formatInteger(a.nonTrainableParams)} (batch-norm statistics and frozen layers)`,
+    `parameters    ${formatInteger(a.params)} (${compact(a.params)}) learned: ${formatInteger(a.trainableParams)} trainable + ${formatInteger(a.frozenParams)} frozen`,
+    ...(a.stateValues > 0
+      ? [
+          `state         ${formatInteger(a.stateValues)} batch-norm moving means and variances: stored, not learned, so not parameters (TensorFlow.js and Keras count them as non-trainable weights: ${formatInteger(a.params + a.stateValues)} in all)`,
+        ]
+      : []),
     `connections   ${formatInteger(a.connections)} (${compact(a.connections)})`,
     `MACs          ${formatInteger(a.macs)} (${compact(a.macs)}); FLOPs = 2 x MACs = ${compact(a.flops)}`,
     `weights       ${bytes(a.weightBytes)} stored`,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import { classCounts, type Dataset } from '../../data/dataset.js';
 import { loadDataset } from '../../data/registry.js';
 import { trainValTestSplit } from '../../data/transforms.js';
@@ -94,14 +94,18 @@ export function registerDescribeCommand(program: Command, io: CommandIO): void {
         `  ${d.features} features (shape ${d.featureShape.join('x')}), values ${d.featureRange.min}..${d.featureRange.max}, ${d.classes.length} classes`,
       );
       io.stdout(`  split with seed ${d.seed}, stratified:\n`);
-      const rows = (['train', 'validation', 'test'] as const).map((name) => ({ name, ...d.parts[name] }));
+      // One row per class, so class names are shown whole however many there are.
+      const parts = ['train', 'validation', 'test'] as const;
+      const rows = [
+        { label: 'all classes', counts: parts.map((p) => d.parts[p].samples) },
+        ...d.classes.map((name, i) => ({ label: name, counts: parts.map((p) => d.parts[p].classCounts[i]) })),
+      ];
       io.stdout(
         formatTable(rows, [
-          { header: 'part', value: (r) => r.name },
-          { header: 'samples', value: (r) => formatInteger(r.samples), align: 'right' },
-          ...d.classes.map((c, i) => ({
-            header: c.length > 8 ? c.slice(0, 8) : c,
-            value: (r: (typeof rows)[number]) => r.classCounts[i],
+          { header: 'class', value: (r) => r.label },
+          ...parts.map((p, j) => ({
+            header: p,
+            value: (r: (typeof rows)[number]) => formatInteger(r.counts[j]),
             align: 'right' as const,
           })),
         ]),
@@ -112,7 +116,8 @@ export function registerDescribeCommand(program: Command, io: CommandIO): void {
 function parseIntegerOption(flag: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} must be an integer, got "${value}"`);
+    if (value.trim() === '' || !Number.isInteger(n))
+      throw new UsageError(`${flag} must be an integer, got "${value}"`);
     return n;
   };
 }
@@ -120,8 +125,7 @@ function parseIntegerOption(flag: string) {
 function parseFractionOption(flag: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!(n >= 0 && n < 1))
-      throw new InvalidArgumentError(`${flag} must be a number in [0, 1), got "${value}"`);
+    if (!(n >= 0 && n < 1)) throw new UsageError(`${flag} must be a number in [0, 1), got "${value}"`);
     return n;
   };
 }

@@ -2,8 +2,8 @@
  * `parsimony search`: the size search (accuracy against parameters) on a dataset, with a progress
  * bar showing the best trade-offs so far and the Pareto front as a table at the end.
  */
-import type { Command } from 'commander';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { type Command, CommanderError } from 'commander';
+import { NoCompletedTrialError, UsageError } from '../../core/errors.js';
 import { SIZE_SEARCH_TRIALS } from '../../search/defaults.js';
 import type { SizeSearchProgress, SizeSearchResult, SizeSearchRow } from '../../search/size-search.js';
 import { parseIntegerOption, parsePositiveNumberOption } from '../options.js';
@@ -67,9 +67,25 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
     .option('--quiet', 'no progress output')
     .action(async (options: SearchCommandOptions) => {
       if (options.sampler !== 'tpe' && options.sampler !== 'nsga2')
-        throw new InvalidArgumentError(`--sampler must be tpe or nsga2, got "${options.sampler}"`);
+        throw new UsageError(`--sampler must be tpe or nsga2, got "${options.sampler}"`);
       const { runSizeSearch } = await import('../../search/size-search.js');
       const progress = options.quiet ? null : new SearchProgress(io);
+      // As in `tune`: a signal stops the search, fails the running trials as "interrupted", prints
+      // the front so far and exits 130 (SIGINT) or 143 (SIGTERM).
+      const controller = new AbortController();
+      let received: NodeJS.Signals | null = null;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (received) {
+          io.stderr('still stopping: waiting for the running trials to be recorded');
+          return;
+        }
+        received = signal;
+        progress?.close();
+        io.stderr(`${signal}: stopping; running trials are being stopped and marked FAIL (interrupted)`);
+        controller.abort(signal);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       let result: SizeSearchResult;
       try {
         result = await runSizeSearch({
@@ -82,13 +98,36 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
           maxParams: options.maxParams,
           timeoutSeconds: options.timeout,
           studyFile: options.out,
-          onTrial: progress ? (event) => progress.update(event) : undefined,
+          onTrial: progress && !received ? (event) => progress.update(event) : undefined,
+          signal: controller.signal,
         });
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         progress?.close();
       }
       io.stdout(options.json ? JSON.stringify(result, null, 2) : formatSearchResult(result));
+      if (received) throw new CommanderError(SIGNAL_EXIT_CODES[received] ?? 130, 'parsimony.interrupted', '');
+      if (result.front.length === 0) throw new NoCompletedTrialError(whyNoTrialCompleted(result, options));
     });
+}
+
+const SIGNAL_EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/** One line on why a search has no front: the budget, failures, or pruning. */
+export function whyNoTrialCompleted(r: SizeSearchResult, options: { maxParams?: number } = {}): string {
+  const total = r.counts.complete + r.counts.pruned + r.counts.failed;
+  const parts: string[] = [];
+  if (r.counts.overBudget > 0)
+    parts.push(
+      `${r.counts.overBudget} broke the parameter budget${options.maxParams === undefined ? '' : ` (--max-params ${options.maxParams})`}`,
+    );
+  const pruned = r.counts.pruned - r.counts.overBudget;
+  if (pruned > 0) parts.push(`${pruned} were pruned`);
+  if (r.counts.failed > 0)
+    parts.push(`${r.counts.failed} failed (the last: ${r.lastFailure ?? 'unknown reason'})`);
+  if (total === 0) return 'no trial completed: no trial ran (is --timeout too short?)';
+  return `no trial completed: of ${total} trial${total === 1 ? '' : 's'}, ${parts.join(', ')}`;
 }
 
 function percent(x: number | null): string {
@@ -110,11 +149,12 @@ function tradeOffs(front: readonly SizeSearchRow[], limit: number): string {
 
 export function formatSearchResult(r: SizeSearchResult): string {
   const lines = [
-    `search "${r.studyName}" on ${r.dataset} (seed ${r.seed}, ${r.sampler}, ${r.threads} threads): ${r.counts.complete} complete, ${r.counts.pruned} pruned, ${r.counts.failed} failed in ${r.elapsedSeconds.toFixed(1)} s`,
+    `search "${r.studyName}" on ${r.dataset} (seed ${r.seed}, ${r.sampler}, ${r.threads} threads)${r.interrupted ? ` interrupted by ${r.interrupted}` : ''}: ${r.counts.complete} complete, ${r.counts.pruned} pruned, ${r.counts.failed} failed in ${r.elapsedSeconds.toFixed(1)} s`,
     '',
     `Pareto front (maximise validation accuracy, minimise parameters): ${r.front.length} trial${r.front.length === 1 ? '' : 's'}`,
   ];
-  if (r.front.length === 0) lines.push('no trial completed');
+  if (r.front.length === 0)
+    lines.push(r.interrupted ? 'no trial completed before the interruption' : 'no trial completed');
   else
     lines.push(
       formatTable(r.front, [

@@ -7,11 +7,12 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError, UsageError } from '../../core/errors.js';
 import type { StudyDirection } from '../../core/frozen-trial.js';
-import { isFeasible } from '../../samplers/sampler.js';
+import { paretoFrontIndices, toMinimization } from '../../core/multi-objective.js';
+import type { Storage } from '../../core/storage.js';
+import { isFeasible } from '../../core/study-view.js';
 import { copyStudy } from '../../storage/copy.js';
 import { type ExportFormat, exportTrials } from '../../storage/export.js';
 import { createStorage, redact } from '../../storage/factory.js';
-import type { Storage } from '../../storage/storage.js';
 import { type CommandIO, formatInteger, formatTable } from '../output.js';
 
 /** A storage URL, or an open storage (left open). */
@@ -25,6 +26,8 @@ export interface StudyListing {
   complete: number;
   /** Best feasible value of a single-objective study; null for none or several objectives. */
   bestValue: number | null;
+  /** Trials on the Pareto front (feasible, completed) of a study with several objectives; else null. */
+  paretoFrontSize: number | null;
   /** Start of its first trial (ISO 8601), or null. */
   started: string | null;
 }
@@ -49,7 +52,13 @@ export async function runStudiesList(options: { storage: StorageArg }): Promise<
     for (const s of await storage.getAllStudies()) {
       const complete = await storage.getAllTrials(s.studyId, { states: ['COMPLETE'] });
       let bestValue: number | null = null;
-      if (s.directions.length === 1) {
+      let paretoFrontSize: number | null = null;
+      if (s.directions.length > 1) {
+        const points = complete
+          .filter((t) => t.values !== null && !t.values.some(Number.isNaN) && isFeasible(t))
+          .map((t) => toMinimization(t.values!, s.directions));
+        paretoFrontSize = paretoFrontIndices(points).length;
+      } else {
         const sign = s.directions[0] === 'maximize' ? -1 : 1;
         for (const t of complete) {
           const v = t.values?.[0];
@@ -63,6 +72,7 @@ export async function runStudiesList(options: { storage: StorageArg }): Promise<
         trials: s.nTrials,
         complete: complete.length,
         bestValue,
+        paretoFrontSize,
         started: s.datetimeStart?.toISOString() ?? null,
       });
     }
@@ -137,6 +147,12 @@ function shortNumber(v: number): string {
   return abs < 1e-4 || abs >= 1e9 ? v.toExponential(5) : String(Number(v.toPrecision(6)));
 }
 
+/** The best value, or for several objectives the size of the Pareto front. */
+function bestText(s: StudyListing): string {
+  if (s.paretoFrontSize !== null) return `front of ${s.paretoFrontSize}`;
+  return s.bestValue === null ? '-' : shortNumber(s.bestValue);
+}
+
 function trialCount(n: number): string {
   return `${formatInteger(n)} trial${n === 1 ? '' : 's'}`;
 }
@@ -166,7 +182,9 @@ export function registerStudiesCommand(
 
   studies
     .command('list')
-    .description('list the studies: directions, trials, best value, start')
+    .description(
+      'list the studies: directions, trials, best value (the Pareto front size with several objectives), start',
+    )
     .requiredOption('--storage <url>', storageHelp)
     .option('--json', 'print JSON')
     .action(async (opts: { storage: string; json?: boolean }) => {
@@ -185,11 +203,7 @@ export function registerStudiesCommand(
           { header: 'directions', value: (s) => s.directions.join(',') },
           { header: 'trials', value: (s) => formatInteger(s.trials), align: 'right' },
           { header: 'complete', value: (s) => formatInteger(s.complete), align: 'right' },
-          {
-            header: 'best value',
-            value: (s) => (s.bestValue === null ? '-' : shortNumber(s.bestValue)),
-            align: 'right',
-          },
+          { header: 'best', value: bestText, align: 'right' },
           { header: 'started', value: (s) => s.started?.replace('T', ' ').replace(/\.\d+Z$/, 'Z') ?? '-' },
         ]),
       );
@@ -249,6 +263,8 @@ export function registerStudiesCommand(
     .option('--format <format>', 'csv or json', 'csv')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(async (name: string, opts: { storage: string; format: string; output?: string }) => {
+      if (opts.format !== 'csv' && opts.format !== 'json')
+        throw new UsageError(`--format must be csv or json, got "${opts.format}"`);
       const text = await runStudiesExport({
         storage: opts.storage,
         studyName: name,

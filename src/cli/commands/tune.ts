@@ -141,7 +141,7 @@ class Progress {
         const already = event.existing > 0 ? `, resuming after ${event.existing} finished trials` : '';
         const count = Number.isFinite(event.toRun) ? `${event.toRun} trials` : 'trials until the timeout';
         this.line(
-          `tuning "${event.studyName}": ${count}${already}, ${event.concurrency} at a time\n  storage ${event.storage}\n  logs    ${event.logsDir}`,
+          `tuning "${event.studyName}": ${count}${already}, ${event.concurrency} at a time\n  storage ${event.storage}\n  workdir ${event.workdir}\n  logs    ${event.logsDir}`,
         );
         if (this.bar) {
           this.ticker = setInterval(() => this.draw(), 1000);
@@ -160,6 +160,9 @@ class Progress {
         if (!this.bar || event.trial.state === 'FAIL') this.line(this.trialLine(event.trial));
         break;
       }
+      case 'others-running':
+        this.line(event.message);
+        break;
       case 'stopping':
         this.line(`${event.reason}${event.running > 0 ? ` (terminating ${event.running} running)` : ''}`);
         break;

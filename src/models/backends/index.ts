@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { InvalidArgumentError, ParsimonyError } from '../../core/errors.js';
+import { BackendUnsupportedError, InvalidArgumentError } from '../../core/errors.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -79,8 +79,7 @@ async function chooseBackend(options: InitBackendOptions): Promise<BackendInfo> 
   // hides it would fail in the first training step, so say so now, with the way out.
   const { heapMemory } = await import('./kernels/wasm-calls.js');
   if (heapMemory(tf.backend() as never) === undefined)
-    throw new ParsimonyError(
-      'BACKEND_UNSUPPORTED',
+    throw new BackendUnsupportedError(
       `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}: its WebAssembly memory is not reachable, which Parsimony's wasm kernels need (tested with 4.22); install that version or set PARSIMONY_BACKEND=cpu`,
     );
   return { name: 'wasm', reason: forced ? 'forced' : 'auto' };

@@ -37,6 +37,7 @@ export function registerParsimonyKernels(): string[] {
   if (registered) return registered;
   const missing = captureBaseKernels();
   if (missing.length > 0)
+    // not a user error: a tfjs-backend-wasm without the kernels this code was written against
     throw new Error(
       `registerParsimonyKernels: import @tensorflow/tfjs-backend-wasm first (missing ${missing.join(', ')})`,
     );

@@ -30,6 +30,10 @@ export interface LayerComplexity {
   params: number;
   trainableParams: number;
   nonTrainableParams: number;
+  /** Learned parameters of layers marked `trainable: false`. */
+  frozenParams: number;
+  /** Stored values not learned by gradient (batch-norm moving mean and variance): not in `params`. */
+  stateValues: number;
   connections: number;
   macs: number;
   flops: number;
@@ -43,7 +47,12 @@ export interface ModelComplexity {
   name: string;
   params: number;
   trainableParams: number;
+  /** Frozen parameters plus batch-norm state, as Keras and TensorFlow.js count non-trainable weights. */
   nonTrainableParams: number;
+  /** Learned parameters of frozen layers: params = trainableParams + frozenParams. */
+  frozenParams: number;
+  /** Batch-norm moving statistics: stored, not learned, so not parameters. */
+  stateValues: number;
   connections: number;
   macs: number;
   flops: number;
@@ -62,10 +71,8 @@ const FLOAT_BITS = 32;
 export function analyzeModel(spec: ModelSpec): ModelComplexity {
   const shapes = inferShapes(spec);
   const layers: LayerComplexity[] = spec.layers.map((layer, i) => {
-    const kind = layerKind(layer.type);
-    if (!kind) throw new Error(`unreachable: unknown layer type ${layer.type}`);
     const output = shapes.byName.get(layer.name) ?? [];
-    const cost = kind.cost(layer as never, shapes.layerInputs[i], output);
+    const cost = layerKind(layer.type).cost(layer, shapes.layerInputs[i], output);
     const params = cost.weights + cost.biases + cost.otherLearned;
     const frozen = layer.trainable === false;
     const bits = layer.compression?.weightBits ?? FLOAT_BITS;
@@ -79,6 +86,8 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
       params,
       trainableParams: frozen ? 0 : params,
       nonTrainableParams: (frozen ? params : 0) + cost.state,
+      frozenParams: frozen ? params : 0,
+      stateValues: cost.state,
       connections: Math.round(cost.connections * (1 - sparsity)),
       macs: cost.macs,
       flops: 2 * cost.macs,
@@ -94,6 +103,8 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
     params: sum('params'),
     trainableParams: sum('trainableParams'),
     nonTrainableParams: sum('nonTrainableParams'),
+    frozenParams: sum('frozenParams'),
+    stateValues: sum('stateValues'),
     connections: sum('connections'),
     macs: sum('macs'),
     flops: sum('flops'),

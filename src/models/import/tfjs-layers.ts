@@ -13,11 +13,17 @@ import { ModelSpecError } from '../../core/errors.js';
 import {
   ACTIVATIONS,
   type Activation,
+  type Conv2dSpec,
+  type GlobalPoolSpec,
   type InputSpec,
   type LayerSpec,
+  type LayerType,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   type ModelSpec,
+  type Pool2dSpec,
+  type RecurrentSpec,
+  type SpecOf,
 } from '../spec/types.js';
 import { parseModelSpec } from '../spec/validate.js';
 
@@ -159,6 +165,191 @@ function finish(parts: Omit<ModelSpec, 'format' | 'version'>, source: string): M
   return parseModelSpec(spec, source);
 }
 
+/** Helpers an importer reads a Keras config with; each failure names the layer. */
+interface ImportContext {
+  /** Fails naming the layer and its class. */
+  bad(message: string): never;
+  /** A Keras or tfjs activation as the spec's name (undefined when absent). */
+  activation(value: unknown): Activation | undefined;
+  /** Refuses channels_first. */
+  channelsLast(): void;
+  /** `{ key: value }`, or nothing when the value is absent. */
+  optional<T>(key: string, value: T | undefined): Record<string, T>;
+  /** The window fields every convolution shares. */
+  window(): Pick<Conv2dSpec, 'kernelSize' | 'strides' | 'padding' | 'dilation' | 'activation' | 'useBias'>;
+}
+
+/** A layer type's spec body without its name and inputs. */
+type Body<S extends LayerSpec> = S extends LayerSpec ? Omit<S, 'name' | 'inputs'> : never;
+
+interface TfjsImporter<S extends LayerSpec> {
+  /** The Keras / tfjs-layers classes read as this layer type (tfjs writes configs in snake_case). */
+  classNames: readonly string[];
+  read(config: Json, className: string, context: ImportContext): Body<S>;
+}
+
+const globalPool = (type: GlobalPoolSpec['type'], className: string): TfjsImporter<GlobalPoolSpec> => ({
+  classNames: [className],
+  read: (c, _name, { bad, channelsLast }) => {
+    channelsLast();
+    if (c.keepdims === true) bad('keepdims: true is not supported');
+    return { type };
+  },
+});
+
+const pool2d = (type: Pool2dSpec['type'], classNames: readonly string[]): TfjsImporter<Pool2dSpec> => ({
+  classNames,
+  read: (c, _name, { channelsLast, optional }) => {
+    channelsLast();
+    return {
+      type,
+      poolSize: c.pool_size as number | [number, number],
+      ...optional('strides', c.strides as number | [number, number] | undefined),
+      ...optional('padding', c.padding as 'same' | 'valid' | undefined),
+      ...(c.ceil_mode === true ? { ceilMode: true } : {}),
+    };
+  },
+});
+
+const recurrent = (
+  type: RecurrentSpec['type'],
+  classNames: readonly string[],
+): TfjsImporter<RecurrentSpec> => ({
+  classNames,
+  read: (c, className, { optional }) => ({
+    type,
+    units: c.units as number,
+    ...optional('returnSequences', c.return_sequences as boolean | undefined),
+    ...optional('useBias', c.use_bias as boolean | undefined),
+    // tfjs-layers' GRU has no reset_after and applies the gate before; Keras' default is after.
+    ...(className === 'GRU' ? { resetAfter: c.reset_after === true } : {}),
+    ...(className === 'ParsimonyGRUResetAfter' ? { resetAfter: true } : {}),
+  }),
+});
+
+/** The TensorFlow.js import facet: which classes read as each layer type (see `LayerType`). */
+export const TFJS_IMPORTERS: { readonly [T in LayerType]: TfjsImporter<SpecOf<T>> } = {
+  dense: {
+    classNames: ['Dense'],
+    read: (c, _name, { activation, optional }) => ({
+      type: 'dense',
+      units: c.units as number,
+      ...optional('activation', activation(c.activation)),
+      ...optional('useBias', c.use_bias as boolean | undefined),
+    }),
+  },
+  conv2d: {
+    classNames: ['Conv2D', 'ParsimonyGroupedConv2D'],
+    read: (c, _name, { window }) => {
+      const groups = (c.groups as number | undefined) ?? 1;
+      return { type: 'conv2d', filters: c.filters as number, ...window(), ...(groups > 1 ? { groups } : {}) };
+    },
+  },
+  depthwiseConv2d: {
+    classNames: ['DepthwiseConv2D'],
+    read: (c, _name, { window, optional }) => ({
+      type: 'depthwiseConv2d',
+      ...window(),
+      ...optional('depthMultiplier', c.depth_multiplier as number | undefined),
+    }),
+  },
+  separableConv2d: {
+    classNames: ['SeparableConv2D'],
+    read: (c, _name, { window, optional }) => ({
+      type: 'separableConv2d',
+      filters: c.filters as number,
+      ...window(),
+      ...optional('depthMultiplier', c.depth_multiplier as number | undefined),
+    }),
+  },
+  maxPool2d: pool2d('maxPool2d', ['MaxPooling2D', 'ParsimonyMaxPooling2DCeil']),
+  avgPool2d: pool2d('avgPool2d', ['AveragePooling2D', 'ParsimonyAveragePooling2DCeil']),
+  globalAvgPool2d: globalPool('globalAvgPool2d', 'GlobalAveragePooling2D'),
+  globalMaxPool2d: globalPool('globalMaxPool2d', 'GlobalMaxPooling2D'),
+  globalAvgPool1d: globalPool('globalAvgPool1d', 'GlobalAveragePooling1D'),
+  zeroPadding2d: {
+    classNames: ['ZeroPadding2D'],
+    read: (c, _name, { channelsLast }) => {
+      channelsLast();
+      return { type: 'zeroPadding2d', padding: c.padding as number };
+    },
+  },
+  batchNorm: {
+    classNames: ['BatchNormalization'],
+    read: (c, _name, { bad, optional }) => {
+      const axis = Array.isArray(c.axis) ? c.axis : [c.axis ?? -1];
+      if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3))
+        bad(`axis ${JSON.stringify(c.axis)}: only the channels axis (-1) is supported`);
+      return {
+        type: 'batchNorm',
+        ...optional('epsilon', c.epsilon as number | undefined),
+        ...optional('momentum', c.momentum as number | undefined),
+      };
+    },
+  },
+  layerNorm: {
+    classNames: ['LayerNormalization'],
+    read: (c, _name, { optional }) => ({
+      type: 'layerNorm',
+      ...optional('epsilon', c.epsilon as number | undefined),
+    }),
+  },
+  dropout: {
+    classNames: ['Dropout', 'SpatialDropout2D', 'SpatialDropout1D'],
+    read: (c) => ({ type: 'dropout', rate: c.rate as number }),
+  },
+  flatten: { classNames: ['Flatten'], read: () => ({ type: 'flatten' }) },
+  reshape: { classNames: ['Reshape'], read: (c) => ({ type: 'reshape', shape: c.target_shape as number[] }) },
+  activation: {
+    classNames: ['Activation', 'ReLU', 'Softmax'],
+    read: (c, className, { activation, bad }) => {
+      if (className === 'Softmax') return { type: 'activation', activation: 'softmax' };
+      if (className === 'ReLU') {
+        if (c.max_value !== undefined && c.max_value !== null && c.max_value !== 6)
+          bad(`max_value ${String(c.max_value)}: only 6 (relu6) or none is supported`);
+        return { type: 'activation', activation: c.max_value === 6 ? 'relu6' : 'relu' };
+      }
+      return { type: 'activation', activation: activation(c.activation) ?? bad('no activation') };
+    },
+  },
+  add: { classNames: ['Add'], read: () => ({ type: 'add' }) },
+  multiply: { classNames: ['Multiply'], read: () => ({ type: 'multiply' }) },
+  concat: {
+    classNames: ['Concatenate'],
+    read: (c) => {
+      const axis = (c.axis as number | undefined) ?? -1;
+      // Keras counts the batch axis; the spec does not.
+      return { type: 'concat', axis: axis < 0 ? axis : axis - 1 };
+    },
+  },
+  embedding: {
+    classNames: ['Embedding'],
+    read: (c) => ({ type: 'embedding', inputDim: c.input_dim as number, outputDim: c.output_dim as number }),
+  },
+  lstm: recurrent('lstm', ['LSTM']),
+  gru: recurrent('gru', ['GRU', 'ParsimonyGRUResetAfter']),
+  multiHeadAttention: {
+    classNames: ['MultiHeadAttention', 'ParsimonyMultiHeadAttention'],
+    read: (c, _name, { optional }) => ({
+      type: 'multiHeadAttention',
+      numHeads: c.num_heads as number,
+      keyDim: c.key_dim as number,
+      ...optional('valueDim', c.value_dim as number | undefined),
+      ...optional('useBias', c.use_bias as boolean | undefined),
+    }),
+  },
+};
+
+/** Keras class name to its importer; a class claimed by two layer types is a programming error. */
+const IMPORTER_BY_CLASS = new Map<string, TfjsImporter<LayerSpec>>();
+for (const importer of Object.values(TFJS_IMPORTERS) as TfjsImporter<LayerSpec>[])
+  for (const className of importer.classNames) {
+    if (IMPORTER_BY_CLASS.has(className))
+      // not a user error: two entries of the importer table name the same Keras class
+      throw new Error(`two importers claim the class ${className}`);
+    IMPORTER_BY_CLASS.set(className, importer);
+  }
+
 function layerBody(layer: KerasLayer, fail: (m: string) => never): LayerBody {
   const c = layer.config;
   const name = layerName(layer);
@@ -188,123 +379,7 @@ function layerBody(layer: KerasLayer, fail: (m: string) => never): LayerBody {
       ...optional('useBias', c.use_bias as boolean | undefined),
     };
   };
-  switch (layer.class_name) {
-    case 'Dense':
-      return {
-        type: 'dense',
-        units: c.units as number,
-        ...optional('activation', activation(c.activation)),
-        ...optional('useBias', c.use_bias as boolean | undefined),
-      };
-    // tfjs writes configs in snake_case, Parsimony's own layers included.
-    case 'Conv2D':
-    case 'ParsimonyGroupedConv2D': {
-      const groups = (c.groups as number | undefined) ?? 1;
-      return { type: 'conv2d', filters: c.filters as number, ...window(), ...(groups > 1 ? { groups } : {}) };
-    }
-    case 'DepthwiseConv2D':
-      return {
-        type: 'depthwiseConv2d',
-        ...window(),
-        ...optional('depthMultiplier', c.depth_multiplier as number | undefined),
-      };
-    case 'SeparableConv2D':
-      return {
-        type: 'separableConv2d',
-        filters: c.filters as number,
-        ...window(),
-        ...optional('depthMultiplier', c.depth_multiplier as number | undefined),
-      };
-    case 'MaxPooling2D':
-    case 'AveragePooling2D':
-      channelsLast();
-      return {
-        type: layer.class_name === 'MaxPooling2D' ? 'maxPool2d' : 'avgPool2d',
-        poolSize: c.pool_size as number | [number, number],
-        ...optional('strides', c.strides as number | [number, number] | undefined),
-        ...optional('padding', c.padding as 'same' | 'valid' | undefined),
-      };
-    case 'GlobalAveragePooling2D':
-    case 'GlobalMaxPooling2D':
-    case 'GlobalAveragePooling1D':
-      channelsLast();
-      if (c.keepdims === true) bad('keepdims: true is not supported');
-      return {
-        type:
-          layer.class_name === 'GlobalAveragePooling2D'
-            ? 'globalAvgPool2d'
-            : layer.class_name === 'GlobalMaxPooling2D'
-              ? 'globalMaxPool2d'
-              : 'globalAvgPool1d',
-      };
-    case 'ZeroPadding2D':
-      channelsLast();
-      return { type: 'zeroPadding2d', padding: c.padding as number };
-    case 'BatchNormalization': {
-      const axis = Array.isArray(c.axis) ? c.axis : [c.axis ?? -1];
-      if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3))
-        bad(`axis ${JSON.stringify(c.axis)}: only the channels axis (-1) is supported`);
-      return {
-        type: 'batchNorm',
-        ...optional('epsilon', c.epsilon as number | undefined),
-        ...optional('momentum', c.momentum as number | undefined),
-      };
-    }
-    case 'LayerNormalization':
-      return { type: 'layerNorm', ...optional('epsilon', c.epsilon as number | undefined) };
-    case 'Dropout':
-    case 'SpatialDropout2D':
-    case 'SpatialDropout1D':
-      return { type: 'dropout', rate: c.rate as number };
-    case 'Flatten':
-      return { type: 'flatten' };
-    case 'Reshape':
-      return { type: 'reshape', shape: c.target_shape as number[] };
-    case 'Activation':
-      return { type: 'activation', activation: activation(c.activation) ?? bad('no activation') };
-    case 'ReLU':
-      if (c.max_value !== undefined && c.max_value !== null && c.max_value !== 6)
-        bad(`max_value ${String(c.max_value)}: only 6 (relu6) or none is supported`);
-      return { type: 'activation', activation: c.max_value === 6 ? 'relu6' : 'relu' };
-    case 'Softmax':
-      return { type: 'activation', activation: 'softmax' };
-    case 'Add':
-      return { type: 'add' };
-    case 'Concatenate': {
-      const axis = (c.axis as number | undefined) ?? -1;
-      // Keras counts the batch axis; the spec does not.
-      return { type: 'concat', axis: axis < 0 ? axis : axis - 1 };
-    }
-    case 'Embedding':
-      return { type: 'embedding', inputDim: c.input_dim as number, outputDim: c.output_dim as number };
-    case 'LSTM':
-    case 'GRU':
-      return {
-        type: layer.class_name === 'LSTM' ? 'lstm' : 'gru',
-        units: c.units as number,
-        ...optional('returnSequences', c.return_sequences as boolean | undefined),
-        ...optional('useBias', c.use_bias as boolean | undefined),
-        // tfjs-layers' GRU has no reset_after and applies the gate before; Keras' default is after.
-        ...(layer.class_name === 'GRU' ? { resetAfter: c.reset_after === true } : {}),
-      };
-    case 'ParsimonyGRUResetAfter':
-      return {
-        type: 'gru',
-        units: c.units as number,
-        ...optional('returnSequences', c.return_sequences as boolean | undefined),
-        ...optional('useBias', c.use_bias as boolean | undefined),
-        resetAfter: true,
-      };
-    case 'MultiHeadAttention':
-    case 'ParsimonyMultiHeadAttention':
-      return {
-        type: 'multiHeadAttention',
-        numHeads: c.num_heads as number,
-        keyDim: c.key_dim as number,
-        ...optional('valueDim', c.value_dim as number | undefined),
-        ...optional('useBias', c.use_bias as boolean | undefined),
-      };
-    default:
-      return bad('a layer kind Parsimony has no spec for');
-  }
+  const importer = IMPORTER_BY_CLASS.get(layer.class_name);
+  if (!importer) return bad('a layer kind Parsimony has no spec for');
+  return importer.read(c, layer.class_name, { bad, activation, channelsLast, optional, window }) as LayerBody;
 }

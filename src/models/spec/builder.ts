@@ -11,13 +11,10 @@
  * Both produce the same plain JSON a file holds; `build()` checks shapes and fails naming the layer.
  */
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { InputSpec, LayerSpec, LayerType, ModelSpec } from './types.js';
+import type { Activation, InputSpec, LayerSpec, LayerType, ModelSpec, SpecOf } from './types.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './types.js';
 import { inferShapes } from './validate.js';
 
-// Distributes over the union, so types that share one spec interface (maxPool2d/avgPool2d) resolve.
-type SpecMatching<S, T> = S extends { type: infer U } ? (T extends U ? S : never) : never;
-type SpecOf<T extends LayerType> = SpecMatching<LayerSpec, T>;
 /** A layer's own settings: everything but its type and inputs; the name is optional. */
 export type LayerConfig<T extends LayerType> = Omit<SpecOf<T>, 'type' | 'inputs' | 'name'> & {
   name?: string;
@@ -80,6 +77,7 @@ export class ModelBuilder {
   reshape = (x: string, config: LayerConfig<'reshape'>) => this.layer('reshape', x, config);
   activation = (x: string, config: LayerConfig<'activation'>) => this.layer('activation', x, config);
   add = (xs: readonly string[], config?: LayerConfig<'add'>) => this.layer('add', xs, config);
+  multiply = (xs: readonly string[], config?: LayerConfig<'multiply'>) => this.layer('multiply', xs, config);
   concat = (xs: readonly string[], config?: LayerConfig<'concat'>) => this.layer('concat', xs, config);
   embedding = (x: string, config: LayerConfig<'embedding'>) => this.layer('embedding', x, config);
   lstm = (x: string, config: LayerConfig<'lstm'>) => this.layer('lstm', x, config);
@@ -116,6 +114,35 @@ export class ModelBuilder {
     this.counters.set(type, n);
     return name;
   }
+}
+
+export interface SqueezeExcitationOptions {
+  /** Channels of the image `x` (the gate's width). */
+  channels: number;
+  /** Width of the bottleneck between the two dense layers. */
+  squeezeChannels: number;
+  /** Activation of the bottleneck (default relu; EfficientNet uses swish). */
+  activation?: Activation;
+  /** Prefix of the layers' names (default: automatic names). */
+  name?: string;
+}
+
+/**
+ * A squeeze-and-excitation block (Hu et al. 2018) on an image `x` [h, w, c]: global average pool,
+ * a dense bottleneck, a dense sigmoid gate [c], and `x` multiplied channel by channel by the gate.
+ * The dense layers are the 1x1 convolutions of the usual drawing (on a 1x1 input they are the same
+ * weights and products). Returns the gated image.
+ */
+export function squeezeExcitation(b: ModelBuilder, x: string, options: SqueezeExcitationOptions): string {
+  const named = (part: string) => (options.name === undefined ? {} : { name: `${options.name}_${part}` });
+  const squeezed = b.globalAvgPool2d(x, named('squeeze'));
+  const reduced = b.dense(squeezed, {
+    units: options.squeezeChannels,
+    activation: options.activation ?? 'relu',
+    ...named('reduce'),
+  });
+  const gate = b.dense(reduced, { units: options.channels, activation: 'sigmoid', ...named('gate') });
+  return b.multiply([x, gate], named('scale'));
 }
 
 /** A stack of layers, each reading the previous one. */

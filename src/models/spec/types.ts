@@ -102,6 +102,12 @@ export interface Pool2dSpec extends LayerBase {
   /** Default: poolSize. */
   strides?: number | [number, number];
   padding?: Padding;
+  /**
+   * Round the output size up, as PyTorch's `ceil_mode=True` does (padding 'valid' only): the last
+   * window may run past the input's end and pools the values that remain, as long as it starts
+   * inside the input. Default false (round down).
+   */
+  ceilMode?: boolean;
 }
 
 export interface GlobalPoolSpec extends LayerBase {
@@ -150,6 +156,14 @@ export interface AddSpec extends LayerBase {
   type: 'add';
 }
 
+/**
+ * Elementwise product. Shapes broadcast as NumPy's do, aligned at the last (channel) axis, so a
+ * per-channel gate [c] or [1, 1, c] scales an image [h, w, c] (squeeze-and-excitation).
+ */
+export interface MultiplySpec extends LayerBase {
+  type: 'multiply';
+}
+
 export interface ConcatSpec extends LayerBase {
   type: 'concat';
   /** Axis without the batch dimension; default -1 (channels). */
@@ -195,12 +209,29 @@ export type LayerSpec =
   | ReshapeSpec
   | ActivationSpec
   | AddSpec
+  | MultiplySpec
   | ConcatSpec
   | EmbeddingSpec
   | RecurrentSpec
   | MultiHeadAttentionSpec;
 
+/**
+ * A layer type is one entry in each table typed `{ [T in LayerType]: Facet<SpecOf<T>> }`, one table
+ * per concern: LAYER_KINDS (fields, shapes, costs: spec/layers/index.ts), TFJS_BUILDERS
+ * (tfjs/build.ts) and TFJS_IMPORTERS (import/tfjs-layers.ts). A type added to `LayerSpec` without
+ * an entry in every table does not compile; a new concern (compression rules, ONNX) is one more
+ * table of the same shape.
+ */
 export type LayerType = LayerSpec['type'];
+
+/** The spec interface of one layer type (distributes, so types sharing an interface resolve). */
+export type SpecOf<T extends LayerType> = LayerSpec extends infer S
+  ? S extends { type: infer U }
+    ? T extends U
+      ? S
+      : never
+    : never
+  : never;
 
 export interface InputSpec {
   name: string;

@@ -4,9 +4,9 @@
  * ModelSpecError naming the layer (and field or shapes) at fault.
  */
 import { ModelSpecError } from '../../core/errors.js';
-import { layerKind, type Shape } from './layers/index.js';
+import { isLayerType, layerKind, type Shape } from './layers/index.js';
 import { formatShape } from './layers/kind.js';
-import { type LayerSpec, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelSpec } from './types.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelSpec } from './types.js';
 
 const COMMON_FIELDS = new Set(['name', 'type', 'inputs', 'trainable', 'compression']);
 
@@ -52,8 +52,8 @@ export function parseModelSpec(input: string | unknown, source = 'model'): Model
     const name = layer.name;
     if (typeof name !== 'string' || name === '') return fail(`layers[${i}] needs a "name"`);
     const where = `layer "${name}"`;
-    const kind = typeof layer.type === 'string' ? layerKind(layer.type as LayerSpec['type']) : undefined;
-    if (!kind) return fail(`${where}: unknown type ${JSON.stringify(layer.type)}`);
+    if (!isLayerType(layer.type)) return fail(`${where}: unknown type ${JSON.stringify(layer.type)}`);
+    const kind = layerKind(layer.type);
     if (!Array.isArray(layer.inputs) || !layer.inputs.every((x) => typeof x === 'string'))
       fail(`${where}: "inputs" must be a list of layer or input names`);
     if (layer.trainable !== undefined && typeof layer.trainable !== 'boolean')
@@ -118,8 +118,8 @@ export function inferShapes(spec: ModelSpec, source = spec.name ?? 'model'): Inf
       throw new ModelSpecError(`${source}: layer "${layer.name}": ${message}`);
     };
     if (byName.has(layer.name)) fail('duplicate name');
+    if (!isLayerType(layer.type)) return fail(`unknown type ${JSON.stringify(layer.type)}`);
     const kind = layerKind(layer.type);
-    if (!kind) return fail(`unknown type ${JSON.stringify(layer.type)}`);
     const [min, max] = kind.arity;
     if (layer.inputs.length < min || layer.inputs.length > max)
       fail(

@@ -1,8 +1,8 @@
 /**
  * Builds a TensorFlow.js LayersModel from a Parsimony spec (functional API, so graphs with
  * residuals and branches build as written). Weight initialisation is seeded. Grouped convolution,
- * multi-head attention and GRU with reset-after, which tfjs-layers lacks, are Parsimony's own
- * layers (custom-layers.ts).
+ * multi-head attention, GRU with reset-after and ceil-mode pooling, which tfjs-layers lacks, are
+ * Parsimony's own layers (custom-layers.ts).
  */
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { Random } from '../../core/random.js';
@@ -11,8 +11,12 @@ import type {
   Conv2dSpec,
   DepthwiseConv2dSpec,
   LayerSpec,
+  LayerType,
   ModelSpec,
+  Pool2dSpec,
+  RecurrentSpec,
   SeparableConv2dSpec,
+  SpecOf,
 } from '../spec/types.js';
 import { inferShapes } from '../spec/validate.js';
 import { type CustomLayers, customLayers } from './custom-layers.js';
@@ -38,160 +42,165 @@ function windowArgs(spec: Conv2dSpec | DepthwiseConv2dSpec | SeparableConv2dSpec
   };
 }
 
-function layerFor(
-  tfl: Tfl,
-  custom: CustomLayers,
-  spec: LayerSpec,
-  nextSeed: () => number,
-): TfLayers.layers.Layer {
-  const L = tfl.layers;
-  const kernelInitializer = () => tfl.initializers.glorotUniform({ seed: nextSeed() });
-  const base = { name: spec.name, trainable: spec.trainable ?? true };
-  switch (spec.type) {
-    case 'dense':
-      return L.dense({
+/** What a layer's builder gets besides its spec. */
+interface BuildContext {
+  tfl: Tfl;
+  custom: CustomLayers;
+  /** The layer's name and trainable flag, in tfjs-layers' names. */
+  base: { name: string; trainable: boolean };
+  /** A fresh seed for the next initialiser (the order of calls fixes the weights). */
+  nextSeed(): number;
+  /** A Glorot-uniform initialiser with a fresh seed. */
+  glorot(): ReturnType<Tfl['initializers']['glorotUniform']>;
+}
+
+type TfjsBuilder<S extends LayerSpec> = (spec: S, context: BuildContext) => TfLayers.layers.Layer;
+
+function pool2d(spec: Pool2dSpec, { tfl, custom, base }: BuildContext): TfLayers.layers.Layer {
+  const poolSize = pair(spec.poolSize, 1);
+  if (spec.ceilMode) {
+    const args = {
+      ...base,
+      poolSize,
+      strides: spec.strides === undefined ? poolSize : pair(spec.strides, 1),
+    };
+    return spec.type === 'maxPool2d' ? custom.maxPool2dCeil(args) : custom.avgPool2dCeil(args);
+  }
+  const args = {
+    ...base,
+    poolSize,
+    strides: spec.strides === undefined ? poolSize : pair(spec.strides, 1),
+    padding: spec.padding ?? 'valid',
+  };
+  return spec.type === 'maxPool2d' ? tfl.layers.maxPooling2d(args) : tfl.layers.averagePooling2d(args);
+}
+
+function recurrentArgs(spec: RecurrentSpec, { base, glorot, tfl, nextSeed }: BuildContext) {
+  return {
+    ...base,
+    units: spec.units,
+    returnSequences: spec.returnSequences ?? false,
+    useBias: spec.useBias ?? true,
+    kernelInitializer: glorot(),
+    recurrentInitializer: tfl.initializers.orthogonal({ seed: nextSeed() }),
+  };
+}
+
+/** The TensorFlow.js facet: one builder per layer type (see `LayerType` for the other tables). */
+export const TFJS_BUILDERS: { readonly [T in LayerType]: TfjsBuilder<SpecOf<T>> } = {
+  dense: (spec, { tfl, base, glorot }) =>
+    tfl.layers.dense({
+      ...base,
+      units: spec.units,
+      activation: spec.activation,
+      useBias: spec.useBias ?? true,
+      kernelInitializer: glorot(),
+    }),
+  conv2d: (spec, { tfl, custom, base, glorot, nextSeed }) => {
+    if ((spec.groups ?? 1) !== 1) {
+      const w = windowArgs(spec);
+      return custom.groupedConv2d({
         ...base,
-        units: spec.units,
-        activation: spec.activation,
-        useBias: spec.useBias ?? true,
-        kernelInitializer: kernelInitializer(),
-      });
-    case 'conv2d':
-      if ((spec.groups ?? 1) !== 1) {
-        const w = windowArgs(spec);
-        return custom.groupedConv2d({
-          ...base,
-          filters: spec.filters,
-          groups: spec.groups as number,
-          kernelSize: w.kernelSize,
-          strides: w.strides,
-          padding: w.padding,
-          dilationRate: w.dilationRate,
-          activation: w.activation,
-          useBias: w.useBias,
-          seed: nextSeed(),
-        });
-      }
-      return L.conv2d({
-        ...base,
-        ...windowArgs(spec),
         filters: spec.filters,
-        kernelInitializer: kernelInitializer(),
-      });
-    case 'depthwiseConv2d':
-      return L.depthwiseConv2d({
-        ...base,
-        ...windowArgs(spec),
-        depthMultiplier: spec.depthMultiplier ?? 1,
-        depthwiseInitializer: kernelInitializer(),
-      });
-    case 'separableConv2d':
-      return L.separableConv2d({
-        ...base,
-        ...windowArgs(spec),
-        filters: spec.filters,
-        depthMultiplier: spec.depthMultiplier ?? 1,
-        depthwiseInitializer: kernelInitializer(),
-        pointwiseInitializer: kernelInitializer(),
-      });
-    case 'maxPool2d':
-    case 'avgPool2d': {
-      const poolSize = pair(spec.poolSize, 1);
-      const args = {
-        ...base,
-        poolSize,
-        strides: spec.strides === undefined ? poolSize : pair(spec.strides, 1),
-        padding: spec.padding ?? 'valid',
-      };
-      return spec.type === 'maxPool2d' ? L.maxPooling2d(args) : L.averagePooling2d(args);
-    }
-    case 'globalAvgPool2d':
-      return L.globalAveragePooling2d(base);
-    case 'globalMaxPool2d':
-      return L.globalMaxPooling2d(base);
-    case 'globalAvgPool1d':
-      return L.globalAveragePooling1d(base);
-    case 'zeroPadding2d': {
-      const p = spec.padding;
-      return L.zeroPadding2d({
-        ...base,
-        padding:
-          typeof p === 'number'
-            ? [
-                [p, p],
-                [p, p],
-              ]
-            : p,
-      });
-    }
-    case 'batchNorm':
-      return L.batchNormalization({
-        ...base,
-        epsilon: spec.epsilon ?? 1e-3,
-        momentum: spec.momentum ?? 0.99,
-      });
-    case 'layerNorm':
-      return L.layerNormalization({ ...base, epsilon: spec.epsilon ?? 1e-3 });
-    case 'dropout':
-      return L.dropout({ ...base, rate: spec.rate });
-    case 'flatten':
-      return L.flatten(base);
-    case 'reshape':
-      return L.reshape({ ...base, targetShape: spec.shape });
-    case 'activation':
-      return L.activation({ ...base, activation: spec.activation });
-    case 'add':
-      return L.add(base);
-    case 'concat':
-      return L.concatenate({ ...base, axis: spec.axis ?? -1 });
-    case 'embedding':
-      return L.embedding({
-        ...base,
-        inputDim: spec.inputDim,
-        outputDim: spec.outputDim,
-        embeddingsInitializer: tfl.initializers.randomUniform({
-          minval: -0.05,
-          maxval: 0.05,
-          seed: nextSeed(),
-        }),
-      });
-    case 'lstm':
-      return L.lstm({
-        ...base,
-        units: spec.units,
-        returnSequences: spec.returnSequences ?? false,
-        useBias: spec.useBias ?? true,
-        kernelInitializer: kernelInitializer(),
-        recurrentInitializer: tfl.initializers.orthogonal({ seed: nextSeed() }),
-      });
-    case 'gru':
-      if (spec.resetAfter !== false)
-        return custom.gruResetAfter({
-          ...base,
-          units: spec.units,
-          returnSequences: spec.returnSequences ?? false,
-          useBias: spec.useBias ?? true,
-          seed: nextSeed(),
-        });
-      return L.gru({
-        ...base,
-        units: spec.units,
-        returnSequences: spec.returnSequences ?? false,
-        useBias: spec.useBias ?? true,
-        kernelInitializer: kernelInitializer(),
-        recurrentInitializer: tfl.initializers.orthogonal({ seed: nextSeed() }),
-      });
-    case 'multiHeadAttention':
-      return custom.multiHeadAttention({
-        ...base,
-        numHeads: spec.numHeads,
-        keyDim: spec.keyDim,
-        valueDim: spec.valueDim ?? spec.keyDim,
-        useBias: spec.useBias ?? true,
+        groups: spec.groups as number,
+        kernelSize: w.kernelSize,
+        strides: w.strides,
+        padding: w.padding,
+        dilationRate: w.dilationRate,
+        activation: w.activation,
+        useBias: w.useBias,
         seed: nextSeed(),
       });
-  }
-}
+    }
+    return tfl.layers.conv2d({
+      ...base,
+      ...windowArgs(spec),
+      filters: spec.filters,
+      kernelInitializer: glorot(),
+    });
+  },
+  depthwiseConv2d: (spec, { tfl, base, glorot }) =>
+    tfl.layers.depthwiseConv2d({
+      ...base,
+      ...windowArgs(spec),
+      depthMultiplier: spec.depthMultiplier ?? 1,
+      depthwiseInitializer: glorot(),
+    }),
+  separableConv2d: (spec, { tfl, base, glorot }) =>
+    tfl.layers.separableConv2d({
+      ...base,
+      ...windowArgs(spec),
+      filters: spec.filters,
+      depthMultiplier: spec.depthMultiplier ?? 1,
+      depthwiseInitializer: glorot(),
+      pointwiseInitializer: glorot(),
+    }),
+  maxPool2d: pool2d,
+  avgPool2d: pool2d,
+  globalAvgPool2d: (_spec, { tfl, base }) => tfl.layers.globalAveragePooling2d(base),
+  globalMaxPool2d: (_spec, { tfl, base }) => tfl.layers.globalMaxPooling2d(base),
+  globalAvgPool1d: (_spec, { tfl, base }) => tfl.layers.globalAveragePooling1d(base),
+  zeroPadding2d: (spec, { tfl, base }) => {
+    const p = spec.padding;
+    return tfl.layers.zeroPadding2d({
+      ...base,
+      padding:
+        typeof p === 'number'
+          ? [
+              [p, p],
+              [p, p],
+            ]
+          : p,
+    });
+  },
+  batchNorm: (spec, { tfl, base }) =>
+    tfl.layers.batchNormalization({
+      ...base,
+      epsilon: spec.epsilon ?? 1e-3,
+      momentum: spec.momentum ?? 0.99,
+    }),
+  layerNorm: (spec, { tfl, base }) =>
+    tfl.layers.layerNormalization({ ...base, epsilon: spec.epsilon ?? 1e-3 }),
+  dropout: (spec, { tfl, base }) => tfl.layers.dropout({ ...base, rate: spec.rate }),
+  flatten: (_spec, { tfl, base }) => tfl.layers.flatten(base),
+  reshape: (spec, { tfl, base }) => tfl.layers.reshape({ ...base, targetShape: spec.shape }),
+  activation: (spec, { tfl, base }) => tfl.layers.activation({ ...base, activation: spec.activation }),
+  add: (_spec, { tfl, base }) => tfl.layers.add(base),
+  // tfjs-layers' Multiply broadcasts by inserting axes after the batch axis, as the spec does.
+  multiply: (_spec, { tfl, base }) => tfl.layers.multiply(base),
+  concat: (spec, { tfl, base }) => tfl.layers.concatenate({ ...base, axis: spec.axis ?? -1 }),
+  embedding: (spec, { tfl, base, nextSeed }) =>
+    tfl.layers.embedding({
+      ...base,
+      inputDim: spec.inputDim,
+      outputDim: spec.outputDim,
+      embeddingsInitializer: tfl.initializers.randomUniform({
+        minval: -0.05,
+        maxval: 0.05,
+        seed: nextSeed(),
+      }),
+    }),
+  lstm: (spec, context) => context.tfl.layers.lstm(recurrentArgs(spec, context)),
+  gru: (spec, context) => {
+    if (spec.resetAfter === false) return context.tfl.layers.gru(recurrentArgs(spec, context));
+    return context.custom.gruResetAfter({
+      ...context.base,
+      units: spec.units,
+      returnSequences: spec.returnSequences ?? false,
+      useBias: spec.useBias ?? true,
+      seed: context.nextSeed(),
+    });
+  },
+  multiHeadAttention: (spec, { custom, base, nextSeed }) =>
+    custom.multiHeadAttention({
+      ...base,
+      numHeads: spec.numHeads,
+      keyDim: spec.keyDim,
+      valueDim: spec.valueDim ?? spec.keyDim,
+      useBias: spec.useBias ?? true,
+      seed: nextSeed(),
+    }),
+};
 
 /** Builds the model; call `initBackend()` first so it lives on the chosen backend. */
 export async function buildTfjsModel(
@@ -212,7 +221,14 @@ export async function buildTfjsModel(
     return t;
   });
   for (const layerSpec of spec.layers) {
-    const layer = layerFor(tfl, custom, layerSpec, nextSeed);
+    const build = TFJS_BUILDERS[layerSpec.type] as TfjsBuilder<LayerSpec>;
+    const layer = build(layerSpec, {
+      tfl,
+      custom,
+      base: { name: layerSpec.name, trainable: layerSpec.trainable ?? true },
+      nextSeed,
+      glorot: () => tfl.initializers.glorotUniform({ seed: nextSeed() }),
+    });
     if (
       layerSpec.type === 'conv2d' &&
       (layerSpec.groups ?? 1) === 1 &&

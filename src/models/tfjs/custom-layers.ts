@@ -1,7 +1,7 @@
 /**
  * Layers the spec has and tfjs-layers lacks, as tfjs-layers `Layer` subclasses: grouped
- * convolution, Keras-style multi-head attention, and GRU with the reset gate applied after the
- * recurrent product (Keras' and PyTorch's default). Their weights have the shapes Keras gives them,
+ * convolution, Keras-style multi-head attention, GRU with the reset gate applied after the
+ * recurrent product (Keras' and PyTorch's default), and pooling in PyTorch's ceil mode. Their weights have the shapes Keras gives them,
  * so parameter counts match `analyzeModel`. Each class is registered for (de)serialisation once,
  * here, so saved models that use them load again through `loadModel`.
  *
@@ -10,6 +10,7 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { poolOutput } from '../spec/layers/kind.js';
 
 type Tfc = typeof TfCore;
 type Tfl = typeof TfLayers;
@@ -52,12 +53,23 @@ export interface GruResetAfterArgs {
   seed: number;
 }
 
+export interface CeilPool2dArgs {
+  name?: string;
+  trainable?: boolean;
+  poolSize: [number, number];
+  strides: [number, number];
+}
+
 type LayerFactory<A> = (args: A) => TfLayers.layers.Layer;
 
 export interface CustomLayers {
   groupedConv2d: LayerFactory<GroupedConv2dArgs>;
   multiHeadAttention: LayerFactory<MultiHeadAttentionArgs>;
   gruResetAfter: LayerFactory<GruResetAfterArgs>;
+  /** Max pooling with PyTorch's ceil_mode (padding 'valid'). */
+  maxPool2dCeil: LayerFactory<CeilPool2dArgs>;
+  /** Average pooling with PyTorch's ceil_mode: a window cut by the input's end averages what remains. */
+  avgPool2dCeil: LayerFactory<CeilPool2dArgs>;
 }
 
 /** The part of tfjs-layers' protected Layer API the subclasses use. */
@@ -283,7 +295,102 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
     }
   }
 
-  for (const cls of [GroupedConv2D, MultiHeadAttention, GruResetAfter])
+  /**
+   * Ceil-mode pooling: the input is padded at its end (bottom and right) so that 'valid' pooling
+   * yields the rounded-up size. Max pooling pads with the lowest float, which never wins a window
+   * (every window starts inside the input); average pooling pads with zeros and rescales each
+   * output by pool area / real values in its window, so it averages only what is in the input.
+   */
+  abstract class CeilPool2D extends Base {
+    readonly args: CeilPool2dArgs;
+
+    constructor(args: CeilPool2dArgs) {
+      super({ name: args.name, trainable: args.trainable });
+      this.args = args;
+    }
+
+    protected outputSize(h: number, w: number): [number, number] {
+      const { poolSize: k, strides: s } = this.args;
+      return [poolOutput(h, k[0], s[0], 'valid', true), poolOutput(w, k[1], s[1], 'valid', true)];
+    }
+
+    /** Padding at the end of each axis that the last window needs. */
+    protected endPadding(h: number, w: number): [number, number] {
+      const { poolSize: k, strides: s } = this.args;
+      const [oh, ow] = this.outputSize(h, w);
+      return [Math.max(0, (oh - 1) * s[0] + k[0] - h), Math.max(0, (ow - 1) * s[1] + k[1] - w)];
+    }
+
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      const [n, h, w, c] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+      if (h === null || w === null) return [n, null, null, c];
+      return [n, ...this.outputSize(h, w), c];
+    }
+
+    override getConfig(): TfCore.serialization.ConfigDict {
+      const { name: _n, trainable: _t, ...rest } = this.args;
+      return {
+        ...super.getConfig(),
+        ...rest,
+        padding: 'valid',
+        ceilMode: true,
+      } as unknown as TfCore.serialization.ConfigDict;
+    }
+  }
+
+  class MaxPool2DCeil extends CeilPool2D {
+    static className = 'ParsimonyMaxPooling2DCeil';
+
+    override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
+      return tfc.tidy(() => {
+        const x = (Array.isArray(inputs) ? inputs[0] : inputs) as TfCore.Tensor4D;
+        const [pb, pr] = this.endPadding(x.shape[1], x.shape[2]);
+        const padded =
+          pb === 0 && pr === 0
+            ? x
+            : tfc.pad(
+                x,
+                [
+                  [0, 0],
+                  [0, pb],
+                  [0, pr],
+                  [0, 0],
+                ],
+                -3.4028234663852886e38,
+              );
+        return tfc.maxPool(padded, this.args.poolSize, this.args.strides, 'valid');
+      });
+    }
+  }
+
+  class AvgPool2DCeil extends CeilPool2D {
+    static className = 'ParsimonyAveragePooling2DCeil';
+
+    override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
+      return tfc.tidy(() => {
+        const x = (Array.isArray(inputs) ? inputs[0] : inputs) as TfCore.Tensor4D;
+        const [h, w] = [x.shape[1], x.shape[2]];
+        const [pb, pr] = this.endPadding(h, w);
+        const { poolSize: k, strides: s } = this.args;
+        if (pb === 0 && pr === 0) return tfc.avgPool(x, k, s, 'valid');
+        const padded = tfc.pad(x, [
+          [0, 0],
+          [0, pb],
+          [0, pr],
+          [0, 0],
+        ]);
+        const [oh, ow] = this.outputSize(h, w);
+        const real = (o: number, axis: 0 | 1, size: number) =>
+          Math.min(o * s[axis] + k[axis], size) - o * s[axis];
+        const scale = new Float32Array(oh * ow);
+        for (let i = 0; i < oh; i++)
+          for (let j = 0; j < ow; j++) scale[i * ow + j] = (k[0] * k[1]) / (real(i, 0, h) * real(j, 1, w));
+        return tfc.mul(tfc.avgPool(padded, k, s, 'valid'), tfc.tensor4d(scale, [1, oh, ow, 1]));
+      });
+    }
+  }
+
+  for (const cls of [GroupedConv2D, MultiHeadAttention, GruResetAfter, MaxPool2DCeil, AvgPool2DCeil])
     tfc.serialization.registerClass(
       cls as unknown as TfCore.serialization.SerializableConstructor<TfCore.serialization.Serializable>,
     );
@@ -291,6 +398,8 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
     groupedConv2d: (args) => new GroupedConv2D(args),
     multiHeadAttention: (args) => new MultiHeadAttention(args),
     gruResetAfter: (args) => new GruResetAfter(args),
+    maxPool2dCeil: (args) => new MaxPool2DCeil(args),
+    avgPool2dCeil: (args) => new AvgPool2DCeil(args),
   };
   return defined;
 }

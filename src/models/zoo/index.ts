@@ -4,9 +4,11 @@
  */
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { ModelSpec } from '../spec/types.js';
+import { efficientnetB0 } from './efficientnet.js';
 import { lenet5, lenet300100 } from './lenet.js';
 import { mobilenetV1, mobilenetV2 } from './mobilenet.js';
 import { resnet18, resnet50 } from './resnet.js';
+import { squeezenet10, squeezenet11 } from './squeezenet.js';
 import { transformerEncoder } from './transformer.js';
 import { vgg16 } from './vgg.js';
 
@@ -44,6 +46,12 @@ export const ZOO: readonly ZooEntry[] = [
     build: mobilenetV2,
   },
   {
+    name: 'efficientnet-b0',
+    description: 'EfficientNet-B0 (Tan & Le 2019), torchvision layout',
+    options: ['inputSize', 'numClasses'],
+    build: efficientnetB0,
+  },
+  {
     name: 'resnet-18',
     description: 'ResNet-18 (He et al. 2016), torchvision layout',
     options: ['inputSize', 'numClasses'],
@@ -54,6 +62,18 @@ export const ZOO: readonly ZooEntry[] = [
     description: 'ResNet-50 v1.5, torchvision layout',
     options: ['inputSize', 'numClasses'],
     build: resnet50,
+  },
+  {
+    name: 'squeezenet-1.0',
+    description: 'SqueezeNet 1.0 (Iandola et al. 2016), torchvision layout',
+    options: ['inputSize', 'numClasses'],
+    build: squeezenet10,
+  },
+  {
+    name: 'squeezenet-1.1',
+    description: 'SqueezeNet 1.1, torchvision layout',
+    options: ['inputSize', 'numClasses'],
+    build: squeezenet11,
   },
   {
     name: 'vgg-16',

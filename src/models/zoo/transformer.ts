@@ -3,6 +3,7 @@
  * post-norm encoder blocks (self-attention, add & norm, feed-forward, add & norm), mean pooling
  * over the sequence, and a classifier.
  */
+import { ModelSpecError } from '../../core/errors.js';
 import { ModelBuilder } from '../spec/builder.js';
 import type { ModelSpec } from '../spec/types.js';
 
@@ -23,7 +24,7 @@ export function transformerEncoder(options: TransformerOptions = {}): ModelSpec 
   const heads = options.numHeads ?? 4;
   const ff = options.feedForwardDim ?? 4 * dim;
   if (dim % heads !== 0)
-    throw new Error(`transformer: modelDim ${dim} is not divisible by numHeads ${heads}`);
+    throw new ModelSpecError(`transformer-encoder: modelDim ${dim} is not divisible by numHeads ${heads}`);
   const b = new ModelBuilder('transformer-encoder');
   const tokens = b.input([steps], { name: 'tokens', dtype: 'int32' });
   const positions = b.input([steps], { name: 'positions', dtype: 'int32' });

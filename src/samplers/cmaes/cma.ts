@@ -80,7 +80,9 @@ export class CmaState {
 
   constructor(config: CmaConfig) {
     const n = config.mean.length;
-    if (n < 1) throw new RangeError('CMA-ES needs at least one dimension');
+    if (n < 1)
+      // not a user error: the sampler never builds an empty search space
+      throw new RangeError('CMA-ES needs at least one dimension');
     this.dim = n;
     this.popsize = config.popsize;
     this.separable = config.separable ?? false;
@@ -202,6 +204,7 @@ export class CmaState {
     const n = this.dim;
     const lambda = this.popsize;
     if (solutions.length !== lambda)
+      // not a user error: the sampler tells whole generations only
       throw new RangeError(`tell needs ${lambda} solutions, got ${solutions.length}`);
     const sorted = [...solutions].sort((p, q) => p.value - q.value);
     this.generation++;

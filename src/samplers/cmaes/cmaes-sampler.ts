@@ -15,6 +15,7 @@
  * loaded study (empty cache) rebuilds the same state from its trials. Each candidate is drawn from
  * a stream seeded by (seed, restart, generation, trial number), so concurrent asks are reproducible.
  */
+
 import {
   type Distribution,
   distributionsEqual,
@@ -25,8 +26,10 @@ import {
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { FrozenTrial, StudyDirection } from '../../core/frozen-trial.js';
 import { Random } from '../../core/random.js';
+import type { Sampler, SearchSpace } from '../../core/sampler.js';
+import type { StudyView } from '../../core/study-view.js';
+import { warn } from '../../core/warnings.js';
 import { RandomSampler } from '../random.js';
-import type { Sampler, SearchSpace, StudyView } from '../sampler.js';
 import { intersectionSearchSpace } from '../search-space.js';
 import { SearchSpaceTransform } from '../transform.js';
 import { CmaState, type DiscreteCoordinate } from './cma.js';
@@ -216,7 +219,8 @@ export class CmaEsSampler implements Sampler {
           distribution.type === 'categorical'
             ? 'CMA-ES does not handle categorical parameters'
             : 'it is not in every completed trial (dynamic search space)';
-        console.warn(
+        warn(
+          'INDEPENDENT_SAMPLING',
           `CmaEsSampler: parameter "${name}" in trial ${trial.number} is sampled by the independent sampler: ${why}.`,
         );
       }

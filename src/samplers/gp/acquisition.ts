@@ -40,6 +40,7 @@ export class LogAcquisition implements Acquisition {
 
   constructor(objective: GPPosterior | null, best: number, constraints: readonly ConstraintModel[]) {
     if (objective === null && constraints.length === 0)
+      // not a user error: the sampler always passes one of them
       throw new RangeError('an acquisition needs an objective or a constraint model');
     this.objective = objective;
     this.best = best;

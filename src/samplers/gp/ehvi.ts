@@ -131,7 +131,9 @@ export class LogEhvi implements Acquisition {
     readonly boxes: readonly Box[],
     readonly constraints: readonly ConstraintModel[] = [],
   ) {
-    if (boxes.length === 0) throw new RangeError('log EHVI needs at least one improvement box');
+    if (boxes.length === 0)
+      // not a user error: the open region above a front always has a box
+      throw new RangeError('log EHVI needs at least one improvement box');
     this.dim = objectives[0].data.layout.dim;
   }
 

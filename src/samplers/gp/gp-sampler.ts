@@ -24,13 +24,16 @@
  * believer"): the mean is unchanged, the variance near them collapses, so concurrent trials do not
  * pile onto one point.
  */
+
 import { type Distribution, distributionsEqual, type ParamValue } from '../../core/distributions.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { FrozenTrial } from '../../core/frozen-trial.js';
 import { paretoFrontIndices } from '../../core/multi-objective.js';
 import { Random } from '../../core/random.js';
+import type { Sampler, SearchSpace } from '../../core/sampler.js';
+import { isFeasible, type StudyView, trialConstraints } from '../../core/study-view.js';
+import { warn } from '../../core/warnings.js';
 import { RandomSampler } from '../random.js';
-import { isFeasible, type Sampler, type SearchSpace, type StudyView, trialConstraints } from '../sampler.js';
 import { intersectionSearchSpace } from '../search-space.js';
 import { SearchSpaceTransform } from '../transform.js';
 import { type ConstraintModel, LogAcquisition } from './acquisition.js';
@@ -61,6 +64,8 @@ export interface GPSamplerOptions {
    * variance at its hard bound and promises improvement beyond it.
    */
   multiObjective?: 'ehvi' | 'parego';
+  /** Warn (INDEPENDENT_SAMPLING) when a parameter outside the GP's space is sampled independently (default true). */
+  warnIndependentSampling?: boolean;
 }
 
 /** Weight of the linear term in ParEGO's augmented Chebyshev scalarisation. */
@@ -73,6 +78,8 @@ export class GPSampler implements Sampler {
   private readonly independent: Sampler;
   private readonly nCandidates: number | undefined;
   private readonly multiObjective: 'ehvi' | 'parego';
+  private readonly warnIndependent: boolean;
+  private readonly warned = new Set<string>();
   /** Last fitted hyperparameters per (study, space, model): the next fit starts there. */
   private readonly warmStarts = new Map<string, KernelParams>();
 
@@ -93,6 +100,7 @@ export class GPSampler implements Sampler {
         `GPSampler: multiObjective must be 'ehvi' or 'parego', got ${String(mo)}`,
       );
     this.multiObjective = mo;
+    this.warnIndependent = options.warnIndependentSampling ?? true;
     this.independent =
       options.independentSampler ?? new RandomSampler({ seed: this.rng.fork('independent').seed });
   }
@@ -205,6 +213,19 @@ export class GPSampler implements Sampler {
     name: string,
     distribution: Distribution,
   ): ParamValue {
+    // Past the startup trials every parameter in all completed trials is modelled; one outside that
+    // space (conditional, or added later) is drawn without the GP, which a user should know.
+    if (this.warnIndependent && !this.warned.has(name)) {
+      const complete = study.getTrials({ states: ['COMPLETE'] }).length;
+      if (complete >= Math.max(this.nStartupTrials, 1)) {
+        this.warned.add(name);
+        warn(
+          'INDEPENDENT_SAMPLING',
+          `GPSampler: parameter "${name}" in trial ${trial.number} is sampled by the independent sampler: ` +
+            'it is not in every completed trial (dynamic search space).',
+        );
+      }
+    }
     return this.independent.sampleIndependent(study, trial, name, distribution);
   }
 

@@ -33,8 +33,9 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import type { FrozenTrial } from '../../core/frozen-trial.js';
 import { nonDominatedRanks, toMinimization } from '../../core/multi-objective.js';
 import { Random } from '../../core/random.js';
+import type { Sampler, SearchSpace } from '../../core/sampler.js';
+import { type StudyView, trialConstraints } from '../../core/study-view.js';
 import { sampleUniform } from '../random.js';
-import { type Sampler, type SearchSpace, type StudyView, trialConstraints } from '../sampler.js';
 import { SearchSpaceTransform } from '../transform.js';
 import { blxAlpha, polynomialMutation, sbx } from './variation.js';
 

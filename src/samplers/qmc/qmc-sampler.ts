@@ -13,12 +13,15 @@
  * Scrambling needs the same seed in every worker. Without a `seed`, the first worker stores its
  * seed in the study (`qmc:seed`) and every unseeded worker uses that one.
  */
+
 import type { Distribution, ParamValue } from '../../core/distributions.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { FrozenTrial } from '../../core/frozen-trial.js';
 import { Random } from '../../core/random.js';
+import type { Sampler, SamplerStudyContext, SearchSpace } from '../../core/sampler.js';
+import type { StudyView } from '../../core/study-view.js';
+import { warn } from '../../core/warnings.js';
 import { RandomSampler } from '../random.js';
-import type { Sampler, SamplerStudyContext, SearchSpace, StudyView } from '../sampler.js';
 import { SearchSpaceTransform } from '../transform.js';
 import { HALTON_MAX_DIMENSION, HaltonSequence, SOBOL_MAX_DIMENSION, SobolSequence } from './sobol.js';
 
@@ -129,7 +132,8 @@ export class QMCSampler implements Sampler {
         const why = space[name]
           ? 'it was suggested with another distribution than in the first trial'
           : 'it is not in the first trial, which fixed the search space';
-        console.warn(
+        warn(
+          'INDEPENDENT_SAMPLING',
           `QMCSampler: parameter "${name}" in trial ${trial.number} is sampled by the independent sampler: ${why}.`,
         );
       }

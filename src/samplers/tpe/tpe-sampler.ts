@@ -30,12 +30,15 @@
  * poorly on separable objectives such as Levy. Multi-objective studies keep Optuna's bandwidths.
  * `multivariate: false` gives Optuna's default univariate TPE.
  */
+
 import type { Distribution, ParamValue } from '../../core/distributions.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { type FrozenTrial, lastIntermediate, type StudyDirection } from '../../core/frozen-trial.js';
 import { Random } from '../../core/random.js';
+import type { Sampler, SearchSpace } from '../../core/sampler.js';
+import { type StudyView, trialConstraints } from '../../core/study-view.js';
+import { warn } from '../../core/warnings.js';
 import { sampleUniform } from '../random.js';
-import { type Sampler, type SearchSpace, type StudyView, trialConstraints } from '../sampler.js';
 import { hypervolumeContributionWeights, selectBelowMultiObjective } from './mo-tpe.js';
 import {
   argsort,
@@ -316,10 +319,10 @@ export class TPESampler implements Sampler {
     // A parameter seen before but left out of the joint model deserves a warning (a new one does not).
     if (this.multivariate && this.warnIndependent && finished > 0 && !this.warned.has(name)) {
       this.warned.add(name);
-      process.emitWarning(
+      warn(
+        'INDEPENDENT_SAMPLING',
         `TPESampler: parameter "${name}" (trial ${trial.number}) is sampled independently, outside the ` +
           `multivariate model${this.group ? '' : '; group: true models conditional parameters jointly'}`,
-        { type: 'ParsimonyWarning', code: 'TPE_INDEPENDENT_SAMPLING' },
       );
     }
     if (finished < this.nStartupTrials || finished === 0) return sampleUniform(rng, distribution);

@@ -8,7 +8,7 @@
  * recorded version; a database recorded at a version this code does not know is refused, so an
  * older parsimony never writes to a schema it does not understand.
  */
-import { ParsimonyError } from '../../core/errors.js';
+import { StorageError } from '../../core/errors.js';
 import { initialSchema } from './001-initial.js';
 import { finishTrialFunction } from './002-finish-trial-function.js';
 
@@ -50,13 +50,11 @@ export function pendingMigrations(
   options: { hasForeignTables?: boolean } = {},
 ): Migration[] {
   if (current > SCHEMA_VERSION)
-    throw new ParsimonyError(
-      'STORAGE',
+    throw new StorageError(
       `${where} has schema version ${current}, newer than this parsimony understands (${SCHEMA_VERSION}); upgrade parsimony to open it`,
     );
   if (current === 0 && options.hasForeignTables)
-    throw new ParsimonyError(
-      'STORAGE',
+    throw new StorageError(
       `${where} already has a "studies" table but no parsimony schema version; it belongs to another program (an Optuna database?) and will not be modified`,
     );
   return MIGRATIONS.filter((m) => m.version > current);
@@ -66,6 +64,7 @@ export function pendingMigrations(
 export function validateMigrations(list: readonly Migration[] = MIGRATIONS): void {
   list.forEach((m, i) => {
     if (m.version !== i + 1)
+      // not a user error: checks the migration list of this code (a test runs it)
       throw new Error(`migration at position ${i} has version ${m.version}, expected ${i + 1}`);
   });
 }

@@ -17,11 +17,14 @@ function adamUpdateKernel({ inputs, backend, attrs }: KernelArgs<AdamStep>): Ten
     ['v', v],
   ] as const)
     if (x.shape.join() !== w.shape.join() || x.dtype !== 'float32')
+      // not a user error: the trainer only calls this kernel with matching float32 tensors
       throw new Error(
         `${ADAM_UPDATE}: ${label} must be float32 of shape [${w.shape}], got ${x.dtype} [${x.shape}]`,
       );
   const memory = heapMemory(backend);
-  if (memory === undefined) throw new Error(`${ADAM_UPDATE}: the wasm backend's memory is not reachable`);
+  if (memory === undefined)
+    // not a user error: initBackend refuses such a backend first (BACKEND_UNSUPPORTED)
+    throw new Error(`${ADAM_UPDATE}: the wasm backend's memory is not reachable`);
   const outs = [w, m, v].map((x) => backend.makeOutput(x.shape, 'float32'));
   const at = (x: TensorInfo) => heapAddress(backend, x);
   adamUpdate(

@@ -35,7 +35,9 @@ interface InputAttrs {
 }
 
 function requireNhwc(format: string, kernel: string): void {
-  if (format === 'NCHW') throw new Error(`Parsimony wasm ${kernel}: only NHWC is supported`);
+  if (format === 'NCHW')
+    // not a user error: Parsimony builds NHWC models only
+    throw new Error(`Parsimony wasm ${kernel}: only NHWC is supported`);
 }
 
 const PATCH_BUDGET = 8 * 1024 * 1024;

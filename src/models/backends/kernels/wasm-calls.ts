@@ -70,7 +70,9 @@ export class WasmCalls {
 
   run(name: BaseKernel, inputs: NamedTensorInfoMap, attrs: object = {}): TensorInfo {
     const kernel = originals.get(name);
-    if (kernel === undefined) throw new Error(`Parsimony wasm kernels: base kernel ${name} was not captured`);
+    if (kernel === undefined)
+      // not a user error: registration captures every base kernel it patches
+      throw new Error(`Parsimony wasm kernels: base kernel ${name} was not captured`);
     // The wasm kernels all return a single TensorInfo.
     return kernel({ inputs, backend: this.backend as never, attrs: attrs as NamedAttrMap }) as TensorInfo;
   }
@@ -89,6 +91,7 @@ export class WasmCalls {
   memory(): WebAssembly.Memory {
     const memory = heapMemory(this.backend);
     if (memory === undefined)
+      // not a user error: initBackend refuses such a backend first (BACKEND_UNSUPPORTED)
       throw new Error('Parsimony wasm kernels: the wasm backend memory is not reachable');
     return memory;
   }

@@ -316,6 +316,7 @@ export function buildModule(functions: FunctionDefinition[]): Uint8Array {
   ];
   const module = new Uint8Array(bytes);
   if (!WebAssembly.validate(module))
+    // not a user error: a bug in the kernel generator
     throw new Error('Parsimony wasm kernels: generated module does not validate');
   return module;
 }

@@ -66,6 +66,7 @@ function tapsPerChannel(input: Shape, w: Window): number {
 }
 
 const never = (m: string): never => {
+  // not a user error: marks branches validation makes unreachable
   throw new Error(m);
 };
 

@@ -1,7 +1,7 @@
 /**
- * What every layer type defines: how to check its fields, its output shape, and its cost. Each
- * family of layers lives in its own file and `layers/index.ts` is the one place that lists them,
- * so a new layer type is one new entry rather than edits across the analyzer and the validator.
+ * The spec facet of a layer type: how to check its fields, its output shape, and its cost. Each
+ * family of layers lives in its own file; LAYER_KINDS in `layers/index.ts` lists them, one entry
+ * per layer type, next to the other per-type tables named at `LayerType` in ../types.ts.
  */
 import type { LayerSpec } from '../types.js';
 
@@ -102,6 +102,24 @@ export function windowOutput(
 ): number {
   const extent = (kernel - 1) * dilation + 1;
   return padding === 'same' ? Math.ceil(size / stride) : Math.floor((size - extent) / stride) + 1;
+}
+
+/**
+ * Output length of a pooling window along one axis: TensorFlow's rule, or with `ceilMode` (and
+ * padding 'valid') PyTorch's `ceil_mode`, which rounds up but drops a last window that would start
+ * past the input's end.
+ */
+export function poolOutput(
+  size: number,
+  pool: number,
+  stride: number,
+  padding: string,
+  ceilMode: boolean,
+): number {
+  if (!ceilMode || padding !== 'valid') return windowOutput(size, pool, stride, 1, padding);
+  if (size < pool) return 0;
+  const out = Math.ceil((size - pool) / stride) + 1;
+  return (out - 1) * stride >= size ? out - 1 : out;
 }
 
 /**

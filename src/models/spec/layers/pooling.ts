@@ -1,13 +1,14 @@
 /** Pooling and padding: no weights, so no parameters, MACs or weighted connections. */
 import type { GlobalPoolSpec, Pool2dSpec, ZeroPadding2dSpec } from '../types.js';
 import {
+  boolean,
   formatShape,
   type LayerKind,
   NO_COST,
   oneOf,
   pair,
+  poolOutput,
   positiveIntOrPair,
-  windowOutput,
 } from './kind.js';
 
 function pool2d(type: Pool2dSpec['type']): LayerKind<Pool2dSpec> {
@@ -18,13 +19,16 @@ function pool2d(type: Pool2dSpec['type']): LayerKind<Pool2dSpec> {
       { name: 'poolSize', required: true, check: positiveIntOrPair },
       { name: 'strides', check: positiveIntOrPair },
       { name: 'padding', check: oneOf(['same', 'valid']) },
+      { name: 'ceilMode', check: boolean },
     ],
     outputShape(spec, [input], fail) {
       if (input.length !== 3) fail(`expects an image [height,width,channels], got ${formatShape(input)}`);
       const k = pair(spec.poolSize, 1);
       const s = spec.strides === undefined ? k : pair(spec.strides, 1);
       const padding = spec.padding ?? 'valid';
-      const out = [0, 1].map((a) => windowOutput(input[a], k[a], s[a], 1, padding));
+      if (spec.ceilMode && padding !== 'valid')
+        fail(`ceilMode applies to padding 'valid' only ('same' already rounds the output size up)`);
+      const out = [0, 1].map((a) => poolOutput(input[a], k[a], s[a], padding, spec.ceilMode === true));
       if (out[0] < 1 || out[1] < 1) fail(`pool ${k.join('x')} does not fit input ${formatShape(input)}`);
       return [out[0], out[1], input[2]];
     },

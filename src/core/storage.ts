@@ -1,10 +1,10 @@
 /**
- * The storage contract. Every backend (memory now; SQLite and PostgreSQL later) implements it and
- * runs the same contract test suite. Methods take ids and return frozen records; all are async so
+ * The storage contract. Every backend (memory, SQLite, PostgreSQL) implements it and runs the same
+ * contract test suite (test/storage/storage-contract.ts). Methods take ids and return frozen records; all are async so
  * network databases fit. Writes to a finished trial are rejected (TRIAL_FINISHED): finished trials
  * are immutable, which lets callers cache them.
  */
-import type { Distribution, ParamValue } from '../core/distributions.js';
+import type { Distribution, ParamValue } from './distributions.js';
 import type {
   AttrValue,
   FrozenTrial,
@@ -12,7 +12,7 @@ import type {
   StudyDirection,
   TrialState,
   TrialTemplate,
-} from '../core/frozen-trial.js';
+} from './frozen-trial.js';
 
 export interface StudySummary {
   readonly studyId: number;
@@ -34,21 +34,6 @@ export interface NextTrialOptions {
   maxTrials?: number;
   /** Record the trial's first heartbeat with it. */
   heartbeat?: boolean;
-}
-
-/** `nextTrial` composed from the other methods, for backends where one step gains nothing. */
-export async function composeNextTrial(
-  storage: Storage,
-  studyId: number,
-  options: NextTrialOptions = {},
-): Promise<FrozenTrial | null> {
-  const trial =
-    (await storage.claimWaitingTrial(studyId)) ??
-    (options.maxTrials === undefined
-      ? await storage.createTrial(studyId)
-      : await storage.createTrialIfBelow(studyId, options.maxTrials));
-  if (trial !== null && options.heartbeat) await storage.recordHeartbeat(trial.trialId);
-  return trial;
 }
 
 export interface Storage {

@@ -1,6 +1,6 @@
 /** A pruner is one method: given the study's trials and a running trial, should it stop now? */
-import type { FrozenTrial } from '../core/frozen-trial.js';
-import type { StudyView } from '../samplers/sampler.js';
+import type { FrozenTrial } from './frozen-trial.js';
+import type { StudyView } from './study-view.js';
 
 export interface Pruner {
   prune(study: StudyView, trial: FrozenTrial): boolean;
@@ -9,11 +9,4 @@ export interface Pruner {
    * trials, so TPE + Hyperband behaves as BOHB). The study applies it to every sampler call.
    */
   restrictSamplerView?(study: StudyView, trial: FrozenTrial): StudyView;
-}
-
-/** Never prunes. The default. */
-export class NopPruner implements Pruner {
-  prune(): boolean {
-    return false;
-  }
 }

@@ -8,22 +8,11 @@
  * the trial number (see `TrialRandom`), never from one shared stream, so that concurrent trials that
  * interleave their suggest calls still get the same values for a fixed seed.
  */
-import type { Distribution, ParamValue } from '../core/distributions.js';
-import type { AttrValue, FrozenTrial, StudyDirection, TrialState } from '../core/frozen-trial.js';
+import type { Distribution, ParamValue } from './distributions.js';
+import type { AttrValue, FrozenTrial, TrialState } from './frozen-trial.js';
+import type { StudyView } from './study-view.js';
 
 export type SearchSpace = Record<string, Distribution>;
-
-export interface StudyView {
-  readonly studyName: string;
-  readonly directions: readonly StudyDirection[];
-  /**
-   * Trials visible to this decision, in number order. With reproducible concurrency, trials that
-   * finished "too early" appear as RUNNING so every run sees the same history.
-   */
-  getTrials(options?: { states?: readonly TrialState[] }): readonly FrozenTrial[];
-  /** Study-level system attributes as of this snapshot. */
-  readonly systemAttrs: Readonly<Record<string, AttrValue>>;
-}
 
 /** What a sampler may do once per study before the first trial (e.g. enqueue a grid). */
 export interface SamplerStudyContext {
@@ -59,21 +48,4 @@ export interface Sampler {
     state: TrialState,
     values: readonly number[] | null,
   ): void;
-}
-
-/** The key under which the study stores constraint values of a trial (`constraints` option). */
-export const CONSTRAINTS_KEY = 'constraints';
-/** The key under which an enqueued trial keeps its fixed parameters. */
-export const FIXED_PARAMS_KEY = 'fixedParams';
-
-/** Constraint values of a trial, or undefined when the study has no constraints function. */
-export function trialConstraints(trial: FrozenTrial): readonly number[] | undefined {
-  const c = trial.systemAttrs[CONSTRAINTS_KEY];
-  return Array.isArray(c) ? (c as number[]) : undefined;
-}
-
-/** A trial is feasible when every constraint value is <= 0 (and it has any). */
-export function isFeasible(trial: FrozenTrial): boolean {
-  const c = trialConstraints(trial);
-  return c === undefined || c.every((v) => v <= 0);
 }
