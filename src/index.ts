@@ -121,6 +121,7 @@ export { type CopyStudyOptions, copyStudy } from './storage/copy.js';
 export { type ExportFormat, exportTrials } from './storage/export.js';
 export { createStorage } from './storage/factory.js';
 export { InMemoryStorage } from './storage/memory.js';
+export { openStudyReader, type StudyInfo, type StudyReader } from './storage/study-reader.js';
 export { type CreateStudyOptions, createStudy, type LoadStudyOptions, loadStudy } from './study/create.js';
 export {
   EarlyStopping,
@@ -139,3 +140,24 @@ export {
   trainingData,
   trainModel,
 } from './train/index.js';
+export {
+  computePlot,
+  echartsOptions,
+  getContourData,
+  getHistoryData,
+  getImportanceData,
+  getIntermediateData,
+  getLayerComplexityData,
+  getParallelCoordinateData,
+  getParetoData,
+  getSliceData,
+  getStudySummaryData,
+  getTimelineData,
+  PLOT_KINDS,
+  type PlotData,
+  type PlotKind,
+  type PlotOptions,
+  plotPanels,
+  renderHtmlDocument,
+  renderSvg,
+} from './visualization/index.js';

@@ -6,8 +6,10 @@
 import { Command, CommanderError } from 'commander';
 import { isParsimonyError } from '../core/errors.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
+import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
+import { registerPlotCommands } from './commands/plot.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerStudiesCommand } from './commands/studies.js';
 import { registerTuneCommand } from './commands/tune.js';
@@ -28,7 +30,9 @@ export function buildProgram(io: CommandIO = processIO): Command {
     .exitOverride();
   registerAnalyzeCommand(program, io);
   registerDatasetsCommand(program, io);
+  registerDashboardCommand(program, io);
   registerDescribeCommand(program, io);
+  registerPlotCommands(program, io);
   registerSearchCommand(program, io);
   registerStudiesCommand(program, io);
   registerTuneCommand(program, io);

@@ -1,0 +1,158 @@
+/**
+ * What `parsimony plot` and `parsimony report` run (loaded only when one of them runs): one figure
+ * of a study as SVG or self-contained HTML, or one HTML file with every figure that applies. Both
+ * read the storage only; the file is written once everything has been computed, so a failure
+ * leaves nothing behind.
+ */
+import { writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { InvalidArgumentError, isParsimonyError } from '../../core/errors.js';
+import type { FrozenTrial } from '../../core/frozen-trial.js';
+import { trialToJson } from '../../storage/export.js';
+import { openStudyReader, type StudyInfo } from '../../storage/study-reader.js';
+import {
+  checkPlotKind,
+  computePlot,
+  echartsOptions,
+  getStudySummaryData,
+  type HtmlSection,
+  PLOT_KINDS,
+  type PlotKind,
+  type PlotOptions,
+  plotPanels,
+  renderHtmlDocument,
+  renderSvg,
+} from '../../visualization/index.js';
+
+async function readStudy(
+  storage: string,
+  studyName: string,
+): Promise<{ info: StudyInfo; trials: readonly FrozenTrial[] }> {
+  const reader = await openStudyReader(storage);
+  try {
+    const info = await reader.study(studyName);
+    return { info, trials: await reader.trials(info.studyId) };
+  } finally {
+    await reader.close();
+  }
+}
+
+function outputFormat(out: string): 'svg' | 'html' {
+  const ext = extname(out).toLowerCase();
+  if (ext === '.svg') return 'svg';
+  if (ext === '.html' || ext === '.htm') return 'html';
+  throw new InvalidArgumentError(
+    `--out ${out}: write .svg or .html (${ext === '.png' ? 'PNG is not supported: open the .html or .svg in a browser to get one' : `unknown extension "${ext || '(none)'}"`})`,
+  );
+}
+
+function write(out: string, text: string): void {
+  try {
+    writeFileSync(out, text);
+  } catch (error) {
+    throw new InvalidArgumentError(`--out: cannot write ${out}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+export interface PlotCommandOptions extends PlotOptions {
+  storage: string;
+  study: string;
+  kind: string;
+  out: string;
+}
+
+/** Writes the figure; returns the file's format. */
+export async function runPlot(options: PlotCommandOptions): Promise<'svg' | 'html'> {
+  const kind = checkPlotKind(options.kind);
+  const format = outputFormat(options.out);
+  const { info, trials } = await readStudy(options.storage, options.study);
+  const plot = computePlot(kind, trials, info.directions, options);
+  const title = `${info.name}: ${kind}`;
+  const text =
+    format === 'svg'
+      ? renderSvg(plotPanels(plot), title)
+      : renderHtmlDocument({
+          title,
+          sections: [{ heading: kind, charts: echartsOptions(plot) }],
+          trials: trialRecords(trials),
+        });
+  write(options.out, text);
+  return format;
+}
+
+/** Trial records for the click-to-open view of an HTML file (the most recent `limit`). */
+function trialRecords(trials: readonly FrozenTrial[], limit = 5000): Record<number, unknown> {
+  const out: Record<number, unknown> = {};
+  for (const t of trials.slice(-limit)) out[t.number] = trialToJson(t);
+  return out;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
+}
+
+/** The report's sections: summary, every plot kind that applies (the others say why not), best trials. */
+export function reportSections(info: StudyInfo, trials: readonly FrozenTrial[]): HtmlSection[] {
+  const summary = getStudySummaryData(trials, info.directions);
+  const counts = Object.entries(summary.counts)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s.toLowerCase()}`)
+    .join(', ');
+  const bestText =
+    info.directions.length === 1
+      ? summary.best
+        ? `best value ${summary.best.value} (trial ${summary.best.number})`
+        : 'no feasible completed trial yet'
+      : `${summary.paretoFront.length} trials on the Pareto front: ${summary.paretoFront.slice(0, 50).join(', ')}${summary.paretoFront.length > 50 ? ', …' : ''}`;
+  const sections: HtmlSection[] = [
+    {
+      heading: 'Summary',
+      html: `<p>Directions: ${escapeHtml(info.directions.join(', '))}. ${summary.nTrials} trials (${escapeHtml(counts || 'none')}). ${escapeHtml(bestText)}.${
+        summary.lastUpdate ? ` Last update ${new Date(summary.lastUpdate).toISOString()}.` : ''
+      }</p>`,
+    },
+  ];
+  for (const kind of PLOT_KINDS) {
+    try {
+      sections.push({
+        heading: kind,
+        charts: echartsOptions(computePlot(kind as PlotKind, trials, info.directions)),
+      });
+    } catch (error) {
+      if (!isParsimonyError(error)) throw error;
+      sections.push({ heading: kind, html: `<p>Not shown: ${escapeHtml(error.message)}.</p>` });
+    }
+  }
+  const sign = info.directions[0] === 'maximize' ? -1 : 1;
+  const top = trials
+    .filter((t) => t.state === 'COMPLETE' && t.values)
+    .sort((a, b) => sign * ((a.values?.[0] as number) - (b.values?.[0] as number)))
+    .slice(0, 20);
+  const params = [...new Set(top.flatMap((t) => Object.keys(t.params)))].sort();
+  const head = `<tr><th>trial</th>${info.directions.map((_, i) => `<th>value ${i}</th>`).join('')}${params.map((p) => `<th class="l">${escapeHtml(p)}</th>`).join('')}</tr>`;
+  const rows = top.map(
+    (t) =>
+      `<tr><td>${t.number}</td>${(t.values ?? []).map((v) => `<td>${v}</td>`).join('')}${params
+        .map((p) => `<td class="l">${p in t.params ? escapeHtml(String(t.params[p])) : ''}</td>`)
+        .join('')}</tr>`,
+  );
+  sections.push({ heading: 'Best trials (objective 0)', html: `<table>${head}${rows.join('')}</table>` });
+  return sections;
+}
+
+export async function runReport(options: { storage: string; study: string; out: string }): Promise<void> {
+  if (outputFormat(options.out) !== 'html')
+    throw new InvalidArgumentError(`--out ${options.out}: a report is an .html file`);
+  const { info, trials } = await readStudy(options.storage, options.study);
+  const text = renderHtmlDocument({
+    title: `Study ${info.name}`,
+    sections: reportSections(info, trials),
+    trials: trialRecords(trials),
+  });
+  write(options.out, text);
+}
