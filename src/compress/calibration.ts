@@ -57,7 +57,7 @@ export function roundTripError(
   let error = 0;
   for (let i = 0; i < values.length; i++) {
     let q = Math.round(values[i] / scale) + zeroPoint;
-    q = q < qmin ? qmin : q > qmax ? qmax : q;
+    q = Math.max(qmin, Math.min(qmax, q));
     const d = values[i] - scale * (q - zeroPoint);
     error += d * d;
   }

@@ -121,7 +121,7 @@ export function quantizeUniform(
   for (let i = 0; i < values.length; i++) {
     const c = i % channels;
     const q = Math.round(values[i] / scales[c]) + zeroPoints[c];
-    codes[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+    codes[i] = Math.max(qmin, Math.min(qmax, q));
   }
   return { kind: 'uniform', bits: options.bits, scheme, codes, scales, zeroPoints, channels };
 }
