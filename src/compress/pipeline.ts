@@ -6,6 +6,7 @@
  */
 import { RecipeError } from '../core/errors.js';
 import type { ModelSpec } from '../models/spec/types.js';
+import { COMPRESSED_MODEL_FILES } from './compressed-format.js';
 import { fineTuneWeights, weightsAccuracy } from './fine-tune.js';
 import {
   type CompressionData,
@@ -155,6 +156,9 @@ export async function runPipeline(
     // The spec carries what the weights hold: measured sparsity over the method's compression fields.
     weights = { ...output.weights, spec: specWithMeasuredSparsity(output.weights) };
     masks = output.masks;
+    // A step that does not write the compressed model file makes an earlier one stale.
+    if (!output.files?.[COMPRESSED_MODEL_FILES.header])
+      for (const name of Object.values(COMPRESSED_MODEL_FILES)) delete files[name];
     Object.assign(files, output.files ?? {});
     const row = reportRow(weights.spec, { ...(await measure(weights, options.data)), seconds });
     rows.push({

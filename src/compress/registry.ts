@@ -5,15 +5,21 @@
  * and one line to the table (the table's type makes a missing entry a compile error).
  */
 import type { CompressionMethod } from './method.js';
+import { clusterMethod } from './methods/cluster.js';
+import { huffmanMethod } from './methods/huffman.js';
 import { globalMagnitudeMethod, magnitudeMethod } from './methods/magnitude.js';
+import { quantizeMethod } from './methods/quantize.js';
 
-export type MethodName = 'magnitude' | 'global';
+export type MethodName = 'magnitude' | 'global' | 'quantize' | 'cluster' | 'huffman';
 
 export type CompressionMethods = Readonly<Record<MethodName, CompressionMethod<unknown>>>;
 
 export const registry: CompressionMethods = {
   magnitude: magnitudeMethod,
   global: globalMagnitudeMethod,
+  quantize: quantizeMethod,
+  cluster: clusterMethod,
+  huffman: huffmanMethod,
 };
 
 export function methodNames(methods: CompressionMethods = registry): MethodName[] {

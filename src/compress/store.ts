@@ -10,8 +10,16 @@
 import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FileNotFoundError, InvalidArgumentError } from '../core/errors.js';
+import { COMPRESSED_MODEL_FILES, loadCompressed } from './compressed-format.js';
 import { loadModelWeights, type ModelWeights, saveModelWeights, type WeightMasks } from './model-weights.js';
 import type { CompressionReport } from './report.js';
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
 
 export const COMPRESSED_FILES = {
   masks: 'masks.json',
@@ -130,7 +138,10 @@ export async function writeCompressedModel(
 
 /** Loads a compressed model directory (weights with their spec, and masks when present). */
 export async function readCompressedModel(dir: string): Promise<StoredModel> {
-  const weights = await loadModelWeights(dir);
+  // A quantized, clustered or entropy-coded result is rebuilt from its integer file, not weights.bin.
+  const weights = (await exists(path.join(dir, COMPRESSED_MODEL_FILES.header)))
+    ? (await loadCompressed(dir)).weights
+    : await loadModelWeights(dir);
   let masks: WeightMasks = {};
   try {
     const manifest = JSON.parse(await readFile(path.join(dir, COMPRESSED_FILES.masks), 'utf8'));
