@@ -131,7 +131,9 @@ describe('masks in the training step', () => {
     for (const layer of base.layers) {
       const kernel = layer.tensors.find((t) => t.name === 'kernel');
       if (kernel)
-        masks[layer.layer] = { kernel: Uint8Array.from(kernel.values, () => (rng.uniform(0, 1) < 0.5 ? 0 : 1)) };
+        masks[layer.layer] = {
+          kernel: Uint8Array.from(kernel.values, () => (rng.uniform(0, 1) < 0.5 ? 0 : 1)),
+        };
     }
   });
 
