@@ -244,7 +244,8 @@ export async function runCompress(
   await checkOutputDir(out);
   await initBackend();
   const data = await compressionData(options.dataset, base.spec, options.seed);
-  const progress = options.json ? () => {} : (line: string) => io.stderr(line);
+  // Progress goes to stderr also with --json: stdout stays one JSON document.
+  const progress = (line: string) => io.stderr(line);
 
   let weights = base.weights;
   let baseSeconds = 0;
