@@ -217,7 +217,7 @@ async function network(name: string, torch: string | null, data: Data, backend: 
   const rows: [string, ReportRow][] = [
     ['dense float32', pruned.report.base],
     ['pruned (global AGP)', pruned.report.result],
-    ...deep.report.steps.map((s) => [s.step.replace(/^step \d+ /, ''), s] as [string, ReportRow]),
+    ...deep.report.steps.map((s) => [s.step.replace(/^step \d+ \((.*)\)$/, '$1'), s] as [string, ReportRow]),
     ['stored result (rebuilt from compressed.bin)', deep.report.result],
   ];
   log(
