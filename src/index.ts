@@ -1,4 +1,25 @@
 /** The public API of Parsimony. Everything a user imports comes from here, named explicitly. */
+
+export { compressModel } from './compress/compress.js';
+export { compressionData } from './compress/data.js';
+export {
+  type CompressionData,
+  type CompressionMethod,
+  type CompressionReport,
+  costOf,
+  loadCompressed,
+  loadModelWeights,
+  type ModelWeights,
+  type Recipe,
+  type ReportRow,
+  readCompressedModel,
+  readRecipe,
+  registry as compressionMethods,
+  runPipeline,
+  saveModelWeights,
+  validateRecipe,
+  writeCompressedModel,
+} from './compress/index.js';
 export {
   type CategoricalChoice,
   CategoricalDistribution,
@@ -135,6 +156,7 @@ export {
   type OptimizerConfig,
   type ScheduleConfig,
   type TrainingData,
+  type TrainingHooks,
   type TrainOptions,
   type TrainResult,
   trainingData,

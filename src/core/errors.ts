@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'TRIAL_PRUNED'
   | 'INVALID_MODEL'
   | 'BACKEND_UNSUPPORTED'
-  | 'NO_COMPLETED_TRIAL';
+  | 'NO_COMPLETED_TRIAL'
+  | 'INVALID_RECIPE';
 
 export interface ParsimonyErrorOptions {
   cause?: unknown;
@@ -157,6 +158,13 @@ export class NoCompletedTrialError extends ParsimonyError {
   }
 }
 
+/** A compression recipe that cannot run: unknown step, option out of range. Names the step and the field. */
+export class RecipeError extends ParsimonyError {
+  constructor(message: string, options?: ParsimonyErrorOptions) {
+    super('INVALID_RECIPE', message, options);
+  }
+}
+
 /**
  * The class of every code. Typed by `ErrorCode`, so a new code without its class does not compile
  * (and test/core/errors.test.ts checks each class carries its own code).
@@ -180,6 +188,7 @@ export const ERROR_CLASSES: { readonly [C in ErrorCode]: abstract new (message: 
     INVALID_MODEL: ModelSpecError,
     BACKEND_UNSUPPORTED: BackendUnsupportedError,
     NO_COMPLETED_TRIAL: NoCompletedTrialError,
+    INVALID_RECIPE: RecipeError,
   };
 
 /**

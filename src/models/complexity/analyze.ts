@@ -17,7 +17,8 @@
  *   the layer's `compression.weightBits` (default 32), everything else at 32 bits.
  * - After compression: `nonZeroParams` leaves out pruned weights (`compression.sparsity`);
  *   `storedBits` is the bits of the non-zero values (sparse index overhead depends on the
- *   storage format and is not included).
+ *   storage format and is not included), or, when a compressed file was written, its measured
+ *   `compression.storedWeightBits` (indices, codebooks and Huffman coding included).
  */
 import { layerKind } from '../spec/layers/index.js';
 import type { LayerType, ModelSpec } from '../spec/types.js';
@@ -94,7 +95,8 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
       activationBytes: (output.reduce((a, b) => a * b, 1) * FLOAT_BITS) / 8,
       weightBytes: Math.ceil((cost.weights * bits + (others + cost.state) * FLOAT_BITS) / 8),
       nonZeroParams: nonZeroWeights + others,
-      storedBits: nonZeroWeights * bits + (others + cost.state) * FLOAT_BITS,
+      storedBits:
+        (layer.compression?.storedWeightBits ?? nonZeroWeights * bits) + (others + cost.state) * FLOAT_BITS,
     };
   });
   const sum = (key: keyof LayerComplexity) => layers.reduce((a, l) => a + (l[key] as number), 0);

@@ -49,6 +49,12 @@ export interface CompressionSpec {
   sparsity?: number;
   /** Bits per stored weight (32 unless quantized). */
   weightBits?: number;
+  /**
+   * Bits a compressed file holds for the layer's weights, everything counted (Deep Compression:
+   * coded values, relative sparse indices with their padding, codebook or scales, Huffman tables).
+   * When set, it is the layer's stored weight size instead of non-zero weights x weightBits.
+   */
+  storedWeightBits?: number;
 }
 
 interface LayerBase {

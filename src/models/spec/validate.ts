@@ -68,6 +68,11 @@ export function parseModelSpec(input: string | unknown, source = 'model'): Model
         !(Number.isInteger(c.weightBits) && (c.weightBits as number) >= 1 && (c.weightBits as number) <= 64)
       )
         fail(`${where}: compression.weightBits must be an integer from 1 to 64`);
+      if (
+        c.storedWeightBits !== undefined &&
+        !(Number.isInteger(c.storedWeightBits) && (c.storedWeightBits as number) >= 0)
+      )
+        fail(`${where}: compression.storedWeightBits must be a non-negative integer`);
     }
     const rules = fieldRules(kind);
     for (const [field, rule] of rules) {
