@@ -222,6 +222,7 @@ function encodeCoded(
   const decoded = decodeSymbols(coded);
   for (let i = 0; i < values.length; i++)
     if (decoded[i] !== values[i])
+      // not a user error: a self-check that the encoder round-trips
       throw new Error(`unreachable: coded tensor does not decode to its weights at ${i}`);
   const nonZero: number[] = [];
   for (let i = 0; i < decoded.length; i++) if (decoded[i] !== 0) nonZero.push(i);

@@ -96,7 +96,9 @@ export class HuffmanCode {
   encode(symbols: ArrayLike<number>, out: BitWriter): void {
     for (let i = 0; i < symbols.length; i++) {
       const s = symbols[i];
-      if (this.lengths[s] === 0) throw new Error(`unreachable: symbol ${s} has no Huffman code`);
+      if (this.lengths[s] === 0)
+        // not a user error: the code table is built from the symbols it encodes
+        throw new Error(`unreachable: symbol ${s} has no Huffman code`);
       out.write(this.codes[s], this.lengths[s]);
     }
   }
