@@ -7,6 +7,7 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { InvalidArgumentError } from '../core/errors.js';
 import type { ModelSpec } from '../models/spec/types.js';
 import type { TrainingData } from '../train/trainer.js';
 import { type CalibrationMethod, calibrateRange, type Range } from './calibration.js';
@@ -39,7 +40,9 @@ function runLayers(
 ): TfCore.Tensor {
   const values = new Map<string, TfCore.Tensor>();
   if (spec.inputs.length !== 1)
-    throw new Error('unreachable: activation quantization runs single-input models');
+    throw new InvalidArgumentError(
+      `activation quantization runs single-input models; this model has ${spec.inputs.length} inputs`,
+    );
   values.set(spec.inputs[0].name, transform(spec.inputs[0].name, x));
   for (const layer of spec.layers) {
     const inputs = layer.inputs.map((n) => values.get(n) as TfCore.Tensor);
