@@ -113,30 +113,30 @@ export function fpgmScores(analysis: ChannelAnalysis, layers: readonly PlainLaye
   return scores;
 }
 
-/** |gamma| summed over the batch norms each set passes; a group that passes none cannot be ranked. */
-export function batchNormScores(
-  analysis: ChannelAnalysis,
-  layers: readonly PlainLayerWeights[],
-): Float64Array {
-  const scores = emptyScores(analysis);
+/** Names of the groups whose channels pass no batch norm (they cannot be ranked by |gamma|). */
+export function groupsWithoutBatchNorm(analysis: ChannelAnalysis): string[] {
   const seen = new Uint8Array(analysis.sets.length);
+  for (const spec of analysis.spec.layers)
+    if (spec.type === 'batchNorm') for (const s of analysis.channels.get(spec.name) as Int32Array) seen[s] = 1;
+  return analysis.groups.filter((g) => g.sets.some((s) => !seen[s])).map((g) => g.name);
+}
+
+/** |gamma| summed over the batch norms each set passes; a group that passes none cannot be ranked. */
+export function batchNormScores(analysis: ChannelAnalysis, layers: readonly PlainLayerWeights[]): Float64Array {
+  const missing = groupsWithoutBatchNorm(analysis);
+  if (missing.length > 0)
+    throw new InvalidArgumentError(
+      `criterion bn: the channels of ${missing.join(', ')} pass no batch norm (use l1, l2, fpgm or taylor)`,
+    );
+  const scores = emptyScores(analysis);
   for (const spec of analysis.spec.layers) {
     if (spec.type !== 'batchNorm') continue;
     const gamma = tensorOf(layers, spec.name, 'gamma');
-    if (!gamma)
-      throw new InvalidArgumentError(`layer "${spec.name}": no "gamma" weights to rank channels by`);
+    if (!gamma) throw new InvalidArgumentError(`layer "${spec.name}": no "gamma" weights to rank channels by`);
     const sets = analysis.channels.get(spec.name) as Int32Array;
-    for (let p = 0; p < sets.length; p++) {
-      if (Number.isNaN(scores[sets[p]])) continue;
-      scores[sets[p]] += Math.abs(gamma.values[p]);
-      seen[sets[p]] = 1;
-    }
+    for (let p = 0; p < sets.length; p++)
+      if (!Number.isNaN(scores[sets[p]])) scores[sets[p]] += Math.abs(gamma.values[p]);
   }
-  for (const group of analysis.groups)
-    if (group.sets.some((s) => !seen[s]))
-      throw new InvalidArgumentError(
-        `criterion bn: the channels of ${group.name} pass no batch norm (use l1, l2, fpgm or taylor)`,
-      );
   return scores;
 }
 
