@@ -117,12 +117,16 @@ export function fpgmScores(analysis: ChannelAnalysis, layers: readonly PlainLaye
 export function groupsWithoutBatchNorm(analysis: ChannelAnalysis): string[] {
   const seen = new Uint8Array(analysis.sets.length);
   for (const spec of analysis.spec.layers)
-    if (spec.type === 'batchNorm') for (const s of analysis.channels.get(spec.name) as Int32Array) seen[s] = 1;
+    if (spec.type === 'batchNorm')
+      for (const s of analysis.channels.get(spec.name) as Int32Array) seen[s] = 1;
   return analysis.groups.filter((g) => g.sets.some((s) => !seen[s])).map((g) => g.name);
 }
 
 /** |gamma| summed over the batch norms each set passes; a group that passes none cannot be ranked. */
-export function batchNormScores(analysis: ChannelAnalysis, layers: readonly PlainLayerWeights[]): Float64Array {
+export function batchNormScores(
+  analysis: ChannelAnalysis,
+  layers: readonly PlainLayerWeights[],
+): Float64Array {
   const missing = groupsWithoutBatchNorm(analysis);
   if (missing.length > 0)
     throw new InvalidArgumentError(
@@ -132,7 +136,8 @@ export function batchNormScores(analysis: ChannelAnalysis, layers: readonly Plai
   for (const spec of analysis.spec.layers) {
     if (spec.type !== 'batchNorm') continue;
     const gamma = tensorOf(layers, spec.name, 'gamma');
-    if (!gamma) throw new InvalidArgumentError(`layer "${spec.name}": no "gamma" weights to rank channels by`);
+    if (!gamma)
+      throw new InvalidArgumentError(`layer "${spec.name}": no "gamma" weights to rank channels by`);
     const sets = analysis.channels.get(spec.name) as Int32Array;
     for (let p = 0; p < sets.length; p++)
       if (!Number.isNaN(scores[sets[p]])) scores[sets[p]] += Math.abs(gamma.values[p]);

@@ -6,14 +6,16 @@
  */
 import type { CompressionMethod } from './method.js';
 import { globalMagnitudeMethod, magnitudeMethod } from './methods/magnitude.js';
+import { structuredMethod } from './methods/structured.js';
 
-export type MethodName = 'magnitude' | 'global';
+export type MethodName = 'magnitude' | 'global' | 'structured';
 
 export type CompressionMethods = Readonly<Record<MethodName, CompressionMethod<unknown>>>;
 
 export const registry: CompressionMethods = {
   magnitude: magnitudeMethod,
   global: globalMagnitudeMethod,
+  structured: structuredMethod,
 };
 
 export function methodNames(methods: CompressionMethods = registry): MethodName[] {
