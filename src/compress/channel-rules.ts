@@ -37,7 +37,7 @@ export type SpecFor<T extends LayerType> = SpecMatching<LayerSpec, T>;
 export interface ChannelContext {
   /** New removable ids for `count` outputs of the current layer (its units or filters). */
   produce(count: number): Int32Array;
-  /** New ids that are never removed (recurrent units, attention outputs). */
+  /** New ids that no layer owns and that are never removed (a reshape's regrouped channels). */
   fixed(count: number, reason: string): Int32Array;
   /** The two ids are removed together or not at all. */
   join(a: number, b: number): void;
@@ -114,9 +114,9 @@ const activationRule: ChannelRule<SpecFor<'activation'>> = {
 
 const denseRule: ChannelRule<DenseSpec> = {
   propagate(spec, _inputs, _shapes, context) {
-    return spec.activation === 'softmax'
-      ? context.fixed(spec.units, 'softmax normalises across the units')
-      : context.produce(spec.units);
+    const units = context.produce(spec.units);
+    if (spec.activation === 'softmax') context.pin(units, 'softmax normalises across the units');
+    return units;
   },
   resize: (spec, kept) => ({ ...spec, units: kept.output.length }),
   cut(_spec, kept, tensor, shape) {
@@ -134,9 +134,8 @@ const denseRule: ChannelRule<DenseSpec> = {
  */
 const conv2dRule: ChannelRule<Conv2dSpec> = {
   propagate(spec, [input], _shapes, context) {
-    if (spec.activation === 'softmax')
-      return context.fixed(spec.filters, 'softmax normalises across filters');
     const output = context.produce(spec.filters);
+    if (spec.activation === 'softmax') context.pin(output, 'softmax normalises across the filters');
     const groups = spec.groups ?? 1;
     if (groups > 1) {
       const inPerGroup = input.length / groups;
@@ -194,10 +193,11 @@ const depthwiseRule: ChannelRule<SpecFor<'depthwiseConv2d'>> = {
 };
 
 const separableRule: ChannelRule<SeparableConv2dSpec> = {
-  propagate: (spec, _inputs, _shapes, context) =>
-    spec.activation === 'softmax'
-      ? context.fixed(spec.filters, 'softmax normalises across filters')
-      : context.produce(spec.filters),
+  propagate(spec, _inputs, _shapes, context) {
+    const output = context.produce(spec.filters);
+    if (spec.activation === 'softmax') context.pin(output, 'softmax normalises across the filters');
+    return output;
+  },
   resize: (spec, kept) => ({ ...spec, filters: kept.output.length }),
   cut(spec, kept, tensor, shape) {
     if (tensor === 'depthwise_kernel') return [null, null, kept.inputs[0], null];
@@ -302,7 +302,11 @@ const embeddingRule: ChannelRule<SpecFor<'embedding'>> = {
 
 /** Recurrent layers drop input features (kernel rows); their units stay. */
 const recurrentRule: ChannelRule<SpecFor<'lstm'>> = {
-  propagate: (spec, _inputs, _shapes, context) => context.fixed(spec.units, 'recurrent units are not pruned'),
+  propagate(spec, _inputs, _shapes, context) {
+    const units = context.produce(spec.units);
+    context.pin(units, 'recurrent units are not pruned');
+    return units;
+  },
   resize: (spec) => spec,
   cut(_spec, kept, tensor, shape) {
     if (tensor === 'kernel') return [kept.inputs[0], null];
@@ -314,7 +318,9 @@ const recurrentRule: ChannelRule<SpecFor<'lstm'>> = {
 const attentionRule: ChannelRule<SpecFor<'multiHeadAttention'>> = {
   propagate(_spec, inputs, shapes, context) {
     for (const ids of inputs) context.pin(ids, 'attention is not pruned by channel');
-    return context.fixed(shapes.output[shapes.output.length - 1], 'attention is not pruned by channel');
+    const output = context.produce(shapes.output[shapes.output.length - 1]);
+    context.pin(output, 'attention is not pruned by channel');
+    return output;
   },
   resize: (spec) => spec,
   cut: (_spec, _kept, _tensor, shape) => whole(shape.length),
