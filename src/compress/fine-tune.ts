@@ -103,6 +103,7 @@ export async function fineTuneWeights(
       optimizer: { type: settings.optimizer, learningRate: request.learningRate ?? settings.learningRate },
       validation: data.validation,
       seed,
+      progress: settings.progress ?? false,
       signal,
       hooks: composeHooks(
         request.hooks ? await request.hooks(variableOwners(model, start.spec)) : undefined,
