@@ -156,7 +156,7 @@ export async function runPipeline(
     weights = { ...output.weights, spec: specWithMeasuredSparsity(output.weights) };
     masks = output.masks;
     Object.assign(files, output.files ?? {});
-    const row = reportRow(weights.spec, { ...(await measure(weights, options.data)), seconds });
+    const row = reportRow(weights.spec, { ...(await measure(weights, options.data)), seconds }, base.spec);
     rows.push({
       step: step.label,
       method: step.method,
