@@ -15,11 +15,19 @@
  * weights / non-zero weights (biases not counted, as the anchor counts). Test accuracy is on the
  * 10,000 test images, Parsimony's measured on the model loaded back from the stored files.
  * Validation accuracy (not compared) is on the first 5,000 training images.
+ *
+ * Section `structured` (--sections structured; --criteria l1,taylor --keep 0.6
+ * --structured-finetune-epochs 3): the same dense recipe, then the `structured` method removes
+ * units and filters, keeping --keep of each layer's, ranked by each criterion, and fine-tunes.
+ * The anchor is our own dense model: MACs, test accuracy (on the model loaded back from the stored
+ * files) and the measured time of one batch of 1,000 test images through the dense and the shrunk
+ * model (median of --timing-repeats runs, alternating), on the same backend in the same run.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CRITERIA } from '../src/compress/channel-importance.js';
 import { compressModel } from '../src/compress/compress.js';
-import { readModelWeights } from '../src/compress/model-weights.js';
+import { buildModelWithWeights, type ModelWeights, readModelWeights } from '../src/compress/model-weights.js';
 import type { CompressionReport } from '../src/compress/report.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { initBackend } from '../src/models/backends/index.js';
@@ -34,7 +42,19 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const ANCHORS = path.resolve(REPO_ROOT, '..', 'shared', 'anchors');
 
 const args = new BenchArgs(
-  ['networks', 'sections', 'ratios', 'epochs', 'prune-steps', 'finetune-epochs', 'backend'],
+  [
+    'networks',
+    'sections',
+    'ratios',
+    'epochs',
+    'prune-steps',
+    'finetune-epochs',
+    'backend',
+    'criteria',
+    'keep',
+    'structured-finetune-epochs',
+    'timing-repeats',
+  ],
   ['skip-torch'],
 );
 const networks = args.string('networks', 'lenet-300-100,lenet-5').split(',');
@@ -47,7 +67,15 @@ const epochs = args.count('epochs', 10);
 const pruneSteps = args.count('prune-steps', 4);
 const finetunePerStep = args.count('finetune-epochs', 2);
 const ANCHOR_ARCH: Record<string, string> = { 'lenet-300-100': 'mlp:300,100', 'lenet-5': 'lenet5' };
-const SECTIONS = ['unstructured'];
+const SECTIONS = ['unstructured', 'structured'];
+const criteria = args.string('criteria', 'l1,taylor').split(',');
+const keep = args.number('keep', 0.6);
+const structuredFinetune = args.count('structured-finetune-epochs', 3);
+const timingRepeats = args.count('timing-repeats', 15);
+for (const c of criteria)
+  if (!(CRITERIA as readonly string[]).includes(c))
+    throw new Error(`unknown criterion ${c} (${CRITERIA.join(', ')})`);
+if (!(keep > 0 && keep <= 1)) throw new Error(`--keep must be in (0, 1], got ${keep}`);
 for (const n of networks)
   if (!(n in ANCHOR_ARCH)) throw new Error(`unknown network ${n} (lenet-300-100, lenet-5)`);
 for (const s of sections)
@@ -227,6 +255,143 @@ async function unstructured(
   console.log(`\nTargets:\n${verdicts.join('\n')}`);
 }
 
+/**
+ * Milliseconds of one forward pass over `batch` for each model, measured alternately (so a busy
+ * machine slows both alike) after two warm-up passes; medians.
+ */
+async function inferenceMs(models: ModelWeights[], batch: TrainingData, repeats: number): Promise<number[]> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const built = await Promise.all(models.map((w) => buildModelWithWeights(w)));
+  const x = tf.tensor(batch.x, [batch.labels.length, ...batch.shape]);
+  const run = (i: number) => {
+    const started = performance.now();
+    const out = built[i].predict(x) as import('@tensorflow/tfjs-core').Tensor;
+    out.dataSync();
+    out.dispose();
+    return performance.now() - started;
+  };
+  try {
+    for (let i = 0; i < built.length; i++) for (let w = 0; w < 2; w++) run(i);
+    const times = built.map(() => [] as number[]);
+    for (let r = 0; r < repeats; r++) for (let i = 0; i < built.length; i++) times[i].push(run(i));
+    return times.map(median);
+  } finally {
+    x.dispose();
+    for (const m of built) m.dispose();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function structured(
+  network: string,
+  data: { train: TrainingData; validation: TrainingData; test: TrainingData },
+  backend: string,
+): Promise<void> {
+  process.stderr.write(`[parsimony ${backend}] ${network}: dense ${epochs} epochs...\n`);
+  const spec = zooModel(network);
+  const model = await buildTfjsModel(spec, { seed: 0 });
+  const denseStarted = performance.now();
+  await trainModel(model, data.train, {
+    epochs,
+    batchSize: 128,
+    optimizer: { type: 'adam', learningRate: 1e-3 },
+    seed: 0,
+    onEpoch: (m) =>
+      process.stderr.write(`  epoch ${m.epoch + 1}: ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(4)}\n`),
+  });
+  const denseSeconds = (performance.now() - denseStarted) / 1000;
+  const denseAccuracy = (await evaluate(model, data.test)).accuracy;
+  const base = readModelWeights(model, spec);
+  model.dispose();
+  const timingBatch: TrainingData = {
+    ...data.test,
+    x: data.test.x.subarray(0, 1000 * 784),
+    labels: data.test.labels.subarray(0, 1000),
+  };
+  const rows: { criterion: string; report: CompressionReport; weights: ModelWeights; seconds: number }[] = [];
+  for (const criterion of criteria) {
+    process.stderr.write(`[parsimony ${backend}] ${network}: structured, keep ${keep}, ${criterion}...\n`);
+    const started = performance.now();
+    const { report, weights } = await compressModel({
+      base,
+      baseSeconds: denseSeconds,
+      data,
+      seed: 0,
+      recipe: [{ method: 'structured', options: { keep, criterion, finetuneEpochs: structuredFinetune } }],
+      onProgress: (p) => process.stderr.write(`  ${p.step}: ${p.message}\n`),
+    });
+    rows.push({ criterion, report, weights, seconds: (performance.now() - started) / 1000 });
+  }
+  process.stderr.write(`[parsimony ${backend}] ${network}: timing batch inference...\n`);
+  const [denseMs, ...shrunkMs] = await inferenceMs(
+    [base, ...rows.map((r) => r.weights)],
+    timingBatch,
+    timingRepeats,
+  );
+  const denseMacs = rows[0]?.report.base.macs ?? 0;
+  console.log(
+    `\n## ${network}: structured pruning (keep ${keep} of each layer's units and filters, ${structuredFinetune} fine-tuning epochs)\n`,
+  );
+  console.log(
+    `Dense (${epochs} epochs): ${pct(denseAccuracy)} test accuracy, ${denseMacs.toLocaleString('en-US')} MACs, ${rows[0]?.report.base.params.toLocaleString('en-US')} params, ${denseMs.toFixed(1)} ms per batch of 1,000 on ${backend}, trained in ${denseSeconds.toFixed(1)} s.\n`,
+  );
+  console.log(
+    markdownTable(
+      [
+        'criterion',
+        'MACs',
+        'fewer MACs',
+        'params',
+        'test acc',
+        'vs dense',
+        'ms / 1,000',
+        'faster',
+        'seconds',
+      ],
+      rows.map((r, i) => [
+        r.criterion,
+        r.report.result.macs.toLocaleString('en-US'),
+        `${(denseMacs / r.report.result.macs).toFixed(2)}x`,
+        r.report.result.params.toLocaleString('en-US'),
+        pct(r.report.result.testAccuracy),
+        r.report.result.testAccuracy == null
+          ? '-'
+          : (100 * (r.report.result.testAccuracy - denseAccuracy)).toFixed(2),
+        shrunkMs[i].toFixed(1),
+        `${(denseMs / shrunkMs[i]).toFixed(2)}x`,
+        r.seconds.toFixed(1),
+      ]),
+    ),
+  );
+  console.log('\nKept fraction of units and filters per layer (the output layer keeps all):\n');
+  type Details = { layers: { name: string; kept: number; units: number; of: number }[] };
+  const layerNames =
+    (rows[0]?.report.steps[0]?.details as Details | undefined)?.layers.map((l) => l.name) ?? [];
+  console.log(
+    markdownTable(
+      ['criterion', ...layerNames],
+      rows.map((r) => [
+        r.criterion,
+        ...((r.report.steps[0]?.details as Details | undefined)?.layers ?? []).map(
+          (l) => `${l.units}/${l.of} (${l.kept.toFixed(2)})`,
+        ),
+      ]),
+    ),
+  );
+  const verdicts = rows.map((r, i) => {
+    const reduction = denseMacs / r.report.result.macs;
+    const loss =
+      r.report.result.testAccuracy == null
+        ? Number.NaN
+        : 100 * (denseAccuracy - r.report.result.testAccuracy);
+    const faster = denseMs / shrunkMs[i];
+    const pass = reduction >= 2 && loss <= 1 && faster > 1;
+    return `- ${pass ? 'PASS' : 'FAIL'} ${network} ${r.criterion}: ${reduction.toFixed(2)}x fewer MACs (target >= 2), ${loss.toFixed(2)} points below our dense (target <= 1), inference ${faster.toFixed(2)}x faster (must be > 1)`;
+  });
+  console.log(`\nTargets:\n${verdicts.join('\n')}`);
+}
+
 async function main(): Promise<void> {
   const torch = args.flag('skip-torch') ? null : pythonModuleVersion('torch');
   const backend = await initBackend(
@@ -255,6 +420,7 @@ async function main(): Promise<void> {
   for (const network of networks)
     for (const section of sections)
       if (section === 'unstructured') await unstructured(network, torch, data, backend.name);
+      else if (section === 'structured') await structured(network, data, backend.name);
 }
 
 await main();
