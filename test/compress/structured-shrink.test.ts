@@ -58,7 +58,7 @@ async function randomWeights(spec: ModelSpec, seed: number): Promise<PlainLayerW
 async function predict(
   spec: ModelSpec,
   weights: PlainLayerWeights[],
-  x: TfCore.Tensor,
+  x: TfCore.Tensor[],
 ): Promise<Float32Array> {
   const model = await buildTfjsModel(spec, { seed: 0 });
   try {
@@ -73,7 +73,7 @@ async function predict(
       layer.setWeights(values);
       tf.dispose(values);
     }
-    const out = model.predict(x) as TfCore.Tensor;
+    const out = model.predict(x.length === 1 ? x[0] : x) as TfCore.Tensor;
     const values = out.dataSync() as Float32Array;
     out.dispose();
     return values;
@@ -112,8 +112,17 @@ async function checkShrink(spec: ModelSpec, keep: number, seed = 1) {
   const scores = normScores(analysis, weights, 'l1');
   const keptSets = selectSets(analysis, scores, groupFractions(analysis, keep));
   const shrunk = shrinkSpec(analysis, keptSets);
-  const shape = spec.inputs[0].shape;
-  const x = tf.tensor(randoms(2 * shape.reduce((a, b) => a * b, 1), seed + 100), [2, ...shape]);
+  // Two samples per input; token inputs get ids below 8 (every vocabulary here has at least 8).
+  const x = spec.inputs.map((input, i) => {
+    const values = randoms(2 * input.shape.reduce((a, b) => a * b, 1), seed + 100 + i);
+    return input.dtype === 'int32'
+      ? tf.tensor(
+          Int32Array.from(values, (v) => Math.floor((v + 1) * 4)),
+          [2, ...input.shape],
+          'int32',
+        )
+      : tf.tensor(values, [2, ...input.shape]);
+  });
   try {
     const original = await predict(spec, weights, x);
     const masked = await predict(spec, maskWeights(analysis, keptSets, weights), x);
@@ -129,7 +138,7 @@ async function checkShrink(spec: ModelSpec, keep: number, seed = 1) {
       'removing channels changed the outputs (so the comparison can fail)',
     );
   } finally {
-    x.dispose();
+    tf.dispose(x);
   }
   const before = analyzeModel(spec);
   const after = analyzeModel(shrunk);
@@ -274,6 +283,43 @@ describe('shrinking equals masking', () => {
     assert.deepEqual(
       analysis.groups.map((g) => g.name),
       ['conv2d_1+conv2d_2'],
+    );
+  });
+
+  it('a transformer encoder: only the feed-forward inner units go; attention, layer norm and residuals pin the rest', async () => {
+    const spec = withLinearHead(
+      zooModel('transformer-encoder', {
+        vocabSize: 20,
+        sequenceLength: 8,
+        modelDim: 16,
+        numHeads: 2,
+        feedForwardDim: 24,
+        numClasses: 3,
+      }),
+    );
+    const { analysis, shrunk } = await checkShrink(spec, 0.5);
+    assert.deepEqual(
+      analysis.groups.map((g) => g.name),
+      ['block1_ff1', 'block2_ff1'],
+    );
+    assert.deepEqual(
+      shrunk.layers.filter((l) => l.type === 'dense').map((l) => (l.type === 'dense' ? l.units : 0)),
+      [12, 16, 12, 16, 3],
+    );
+  });
+
+  it('embedding columns and LSTM input rows', async () => {
+    const b = new ModelBuilder('sequence');
+    const tokens = b.input([6], { dtype: 'int32' });
+    const e = b.embedding(tokens, { inputDim: 12, outputDim: 8 });
+    const h = b.dense(e, { units: 10, activation: 'tanh' });
+    const spec = b.build(b.dense(b.lstm(h, { units: 5 }), { units: 2 }));
+    const { shrunk } = await checkShrink(spec, 0.5);
+    assert.deepEqual(
+      shrunk.layers.map((l) =>
+        l.type === 'embedding' ? l.outputDim : l.type === 'dense' || l.type === 'lstm' ? l.units : 0,
+      ),
+      [4, 5, 5, 2],
     );
   });
 
