@@ -1,3 +1,5 @@
+export * from './channel-groups.js';
+export * from './channel-importance.js';
 export * from './fine-tune.js';
 export * from './method.js';
 export * from './model-weights.js';
