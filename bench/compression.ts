@@ -22,6 +22,7 @@
  * The anchor is our own dense model: MACs, test accuracy (on the model loaded back from the stored
  * files) and the measured time of one batch of 1,000 test images through the dense and the shrunk
  * model (median of --timing-repeats runs, alternating), on the same backend in the same run.
+ * --train-samples N trains (every section) on the first N training images only.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +55,7 @@ const args = new BenchArgs(
     'keep',
     'structured-finetune-epochs',
     'timing-repeats',
+    'train-samples',
   ],
   ['skip-torch'],
 );
@@ -72,6 +74,8 @@ const criteria = args.string('criteria', 'l1,taylor').split(',');
 const keep = args.number('keep', 0.6);
 const structuredFinetune = args.count('structured-finetune-epochs', 3);
 const timingRepeats = args.count('timing-repeats', 15);
+/** Train on the first N training images only (default all 60,000), for a quicker run on a busy machine. */
+const trainSamples = args.count('train-samples', 60000);
 for (const c of criteria)
   if (!(CRITERIA as readonly string[]).includes(c))
     throw new Error(`unknown criterion ${c} (${CRITERIA.join(', ')})`);
@@ -408,14 +412,14 @@ async function main(): Promise<void> {
     shape: [28, 28, 1],
     numClasses: 10,
   });
-  const train = scaled(bundle.train);
+  const train = scaled(bundle.train, 0, Math.min(trainSamples, bundle.train.labels.length));
   const data = {
     train,
     validation: { ...train, x: train.x.subarray(0, 5000 * 784), labels: train.labels.subarray(0, 5000) },
     test: scaled(bundle.test as NonNullable<typeof bundle.test>),
   };
   console.log(
-    `# Compression benchmark, ${new Date().toISOString().slice(0, 10)}\n\nFashion-MNIST; Parsimony on ${backend.name}, PyTorch ${torch ?? 'absent'} on 1 thread, same data, dense recipe and fine-tuning epochs.`,
+    `# Compression benchmark, ${new Date().toISOString().slice(0, 10)}\n\nFashion-MNIST (${train.labels.length.toLocaleString('en-US')} training images); Parsimony on ${backend.name}, PyTorch ${torch ?? 'absent'} on 1 thread, same data, dense recipe and fine-tuning epochs.`,
   );
   for (const network of networks)
     for (const section of sections)
