@@ -329,20 +329,25 @@ const attentionRule: ChannelRule<SpecFor<'multiHeadAttention'>> = {
 /**
  * An elementwise multiply (squeeze-and-excitation's gate times its features) keeps channels apart
  * like an add: its operands' ids are joined; an operand broadcast over the channel axis (last
- * dimension 1) adds none. Not in CHANNEL_RULES yet: the `multiply` layer type is not in the spec
- * on this branch. When it lands, add `multiply: multiplyRule` to the table below.
+ * dimension 1) adds none. Removing channel c is exact: the features' channel c is zero in the
+ * masked model, so is its product with any gate.
+ * GAP TO FILL AT INTEGRATION: not in CHANNEL_RULES yet, because the `multiply` layer type is not in
+ * the spec on this branch; when it lands, the table below stops compiling until
+ * `multiply: multiplyRule(),` is added to it.
  */
-export const multiplyRule: ChannelRule<LayerSpec> = {
-  propagate(_spec, inputs, _shapes, context) {
-    const full = inputs.filter((ids) => ids.length > 1 || inputs.every((other) => other.length === 1));
-    const [first] = full;
-    for (const other of full.slice(1))
-      for (let i = 0; i < first.length; i++) context.join(first[i], other[i]);
-    return first;
-  },
-  resize: (spec) => spec,
-  cut: (_spec, _kept, _tensor, shape) => whole(shape.length),
-};
+export function multiplyRule<S extends LayerSpec>(): ChannelRule<S> {
+  return {
+    propagate(_spec, inputs, _shapes, context) {
+      const full = inputs.filter((ids) => ids.length > 1 || inputs.every((other) => other.length === 1));
+      const [first] = full;
+      for (const other of full.slice(1))
+        for (let i = 0; i < first.length; i++) context.join(first[i], other[i]);
+      return first;
+    },
+    resize: (spec) => spec,
+    cut: (_spec, _kept, _tensor, shape) => whole(shape.length),
+  };
+}
 
 export const CHANNEL_RULES: { readonly [T in LayerType]: ChannelRule<SpecFor<T>> } = {
   dense: denseRule,

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { analyzeChannels, keptPerLayer } from '../../src/compress/channel-groups.js';
 import { groupFractions, normScores, selectSets } from '../../src/compress/channel-importance.js';
+import { multiplyRule } from '../../src/compress/channel-rules.js';
 import {
   gatherTensor,
   maskWeights,
@@ -194,6 +195,32 @@ describe('channel analysis', () => {
     );
     // Each set: 2 input filters and 3 output filters of one group.
     for (const s of analysis.groups[0].sets) assert.equal(analysis.sets[s].producers.length, 5);
+  });
+});
+
+describe('multiply (squeeze-and-excitation), ready for the layer type', () => {
+  it('joins full operands position by position; a channel-broadcast operand adds nothing', () => {
+    const joined: [number, number][] = [];
+    const context = {
+      produce: () => new Int32Array(0),
+      fixed: () => new Int32Array(0),
+      join: (a: number, b: number) => joined.push([a, b]),
+      pin: () => {},
+    };
+    const spec = { name: 'm', type: 'add', inputs: ['a', 'b', 'c'] } as const;
+    const shapes = { inputs: [[2, 2, 3], [3], [1]], output: [2, 2, 3] };
+    const out = multiplyRule().propagate(
+      { ...spec, inputs: [...spec.inputs] },
+      [Int32Array.from([0, 1, 2]), Int32Array.from([5, 6, 7]), Int32Array.from([9])],
+      shapes,
+      context,
+    );
+    assert.deepEqual([...out], [0, 1, 2]);
+    assert.deepEqual(joined, [
+      [0, 5],
+      [1, 6],
+      [2, 7],
+    ]);
   });
 });
 
