@@ -331,9 +331,8 @@ const attentionRule: ChannelRule<SpecFor<'multiHeadAttention'>> = {
  * like an add: its operands' ids are joined; an operand broadcast over the channel axis (last
  * dimension 1) adds none. Removing channel c is exact: the features' channel c is zero in the
  * masked model, so is its product with any gate.
- * GAP TO FILL AT INTEGRATION: not in CHANNEL_RULES yet, because the `multiply` layer type is not in
- * the spec on this branch; when it lands, the table below stops compiling until
- * `multiply: multiplyRule(),` is added to it.
+ * The table below carries it already, typed so that it compiles with or without the `multiply`
+ * layer type in `LayerType` (main has it; this branch was cut before it landed).
  */
 export function multiplyRule<S extends LayerSpec>(): ChannelRule<S> {
   return {
@@ -349,7 +348,11 @@ export function multiplyRule<S extends LayerSpec>(): ChannelRule<S> {
   };
 }
 
-export const CHANNEL_RULES: { readonly [T in LayerType]: ChannelRule<SpecFor<T>> } = {
+type ChannelRules = { readonly [T in LayerType]: ChannelRule<SpecFor<T>> };
+
+// The intersection admits the `multiply` entry before the layer type exists; once it does, the
+// mapped type requires it like every other entry.
+export const CHANNEL_RULES: ChannelRules & { readonly multiply: ChannelRule<never> } = {
   dense: denseRule,
   conv2d: conv2dRule,
   depthwiseConv2d: depthwiseRule,
@@ -372,6 +375,8 @@ export const CHANNEL_RULES: { readonly [T in LayerType]: ChannelRule<SpecFor<T>>
   lstm: recurrentRule,
   gru: recurrentRule,
   multiHeadAttention: attentionRule,
+  // ChannelRule<never> fits any spec type: the rule reads no spec fields.
+  multiply: multiplyRule<never>(),
 };
 
 /** The rule of a layer, typed for any spec (the table is checked per type above). */
