@@ -17,11 +17,20 @@
  * weights / non-zero weights (biases not counted, as the anchor counts). Test accuracy is on the
  * 10,000 test images, Parsimony's measured on the model loaded back from the stored files.
  * Validation accuracy (not compared) is on the first 5,000 training images.
+ *
+ * Section `structured` (--sections structured; --criteria l1,taylor --keep 0.6
+ * --structured-finetune-epochs 3): the same dense recipe, then the `structured` method removes
+ * units and filters, keeping --keep of each layer's, ranked by each criterion, and fine-tunes.
+ * The anchor is our own dense model: MACs, test accuracy (on the model loaded back from the stored
+ * files) and the measured time of one batch of 1,000 test images through the dense and the shrunk
+ * model (median of --timing-repeats runs, alternating), on the same backend in the same run.
+ * --train-samples N trains (every section) on the first N training images only.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CRITERIA } from '../src/compress/channel-importance.js';
 import { compressModel } from '../src/compress/compress.js';
-import { readModelWeights } from '../src/compress/model-weights.js';
+import { buildModelWithWeights, type ModelWeights, readModelWeights } from '../src/compress/model-weights.js';
 import type { CompressionReport } from '../src/compress/report.js';
 import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { initBackend } from '../src/models/backends/index.js';
@@ -36,7 +45,21 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const ANCHORS = path.resolve(REPO_ROOT, '..', 'shared', 'anchors');
 
 const args = new BenchArgs(
-  ['networks', 'sections', 'ratios', 'epochs', 'prune-steps', 'finetune-epochs', 'schedule', 'backend'],
+  [
+    'networks',
+    'sections',
+    'ratios',
+    'epochs',
+    'prune-steps',
+    'finetune-epochs',
+    'schedule',
+    'backend',
+    'criteria',
+    'keep',
+    'structured-finetune-epochs',
+    'timing-repeats',
+    'train-samples',
+  ],
   ['skip-torch'],
 );
 const networks = args.string('networks', 'lenet-300-100,lenet-5').split(',');
@@ -52,7 +75,17 @@ const schedule = args.string('schedule', 'polynomial');
 if (schedule !== 'polynomial' && schedule !== 'agp')
   throw new Error(`--schedule: polynomial or agp, got ${schedule}`);
 const ANCHOR_ARCH: Record<string, string> = { 'lenet-300-100': 'mlp:300,100', 'lenet-5': 'lenet5' };
-const SECTIONS = ['unstructured'];
+const SECTIONS = ['unstructured', 'structured'];
+const criteria = args.string('criteria', 'l1,taylor').split(',');
+const keep = args.number('keep', 0.6);
+const structuredFinetune = args.count('structured-finetune-epochs', 3);
+const timingRepeats = args.count('timing-repeats', 15);
+/** Train on the first N training images only (default all 60,000), for a quicker run on a busy machine. */
+const trainSamples = args.count('train-samples', 60000);
+for (const c of criteria)
+  if (!(CRITERIA as readonly string[]).includes(c))
+    throw new Error(`unknown criterion ${c} (${CRITERIA.join(', ')})`);
+if (!(keep > 0 && keep <= 1)) throw new Error(`--keep must be in (0, 1], got ${keep}`);
 for (const n of networks)
   if (!(n in ANCHOR_ARCH)) throw new Error(`unknown network ${n} (lenet-300-100, lenet-5)`);
 for (const s of sections)
@@ -233,6 +266,162 @@ async function unstructured(
   console.log(`\nTargets:\n${verdicts.join('\n')}`);
 }
 
+/**
+ * Milliseconds of one forward pass over `batch` for each model, measured alternately (so a busy
+ * machine slows both alike) after two warm-up passes; medians.
+ */
+async function inferenceMs(models: ModelWeights[], batch: TrainingData, repeats: number): Promise<number[]> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const built = await Promise.all(models.map((w) => buildModelWithWeights(w)));
+  const x = tf.tensor(batch.x, [batch.labels.length, ...batch.shape]);
+  const run = (i: number) => {
+    const started = performance.now();
+    const out = built[i].predict(x) as import('@tensorflow/tfjs-core').Tensor;
+    out.dataSync();
+    out.dispose();
+    return performance.now() - started;
+  };
+  try {
+    for (let i = 0; i < built.length; i++) for (let w = 0; w < 2; w++) run(i);
+    const times = built.map(() => [] as number[]);
+    for (let r = 0; r < repeats; r++) for (let i = 0; i < built.length; i++) times[i].push(run(i));
+    return times.map(median);
+  } finally {
+    x.dispose();
+    for (const m of built) m.dispose();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function structured(
+  network: string,
+  data: { train: TrainingData; validation: TrainingData; test: TrainingData },
+  backend: string,
+): Promise<void> {
+  process.stderr.write(`[parsimony ${backend}] ${network}: dense ${epochs} epochs...\n`);
+  const spec = zooModel(network);
+  const model = await buildTfjsModel(spec, { seed: 0 });
+  const denseStarted = performance.now();
+  await trainModel(model, data.train, {
+    epochs,
+    batchSize: 128,
+    optimizer: { type: 'adam', learningRate: 1e-3 },
+    seed: 0,
+    onEpoch: (m) =>
+      process.stderr.write(`  epoch ${m.epoch + 1}: ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(4)}\n`),
+  });
+  const denseSeconds = (performance.now() - denseStarted) / 1000;
+  const denseAccuracy = (await evaluate(model, data.test)).accuracy;
+  const base = readModelWeights(model, spec);
+  model.dispose();
+  const timingBatch: TrainingData = {
+    ...data.test,
+    x: data.test.x.subarray(0, 1000 * 784),
+    labels: data.test.labels.subarray(0, 1000),
+  };
+  const rows: { criterion: string; report: CompressionReport; weights: ModelWeights; seconds: number }[] = [];
+  for (const criterion of criteria) {
+    process.stderr.write(`[parsimony ${backend}] ${network}: structured, keep ${keep}, ${criterion}...\n`);
+    const started = performance.now();
+    const { report, weights } = await compressModel({
+      base,
+      baseSeconds: denseSeconds,
+      data,
+      seed: 0,
+      recipe: [{ method: 'structured', options: { keep, criterion, finetuneEpochs: structuredFinetune } }],
+      onProgress: (p) => process.stderr.write(`  ${p.step}: ${p.message}\n`),
+    });
+    rows.push({ criterion, report, weights, seconds: (performance.now() - started) / 1000 });
+  }
+  // Control: the dense model trained as many more epochs as the pruned ones were fine-tuned.
+  process.stderr.write(
+    `[parsimony ${backend}] ${network}: dense control, ${structuredFinetune} more epochs...\n`,
+  );
+  const control = await buildModelWithWeights(base);
+  await trainModel(control, data.train, {
+    epochs: structuredFinetune,
+    batchSize: 128,
+    optimizer: { type: 'adam', learningRate: 1e-3 },
+    seed: 0,
+  });
+  const controlAccuracy = (await evaluate(control, data.test)).accuracy;
+  control.dispose();
+  process.stderr.write(`[parsimony ${backend}] ${network}: timing batch inference...\n`);
+  const [denseMs, ...shrunkMs] = await inferenceMs(
+    [base, ...rows.map((r) => r.weights)],
+    timingBatch,
+    timingRepeats,
+  );
+  const denseMacs = rows[0]?.report.base.macs ?? 0;
+  console.log(
+    `\n## ${network}: structured pruning (keep ${keep} of each layer's units and filters, ${structuredFinetune} fine-tuning epochs)\n`,
+  );
+  console.log(
+    `Dense (${epochs} epochs): ${pct(denseAccuracy)} test accuracy, ${denseMacs.toLocaleString('en-US')} MACs, ${rows[0]?.report.base.params.toLocaleString('en-US')} params, ${denseMs.toFixed(1)} ms per batch of 1,000 on ${backend}, trained in ${denseSeconds.toFixed(1)} s. Control: the dense model trained ${structuredFinetune} more epochs (as long as the pruned ones) reaches ${pct(controlAccuracy)}.\n`,
+  );
+  console.log(
+    markdownTable(
+      [
+        'criterion',
+        'MACs',
+        'fewer MACs',
+        'params',
+        'test acc',
+        'vs dense',
+        'ms / 1,000',
+        'faster',
+        'seconds',
+      ],
+      rows.map((r, i) => [
+        r.criterion,
+        r.report.result.macs.toLocaleString('en-US'),
+        `${(denseMacs / r.report.result.macs).toFixed(2)}x`,
+        r.report.result.params.toLocaleString('en-US'),
+        pct(r.report.result.testAccuracy),
+        r.report.result.testAccuracy == null
+          ? '-'
+          : (100 * (r.report.result.testAccuracy - denseAccuracy)).toFixed(2),
+        shrunkMs[i].toFixed(1),
+        `${(denseMs / shrunkMs[i]).toFixed(2)}x`,
+        r.seconds.toFixed(1),
+      ]),
+    ),
+  );
+  console.log('\nKept fraction of units and filters per layer (the output layer keeps all):\n');
+  type Details = { layers: { name: string; kept: number; units: number; of: number }[] };
+  const layerNames =
+    (rows[0]?.report.steps[0]?.details as Details | undefined)?.layers.map((l) => l.name) ?? [];
+  console.log(
+    markdownTable(
+      ['criterion', ...layerNames],
+      rows.map((r) => [
+        r.criterion,
+        ...((r.report.steps[0]?.details as Details | undefined)?.layers ?? []).map(
+          (l) => `${l.units}/${l.of} (${l.kept.toFixed(2)})`,
+        ),
+      ]),
+    ),
+  );
+  const verdicts = rows.map((r, i) => {
+    const reduction = denseMacs / r.report.result.macs;
+    const loss =
+      r.report.result.testAccuracy == null
+        ? Number.NaN
+        : 100 * (denseAccuracy - r.report.result.testAccuracy);
+    const faster = denseMs / shrunkMs[i];
+    const pass = reduction >= 2 && loss <= 1 && faster > 1;
+    const versus = (points: number) =>
+      points >= 0 ? `${points.toFixed(2)} points below` : `${(-points).toFixed(2)} points above`;
+    const versusControl =
+      r.report.result.testAccuracy == null
+        ? '-'
+        : versus(100 * (controlAccuracy - r.report.result.testAccuracy));
+    return `- ${pass ? 'PASS' : 'FAIL'} ${network} ${r.criterion}: ${reduction.toFixed(2)}x fewer MACs (target >= 2), ${versus(loss)} our dense (target: at most 1 below; ${versusControl} the control), inference ${faster.toFixed(2)}x faster (must be > 1)`;
+  });
+  console.log(`\nTargets:\n${verdicts.join('\n')}`);
+}
+
 async function main(): Promise<void> {
   const torch = args.flag('skip-torch') ? null : pythonModuleVersion('torch');
   const backend = await initBackend(
@@ -249,18 +438,19 @@ async function main(): Promise<void> {
     shape: [28, 28, 1],
     numClasses: 10,
   });
-  const train = scaled(bundle.train);
+  const train = scaled(bundle.train, 0, Math.min(trainSamples, bundle.train.labels.length));
   const data = {
     train,
     validation: { ...train, x: train.x.subarray(0, 5000 * 784), labels: train.labels.subarray(0, 5000) },
     test: scaled(bundle.test as NonNullable<typeof bundle.test>),
   };
   console.log(
-    `# Compression benchmark, ${new Date().toISOString().slice(0, 10)}\n\nFashion-MNIST; Parsimony on ${backend.name}, PyTorch ${torch ?? 'absent'} on 1 thread, same data, dense recipe and fine-tuning epochs.`,
+    `# Compression benchmark, ${new Date().toISOString().slice(0, 10)}\n\nFashion-MNIST (${train.labels.length.toLocaleString('en-US')} training images); Parsimony on ${backend.name}, PyTorch ${torch ?? 'absent'} on 1 thread, same data, dense recipe and fine-tuning epochs.`,
   );
   for (const network of networks)
     for (const section of sections)
       if (section === 'unstructured') await unstructured(network, torch, data, backend.name);
+      else if (section === 'structured') await structured(network, data, backend.name);
 }
 
 await main();

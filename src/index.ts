@@ -3,6 +3,8 @@
 export { compressModel } from './compress/compress.js';
 export { compressionData } from './compress/data.js';
 export {
+  analyzeChannels,
+  type ChannelAnalysis,
   type CompressionData,
   type CompressionMethod,
   type CompressionReport,

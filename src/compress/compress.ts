@@ -64,12 +64,12 @@ export async function compressModel(options: CompressOptions): Promise<CompressO
           ...(options.dataset ? { dataset: options.dataset } : {}),
           base,
           steps: result.steps,
-          result: reportRow(stored.weights.spec, {
-            valAccuracy,
-            testAccuracy,
-            seconds: stepSeconds + (performance.now() - started) / 1000,
-          }),
-          layers: layerKept(stored.weights),
+          result: reportRow(
+            stored.weights.spec,
+            { valAccuracy, testAccuracy, seconds: stepSeconds + (performance.now() - started) / 1000 },
+            options.base.spec,
+          ),
+          layers: layerKept(stored.weights, options.base),
           completed: result.completed,
         };
       },

@@ -1,5 +1,7 @@
 export * from './activation-quantization.js';
 export * from './calibration.js';
+export * from './channel-groups.js';
+export * from './channel-importance.js';
 export * from './compressed-format.js';
 export * from './fine-tune.js';
 export * from './kmeans.js';

@@ -160,7 +160,7 @@ export async function runPipeline(
     if (!output.files?.[COMPRESSED_MODEL_FILES.header])
       for (const name of Object.values(COMPRESSED_MODEL_FILES)) delete files[name];
     Object.assign(files, output.files ?? {});
-    const row = reportRow(weights.spec, { ...(await measure(weights, options.data)), seconds });
+    const row = reportRow(weights.spec, { ...(await measure(weights, options.data)), seconds }, base.spec);
     rows.push({
       step: step.label,
       method: step.method,

@@ -9,14 +9,16 @@ import { clusterMethod } from './methods/cluster.js';
 import { huffmanMethod } from './methods/huffman.js';
 import { globalMagnitudeMethod, magnitudeMethod } from './methods/magnitude.js';
 import { quantizeMethod } from './methods/quantize.js';
+import { structuredMethod } from './methods/structured.js';
 
-export type MethodName = 'magnitude' | 'global' | 'quantize' | 'cluster' | 'huffman';
+export type MethodName = 'magnitude' | 'global' | 'structured' | 'quantize' | 'cluster' | 'huffman';
 
 export type CompressionMethods = Readonly<Record<MethodName, CompressionMethod<unknown>>>;
 
 export const registry: CompressionMethods = {
   magnitude: magnitudeMethod,
   global: globalMagnitudeMethod,
+  structured: structuredMethod,
   quantize: quantizeMethod,
   cluster: clusterMethod,
   huffman: huffmanMethod,

@@ -11,7 +11,7 @@ export interface ReportRow extends CostSummary {
   storedBytes: number;
   /** Stored bits per non-zero parameter (32 for float32, about 8 for int8 weights). */
   bitsPerWeight: number;
-  /** Bits of the dense float32 model over stored bits (1 for the base model). */
+  /** Bits of the base model stored dense at float32 over stored bits (1 for the base model). */
   compressionRatio: number;
   valAccuracy: number | null;
   testAccuracy: number | null;
@@ -53,12 +53,17 @@ function denseSpec(spec: ModelSpec): ModelSpec {
   return { ...spec, layers: spec.layers.map(({ compression: _, ...rest }) => rest) } as ModelSpec;
 }
 
+/**
+ * `base` is the spec before compression (default `spec` itself): a method that changes shapes
+ * (structured pruning, low rank) is measured against the model it started from.
+ */
 export function reportRow(
   spec: ModelSpec,
   measured: { valAccuracy: number | null; testAccuracy: number | null; seconds: number },
+  base: ModelSpec = spec,
 ): ReportRow {
   const cost = costOf(spec);
-  const dense = costOf(denseSpec(spec));
+  const dense = costOf(denseSpec(base));
   return {
     ...cost,
     storedBytes: Math.ceil(cost.storedBits / 8),
@@ -68,9 +73,15 @@ export function reportRow(
   };
 }
 
-export function layerKept(weights: ModelWeights): LayerKept[] {
+/**
+ * Per weighted layer, its non-zero weights over its weights in `base` (default: the same weights),
+ * so a layer that structured pruning made smaller reports what it kept of the original.
+ */
+export function layerKept(weights: ModelWeights, base: ModelWeights = weights): LayerKept[] {
   return weights.layers.flatMap((layer) => {
-    const { total, nonZero } = countNonZero(layer);
+    const { nonZero } = countNonZero(layer);
+    const original = base.layers.find((l) => l.layer === layer.layer) ?? layer;
+    const { total } = countNonZero(original);
     return total === 0 ? [] : [{ name: layer.layer, kept: nonZero / total, weights: total }];
   });
 }

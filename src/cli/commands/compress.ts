@@ -1,6 +1,7 @@
 /**
  * `parsimony compress <model dir | spec.json | zoo:name> --dataset D`: compress a trained model
- * with one method (pruning: `magnitude`, `global`), or let a study choose per-layer sparsities
+ * with one method (pruning: `magnitude`, `global`; removing units and filters: `structured`), or
+ * let a study choose per-layer sparsities
  * (`--search`). A spec without weights (a spec file, a zoo name) is first trained with the
  * defaults below. Everything is checked before any training; the output directory is written
  * atomically (nothing on failure), and Ctrl-C stops the run, keeping what is done.
@@ -28,6 +29,8 @@ export interface CompressCommandOptions {
   perChannel?: boolean;
   activations?: string;
   sparsity?: number;
+  keep?: number;
+  criterion?: string;
   search?: boolean;
   trials: number;
   schedule?: string;
@@ -52,17 +55,27 @@ function parseFraction(flag: string, { allowOne = false } = {}) {
   };
 }
 
+/** A kept fraction: in (0, 1]. */
+function parseKept(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(value.trim() !== '' && Number.isFinite(n) && n > 0 && n <= 1))
+      throw new InvalidArgumentError(`${flag} must be in (0, 1], got "${value}"`);
+    return n;
+  };
+}
+
 export function registerCompressCommand(program: Command, io: CommandIO): void {
   program
     .command('compress')
     .description(
-      'compress a model: prune its weights by magnitude (per layer or globally) and fine-tune, or search per-layer sparsities; writes the compressed model and a report',
+      'compress a model: prune its weights by magnitude (per layer or globally) or remove whole units and filters (structured), and fine-tune, or search per-layer sparsities; writes the compressed model and a report',
     )
     .argument('<model>', 'a saved model directory, a spec file (.json), or zoo:<name>')
     .requiredOption('--dataset <name>', 'a built-in dataset or csv:<path> (see `parsimony datasets`)')
     .option(
       '--method <name>',
-      'global (one pruning threshold), magnitude (each layer to the sparsity), quantize, cluster or huffman',
+      'global (one pruning threshold), magnitude (each layer to the sparsity), structured (remove units and filters: a smaller model), quantize, cluster or huffman',
       'global',
     )
     .option(
@@ -83,6 +96,15 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
       '--sparsity <s>',
       'fraction of weights to remove, in [0, 1) (0.9 = 10x fewer)',
       parseFraction('--sparsity'),
+    )
+    .option(
+      '--keep <f>',
+      "structured: fraction of each layer's units or filters kept, in (0, 1] (residual stages keep one shared set)",
+      parseKept('--keep'),
+    )
+    .option(
+      '--criterion <name>',
+      'structured: rank units and filters by l1 (default), l2, fpgm, taylor or bn',
     )
     .option('--search', 'search per-layer sparsities: accuracy against non-zero parameters (Pareto front)')
     .option('--trials <n>', 'trials of --search', parseIntegerOption('--trials', 1), 20)
@@ -196,11 +218,38 @@ export async function runCompress(
   const { compressionData } = await import('../../compress/data.js');
   const { initBackend } = await import('../../models/backends/index.js');
   // Every check that needs no training comes first: the recipe, the output directory, the data.
+  const structured = options.method === 'structured';
+  if (structured) {
+    const misplaced = (
+      [
+        ['--sparsity', options.sparsity],
+        ['--schedule', options.schedule],
+        ['--last-layer-min-kept', options.lastLayerMinKept],
+        ['--search', options.search],
+        ['--sensitivity', options.sensitivity],
+      ] as const
+    ).find(([, value]) => value !== undefined && value !== false);
+    if (misplaced) throw new UsageError(`${misplaced[0]} does not apply to --method structured`);
+    if (options.keep === undefined)
+      throw new UsageError('--method structured needs --keep (e.g. --keep 0.5)');
+  } else {
+    if (options.keep !== undefined) throw new UsageError('--keep applies to --method structured only');
+    if (options.criterion !== undefined)
+      throw new UsageError('--criterion applies to --method structured only');
+  }
   const stepOptions: Record<string, unknown> = {};
+  if (structured) {
+    stepOptions.keep = options.keep;
+    if (options.criterion !== undefined) stepOptions.criterion = options.criterion;
+    if (options.finetuneEpochs !== undefined) stepOptions.finetuneEpochs = options.finetuneEpochs;
+    // A skipped layer keeps all its channels (and so does the group it belongs to).
+    if (skip) stepOptions.layers = Object.fromEntries(skip.map((name) => [name, 1]));
+  }
   if (options.sparsity !== undefined) stepOptions.sparsity = options.sparsity;
   if (options.schedule !== undefined) stepOptions.schedule = options.schedule;
-  if (options.finetuneEpochs !== undefined) stepOptions.finetuneEpochs = options.finetuneEpochs;
-  if (skip) stepOptions.skip = skip;
+  if (!structured && options.finetuneEpochs !== undefined)
+    stepOptions.finetuneEpochs = options.finetuneEpochs;
+  if (!structured && skip) stepOptions.skip = skip;
   if (options.lastLayerMinKept !== undefined) stepOptions.lastLayerMinKept = options.lastLayerMinKept;
   if (options.bits !== undefined) stepOptions.bits = options.bits;
   if (options.perChannel) stepOptions.granularity = 'channel';
