@@ -37,7 +37,7 @@ describe('distillationLoss', () => {
       tf,
       tf.tensor2d([[1, 2, 0]]),
       tf.tensor2d([[2, 0, 1]]),
-      tf.oneHot(tf.tensor1d([1], 'int32'), 3).toFloat(),
+      tf.cast(tf.oneHot(tf.tensor1d([1], 'int32'), 3), 'float32'),
       { temperature: 2, alpha: 0.3 },
     ).dataSync()[0];
     assert.ok(Math.abs(value - 0.7397222) < 1e-5, `loss ${value}, expected 0.7397222`);
@@ -45,7 +45,7 @@ describe('distillationLoss', () => {
 
   it('alpha = 1 is the cross-entropy; equal logits at alpha = 0 give zero', () => {
     const zs = tf.tensor2d([[0.5, -1, 2]]);
-    const y = tf.oneHot(tf.tensor1d([2], 'int32'), 3).toFloat();
+    const y = tf.cast(tf.oneHot(tf.tensor1d([2], 'int32'), 3), 'float32');
     const ce = distillationLoss(tf, zs, tf.tensor2d([[9, 9, -9]]), y, {
       temperature: 4,
       alpha: 1,
@@ -68,7 +68,7 @@ describe('distillationLoss', () => {
       const labels = [0, 3, 4, 1];
       const rows = (v: number[]) =>
         Array.from({ length: batch }, (_, n) => v.slice(n * classes, (n + 1) * classes));
-      const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat();
+      const targets = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32');
       const teacher = tf.tensor2d(rows(zt));
       const loss = (s: tf.Tensor) => distillationLoss(tf, s, teacher, targets, { temperature: t, alpha });
       const value = loss(tf.tensor2d(rows(zs))).dataSync()[0];
