@@ -61,7 +61,7 @@ describe('planLowRank', () => {
     assert.throws(() => checkLowRankOptions(spec, { energy: 1.2 }), /energy must be in \(0, 1\]/);
     assert.throws(() => checkLowRankOptions(spec, {}), /needs one of rank/);
     assert.throws(() => checkLowRankOptions(spec, { rank: 2, energy: 0.5 }), /takes one of/);
-    assert.throws(() => checkLowRankOptions(spec, { rank: 2, layers: ['flatten'] }), /cannot be factorised/);
+    assert.throws(() => checkLowRankOptions(spec, { rank: 2, layers: ['flatten_1'] }), /cannot be factorised/);
     assert.throws(() => checkLowRankOptions(spec, { rank: 2, layers: ['nope'] }), /no layer "nope"/);
   });
 
