@@ -1,4 +1,21 @@
 /** The public API of Parsimony. Everything a user imports comes from here, named explicitly. */
+
+export {
+  type CompressionData,
+  type CompressionMethod,
+  type CompressionReport,
+  costOf,
+  loadModelWeights,
+  type ModelWeights,
+  type Recipe,
+  type ReportRow,
+  readCompressedModel,
+  registry as compressionMethods,
+  runPipeline,
+  saveModelWeights,
+  validateRecipe,
+  writeCompressedModel,
+} from './compress/index.js';
 export {
   type CategoricalChoice,
   CategoricalDistribution,
@@ -130,6 +147,7 @@ export {
   type OptimizerConfig,
   type ScheduleConfig,
   type TrainingData,
+  type TrainingHooks,
   type TrainOptions,
   type TrainResult,
   trainingData,

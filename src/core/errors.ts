@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'STORAGE'
   | 'TRIAL_PRUNED'
   | 'INVALID_MODEL'
-  | 'BACKEND_UNSUPPORTED';
+  | 'BACKEND_UNSUPPORTED'
+  | 'INVALID_RECIPE';
 
 export interface ParsimonyErrorOptions {
   cause?: unknown;
@@ -68,6 +69,13 @@ export class UsageError extends ParsimonyError {
 export class ModelSpecError extends ParsimonyError {
   constructor(message: string, options?: ParsimonyErrorOptions) {
     super('INVALID_MODEL', message, options);
+  }
+}
+
+/** A compression recipe that cannot run: unknown step, option out of range. Names the step and the field. */
+export class RecipeError extends ParsimonyError {
+  constructor(message: string, options?: ParsimonyErrorOptions) {
+    super('INVALID_RECIPE', message, options);
   }
 }
 

@@ -14,6 +14,7 @@ export {
   type RegularizationConfig,
   type ReportingTrial,
   type TrainingData,
+  type TrainingHooks,
   type TrainOptions,
   type TrainResult,
   trainingData,

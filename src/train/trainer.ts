@@ -61,6 +61,37 @@ export interface EpochMetrics {
   seconds: number;
 }
 
+/**
+ * Hooks into the training step, for compression methods that train (all optional; without them a
+ * step is exactly the plain one). They run inside the step's tidy scope: tensors they return are
+ * disposed by it, variables they assign persist.
+ */
+export interface TrainingHooks {
+  /**
+   * A term added to the loss inside the gradient tape (distillation, L1 on batch-norm scales).
+   * `x` is the batch input, `output` the model's output for it, `targets` the (smoothed) one-hot labels.
+   */
+  extraLoss?: (args: {
+    x: TfCore.Tensor;
+    output: TfCore.Tensor;
+    targets: TfCore.Tensor;
+    step: number;
+  }) => TfCore.Scalar;
+  /** Weight of the cross-entropy term (default 1; distillation uses alpha). */
+  crossEntropyWeight?: number;
+  /**
+   * Rewrites the gradients (by variable name) before the optimizer sees them: masks for pruning,
+   * straight-through estimators, summed gradients of shared centroids.
+   */
+  transformGradients?: (
+    grads: TfCore.NamedTensorMap,
+    variables: readonly TfCore.Variable[],
+    step: number,
+  ) => TfCore.NamedTensorMap;
+  /** After each optimizer step (re-applying masks so pruned weights stay exactly zero). */
+  afterStep?: (variables: readonly TfCore.Variable[], step: number) => void;
+}
+
 export interface TrainOptions {
   epochs: number;
   batchSize?: number;
@@ -83,12 +114,17 @@ export interface TrainOptions {
   onEpoch?: (metrics: EpochMetrics) => void;
   /** Draw a progress bar on stderr when it is a terminal (default false). */
   progress?: boolean;
+  hooks?: TrainingHooks;
+  /** Stops training after the current batch (stopped: 'aborted'); the model keeps the weights it has. */
+  signal?: AbortSignal;
+  /** Called after every batch with the global step (0-based) and the steps of one epoch. */
+  onStep?: (step: number, stepsPerEpoch: number) => void;
 }
 
 export interface TrainResult {
   history: EpochMetrics[];
   /** Why training ended. */
-  stopped: 'epochs' | 'early-stopping' | 'time-budget';
+  stopped: 'epochs' | 'early-stopping' | 'time-budget' | 'aborted';
   /** The epoch whose weights the model holds at the end (differs from the last with restoreBestWeights). */
   bestEpoch: number | undefined;
   seconds: number;
@@ -189,6 +225,8 @@ export async function trainModel(
   const size = data.shape.reduce((a, b) => a * b, 1);
   const stepsPerEpoch = Math.ceil(n / batchSize);
   const probabilities = endsInSoftmax(model);
+  const hooks = options.hooks ?? {};
+  const crossEntropyWeight = hooks.crossEntropyWeight ?? 1;
   const smoothing = options.labelSmoothing ?? 0;
   const baseLr = options.optimizer?.learningRate ?? 1e-3;
   const optimizer = createOptimizer(tf, options.optimizer ?? { type: 'adam', learningRate: baseLr });
@@ -224,6 +262,7 @@ export async function trainModel(
     options.progress && process.stderr.isTTY ? new ProgressBar(options.epochs, stepsPerEpoch) : null;
   let stopped: TrainResult['stopped'] = 'epochs';
   let step = 0;
+  if (options.signal?.aborted) stopped = 'aborted';
   try {
     for (let epoch = 0; epoch < options.epochs && stopped === 'epochs'; epoch++) {
       const epochStart = performance.now();
@@ -257,13 +296,19 @@ export async function trainModel(
             // Kept: variableGrads disposes what its function creates, and this is read after it.
             correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(output, -1), labels), 'float32')));
             let loss = crossEntropy(tf, targets, output, probabilities);
+            if (crossEntropyWeight !== 1) loss = tf.mul(loss, crossEntropyWeight);
+            if (hooks.extraLoss) loss = tf.add(loss, hooks.extraLoss({ x, output, targets, step }));
             for (const { v, l1, l2 } of penalised) {
               if (l2 > 0) loss = tf.add(loss, tf.mul(tf.sum(tf.square(v)), l2));
               if (l1 > 0) loss = tf.add(loss, tf.mul(tf.sum(tf.abs(v)), l1));
             }
             return loss as TfCore.Scalar;
           }, variables);
-          optimizer.apply(grads, variables);
+          optimizer.apply(
+            hooks.transformGradients ? hooks.transformGradients(grads, variables, step) : grads,
+            variables,
+          );
+          hooks.afterStep?.(variables, step);
           const sums = [
             tf.keep(tf.add(lossSum, tf.mul(value, count))),
             tf.keep(tf.add(correctSum, correct as TfCore.Tensor)),
@@ -276,8 +321,13 @@ export async function trainModel(
         lossSum = nextLoss;
         correctSum = nextCorrect;
         seen += count;
+        options.onStep?.(step, stepsPerEpoch);
         step++;
         bar?.update(epoch, step - epoch * stepsPerEpoch);
+        if (options.signal?.aborted) {
+          stopped = 'aborted';
+          break;
+        }
         if (
           options.timeBudgetSeconds !== undefined &&
           (performance.now() - started) / 1000 > options.timeBudgetSeconds

@@ -1,0 +1,134 @@
+/**
+ * Training and measuring framework-free weights: a model is rebuilt from them, trained with the
+ * trainer (masks enforced in its step through hooks), and read back. Masks hold in two places:
+ * gradients of pruned weights are zeroed before the optimizer (so Adam's and RMSProp's moments of
+ * a pruned weight stay zero), and after each step the weights are multiplied by their masks
+ * (so weight decay, L1/L2 and any optimizer arithmetic cannot move them off exactly zero).
+ */
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { evaluate, type TrainingData, type TrainingHooks, trainModel } from '../train/trainer.js';
+import type { CompressionData, FineTuneRequest, FineTuneSettings } from './method.js';
+import {
+  applyMasks,
+  buildModelWithWeights,
+  cloneWeights,
+  type ModelWeights,
+  readModelWeights,
+  variableOwners,
+  type WeightMasks,
+} from './model-weights.js';
+
+/** Trainer hooks that hold masks on a model built from `spec`; `dispose` frees the mask tensors. */
+export async function maskHooks(
+  model: TfLayers.LayersModel,
+  spec: ModelWeights['spec'],
+  masks: WeightMasks,
+): Promise<{ hooks: TrainingHooks; dispose: () => void }> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const byVariable = new Map<string, TfCore.Tensor>();
+  for (const [variable, owner] of variableOwners(model, spec)) {
+    const mask = masks[owner.layer]?.[owner.tensor];
+    if (!mask) continue;
+    const shape = model
+      .getLayer(owner.layer)
+      .weights.find((w) => (w.read() as TfCore.Variable).name === variable)
+      ?.read().shape as number[];
+    byVariable.set(variable, tf.keep(tf.tensor(Float32Array.from(mask), shape)));
+  }
+  const hooks: TrainingHooks =
+    byVariable.size === 0
+      ? {}
+      : {
+          transformGradients: (grads) => {
+            const out: TfCore.NamedTensorMap = {};
+            for (const [name, g] of Object.entries(grads)) {
+              const mask = byVariable.get(name);
+              out[name] = mask ? tf.mul(g, mask) : g;
+            }
+            return out;
+          },
+          afterStep: (variables) => {
+            for (const v of variables) {
+              const mask = byVariable.get(v.name);
+              if (mask) v.assign(tf.mul(v, mask));
+            }
+          },
+        };
+  return { hooks, dispose: () => tf.dispose([...byVariable.values()]) };
+}
+
+/** The method's hooks first, then the masks' (so masks have the last word on gradients and weights). */
+export function composeHooks(first: TrainingHooks | undefined, then: TrainingHooks): TrainingHooks {
+  if (!first) return then;
+  return {
+    extraLoss: first.extraLoss ?? then.extraLoss,
+    crossEntropyWeight: first.crossEntropyWeight ?? then.crossEntropyWeight,
+    transformGradients:
+      first.transformGradients && then.transformGradients
+        ? (g, v, s) =>
+            (then.transformGradients as NonNullable<TrainingHooks['transformGradients']>)(
+              (first.transformGradients as NonNullable<TrainingHooks['transformGradients']>)(g, v, s),
+              v,
+              s,
+            )
+        : (first.transformGradients ?? then.transformGradients),
+    afterStep:
+      first.afterStep && then.afterStep
+        ? (v, s) => {
+            first.afterStep?.(v, s);
+            then.afterStep?.(v, s);
+          }
+        : (first.afterStep ?? then.afterStep),
+  };
+}
+
+export async function fineTuneWeights(
+  weights: ModelWeights,
+  masks: WeightMasks,
+  request: FineTuneRequest,
+  settings: FineTuneSettings,
+  data: CompressionData,
+  seed: number,
+  signal?: AbortSignal,
+) {
+  const start = cloneWeights(weights);
+  applyMasks(start, masks);
+  const model = await buildModelWithWeights(start);
+  const masking = await maskHooks(model, start.spec, masks);
+  try {
+    const result = await trainModel(model, data.train, {
+      epochs: request.epochs,
+      batchSize: settings.batchSize,
+      optimizer: { type: settings.optimizer, learningRate: request.learningRate ?? settings.learningRate },
+      validation: data.validation,
+      seed,
+      signal,
+      hooks: composeHooks(
+        request.hooks ? await request.hooks(variableOwners(model, start.spec)) : undefined,
+        masking.hooks,
+      ),
+      onStep: request.onStep,
+      onEpoch: (m) => request.onEpoch?.(m.epoch, m.valAccuracy),
+      trial: request.trial,
+      reportValue: request.reportValue
+        ? (m) => (request.reportValue as (a: number) => number | number[])(m.valAccuracy ?? m.accuracy)
+        : undefined,
+    });
+    const trained = readModelWeights(model, start.spec);
+    applyMasks(trained, masks);
+    return { weights: trained, result };
+  } finally {
+    masking.dispose();
+    model.dispose();
+  }
+}
+
+export async function weightsAccuracy(weights: ModelWeights, data: TrainingData): Promise<number> {
+  const model = await buildModelWithWeights(weights);
+  try {
+    return (await evaluate(model, data)).accuracy;
+  } finally {
+    model.dispose();
+  }
+}
