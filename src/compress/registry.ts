@@ -5,15 +5,17 @@
  * and one line to the table (the table's type makes a missing entry a compile error).
  */
 import type { CompressionMethod } from './method.js';
+import { lowRankMethod } from './methods/lowrank.js';
 import { globalMagnitudeMethod, magnitudeMethod } from './methods/magnitude.js';
 
-export type MethodName = 'magnitude' | 'global';
+export type MethodName = 'magnitude' | 'global' | 'lowrank';
 
 export type CompressionMethods = Readonly<Record<MethodName, CompressionMethod<unknown>>>;
 
 export const registry: CompressionMethods = {
   magnitude: magnitudeMethod,
   global: globalMagnitudeMethod,
+  lowrank: lowRankMethod,
 };
 
 export function methodNames(methods: CompressionMethods = registry): MethodName[] {

@@ -72,8 +72,8 @@ function selected(spec: ModelSpec, options: LowRankOptions): { layer: Factorisab
     if (!byName.has(name))
       throw new InvalidArgumentError(
         known.has(name)
-          ? `layers: layer "${name}" cannot be factorised (dense and ungrouped conv2d layers can)`
-          : `layers: no layer "${name}" in the model`,
+          ? `field "layers": layer "${name}" cannot be factorised (dense and ungrouped conv2d layers can)`
+          : `field "layers": no layer "${name}" in the model`,
       );
   return names.map((name) => ({ layer: byName.get(name) as FactorisableLayer, rule: ruleOf(options, name) }));
 }
@@ -88,12 +88,14 @@ export function checkLowRankOptions(spec: ModelSpec, options: LowRankOptions): v
       `convolution must be svd or tucker2, got ${JSON.stringify(options.convolution)}`,
     );
   for (const { layer, rule } of selected(spec, options)) {
-    const where = options.perLayer?.[layer.name] ? `perLayer.${layer.name}` : 'options';
+    const own = options.perLayer?.[layer.name] !== undefined;
+    const field = (name: string) => `field "${own ? `perLayer.${layer.name}.${name}` : name}"`;
     const problem = ruleProblem(rule);
-    if (problem) throw new InvalidArgumentError(`${where}: ${problem}`);
+    if (problem)
+      throw new InvalidArgumentError(`${own ? `field "perLayer.${layer.name}"` : 'options'}: ${problem}`);
     if (rule.rank !== undefined) {
       const p = factorisationProblem(layer, { kind: 'svd', rank: rule.rank });
-      if (p) throw new InvalidArgumentError(`${where === 'options' ? 'rank' : `${where}.rank`}: ${p}`);
+      if (p) throw new InvalidArgumentError(`${field('rank')}: ${p}`);
     }
     if (rule.ranks !== undefined) {
       const ranks = rule.ranks;
@@ -101,7 +103,7 @@ export function checkLowRankOptions(spec: ModelSpec, options: LowRankOptions): v
         Array.isArray(ranks) && ranks.length === 2
           ? factorisationProblem(layer, { kind: 'tucker2', ranks })
           : `ranks must be [input, output], got ${JSON.stringify(ranks)}`;
-      if (p) throw new InvalidArgumentError(`${where === 'options' ? 'ranks' : `${where}.ranks`}: ${p}`);
+      if (p) throw new InvalidArgumentError(`${field('ranks')}: ${p}`);
     }
   }
 }
@@ -137,6 +139,8 @@ export function planLowRank(
   spec: ModelSpec,
   kernels: ReadonlyMap<string, Float32Array>,
   options: LowRankOptions,
+  /** measureEnergy false: skip the SVDs that only report kept energy (planning from shapes). */
+  settings: { measureEnergy?: boolean } = {},
 ): LayerPlan[] {
   checkLowRankOptions(spec, options);
   return selected(spec, options).map(({ layer, rule }) => {
@@ -179,8 +183,10 @@ export function planLowRank(
         values = singularValues(kernel, rows, cols);
         rank = rankForEnergy(values, rule.energy);
       } else rank = Math.max(1, Math.floor(((rule.paramRatio as number) * weightsBefore) / (rows + cols)));
-      values ??= singularValues(kernel, rows, cols);
-      keptEnergy = energyKept(values, rank);
+      if (settings.measureEnergy !== false) {
+        values ??= singularValues(kernel, rows, cols);
+        keptEnergy = energyKept(values, rank);
+      }
       factorisation = { kind: 'svd', rank };
     }
     const weightsAfter = factorisedWeights(layer, factorisation);
