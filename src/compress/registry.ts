@@ -5,10 +5,11 @@
  * and one line to the table (the table's type makes a missing entry a compile error).
  */
 import type { CompressionMethod } from './method.js';
+import { distillMethod } from './methods/distill.js';
 import { lowRankMethod } from './methods/lowrank.js';
 import { globalMagnitudeMethod, magnitudeMethod } from './methods/magnitude.js';
 
-export type MethodName = 'magnitude' | 'global' | 'lowrank';
+export type MethodName = 'magnitude' | 'global' | 'lowrank' | 'distill';
 
 export type CompressionMethods = Readonly<Record<MethodName, CompressionMethod<unknown>>>;
 
@@ -16,6 +17,7 @@ export const registry: CompressionMethods = {
   magnitude: magnitudeMethod,
   global: globalMagnitudeMethod,
   lowrank: lowRankMethod,
+  distill: distillMethod,
 };
 
 export function methodNames(methods: CompressionMethods = registry): MethodName[] {

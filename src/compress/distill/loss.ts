@@ -38,12 +38,12 @@ export function distillationLoss(
 ): TfCore.Scalar {
   const { temperature: t, alpha } = settings;
   return tf.tidy(() => {
-    const hard = tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.logSoftmax(studentLogits)), -1)));
-    if (alpha === 1) return hard as TfCore.Scalar;
+    const hard = () => tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.logSoftmax(studentLogits)), -1)));
+    if (alpha === 1) return hard() as TfCore.Scalar;
     const teacherLog = tf.logSoftmax(tf.div(teacherLogits, t));
     const studentLog = tf.logSoftmax(tf.div(studentLogits, t));
     const kl = tf.mean(tf.sum(tf.mul(tf.exp(teacherLog), tf.sub(teacherLog, studentLog)), -1));
     const soft = tf.mul(kl, t * t);
-    return (alpha === 0 ? soft : tf.add(tf.mul(hard, alpha), tf.mul(soft, 1 - alpha))) as TfCore.Scalar;
+    return (alpha === 0 ? soft : tf.add(tf.mul(hard(), alpha), tf.mul(soft, 1 - alpha))) as TfCore.Scalar;
   });
 }
