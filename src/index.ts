@@ -1,5 +1,7 @@
 /** The public API of Parsimony. Everything a user imports comes from here, named explicitly. */
 
+export { compressModel } from './compress/compress.js';
+export { compressionData } from './compress/data.js';
 export {
   type CompressionData,
   type CompressionMethod,

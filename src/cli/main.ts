@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isParsimonyError } from '../core/errors.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
+import { registerCompressCommand } from './commands/compress.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
     })
     .exitOverride();
   registerAnalyzeCommand(program, io);
+  registerCompressCommand(program, io);
   registerDatasetsCommand(program, io);
   registerDescribeCommand(program, io);
   registerSearchCommand(program, io);

@@ -104,6 +104,7 @@ export async function fineTuneWeights(
       validation: data.validation,
       ...(request.augmentation ? { augmentation: request.augmentation } : {}),
       seed,
+      progress: settings.progress ?? false,
       signal,
       hooks: composeHooks(
         request.hooks ? await request.hooks(variableOwners(model, start.spec)) : undefined,

@@ -57,6 +57,8 @@ export interface FineTuneSettings {
   batchSize: number;
   learningRate: number;
   optimizer: 'adam' | 'sgd' | 'rmsprop';
+  /** Draw the trainer's progress bar on stderr (a terminal only). */
+  progress?: boolean;
 }
 
 export const DEFAULT_FINE_TUNE: FineTuneSettings = { batchSize: 128, learningRate: 1e-3, optimizer: 'adam' };

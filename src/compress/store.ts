@@ -97,31 +97,76 @@ export async function writeCompressedModel(
   options: WriteCompressedOptions,
 ): Promise<CompressionReport> {
   await checkOutputDir(dir);
-  const parent = path.dirname(path.resolve(dir));
-  await mkdir(parent, { recursive: true });
-  const temporary = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  await mkdir(path.dirname(path.resolve(dir)), { recursive: true });
+  const temporary = temporaryBeside(dir);
   try {
     await mkdir(temporary);
-    await saveModelWeights(options.weights, temporary);
-    const { manifest, bits } = encodeMasks(options.masks);
-    await writeFile(path.join(temporary, COMPRESSED_FILES.masks), `${JSON.stringify(manifest)}\n`);
-    await writeFile(path.join(temporary, COMPRESSED_FILES.maskBits), bits);
-    for (const [name, content] of Object.entries(options.files ?? {}))
-      await writeFile(path.join(temporary, name), content);
+    await writeModelFiles(temporary, options.weights, options.masks, options.files);
     const report = await options.finishReport(await readCompressedModel(temporary));
     await writeFile(path.join(temporary, COMPRESSED_FILES.report), `${JSON.stringify(report, null, 2)}\n`);
-    // Replace an earlier result only now that the new one is complete.
-    const exists = await access(dir).then(
-      () => true,
-      () => false,
-    );
-    if (exists) {
-      const old = `${temporary}-old`;
-      await rename(dir, old);
-      await rename(temporary, dir);
-      await rm(old, { recursive: true, force: true });
-    } else await rename(temporary, dir);
+    await moveInto(temporary, dir);
     return report;
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function writeModelFiles(
+  dir: string,
+  weights: ModelWeights,
+  masks: WeightMasks,
+  files: Record<string, Uint8Array | string> = {},
+): Promise<void> {
+  await saveModelWeights(weights, dir);
+  const { manifest, bits } = encodeMasks(masks);
+  await writeFile(path.join(dir, COMPRESSED_FILES.masks), `${JSON.stringify(manifest)}\n`);
+  await writeFile(path.join(dir, COMPRESSED_FILES.maskBits), bits);
+  for (const [name, content] of Object.entries(files)) await writeFile(path.join(dir, name), content);
+}
+
+/** Gives the finished temporary directory the final name, replacing an earlier result only now. */
+async function moveInto(temporary: string, dir: string): Promise<void> {
+  const exists = await access(dir).then(
+    () => true,
+    () => false,
+  );
+  if (exists) {
+    const old = `${temporary}-old`;
+    await rename(dir, old);
+    await rename(temporary, dir);
+    await rm(old, { recursive: true, force: true });
+  } else await rename(temporary, dir);
+}
+
+function temporaryBeside(dir: string): string {
+  const parent = path.dirname(path.resolve(dir));
+  return path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+}
+
+/**
+ * A sparsity search's output: report.json (the front) and one compressed model directory per
+ * front trial (`trial-<n>/`), written atomically like a single result.
+ */
+export async function writeSearchResult(
+  dir: string,
+  result: { front: object; models: ReadonlyMap<number, { weights: ModelWeights; masks: WeightMasks }> },
+): Promise<void> {
+  await checkOutputDir(dir);
+  await mkdir(path.dirname(path.resolve(dir)), { recursive: true });
+  const temporary = temporaryBeside(dir);
+  try {
+    await mkdir(temporary);
+    for (const [trial, model] of result.models) {
+      const sub = path.join(temporary, `trial-${trial}`);
+      await mkdir(sub);
+      await writeModelFiles(sub, model.weights, model.masks);
+    }
+    await writeFile(
+      path.join(temporary, COMPRESSED_FILES.report),
+      `${JSON.stringify(result.front, null, 2)}\n`,
+    );
+    await moveInto(temporary, dir);
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });
     throw error;

@@ -324,9 +324,13 @@ export async function trainModel(
         options.onStep?.(step, stepsPerEpoch);
         step++;
         bar?.update(epoch, step - epoch * stepsPerEpoch);
-        if (options.signal?.aborted) {
-          stopped = 'aborted';
-          break;
+        if (options.signal) {
+          // The loop is synchronous: yield once per batch so a signal handler (Ctrl-C) can run.
+          await new Promise((resolve) => setImmediate(resolve));
+          if (options.signal.aborted) {
+            stopped = 'aborted';
+            break;
+          }
         }
         if (
           options.timeBudgetSeconds !== undefined &&

@@ -1,0 +1,378 @@
+/**
+ * `parsimony compress <model dir | spec.json | zoo:name> --dataset D`: compress a trained model
+ * with one method (pruning: `magnitude`, `global`), or let a study choose per-layer sparsities
+ * (`--search`). A spec without weights (a spec file, a zoo name) is first trained with the
+ * defaults below. Everything is checked before any training; the output directory is written
+ * atomically (nothing on failure), and Ctrl-C stops the run, keeping what is done.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { ModelWeights } from '../../compress/model-weights.js';
+import type { CompressionReport, ReportRow } from '../../compress/report.js';
+import type { SensitivityResult } from '../../compress/sensitivity.js';
+import type { SparsityStudyResult } from '../../compress/sparsity-study.js';
+import { FileNotFoundError, InvalidArgumentError, ModelSpecError, UsageError } from '../../core/errors.js';
+import type { ModelSpec } from '../../models/spec/types.js';
+import { parseIntegerOption } from '../options.js';
+import { type CommandIO, formatInteger, formatTable, processIO } from '../output.js';
+
+/** How a spec without weights is trained before compression. */
+export const BASE_TRAINING = { epochs: 10, batchSize: 128, learningRate: 1e-3 } as const;
+
+export interface CompressCommandOptions {
+  dataset: string;
+  method: string;
+  sparsity?: number;
+  search?: boolean;
+  trials: number;
+  schedule?: string;
+  finetuneEpochs?: number;
+  skip?: string;
+  lastLayerMinKept?: number;
+  sensitivity?: boolean;
+  maxDrop: number;
+  epochs: number;
+  seed: number;
+  out?: string;
+  json?: boolean;
+}
+
+function parseFraction(flag: string, { allowOne = false } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    const ok = value.trim() !== '' && Number.isFinite(n) && n >= 0 && (allowOne ? n <= 1 : n < 1);
+    if (!ok)
+      throw new InvalidArgumentError(`${flag} must be in [0, ${allowOne ? '1]' : '1)'}, got "${value}"`);
+    return n;
+  };
+}
+
+export function registerCompressCommand(program: Command, io: CommandIO): void {
+  program
+    .command('compress')
+    .description(
+      'compress a model: prune its weights by magnitude (per layer or globally) and fine-tune, or search per-layer sparsities; writes the compressed model and a report',
+    )
+    .argument('<model>', 'a saved model directory, a spec file (.json), or zoo:<name>')
+    .requiredOption('--dataset <name>', 'a built-in dataset or csv:<path> (see `parsimony datasets`)')
+    .option('--method <name>', 'magnitude (each layer to the sparsity) or global (one threshold)', 'global')
+    .option(
+      '--sparsity <s>',
+      'fraction of weights to remove, in [0, 1) (0.9 = 10x fewer)',
+      parseFraction('--sparsity'),
+    )
+    .option('--search', 'search per-layer sparsities: accuracy against non-zero parameters (Pareto front)')
+    .option('--trials <n>', 'trials of --search', parseIntegerOption('--trials', 1), 20)
+    .option('--schedule <name>', 'agp (default), polynomial, constant, oneshot or iterative')
+    .option(
+      '--finetune-epochs <n>',
+      'fine-tuning epochs (default 2)',
+      parseIntegerOption('--finetune-epochs', 0),
+    )
+    .option('--skip <layers>', 'comma-separated layers to leave dense')
+    .option(
+      '--last-layer-min-kept <f>',
+      'fraction of the last layer kept at least (default 0.2)',
+      parseFraction('--last-layer-min-kept', { allowOne: true }),
+    )
+    .option(
+      '--sensitivity',
+      'prune each layer alone at 10..95%, print the table, and set per-layer sparsities from it',
+    )
+    .option(
+      '--max-drop <f>',
+      'with --sensitivity: accuracy a layer may lose at its sparsity (0.01 = 1 point)',
+      parseFraction('--max-drop'),
+      0.01,
+    )
+    .option(
+      '--epochs <n>',
+      `epochs to train a spec that has no weights first (Adam ${BASE_TRAINING.learningRate}, batch ${BASE_TRAINING.batchSize})`,
+      parseIntegerOption('--epochs', 1),
+      BASE_TRAINING.epochs,
+    )
+    .option('--seed <n>', 'seed of the split, training and sampling', parseIntegerOption('--seed', 0), 0)
+    .option('--out <dir>', 'output directory (default parsimony-results/compress-<model>)')
+    .option('--json', 'print the report as JSON')
+    .action(async (model: string, options: CompressCommandOptions) => {
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        io.stderr(
+          'interrupted: finishing the current batch and saving what is done (Ctrl-C again to quit now)',
+        );
+        controller.abort();
+      };
+      if (io === processIO) process.on('SIGINT', onSigint);
+      try {
+        await runCompress(model, options, io, controller.signal);
+      } finally {
+        if (io === processIO) process.off('SIGINT', onSigint);
+      }
+    });
+}
+
+interface LoadedBase {
+  spec: ModelSpec;
+  weights: ModelWeights | null;
+  label: string;
+}
+
+/** A model directory (spec + weights), a spec file, or a zoo name; only a directory has weights. */
+async function loadBase(reference: string): Promise<LoadedBase> {
+  if (reference.startsWith('zoo:')) {
+    const { zooModelFromReference } = await import('../../models/zoo/index.js');
+    const spec = zooModelFromReference(reference);
+    return { spec, weights: null, label: reference.slice(4).split('?')[0] };
+  }
+  const info = await stat(reference).catch(() => null);
+  if (!info) throw new FileNotFoundError(reference, 'model');
+  if (info.isDirectory()) {
+    const { loadModelWeights } = await import('../../compress/model-weights.js');
+    const { MODEL_FILES } = await import('../../models/tfjs/save.js');
+    const has = async (name: string) => (await stat(path.join(reference, name)).catch(() => null)) !== null;
+    if (!(await has(MODEL_FILES.weights)))
+      throw new ModelSpecError(
+        `${reference}: no ${MODEL_FILES.weights}: compressing a model directory needs its weights (pass a spec file to train one first)`,
+      );
+    const weights = await loadModelWeights(reference);
+    return { spec: weights.spec, weights, label: path.basename(path.resolve(reference)) };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(reference, 'utf8'));
+  } catch (error) {
+    throw new ModelSpecError(`${reference}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  const { parseModelSpec } = await import('../../models/spec/validate.js');
+  const spec = parseModelSpec(json, reference);
+  return { spec, weights: null, label: path.basename(reference, '.json') };
+}
+
+export async function runCompress(
+  reference: string,
+  options: CompressCommandOptions,
+  io: CommandIO,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (options.search && options.sparsity !== undefined)
+    throw new UsageError('give --sparsity or --search, not both');
+  if (options.search && options.sensitivity) throw new UsageError('give --sensitivity or --search, not both');
+  const base = await loadBase(reference);
+  const skip = options.skip ? options.skip.split(',').map((s) => s.trim()) : undefined;
+  const out = options.out ?? path.join('parsimony-results', `compress-${base.label}`);
+  const { validateRecipe } = await import('../../compress/pipeline.js');
+  const { checkOutputDir } = await import('../../compress/store.js');
+  const { compressionData } = await import('../../compress/data.js');
+  const { initBackend } = await import('../../models/backends/index.js');
+  // Every check that needs no training comes first: the recipe, the output directory, the data.
+  const stepOptions: Record<string, unknown> = {};
+  if (options.sparsity !== undefined) stepOptions.sparsity = options.sparsity;
+  if (options.schedule !== undefined) stepOptions.schedule = options.schedule;
+  if (options.finetuneEpochs !== undefined) stepOptions.finetuneEpochs = options.finetuneEpochs;
+  if (skip) stepOptions.skip = skip;
+  if (options.lastLayerMinKept !== undefined) stepOptions.lastLayerMinKept = options.lastLayerMinKept;
+  if (options.search) {
+    if (options.method !== 'magnitude' && options.method !== 'global')
+      throw new UsageError(
+        `--search chooses per-layer sparsities for pruning; --method ${options.method} has none`,
+      );
+    const { prunableLayers } = await import('../../compress/methods/magnitude.js');
+    for (const name of skip ?? [])
+      if (!base.spec.layers.some((l) => l.name === name))
+        throw new InvalidArgumentError(`--skip: no layer "${name}" in the model`);
+    if (prunableLayers(base.spec).every((n) => skip?.includes(n)))
+      throw new InvalidArgumentError('--skip: no layer left to prune');
+  } else if (options.sensitivity) {
+    if (options.method !== 'magnitude')
+      throw new UsageError('--sensitivity sets per-layer sparsities: use it with --method magnitude');
+    // Checked with a placeholder per-layer map: the real one comes from the analysis.
+    validateRecipe(
+      [{ method: 'magnitude', options: { ...stepOptions, sparsity: options.sparsity ?? 0 } }],
+      base.spec,
+    );
+  } else {
+    if (options.sparsity === undefined && (options.method === 'magnitude' || options.method === 'global'))
+      throw new UsageError('--sparsity is required (or --search, or --sensitivity with --method magnitude)');
+    validateRecipe([{ method: options.method, options: stepOptions }], base.spec);
+  }
+  await checkOutputDir(out);
+  await initBackend();
+  const data = await compressionData(options.dataset, base.spec, options.seed);
+  // Progress goes to stderr also with --json: stdout stays one JSON document.
+  const progress = (line: string) => io.stderr(line);
+
+  let weights = base.weights;
+  let baseSeconds = 0;
+  if (!weights) {
+    progress(
+      `training ${base.label} first: ${options.epochs} epochs, Adam ${BASE_TRAINING.learningRate}, batch ${BASE_TRAINING.batchSize}`,
+    );
+    const { buildTfjsModel } = await import('../../models/tfjs/build.js');
+    const { trainModel } = await import('../../train/trainer.js');
+    const { readModelWeights } = await import('../../compress/model-weights.js');
+    const model = await buildTfjsModel(base.spec, { seed: options.seed });
+    try {
+      const result = await trainModel(model, data.train, {
+        epochs: options.epochs,
+        batchSize: BASE_TRAINING.batchSize,
+        optimizer: { type: 'adam', learningRate: BASE_TRAINING.learningRate },
+        validation: data.validation,
+        seed: options.seed,
+        signal,
+        progress: !options.json,
+        onEpoch: (m) =>
+          progress(
+            `  epoch ${m.epoch + 1}/${options.epochs}: val ${(100 * (m.valAccuracy ?? 0)).toFixed(2)}%`,
+          ),
+      });
+      if (result.stopped === 'aborted')
+        throw new InvalidArgumentError('interrupted while training the base model: nothing written');
+      baseSeconds = result.seconds;
+      weights = readModelWeights(model, base.spec);
+    } finally {
+      model.dispose();
+    }
+  }
+
+  if (options.search) {
+    const result = await runSearch(weights, data, options, skip, out, signal, progress);
+    io.stdout(options.json ? JSON.stringify(searchJson(result), null, 2) : formatSearch(result, out));
+    return;
+  }
+  let sensitivity: SensitivityResult | undefined;
+  if (options.sensitivity) {
+    const { analyzeSensitivity, formatSensitivityTable, sparsitiesFromSensitivity } = await import(
+      '../../compress/sensitivity.js'
+    );
+    progress('sensitivity: pruning each layer alone at 10..95%');
+    sensitivity = await analyzeSensitivity(weights, data.validation, { signal });
+    if (!options.json) io.stdout(`${formatSensitivityTable(sensitivity)}\n`);
+    stepOptions.layers = sparsitiesFromSensitivity(sensitivity, options.maxDrop);
+    if (options.sparsity === undefined) delete stepOptions.sparsity;
+  }
+  const { compressModel } = await import('../../compress/compress.js');
+  const method = options.sensitivity ? 'magnitude' : options.method;
+  const { report } = await compressModel({
+    base: weights,
+    baseSeconds,
+    recipe: [{ method, options: stepOptions }],
+    data,
+    out,
+    seed: options.seed,
+    signal,
+    dataset: options.dataset,
+    fineTune: { progress: !options.json },
+    onProgress: (p) => progress(`${p.step}: ${p.message}`),
+  });
+  if (options.json) {
+    const { reportJson } = await import('../../compress/report.js');
+    io.stdout(
+      JSON.stringify({ ...reportJson(report), ...(sensitivity ? { sensitivity } : {}), out }, null, 2),
+    );
+  } else io.stdout(formatReport(report, out));
+}
+
+const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+
+export function formatReport(report: CompressionReport, out: string): string {
+  const rows: (ReportRow & { label: string })[] = [
+    { label: 'base', ...report.base },
+    ...report.steps.map((s) => ({ ...s, label: `${s.step}${s.interrupted ? ' (interrupted)' : ''}` })),
+    { label: 'result (stored)', ...report.result },
+  ];
+  const table = formatTable(rows, [
+    { header: '', value: (r) => r.label },
+    { header: 'params', value: (r) => formatInteger(r.params), align: 'right' },
+    { header: 'non-zero', value: (r) => formatInteger(r.nonZeroParams), align: 'right' },
+    { header: 'MACs', value: (r) => formatInteger(r.macs), align: 'right' },
+    { header: 'eff. MACs', value: (r) => formatInteger(r.effectiveMacs), align: 'right' },
+    { header: 'stored bytes', value: (r) => formatInteger(r.storedBytes), align: 'right' },
+    { header: 'ratio', value: (r) => `${r.compressionRatio.toFixed(2)}x`, align: 'right' },
+    { header: 'val acc', value: (r) => pct(r.valAccuracy), align: 'right' },
+    { header: 'test acc', value: (r) => pct(r.testAccuracy), align: 'right' },
+    { header: 'seconds', value: (r) => r.seconds.toFixed(1), align: 'right' },
+  ]);
+  const layers = formatTable(report.layers, [
+    { header: 'layer', value: (l) => l.name },
+    { header: 'weights', value: (l) => formatInteger(l.weights), align: 'right' },
+    { header: 'kept', value: (l) => `${(100 * l.kept).toFixed(2)}%`, align: 'right' },
+  ]);
+  return [
+    `compressed ${report.model}${report.dataset ? ` on ${report.dataset}` : ''}${report.completed ? '' : ' (interrupted: the steps done are saved)'}`,
+    '',
+    table,
+    '',
+    layers,
+    '',
+    'Stored bytes: non-zero weights at their bit width, everything else at 32 bits (sparse indices not counted).',
+    `Accuracy of the result is measured on the model loaded back from ${out}.`,
+  ].join('\n');
+}
+
+async function runSearch(
+  weights: ModelWeights,
+  data: Awaited<ReturnType<typeof import('../../compress/data.js').compressionData>>,
+  options: CompressCommandOptions,
+  skip: string[] | undefined,
+  out: string,
+  signal: AbortSignal | undefined,
+  progress: (line: string) => void,
+): Promise<SparsityStudyResult> {
+  const { runSparsityStudy } = await import('../../compress/sparsity-study.js');
+  const { writeSearchResult } = await import('../../compress/store.js');
+  const result = await runSparsityStudy({
+    base: weights,
+    data,
+    trials: options.trials,
+    seed: options.seed,
+    finetuneEpochs: options.finetuneEpochs ?? 2,
+    skip,
+    lastLayerMinKept: options.lastLayerMinKept,
+    signal,
+    onTrial: (p) =>
+      progress(
+        `[${p.finished}/${p.total}] front: ${p.front
+          .slice(0, 4)
+          .map((r) => `${(100 * r.valAccuracy).toFixed(1)}%@${formatInteger(r.nonZeroParams)}`)
+          .join(' ')}`,
+      ),
+  });
+  await writeSearchResult(out, { front: searchJson(result), models: result.models });
+  return result;
+}
+
+function searchJson(result: SparsityStudyResult) {
+  return {
+    studyName: result.studyName,
+    counts: result.counts,
+    seconds: result.seconds,
+    front: result.front,
+  };
+}
+
+function formatSearch(result: SparsityStudyResult, out: string): string {
+  const layerNames = Object.keys(result.front[0]?.sparsity ?? {});
+  return [
+    `sparsity search: ${result.counts.complete} complete, ${result.counts.pruned} pruned, ${result.counts.failed} failed in ${result.seconds.toFixed(1)} s`,
+    '',
+    `Pareto front (maximise validation accuracy, minimise non-zero parameters): ${result.front.length} trials`,
+    formatTable(result.front, [
+      { header: 'trial', value: (r) => r.trial, align: 'right' },
+      { header: 'non-zero', value: (r) => formatInteger(r.nonZeroParams), align: 'right' },
+      { header: 'eff. MACs', value: (r) => formatInteger(r.effectiveMacs), align: 'right' },
+      { header: 'val acc', value: (r) => pct(r.valAccuracy), align: 'right' },
+      { header: 'test acc', value: (r) => pct(r.testAccuracy), align: 'right' },
+      ...layerNames.map((name) => ({
+        header: `${name} kept`,
+        value: (r: (typeof result.front)[number]) => `${(100 * (1 - r.sparsity[name])).toFixed(1)}%`,
+        align: 'right' as const,
+      })),
+    ]),
+    '',
+    `The front's models are in ${out}/trial-<n>/.`,
+  ].join('\n');
+}
