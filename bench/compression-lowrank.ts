@@ -139,13 +139,14 @@ async function lowRankSection(data: CompressionData): Promise<void> {
     onProgress: (p) => console.error(`  ${p.step}: ${p.message}`),
   });
   const layer = (
-    (report.steps[0].details ?? {}).layers as {
+    report.steps[0].details?.layers as unknown as {
       rank: number;
       weightsBefore: number;
       weightsAfter: number;
       keptEnergy: number;
     }[]
-  )[0];
+  )?.[0];
+  if (!layer) throw new Error('the lowrank step reported no layer');
   const before = layer.weightsBefore + 300;
   const after = layer.weightsAfter + 300;
   const loss = denseTest - (report.result.testAccuracy ?? 0);
