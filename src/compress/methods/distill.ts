@@ -8,6 +8,8 @@
  * alpha = 1 trains the same student on the labels alone, the baseline distillation must beat.
  */
 import { readFileSync } from 'node:fs';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, ParsimonyError, RecipeError } from '../../core/errors.js';
 import { sequential } from '../../models/spec/builder.js';
 import type { ModelSpec } from '../../models/spec/types.js';
@@ -15,8 +17,9 @@ import { inferShapes, parseModelSpec } from '../../models/spec/validate.js';
 import { buildTfjsModel } from '../../models/tfjs/build.js';
 import { zooModelFromReference } from '../../models/zoo/index.js';
 import { type AugmentationConfig, checkAugmentation } from '../../train/augment.js';
+import type { TrainingData } from '../../train/trainer.js';
 import { distillationLoss } from '../distill/loss.js';
-import { checkTeacherStudent, logitsSpec, withSoftmax } from '../distill/teacher.js';
+import { checkTeacherStudent, logitsSpec, teacherLogits, withSoftmax } from '../distill/teacher.js';
 import {
   checkKnownFields,
   costOf,
@@ -133,6 +136,12 @@ async function apply(input: StepInput, options: DistillOptions, context: StepCon
     context.log(
       `student ${costOf(studentSpec).params} parameters, teacher ${costOf(input.weights.spec).params}; T = ${temperature}, alpha = ${alpha}`,
     );
+    // Without augmentation every batch row is a training image: its teacher logits are computed
+    // once, up front, and looked up by the row's content (a conv teacher costs far more per image
+    // than a small student, so this is most of a step's time otherwise).
+    const cache = options.augmentation || alpha === 1 ? null : teacherCache(tf, teacher, context.data.train);
+    const teacherOf = (x: TfCore.Tensor): TfCore.Tensor =>
+      cache ? cachedLogits(tf, teacher, cache, x) : (teacher.apply(x, { training: false }) as TfCore.Tensor);
     const tuned = await context.fineTune(
       initial,
       {},
@@ -147,16 +156,10 @@ async function apply(input: StepInput, options: DistillOptions, context: StepCon
                 crossEntropyWeight: alpha,
                 extraLoss: ({ x, output, targets }) =>
                   tf.mul(
-                    distillationLoss(
-                      tf,
-                      output,
-                      teacher.apply(x, { training: false }) as typeof output,
-                      targets,
-                      {
-                        temperature,
-                        alpha: 0,
-                      },
-                    ),
+                    distillationLoss(tf, output, teacherOf(x), targets, {
+                      temperature,
+                      alpha: 0,
+                    }),
                     1 - alpha,
                   ),
               },
@@ -177,6 +180,52 @@ async function apply(input: StepInput, options: DistillOptions, context: StepCon
   } finally {
     teacher.dispose();
   }
+}
+
+interface LogitCache {
+  /** Row content hash -> index of the row's logits. */
+  index: Map<string, number>;
+  logits: Float32Array;
+  classes: number;
+  size: number;
+}
+
+/** Two FNV-1a hashes of a row's bytes: collisions between distinct images are out of reach. */
+function rowKey(values: Float32Array, start: number, size: number): string {
+  const bytes = new Uint32Array(values.buffer, values.byteOffset + start * 4, size);
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < size; i++) {
+    a = Math.imul(a ^ bytes[i], 0x01000193) >>> 0;
+    b = Math.imul(b ^ bytes[i], 0x5bd1e995) >>> 0;
+  }
+  return `${a.toString(36)}.${b.toString(36)}`;
+}
+
+function teacherCache(tf: typeof TfCore, teacher: TfLayers.LayersModel, data: TrainingData): LogitCache {
+  const { logits, classes } = teacherLogits(tf, teacher, data.x, data.shape);
+  const size = data.shape.reduce((a, b) => a * b, 1);
+  const index = new Map<string, number>();
+  for (let row = 0; row < data.labels.length; row++) index.set(rowKey(data.x, row * size, size), row);
+  return { index, logits, classes, size };
+}
+
+/** Teacher logits of a batch from the cache; rows it does not hold are computed by the teacher. */
+function cachedLogits(
+  tf: typeof TfCore,
+  teacher: TfLayers.LayersModel,
+  cache: LogitCache,
+  x: TfCore.Tensor,
+): TfCore.Tensor {
+  const values = x.dataSync() as Float32Array;
+  const rows = x.shape[0] as number;
+  const out = new Float32Array(rows * cache.classes);
+  for (let r = 0; r < rows; r++) {
+    const at = cache.index.get(rowKey(values, r * cache.size, cache.size));
+    if (at === undefined) return teacher.apply(x, { training: false }) as TfCore.Tensor;
+    out.set(cache.logits.subarray(at * cache.classes, (at + 1) * cache.classes), r * cache.classes);
+  }
+  return tf.tensor(out, [rows, cache.classes]);
 }
 
 /** A small MLP with the spec's input and output: the contract tests' student. */
