@@ -52,7 +52,8 @@ describe('planLowRank', () => {
     assert.throws(
       () => checkLowRankOptions(spec, { rank: 301, layers: [first] }),
       (e: Error) =>
-        e instanceof InvalidArgumentError && /^field "rank": rank 301 is larger than layer "dense_1"/.test(e.message),
+        e instanceof InvalidArgumentError &&
+        /^field "rank": rank 301 is larger than layer "dense_1"/.test(e.message),
     );
     assert.throws(
       () => checkLowRankOptions(spec, { energy: 0.9, perLayer: { [second]: { rank: 500 } } }),
@@ -61,7 +62,10 @@ describe('planLowRank', () => {
     assert.throws(() => checkLowRankOptions(spec, { energy: 1.2 }), /energy must be in \(0, 1\]/);
     assert.throws(() => checkLowRankOptions(spec, {}), /needs one of rank/);
     assert.throws(() => checkLowRankOptions(spec, { rank: 2, energy: 0.5 }), /takes one of/);
-    assert.throws(() => checkLowRankOptions(spec, { rank: 2, layers: ['flatten_1'] }), /cannot be factorised/);
+    assert.throws(
+      () => checkLowRankOptions(spec, { rank: 2, layers: ['flatten_1'] }),
+      /cannot be factorised/,
+    );
     assert.throws(() => checkLowRankOptions(spec, { rank: 2, layers: ['nope'] }), /no layer "nope"/);
   });
 
@@ -77,6 +81,9 @@ describe('planLowRank', () => {
     assert.ok(budget.weightsAfter <= 0.3 * budget.weightsBefore, `${budget.weightsAfter} within the budget`);
     const [energy] = planLowRank(cnn, k, { energy: 0.5, convolution: 'tucker2' });
     assert.equal(energy.factorisation?.kind, 'tucker2');
-    assert.throws(() => checkLowRankOptions(cnn, { ranks: [9, 4] }), /field "ranks": input rank 9 of layer "conv"/);
+    assert.throws(
+      () => checkLowRankOptions(cnn, { ranks: [9, 4] }),
+      /field "ranks": input rank 9 of layer "conv"/,
+    );
   });
 });
