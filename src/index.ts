@@ -2,6 +2,12 @@
 
 export { compressModel } from './compress/compress.js';
 export { compressionData } from './compress/data.js';
+export { type DistillationSettings, distillationLoss } from './compress/distill/loss.js';
+export {
+  type DistillationStudyOptions,
+  type DistillationStudyResult,
+  distillationStudy,
+} from './compress/distill/study.js';
 export {
   analyzeChannels,
   type ChannelAnalysis,
@@ -22,6 +28,8 @@ export {
   validateRecipe,
   writeCompressedModel,
 } from './compress/index.js';
+export { type LowRankOptions, planLowRank } from './compress/lowrank/plan.js';
+export { type Factorisation, factoriseSpec } from './compress/lowrank/rewrite.js';
 export {
   type CategoricalChoice,
   CategoricalDistribution,

@@ -102,6 +102,7 @@ export async function fineTuneWeights(
       batchSize: settings.batchSize,
       optimizer: { type: settings.optimizer, learningRate: request.learningRate ?? settings.learningRate },
       validation: data.validation,
+      ...(request.augmentation ? { augmentation: request.augmentation } : {}),
       seed,
       progress: settings.progress ?? false,
       signal,

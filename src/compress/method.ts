@@ -14,6 +14,7 @@
 import { RecipeError } from '../core/errors.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
+import type { AugmentationConfig } from '../train/augment.js';
 import type { TrainingData, TrainingHooks, TrainResult } from '../train/trainer.js';
 import type { ModelWeights, VariableOwner, WeightMasks } from './model-weights.js';
 
@@ -66,6 +67,8 @@ export interface FineTuneRequest {
   epochs: number;
   /** Default: the pipeline's settings. */
   learningRate?: number;
+  /** Image augmentation in the training step (images only). */
+  augmentation?: AugmentationConfig;
   /**
    * The method's own trainer hooks, made once the model is built (`owners` maps each variable name
    * to its layer and tensor); the masks' hooks run after them.

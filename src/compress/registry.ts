@@ -6,12 +6,22 @@
  */
 import type { CompressionMethod } from './method.js';
 import { clusterMethod } from './methods/cluster.js';
+import { distillMethod } from './methods/distill.js';
 import { huffmanMethod } from './methods/huffman.js';
+import { lowRankMethod } from './methods/lowrank.js';
 import { globalMagnitudeMethod, magnitudeMethod } from './methods/magnitude.js';
 import { quantizeMethod } from './methods/quantize.js';
 import { structuredMethod } from './methods/structured.js';
 
-export type MethodName = 'magnitude' | 'global' | 'structured' | 'quantize' | 'cluster' | 'huffman';
+export type MethodName =
+  | 'magnitude'
+  | 'global'
+  | 'structured'
+  | 'quantize'
+  | 'cluster'
+  | 'huffman'
+  | 'lowrank'
+  | 'distill';
 
 export type CompressionMethods = Readonly<Record<MethodName, CompressionMethod<unknown>>>;
 
@@ -22,6 +32,8 @@ export const registry: CompressionMethods = {
   quantize: quantizeMethod,
   cluster: clusterMethod,
   huffman: huffmanMethod,
+  lowrank: lowRankMethod,
+  distill: distillMethod,
 };
 
 export function methodNames(methods: CompressionMethods = registry): MethodName[] {

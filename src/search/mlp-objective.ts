@@ -5,13 +5,24 @@
  * [validation accuracy, parameters] each epoch so the Pareto pruner can stop weak trials, and
  * return the same pair.
  */
-import { TrialPruned } from '../core/errors.js';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { distillationLoss } from '../compress/distill/loss.js';
+import { checkTeacherStudent, logitsSpec } from '../compress/distill/teacher.js';
+import { buildModelWithWeights, loadModelWeights } from '../compress/model-weights.js';
+import { InvalidArgumentError, TrialPruned } from '../core/errors.js';
 import { loadDataset } from '../data/registry.js';
 import { fitStandardScaler, splitBundle } from '../data/transforms.js';
 import { initBackend } from '../models/backends/index.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
+import type { ModelSpec } from '../models/spec/types.js';
 import { buildTfjsModel } from '../models/tfjs/build.js';
-import { evaluate, type TrainingData, trainingData, trainModel } from '../train/trainer.js';
+import {
+  evaluate,
+  type TrainingData,
+  type TrainingHooks,
+  trainingData,
+  trainModel,
+} from '../train/trainer.js';
 import { SIZE_SEARCH_SPLIT } from './defaults.js';
 import { mlpSpec, type SuggestingTrial, suggestMlpConfig } from './mlp-space.js';
 
@@ -29,6 +40,18 @@ export interface MlpSearchContext {
   maxLayers: number;
   /** Optional parameter budget: larger configurations are rejected before any training. */
   maxParams?: number;
+  /**
+   * Teacher-guided size search: every trial's network is trained with the distillation loss
+   * from this saved model (its input must be the search's standardised, flattened features).
+   */
+  teacher?: TeacherContext;
+}
+
+export interface TeacherContext {
+  /** A saved model directory (with parsimony-model.json). */
+  dir: string;
+  temperature: number;
+  alpha: number;
 }
 
 export interface SearchTrial extends SuggestingTrial {
@@ -84,6 +107,47 @@ function prepare(context: MlpSearchContext): Promise<Prepared> {
   return prepared;
 }
 
+let teacherModel: Promise<{ model: TfLayers.LayersModel; spec: ModelSpec }> | undefined;
+let teacherDir = '';
+
+/** The teacher as a logits model, loaded once per thread. */
+function loadTeacher(dir: string): Promise<{ model: TfLayers.LayersModel; spec: ModelSpec }> {
+  if (teacherModel && teacherDir === dir) return teacherModel;
+  teacherDir = dir;
+  teacherModel = (async () => {
+    await initBackend();
+    const weights = await loadModelWeights(dir);
+    const model = await buildModelWithWeights({ ...weights, spec: logitsSpec(weights.spec) });
+    return { model, spec: weights.spec };
+  })();
+  return teacherModel;
+}
+
+/** Trainer hooks adding (1 - alpha) T^2 KL(teacher || student) to alpha * cross-entropy. */
+export async function teacherHooks(context: TeacherContext, student: ModelSpec): Promise<TrainingHooks> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const teacher = await loadTeacher(context.dir);
+  checkTeacherStudent(teacher.spec, student, 'teacher-guided search');
+  const studentInput = student.inputs[0].shape.join(',');
+  const teacherInput = teacher.spec.inputs[0].shape.join(',');
+  if (studentInput !== teacherInput)
+    throw new InvalidArgumentError(
+      `teacher-guided search: the teacher reads [${teacherInput}], the searched networks [${studentInput}]`,
+    );
+  const { temperature, alpha } = context;
+  return {
+    crossEntropyWeight: alpha,
+    extraLoss: ({ x, output, targets }) =>
+      tf.mul(
+        distillationLoss(tf, output, teacher.model.apply(x, { training: false }) as typeof output, targets, {
+          temperature,
+          alpha: 0,
+        }),
+        1 - alpha,
+      ),
+  };
+}
+
 export async function objective(trial: SearchTrial, context: MlpSearchContext): Promise<number[]> {
   const config = suggestMlpConfig(trial, {
     maxLayers: context.maxLayers,
@@ -102,7 +166,9 @@ export async function objective(trial: SearchTrial, context: MlpSearchContext): 
     throw new TrialPruned(`${complexity.params} parameters exceed the budget of ${context.maxParams}`);
   }
   const seed = context.seed * 100_003 + trial.number;
-  const model = await buildTfjsModel(spec, { seed });
+  // With a teacher the network trains on logits (its softmax removed); the cost is the same.
+  const hooks = context.teacher ? await teacherHooks(context.teacher, spec) : undefined;
+  const model = await buildTfjsModel(context.teacher ? logitsSpec(spec) : spec, { seed });
   try {
     const result = await trainModel(model, data.train, {
       epochs: context.maxEpochs,
@@ -113,6 +179,7 @@ export async function objective(trial: SearchTrial, context: MlpSearchContext): 
       earlyStopping: { monitor: 'valAccuracy', patience: context.patience, restoreBestWeights: true },
       seed,
       trial,
+      ...(hooks ? { hooks } : {}),
       // Both objectives, so the multi-objective pruner ranks the curve by accuracy and size.
       reportValue: (m) => [m.valAccuracy ?? 0, complexity.params],
     });

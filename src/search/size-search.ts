@@ -44,6 +44,11 @@ export interface SizeSearchOptions {
   /** SQLite file of the study (default `parsimony-results/search.db`). */
   studyFile?: string;
   studyName?: string;
+  /**
+   * Teacher-guided size search: a saved model directory whose input is the search's standardised,
+   * flattened features; each trial trains with alpha * CE + (1 - alpha) * T^2 * KL to it.
+   */
+  teacher?: { dir: string; temperature?: number; alpha?: number };
   /** Called after each finished trial with the Pareto front so far. */
   onTrial?: (event: SizeSearchProgress) => void;
   /**
@@ -193,6 +198,15 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     );
   const maxUnits = options.maxUnits ?? DEFAULTS.maxUnits;
   if (maxUnits < 8) throw new InvalidArgumentError(`maxUnits must be at least 8, got ${maxUnits}`);
+  if (options.teacher) {
+    const { checkDistillationSettings } = await import('../compress/distill/loss.js');
+    checkDistillationSettings(
+      { temperature: options.teacher.temperature ?? 4, alpha: options.teacher.alpha ?? 0.5 },
+      'teacher',
+    );
+    const { loadModelWeights } = await import('../compress/model-weights.js');
+    await loadModelWeights(options.teacher.dir); // a missing or spec-less directory fails here, once
+  }
   // Fail on an unknown dataset here, in one line, rather than in every thread.
   const { loadDataset } = await import('../data/registry.js');
   const bundle = await loadDataset(dataset);
@@ -235,6 +249,15 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     maxLayers: options.maxLayers ?? DEFAULTS.maxLayers,
     maxUnits,
     maxParams: options.maxParams,
+    ...(options.teacher
+      ? {
+          teacher: {
+            dir: path.resolve(options.teacher.dir),
+            temperature: options.teacher.temperature ?? 4,
+            alpha: options.teacher.alpha ?? 0.5,
+          },
+        }
+      : {}),
   };
   // Under tsx the sources are .ts files; compiled, they are .js next to this one.
   const here = import.meta.url;

@@ -43,6 +43,26 @@ export interface CompressCommandOptions {
   seed: number;
   out?: string;
   json?: boolean;
+  energy?: number;
+  rank?: number;
+  paramRatio?: number;
+  convolution?: string;
+  layers?: string;
+  teacher?: string;
+  student?: string;
+  temperature?: number;
+  alpha?: number;
+  distillEpochs?: number;
+  learningRate?: number;
+}
+
+function parsePositive(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(value.trim() !== '' && Number.isFinite(n) && n > 0))
+      throw new InvalidArgumentError(`${flag} must be a number > 0, got "${value}"`);
+    return n;
+  };
 }
 
 function parseFraction(flag: string, { allowOne = false } = {}) {
@@ -71,11 +91,14 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
     .description(
       'compress a model: prune its weights by magnitude (per layer or globally) or remove whole units and filters (structured), and fine-tune, or search per-layer sparsities; writes the compressed model and a report',
     )
-    .argument('<model>', 'a saved model directory, a spec file (.json), or zoo:<name>')
+    .argument(
+      '[model]',
+      'a saved model directory, a spec file (.json), or zoo:<name> (the teacher with --method distill)',
+    )
     .requiredOption('--dataset <name>', 'a built-in dataset or csv:<path> (see `parsimony datasets`)')
     .option(
       '--method <name>',
-      'global (one pruning threshold), magnitude (each layer to the sparsity), structured (remove units and filters: a smaller model), quantize, cluster or huffman',
+      'global (one pruning threshold), magnitude (each layer to the sparsity), structured (remove units and filters: a smaller model), quantize, cluster, huffman, lowrank (SVD factorisation) or distill (train --student from the model)',
       'global',
     )
     .option(
@@ -139,7 +162,45 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
     .option('--seed <n>', 'seed of the split, training and sampling', parseIntegerOption('--seed', 0), 0)
     .option('--out <dir>', 'output directory (default parsimony-results/compress-<model>)')
     .option('--json', 'print the report as JSON')
-    .action(async (model: string, options: CompressCommandOptions) => {
+    .option(
+      '--energy <f>',
+      "lowrank: keep this share of each layer's squared singular values, in (0, 1]",
+      parsePositive('--energy'),
+    )
+    .option(
+      '--rank <r>',
+      'lowrank: the same rank for every factorised layer',
+      parseIntegerOption('--rank', 1),
+    )
+    .option(
+      '--param-ratio <f>',
+      "lowrank: factors hold at most this share of each layer's weights (0.25 = 4x fewer)",
+      parseFraction('--param-ratio'),
+    )
+    .option('--convolution <kind>', 'lowrank: svd (kxk conv with r filters, then 1x1; default) or tucker2')
+    .option(
+      '--layers <names>',
+      'lowrank: comma-separated layers to factorise (default: all dense and conv2d but the last)',
+    )
+    .option('--teacher <dir>', 'distill: the teacher (same as the model argument)')
+    .option('--student <spec>', 'distill: the student, a spec file (.json) or zoo:<name>')
+    .option('--temperature <t>', 'distill: softmax temperature T (default 4)', parsePositive('--temperature'))
+    .option(
+      '--alpha <a>',
+      'distill: weight of the label cross-entropy; the teacher term gets 1 - alpha (default 0.5)',
+      parseFraction('--alpha', { allowOne: true }),
+    )
+    .option(
+      '--distill-epochs <n>',
+      'distill: epochs of student training (default 10)',
+      parseIntegerOption('--distill-epochs', 1),
+    )
+    .option(
+      '--learning-rate <lr>',
+      'lowrank and distill: learning rate of (fine-)tuning',
+      parsePositive('--learning-rate'),
+    )
+    .action(async (model: string | undefined, options: CompressCommandOptions) => {
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
@@ -152,7 +213,11 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
       };
       if (io === processIO) process.on('SIGINT', onSigint);
       try {
-        await runCompress(model, options, io, controller.signal);
+        if (model !== undefined && options.teacher !== undefined)
+          throw new UsageError('give the teacher as the model argument or as --teacher, not both');
+        const reference = model ?? options.teacher;
+        if (reference === undefined) throw new UsageError('missing the model argument');
+        await runCompress(reference, options, io, controller.signal);
       } finally {
         if (io === processIO) process.off('SIGINT', onSigint);
       }
@@ -251,6 +316,36 @@ export async function runCompress(
     stepOptions.finetuneEpochs = options.finetuneEpochs;
   if (!structured && skip) stepOptions.skip = skip;
   if (options.lastLayerMinKept !== undefined) stepOptions.lastLayerMinKept = options.lastLayerMinKept;
+  if (options.teacher !== undefined && options.method !== 'distill')
+    throw new UsageError(`--teacher is for --method distill, not ${options.method}`);
+  if (options.method === 'lowrank' || options.method === 'distill') {
+    // Their own flags replace the pruning ones.
+    if (options.sparsity !== undefined || options.search || options.sensitivity)
+      throw new UsageError(
+        `--sparsity, --search and --sensitivity are for pruning, not --method ${options.method}`,
+      );
+    delete stepOptions.schedule;
+    delete stepOptions.skip;
+    delete stepOptions.lastLayerMinKept;
+    if (options.learningRate !== undefined) stepOptions.learningRate = options.learningRate;
+    if (options.method === 'lowrank') {
+      if (options.energy !== undefined) stepOptions.energy = options.energy;
+      if (options.rank !== undefined) stepOptions.rank = options.rank;
+      if (options.paramRatio !== undefined) stepOptions.paramRatio = options.paramRatio;
+      if (options.convolution !== undefined) stepOptions.convolution = options.convolution;
+      if (options.layers !== undefined) stepOptions.layers = options.layers.split(',').map((l) => l.trim());
+      if (options.energy === undefined && options.rank === undefined && options.paramRatio === undefined)
+        throw new UsageError('--method lowrank needs --energy, --rank or --param-ratio');
+    } else {
+      delete stepOptions.finetuneEpochs;
+      if (options.student === undefined)
+        throw new UsageError('--method distill needs --student <spec.json | zoo:name>');
+      stepOptions.student = options.student;
+      if (options.temperature !== undefined) stepOptions.temperature = options.temperature;
+      if (options.alpha !== undefined) stepOptions.alpha = options.alpha;
+      if (options.distillEpochs !== undefined) stepOptions.epochs = options.distillEpochs;
+    }
+  }
   if (options.bits !== undefined) stepOptions.bits = options.bits;
   if (options.perChannel) stepOptions.granularity = 'channel';
   if (options.activations !== undefined) stepOptions.activations = options.activations;

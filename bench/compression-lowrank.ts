@@ -1,0 +1,269 @@
+/**
+ * Low-rank factorisation and knowledge distillation on Fashion-MNIST (issue 14, sections 2 and 4).
+ *
+ *   node --import tsx bench/compression-lowrank.ts [--sections lowrank,distill] [--epochs 5]
+ *        [--param-ratio 0.25] [--finetune-epochs 2]
+ *        [--teacher-epochs 8] [--teacher-dir DIR] [--student mlp-50] [--student-epochs 10]
+ *        [--configs 4:0.5,2:0.5] [--seeds 0,1] [--train-subset N] [--learning-rate 0.001]
+ *
+ * Data: 60,000 training images (pixels / 255), validation = the first 5,000 of them (not compared),
+ * test = the 10,000 test images; batch 128, Adam. Accuracy is on the model loaded back from what
+ * `compressModel` stored.
+ *
+ * Section `lowrank`: LeNet-300-100 trained dense (--epochs), then its first layer (784x300)
+ * factorised by truncated SVD at the largest rank whose factors hold at most --param-ratio of
+ * the layer's weights (0.25: at least 4x fewer), then --finetune-epochs of fine-tuning.
+ * Target: at most 0.5 point test-accuracy loss against the dense model.
+ *
+ * Section `distill`: a LeNet-5 teacher (431,080 parameters; trained --teacher-epochs, or loaded
+ * from --teacher-dir, where a trained one is saved for later runs) and a student spec (--student:
+ * mlp-50 = 784-50-10, 39,760 parameters, 10.8x fewer; mlp-32; cnn-tiny). For each seed the student
+ * is trained alone (alpha = 1: labels only) and with distillation for each T:alpha of --configs,
+ * the same epochs, learning rate, batch and data order. --train-subset N trains the students on
+ * the first N training images only (said in the output); the teacher always sees all 60,000.
+ * Target: distillation at least 1 point above the student alone.
+ */
+import { existsSync } from 'node:fs';
+import { compressModel } from '../src/compress/compress.js';
+import type { CompressionData } from '../src/compress/method.js';
+import {
+  loadModelWeights,
+  type ModelWeights,
+  readModelWeights,
+  saveModelWeights,
+} from '../src/compress/model-weights.js';
+import { loadFashionMnist } from '../src/data/fashion-mnist.js';
+import { initBackend } from '../src/models/backends/index.js';
+import { countParams } from '../src/models/complexity/analyze.js';
+import { sequential } from '../src/models/spec/builder.js';
+import type { ModelSpec } from '../src/models/spec/types.js';
+import { buildTfjsModel } from '../src/models/tfjs/build.js';
+import { lenet5, lenet300100 } from '../src/models/zoo/lenet.js';
+import { evaluate, type TrainingData, trainModel } from '../src/train/trainer.js';
+import { BenchArgs } from './lib/args.js';
+
+const args = new BenchArgs([
+  'sections',
+  'epochs',
+  'param-ratio',
+  'finetune-epochs',
+  'teacher-epochs',
+  'teacher-dir',
+  'student',
+  'student-epochs',
+  'configs',
+  'seeds',
+  'train-subset',
+  'learning-rate',
+]);
+const sections = args.string('sections', 'lowrank,distill').split(',');
+for (const s of sections) if (s !== 'lowrank' && s !== 'distill') throw new Error(`unknown section ${s}`);
+
+const STUDENTS: Record<string, () => ModelSpec> = {
+  'mlp-50': () =>
+    sequential([28, 28, 1], { name: 'mlp-50' })
+      .add('flatten')
+      .add('dense', { units: 50, activation: 'relu' })
+      .add('dense', { units: 10, activation: 'softmax' })
+      .build(),
+  'mlp-32': () =>
+    sequential([28, 28, 1], { name: 'mlp-32' })
+      .add('flatten')
+      .add('dense', { units: 32, activation: 'relu' })
+      .add('dense', { units: 10, activation: 'softmax' })
+      .build(),
+  'cnn-tiny': () =>
+    sequential([28, 28, 1], { name: 'cnn-tiny' })
+      .add('conv2d', { filters: 8, kernelSize: 5, activation: 'relu' })
+      .add('maxPool2d', { poolSize: 2 })
+      .add('conv2d', { filters: 16, kernelSize: 5, activation: 'relu' })
+      .add('maxPool2d', { poolSize: 2 })
+      .add('flatten')
+      .add('dense', { units: 10, activation: 'softmax' })
+      .build(),
+};
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const pts = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
+
+async function trainDense(
+  spec: ModelSpec,
+  data: CompressionData,
+  epochs: number,
+  seed: number,
+): Promise<ModelWeights> {
+  const model = await buildTfjsModel(spec, { seed });
+  try {
+    await trainModel(model, data.train, {
+      epochs,
+      batchSize: 128,
+      optimizer: { type: 'adam', learningRate: 1e-3 },
+      seed,
+      onEpoch: (m) =>
+        console.error(
+          `  ${spec.name} epoch ${m.epoch + 1}/${epochs}: train ${pct(m.accuracy)} (${m.seconds.toFixed(0)} s)`,
+        ),
+    });
+    return readModelWeights(model, spec);
+  } finally {
+    model.dispose();
+  }
+}
+
+async function testAccuracy(weights: ModelWeights, test: TrainingData): Promise<number> {
+  const { buildModelWithWeights } = await import('../src/compress/model-weights.js');
+  const model = await buildModelWithWeights(weights);
+  try {
+    return (await evaluate(model, test)).accuracy;
+  } finally {
+    model.dispose();
+  }
+}
+
+async function lowRankSection(data: CompressionData): Promise<void> {
+  const epochs = args.count('epochs', 5);
+  const ratio = Number(args.string('param-ratio', '0.25'));
+  const finetune = args.count('finetune-epochs', 2);
+  const spec = lenet300100();
+  const first = spec.layers.find((l) => l.type === 'dense')?.name as string;
+  console.error(`lowrank: training LeNet-300-100 dense, ${epochs} epochs`);
+  const dense = await trainDense(spec, data, epochs, 0);
+  const denseTest = await testAccuracy(dense, data.test as TrainingData);
+  const { report } = await compressModel({
+    base: dense,
+    recipe: [
+      { method: 'lowrank', options: { layers: [first], paramRatio: ratio, finetuneEpochs: finetune } },
+    ],
+    data,
+    seed: 0,
+    onProgress: (p) => console.error(`  ${p.step}: ${p.message}`),
+  });
+  const layer = (
+    report.steps[0].details?.layers as unknown as {
+      rank: number;
+      weightsBefore: number;
+      weightsAfter: number;
+      keptEnergy: number;
+    }[]
+  )?.[0];
+  if (!layer) throw new Error('the lowrank step reported no layer');
+  const before = layer.weightsBefore + 300;
+  const after = layer.weightsAfter + 300;
+  const loss = denseTest - (report.result.testAccuracy ?? 0);
+  console.log('\n## Low-rank: LeNet-300-100, first layer (784x300) by truncated SVD\n');
+  console.log(`dense: ${epochs} epochs, test ${pct(denseTest)}`);
+  console.log(
+    `rank ${layer.rank} (kept energy ${(100 * layer.keptEnergy).toFixed(1)}%): first layer ${before.toLocaleString('en-US')} -> ${after.toLocaleString('en-US')} parameters (${(before / after).toFixed(2)}x fewer; weights ${(layer.weightsBefore / layer.weightsAfter).toFixed(2)}x)`,
+  );
+  console.log(
+    `model ${report.base.params.toLocaleString('en-US')} -> ${report.result.params.toLocaleString('en-US')} parameters`,
+  );
+  console.log(
+    `validation before fine-tuning ${pct(report.steps[0].details?.valAccuracyBeforeFineTuning as number)}; after ${finetune} fine-tuning epochs: test ${pct(report.result.testAccuracy ?? 0)} (stored model), loss ${(100 * loss).toFixed(2)} points`,
+  );
+  const met = before / after >= 4 && loss <= 0.005;
+  console.log(`target (>= 4x fewer in the layer, <= 0.5 point loss): ${met ? 'met' : 'MISSED'}`);
+}
+
+async function distillSection(data: CompressionData): Promise<void> {
+  const teacherEpochs = args.count('teacher-epochs', 8);
+  const studentName = args.string('student', 'mlp-50');
+  const studentEpochs = args.count('student-epochs', 10);
+  const lr = Number(args.string('learning-rate', '0.001'));
+  const seeds = args.string('seeds', '0,1').split(',').map(Number);
+  const configs = args
+    .string('configs', '4:0.5,2:0.5')
+    .split(',')
+    .map((c) => c.split(':').map(Number) as [number, number]);
+  const subset = args.has('train-subset') ? args.count('train-subset', 60000) : undefined;
+  const make = STUDENTS[studentName];
+  if (!make) throw new Error(`--student: one of ${Object.keys(STUDENTS).join(', ')}`);
+  const teacherDir = args.has('teacher-dir') ? args.string('teacher-dir', '') : undefined;
+  let teacher: ModelWeights;
+  if (teacherDir && existsSync(teacherDir)) {
+    teacher = await loadModelWeights(teacherDir);
+    console.error(`distill: teacher loaded from ${teacherDir}`);
+  } else {
+    console.error(`distill: training the LeNet-5 teacher, ${teacherEpochs} epochs`);
+    teacher = await trainDense(lenet5(), data, teacherEpochs, 0);
+    if (teacherDir) await saveModelWeights(teacher, teacherDir);
+  }
+  const teacherTest = await testAccuracy(teacher, data.test as TrainingData);
+  const student = make();
+  const studentData: CompressionData = subset
+    ? {
+        ...data,
+        train: {
+          ...data.train,
+          x: data.train.x.subarray(0, subset * 784),
+          labels: data.train.labels.subarray(0, subset),
+        },
+      }
+    : data;
+  console.log('\n## Distillation: LeNet-5 teacher, student trained alone vs with distillation\n');
+  console.log(
+    `teacher LeNet-5: ${countParams(teacher.spec).toLocaleString('en-US')} parameters, test ${pct(teacherTest)}; student ${studentName}: ${countParams(student).toLocaleString('en-US')} parameters (${(countParams(teacher.spec) / countParams(student)).toFixed(1)}x fewer)`,
+  );
+  console.log(
+    `students: ${studentEpochs} epochs, Adam ${lr}, batch 128, ${subset ? `TRAINED ON A SUBSET: the first ${subset.toLocaleString('en-US')} training images (the teacher saw all 60,000)` : 'all 60,000 training images'}; seeds ${seeds.join(', ')}`,
+  );
+  const run = async (alpha: number, temperature: number, seed: number): Promise<number> => {
+    const { report } = await compressModel({
+      base: teacher,
+      recipe: [
+        {
+          method: 'distill',
+          options: { student, temperature, alpha, epochs: studentEpochs, learningRate: lr },
+        },
+      ],
+      data: studentData,
+      seed,
+    });
+    return report.result.testAccuracy ?? 0;
+  };
+  const rows: { label: string; accs: number[] }[] = [{ label: 'alone (alpha = 1)', accs: [] }];
+  for (const [t, a] of configs) rows.push({ label: `T = ${t}, alpha = ${a}`, accs: [] });
+  for (const seed of seeds) {
+    rows[0].accs.push(await run(1, 1, seed));
+    console.error(`  seed ${seed} alone: ${pct(rows[0].accs.at(-1) as number)}`);
+    for (const [i, [t, a]] of configs.entries()) {
+      rows[i + 1].accs.push(await run(a, t, seed));
+      console.error(`  seed ${seed} T ${t} alpha ${a}: ${pct(rows[i + 1].accs.at(-1) as number)}`);
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const base = rows[0].accs;
+  console.log(
+    '\n| student | test accuracy per seed | mean | vs alone (points, mean of per-seed differences) |',
+  );
+  console.log('| --- | --- | --- | --- |');
+  for (const r of rows)
+    console.log(
+      `| ${r.label} | ${r.accs.map(pct).join(', ')} | ${pct(mean(r.accs))} | ${r === rows[0] ? '-' : pts(mean(r.accs.map((x, i) => x - base[i])))} |`,
+    );
+  const best = Math.max(...rows.slice(1).map((r) => mean(r.accs.map((x, i) => x - base[i]))));
+  console.log(
+    `\ntarget (distillation >= 1 point above alone): ${best >= 0.01 ? 'met' : 'MISSED'} (best ${pts(best)} points)`,
+  );
+}
+
+async function main(): Promise<void> {
+  await initBackend();
+  const bundle = await loadFashionMnist();
+  const scaled = (d: { data: Float32Array; labels: Int32Array }): TrainingData => ({
+    x: d.data.map((v) => v / 255),
+    labels: d.labels,
+    shape: [28, 28, 1],
+    numClasses: 10,
+  });
+  const train = scaled(bundle.train);
+  const data: CompressionData = {
+    train,
+    validation: { ...train, x: train.x.subarray(0, 5000 * 784), labels: train.labels.subarray(0, 5000) },
+    test: scaled(bundle.test as NonNullable<typeof bundle.test>),
+  };
+  if (sections.includes('lowrank')) await lowRankSection(data);
+  if (sections.includes('distill')) await distillSection(data);
+}
+
+await main();
