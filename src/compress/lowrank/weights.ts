@@ -23,7 +23,9 @@ export function factoriseWeights(
 ): FactorWeights[] {
   const shape = layer.kernelShape;
   if (layer.type === 'dense') {
-    if (f.kind !== 'svd') throw new Error(`unreachable: tucker2 on dense layer ${layer.name}`);
+    if (f.kind !== 'svd')
+      // not a user error: validation allows Tucker-2 on convolutions only
+      throw new Error(`unreachable: tucker2 on dense layer ${layer.name}`);
     const [cin, cout] = shape;
     const d = truncatedSvd(kernel, cin, cout, f.rank);
     return [
