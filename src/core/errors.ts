@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'TRIAL_PRUNED'
   | 'INVALID_MODEL'
   | 'BACKEND_UNSUPPORTED'
-  | 'NO_COMPLETED_TRIAL';
+  | 'NO_COMPLETED_TRIAL'
+  | 'INVALID_ONNX';
 
 export interface ParsimonyErrorOptions {
   cause?: unknown;
@@ -157,6 +158,13 @@ export class NoCompletedTrialError extends ParsimonyError {
   }
 }
 
+/** An ONNX file that cannot be read or analysed: truncated, not ONNX, an unsupported opset or op, missing external data. Names the file, node or op. */
+export class OnnxError extends ParsimonyError {
+  constructor(message: string, options?: ParsimonyErrorOptions) {
+    super('INVALID_ONNX', message, options);
+  }
+}
+
 /**
  * The class of every code. Typed by `ErrorCode`, so a new code without its class does not compile
  * (and test/core/errors.test.ts checks each class carries its own code).
@@ -180,6 +188,7 @@ export const ERROR_CLASSES: { readonly [C in ErrorCode]: abstract new (message: 
     INVALID_MODEL: ModelSpecError,
     BACKEND_UNSUPPORTED: BackendUnsupportedError,
     NO_COMPLETED_TRIAL: NoCompletedTrialError,
+    INVALID_ONNX: OnnxError,
   };
 
 /**
