@@ -27,9 +27,12 @@ export function readOnnxFile(file: string): OnnxModelFile {
   try {
     proto = modelProtoType().decode(bytes) as unknown as ModelProto;
   } catch (error) {
-    throw new OnnxError(`${file}: not a readable ONNX model (${(error as Error).message})`, {
-      cause: error,
-    });
+    throw new OnnxError(
+      `${file}: not a readable ONNX model: truncated or not protobuf (${(error as Error).message})`,
+      {
+        cause: error,
+      },
+    );
   }
   // Protobuf decodes many non-ONNX byte strings without complaint: an ONNX model has a graph and an IR version.
   if (!proto.graph || int64(proto.irVersion) <= 0)
