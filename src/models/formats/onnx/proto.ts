@@ -167,7 +167,16 @@ let modelType: protobuf.Type | undefined;
 
 /** The protobufjs type of `onnx.ModelProto`, built once. */
 export function modelProtoType(): protobuf.Type {
-  modelType ??= protobuf.Root.fromJSON(DESCRIPTOR).lookupType('onnx.ModelProto');
+  if (!modelType) {
+    // proto2, as onnx.proto: a field set to its default (keepdims = 0) is still written. protobufjs
+    // takes JSON-declared types as proto3 unless each top-level type names its edition.
+    const messages = Object.fromEntries(
+      Object.entries(DESCRIPTOR.nested.onnx.nested).map(([name, m]) => [name, { ...m, edition: 'proto2' }]),
+    );
+    modelType = protobuf.Root.fromJSON({ nested: { onnx: { nested: messages } } }).lookupType(
+      'onnx.ModelProto',
+    );
+  }
   return modelType;
 }
 
