@@ -39,7 +39,10 @@ interface Reference {
     string,
     { params: number; publishedParams: number; buffers: number; macs: number; batchNormChannels: number }
   >;
-  custom: { layers: { params: number; macs: Record<string, number> } };
+  custom: {
+    layers: { params: number; macs: Record<string, number> };
+    encoder: { params: number; macs: number };
+  };
 }
 
 function runPython(code: string, ...args: string[]): string {
@@ -113,6 +116,13 @@ describe('ONNX models exported by PyTorch', { skip: missing }, () => {
       Object.values(macs).reduce((s, m) => s + m, 0),
     );
     assert.ok(a.zeroMacOps.Softmax === 1 && a.zeroMacOps.Relu === 1, JSON.stringify(a.zeroMacOps));
+  });
+
+  it("a Transformer encoder layer: LayerNorm's weights are parameters, attention's products are MACs", () => {
+    const a = analyzeOnnxFile(join(dir, 'encoder.onnx'));
+    assert.equal(a.params, reference.custom.encoder.params);
+    assert.equal(a.macs, reference.custom.encoder.macs);
+    assert.deepEqual(a.assumptions, []);
   });
 
   it('auto_pad SAME_UPPER with stride 2: 7x7 gives 4x4, and connections leave out the padding', () => {
