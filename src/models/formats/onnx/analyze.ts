@@ -58,12 +58,14 @@ export function analyzeOnnxGraph(graph: OnnxGraph): OnnxModelComplexity {
   const assumptions: string[] = [];
   const inputs: { name: string; shape: number[] }[] = [];
   for (const [name, init] of graph.initializers) {
-    const small = init.dims.reduce((a, b) => a * b, 1) <= 4096;
+    const count = init.dims.reduce((a, b) => a * b, 1);
+    // values of small tensors only, and only when every element could be read (not float16, strings)
+    const values = count <= 4096 ? tensorValues(init.proto) : [];
     tensors.set(name, {
       shape: init.dims,
       dataType: init.dataType,
       constant: true,
-      value: small ? tensorValues(init.proto) : undefined,
+      value: values.length === count ? values : undefined,
     });
   }
   for (const i of graph.inputs) {

@@ -21,7 +21,7 @@ export function readOnnxFile(file: string): OnnxModelFile {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new FileNotFoundError(file, 'ONNX model', { cause: error });
-    throw error;
+    throw new OnnxError(`${file}: cannot be read (${(error as Error).message})`, { cause: error });
   }
   let proto: ModelProto;
   try {

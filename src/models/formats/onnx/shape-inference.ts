@@ -463,8 +463,11 @@ const constant: ShapeRule = (c) => {
   const t = attr(c, 'value') as TensorProto | undefined;
   if (t && typeof t === 'object' && !Array.isArray(t)) {
     const dims = t.dims.map(Number);
-    const vs = small(tensorValues(t));
-    return [{ shape: dims, dataType: t.dataType, value: vs }];
+    const vs = tensorValues(t);
+    // a value only when every element was read (float16 and strings are not)
+    return [
+      { shape: dims, dataType: t.dataType, value: vs.length === product(dims) ? small(vs) : undefined },
+    ];
   }
   for (const [name, dataType] of [
     ['value_float', FLOAT],
