@@ -47,6 +47,7 @@ export {
   InvalidArgumentError,
   isParsimonyError,
   ModelSpecError,
+  OnnxError,
   ParsimonyError,
   TrialPruned,
   UsageError,
@@ -89,6 +90,13 @@ export {
   trainValTestSplit,
 } from './data/index.js';
 export { initBackend } from './models/backends/index.js';
+export {
+  analyzeOnnxFile,
+  type OnnxModelComplexity,
+  type OnnxNodeComplexity,
+  readOnnxFile,
+  writeOnnxFile,
+} from './models/formats/onnx/index.js';
 export {
   analyzeModel,
   countParams,

@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'INVALID_MODEL'
   | 'BACKEND_UNSUPPORTED'
   | 'NO_COMPLETED_TRIAL'
-  | 'INVALID_RECIPE';
+  | 'INVALID_RECIPE'
+  | 'INVALID_ONNX';
 
 export interface ParsimonyErrorOptions {
   cause?: unknown;
@@ -165,6 +166,13 @@ export class RecipeError extends ParsimonyError {
   }
 }
 
+/** An ONNX file that cannot be read or analysed: truncated, not ONNX, an unsupported opset or op, missing external data. Names the file, node or op. */
+export class OnnxError extends ParsimonyError {
+  constructor(message: string, options?: ParsimonyErrorOptions) {
+    super('INVALID_ONNX', message, options);
+  }
+}
+
 /**
  * The class of every code. Typed by `ErrorCode`, so a new code without its class does not compile
  * (and test/core/errors.test.ts checks each class carries its own code).
@@ -189,6 +197,7 @@ export const ERROR_CLASSES: { readonly [C in ErrorCode]: abstract new (message: 
     BACKEND_UNSUPPORTED: BackendUnsupportedError,
     NO_COMPLETED_TRIAL: NoCompletedTrialError,
     INVALID_RECIPE: RecipeError,
+    INVALID_ONNX: OnnxError,
   };
 
 /**

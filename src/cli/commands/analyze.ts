@@ -1,14 +1,16 @@
 /**
- * `parsimony analyze <model.json|zoo:name> [--json] [--spec]`: parameters, connections, MACs and
- * memory per layer and in total, computed from the spec without building the model. A file may be
- * a Parsimony spec or a TensorFlow.js layers model (its topology is converted to a spec). `--spec`
+ * `parsimony analyze <model.json|model.onnx|zoo:name> [--json] [--spec]`: parameters, connections,
+ * MACs and memory per layer and in total, computed from the spec without building the model. A file
+ * may be a Parsimony spec or a TensorFlow.js layers model (its topology is converted to a spec), or
+ * an ONNX model (analysed node by node: src/models/formats/onnx/analyze.ts). `--spec`
  * prints the model's spec instead, a template to edit (a zoo model's, or a converted model.json).
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { FileNotFoundError, ModelSpecError } from '../../core/errors.js';
-import type { ModelComplexity } from '../../models/complexity/analyze.js';
+import { FileNotFoundError, ModelSpecError, UsageError } from '../../core/errors.js';
+import type { LayerComplexity, ModelComplexity } from '../../models/complexity/analyze.js';
+import type { OnnxModelComplexity } from '../../models/formats/onnx/analyze.js';
 import type { ModelSpec } from '../../models/spec/types.js';
 import { ZOO } from '../../models/zoo/index.js';
 import { type CommandIO, formatInteger, formatTable } from '../output.js';
@@ -18,7 +20,16 @@ export interface AnalyzeOptions {
   model: string;
 }
 
-export async function runAnalyze(options: AnalyzeOptions): Promise<ModelComplexity> {
+/** True for a model argument analysed as ONNX (by its extension). */
+export function isOnnxFile(model: string): boolean {
+  return model.toLowerCase().endsWith('.onnx');
+}
+
+export async function runAnalyze(options: AnalyzeOptions): Promise<ModelComplexity | OnnxModelComplexity> {
+  if (isOnnxFile(options.model)) {
+    const { analyzeOnnxFile } = await import('../../models/formats/onnx/analyze.js');
+    return analyzeOnnxFile(options.model);
+  }
   const { analyzeModel } = await import('../../models/complexity/analyze.js');
   return analyzeModel(await readModel(options.model));
 }
@@ -90,7 +101,26 @@ function bytes(n: number): string {
   return `${n} B`;
 }
 
-export function formatAnalysis(a: ModelComplexity): string {
+type AnyComplexity = Omit<ModelComplexity, 'layers'> & {
+  layers: (Omit<LayerComplexity, 'type'> & { type: string })[];
+};
+
+function onnxLines(a: AnyComplexity): string[] {
+  if (!('format' in a) || a.format !== 'onnx') return [];
+  const o = a as OnnxModelComplexity;
+  const opsets = Object.entries(o.opsets).map(([domain, v]) => `${domain} ${v}`);
+  const zero = Object.entries(o.zeroMacOps).map(([op, n]) => `${op} x${n}`);
+  return [
+    `onnx          opsets ${opsets.join(', ')}${o.producer ? `; produced by ${o.producer}` : ''}; inputs ${o.inputs.map((i) => `${i.name} ${i.shape.join('x')}`).join(', ')}`,
+    ...o.assumptions.map((s) => `assumed       ${s}`),
+    ...(zero.length ? [`zero-MAC ops  ${zero.join(', ')}`] : []),
+    ...(o.constantNodes
+      ? [`constants     ${o.constantNodes} nodes computed from constants alone (not listed)`]
+      : []),
+  ];
+}
+
+export function formatAnalysis(a: AnyComplexity): string {
   const table = formatTable(a.layers, [
     { header: 'layer', value: (l) => l.name },
     { header: 'type', value: (l) => l.type },
@@ -100,7 +130,9 @@ export function formatAnalysis(a: ModelComplexity): string {
     { header: 'MACs', value: (l) => formatInteger(l.macs), align: 'right' },
     { header: 'activations', value: (l) => bytes(l.activationBytes), align: 'right' },
   ]);
-  const compressed = a.nonZeroParams !== a.params || a.storedBits !== a.weightBytes * 8;
+  const isOnnx = 'format' in a && a.format === 'onnx';
+  // an ONNX file's zeros are counted from its stored values: say so rather than call it compressed
+  const compressed = !isOnnx && (a.nonZeroParams !== a.params || a.storedBits !== a.weightBytes * 8);
   return [
     `${a.name}`,
     table,
@@ -120,6 +152,12 @@ export function formatAnalysis(a: ModelComplexity): string {
           `compressed    ${formatInteger(a.nonZeroParams)} non-zero parameters, ${bytes(Math.ceil(a.storedBits / 8))} of values`,
         ]
       : []),
+    ...(isOnnx && a.nonZeroParams !== a.params
+      ? [
+          `zeros         ${formatInteger(a.params - a.nonZeroParams)} of the stored parameter values are zero (${formatInteger(a.nonZeroParams)} non-zero)`,
+        ]
+      : []),
+    ...onnxLines(a),
   ].join('\n');
 }
 
@@ -129,18 +167,22 @@ export function registerAnalyzeCommand(program: Command, io: CommandIO): void {
     .description('parameters, connections, MACs and memory of a model, per layer, computed from its spec')
     .argument(
       '<model>',
-      'a model spec (JSON), a TensorFlow.js model.json or its directory, or zoo:<name>, e.g. zoo:resnet-18 or zoo:mobilenet-v2?alpha=0.5',
+      'a model spec (JSON), a TensorFlow.js model.json or its directory, an ONNX model (.onnx), or zoo:<name>, e.g. zoo:resnet-18 or zoo:mobilenet-v2?alpha=0.5',
     )
     .option('--json', 'print the analysis as JSON')
     .option(
       '--spec',
-      "print the model's spec (JSON, the format of assets/model-spec.schema.json) instead: a template to edit",
+      "print the model's spec (JSON, the format of assets/model-spec.schema.json) instead: a template to edit (not for ONNX files)",
     )
     .addHelpText(
       'after',
       `\nZoo models (options as ?key=value&...):\n${ZOO.map((e) => `  ${e.name.padEnd(20)} ${e.description}${e.options.length ? ` [${e.options.join(', ')}]` : ''}`).join('\n')}`,
     )
     .action(async (model: string, options: { json?: boolean; spec?: boolean }) => {
+      if (options.spec && isOnnxFile(model))
+        throw new UsageError(
+          '--spec: an ONNX model has no Parsimony spec to print (analyze it without --spec)',
+        );
       if (options.spec) {
         io.stdout(JSON.stringify(await readModel(model), null, 2));
         return;
