@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getProblem, type SingleObjectiveProblem } from '../../bench/functions.js';
+import {
+  getProblem,
+  type MultiObjectiveProblem,
+  type SingleObjectiveProblem,
+} from '../../bench/functions.js';
 import { InvalidArgumentError } from '../../src/core/errors.js';
-import { dominates } from '../../src/core/multi-objective.js';
+import { dominates, hypervolume } from '../../src/core/multi-objective.js';
 import type { Sampler } from '../../src/core/sampler.js';
 import type { Trial } from '../../src/core/trial.js';
 import { AgingEvolutionSampler } from '../../src/samplers/aging-evolution.js';
@@ -60,6 +64,33 @@ describe('AgingEvolutionSampler', () => {
       assert.ok(
         median(aging) < median(random),
         `${name}: aging median best ${median(aging)} is not below random's ${median(random)}`,
+      );
+    }
+  });
+
+  it('beats random search on ZDT1 and ZDT2 hypervolume at the same budget (median of 3 seeds)', async () => {
+    for (const name of ['zdt1-10d', 'zdt2-10d']) {
+      const problem = getProblem(name) as MultiObjectiveProblem;
+      const run = async (sampler: Sampler) => {
+        const study = await createStudy({ sampler, directions: ['minimize', 'minimize'] });
+        await study.optimize(
+          (t) => problem.fn(problem.lower.map((lo, i) => t.suggestFloat(`x${i}`, lo, problem.upper[i]))),
+          { nTrials: 200 },
+        );
+        return hypervolume(
+          study.trials.map((t) => t.values!),
+          [11, 11],
+        );
+      };
+      const aging: number[] = [];
+      const random: number[] = [];
+      for (let seed = 1; seed <= 3; seed++) {
+        aging.push(await run(new AgingEvolutionSampler({ seed })));
+        random.push(await run(new RandomSampler({ seed })));
+      }
+      assert.ok(
+        median(aging) > median(random),
+        `${name}: aging median hypervolume ${median(aging)} is not above random's ${median(random)}`,
       );
     }
   });
