@@ -11,8 +11,8 @@
  * runner does), recording the best-so-far every 10 trials (hypervolume with reference point (11, 11)
  * for zdt1/zdt2), the final value, seconds and ms per trial over the last 50 trials.
  * Single objective: TPE with default options, TPE multivariate, TPE univariate (Optuna's default TPE,
- * for a like-for-like row), GP, CMA-ES, QMC, Random. Two objectives: NSGA-II, TPE (MOTPE), GP
- * (ParEGO), GP with log EHVI, Random.
+ * for a like-for-like row), GP, CMA-ES, QMC, aging evolution, Random. Two objectives: NSGA-II, TPE (MOTPE), GP
+ * (ParEGO), GP with log EHVI, aging evolution, Random.
  * GP runs on `--gp-seeds` (default: the first 5 seeds) because one 200-trial GP run takes 20-30 s
  * here; the budget per run is never reduced. Optuna 3.1 has no GP sampler, so that row has no anchor.
  *
@@ -121,6 +121,7 @@ const CMAES = { module: 'src/samplers/cmaes/cmaes-sampler.js', exportName: 'CmaE
 const QMC = { module: 'src/samplers/qmc/qmc-sampler.js', exportName: 'QMCSampler' };
 const RANDOM = { module: 'src/samplers/random.js', exportName: 'RandomSampler' };
 const NSGA2 = { module: 'src/samplers/nsga2/nsga2-sampler.js', exportName: 'NSGAIISampler' };
+const AGING = { module: 'src/samplers/aging-evolution.js', exportName: 'AgingEvolutionSampler' };
 
 const SINGLE_SAMPLERS: SamplerSpec[] = [
   { key: 'tpe', ...TPE, options: {}, optuna: 'tpe' },
@@ -129,6 +130,7 @@ const SINGLE_SAMPLERS: SamplerSpec[] = [
   { key: 'gp', ...GP, options: {}, optuna: null },
   { key: 'cmaes', ...CMAES, options: {}, optuna: 'cmaes' },
   { key: 'qmc', ...QMC, options: {}, optuna: 'qmc' },
+  { key: 'aging', ...AGING, options: {}, optuna: null },
   { key: 'random', ...RANDOM, options: {}, optuna: 'random' },
 ];
 const MULTI_SAMPLERS: SamplerSpec[] = [
@@ -136,6 +138,7 @@ const MULTI_SAMPLERS: SamplerSpec[] = [
   { key: 'tpe', ...TPE, options: {}, optuna: 'tpe' },
   { key: 'gp', ...GP, options: {}, optuna: null },
   { key: 'gp-ehvi', ...GP, options: { multiObjective: 'ehvi' }, optuna: null },
+  { key: 'aging', ...AGING, options: {}, optuna: null },
   { key: 'random', ...RANDOM, options: {}, optuna: 'random' },
 ];
 const OVERHEAD_SAMPLERS: (SamplerSpec & { trials: number })[] = [
@@ -617,7 +620,7 @@ out(
 out();
 out(
   'Rows: tpe = TPESampler defaults (multivariate), tpe-mv = multivariate: true, tpe-uni = multivariate: false ' +
-    "(Optuna's default TPE); zdt tpe = MOTPE. gp has no Optuna 3.1 counterpart.",
+    "(Optuna's default TPE); zdt tpe = MOTPE. gp and aging (AgingEvolutionSampler defaults) have no Optuna 3.1 counterpart.",
 );
 
 if (overheadRows.length > 0) {

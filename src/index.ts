@@ -142,6 +142,11 @@ export {
   type ThreadObjectiveOptions,
   threadObjective,
 } from './run/thread-objective.js';
+export {
+  AgingEvolutionSampler,
+  type AgingEvolutionSamplerOptions,
+  type Mutation,
+} from './samplers/aging-evolution.js';
 export { CmaEsSampler, type CmaEsSamplerOptions } from './samplers/cmaes/cmaes-sampler.js';
 export { GPSampler, type GPSamplerOptions } from './samplers/gp/gp-sampler.js';
 export { GridSampler, type GridSamplerOptions } from './samplers/grid.js';
@@ -150,6 +155,16 @@ export { PartialFixedSampler } from './samplers/partial-fixed.js';
 export { QMCSampler, type QMCSamplerOptions } from './samplers/qmc/qmc-sampler.js';
 export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
 export { TPESampler, type TPESamplerOptions } from './samplers/tpe/tpe-sampler.js';
+export {
+  checkBudget,
+  IMAGE_ATTRS,
+  IMAGE_BLOCKS,
+  type ImageBlock,
+  type ImageSpaceOptions,
+  type ImageSpaceTrial,
+  imageSpace,
+  OverBudget,
+} from './search/image-space.js';
 export {
   runSizeSearch,
   type SizeSearchOptions,

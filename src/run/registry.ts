@@ -18,6 +18,7 @@ import type { PercentilePrunerOptions } from '../pruners/percentile.js';
 import type { SuccessiveHalvingPrunerOptions } from '../pruners/successive-halving.js';
 import type { ThresholdPrunerOptions } from '../pruners/threshold.js';
 import type { WilcoxonPrunerOptions } from '../pruners/wilcoxon.js';
+import type { AgingEvolutionSamplerOptions } from '../samplers/aging-evolution.js';
 import type { CmaEsSamplerOptions } from '../samplers/cmaes/cmaes-sampler.js';
 import type { GPSamplerOptions } from '../samplers/gp/gp-sampler.js';
 import type { GridSamplerOptions } from '../samplers/grid.js';
@@ -168,6 +169,17 @@ const SAMPLERS: Readonly<Record<string, Entry<Sampler>>> = {
       mutationEta: 'number',
     } as const satisfies OptionTable<NSGAIISamplerOptions>,
     build: async (o) => new (await import('../samplers/nsga2/nsga2-sampler.js')).NSGAIISampler(o),
+  },
+  'aging-evolution': {
+    summary:
+      'regularized (aging) evolution: tournament, one mutation, oldest removed (one or several objectives)',
+    options: {
+      seed: 'integer',
+      populationSize: 'integer',
+      sampleSize: 'integer',
+      localStepProb: 'number',
+    } as const satisfies OptionTable<AgingEvolutionSamplerOptions>,
+    build: async (o) => new (await import('../samplers/aging-evolution.js')).AgingEvolutionSampler(o),
   },
   grid: {
     summary: 'every combination of the categorical choices and `step` grids of the space',

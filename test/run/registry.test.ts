@@ -17,6 +17,7 @@ import {
   PRUNER_NAMES,
   SAMPLER_NAMES,
 } from '../../src/run/registry.js';
+import { AgingEvolutionSampler } from '../../src/samplers/aging-evolution.js';
 import { CmaEsSampler } from '../../src/samplers/cmaes/cmaes-sampler.js';
 import { GPSampler } from '../../src/samplers/gp/gp-sampler.js';
 import { GridSampler } from '../../src/samplers/grid.js';
@@ -54,6 +55,7 @@ const SAMPLER_CLASSES: Record<string, abstract new (...args: never[]) => Sampler
   qmc: QMCSampler,
   nsga2: NSGAIISampler,
   grid: GridSampler,
+  'aging-evolution': AgingEvolutionSampler,
 };
 
 /** Options a pruner cannot do without. */
@@ -67,7 +69,16 @@ describe('sampler and pruner registry', () => {
   it('lists the samplers and pruners a study file can name', () => {
     assert.deepEqual([...SAMPLER_NAMES].sort(), Object.keys(SAMPLER_CLASSES).sort());
     assert.deepEqual([...PRUNER_NAMES].sort(), Object.keys(PRUNER_CLASSES).sort());
-    assert.deepEqual([...SAMPLER_NAMES].sort(), ['cmaes', 'gp', 'grid', 'nsga2', 'qmc', 'random', 'tpe']);
+    assert.deepEqual([...SAMPLER_NAMES].sort(), [
+      'aging-evolution',
+      'cmaes',
+      'gp',
+      'grid',
+      'nsga2',
+      'qmc',
+      'random',
+      'tpe',
+    ]);
     assert.deepEqual([...PRUNER_NAMES].sort(), [
       'asha',
       'hyperband',

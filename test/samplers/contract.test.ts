@@ -108,6 +108,7 @@ const GP = { module: 'src/samplers/gp/gp-sampler.js', exportName: 'GPSampler' };
 const CMAES = { module: 'src/samplers/cmaes/cmaes-sampler.js', exportName: 'CmaEsSampler' };
 const QMC = { module: 'src/samplers/qmc/qmc-sampler.js', exportName: 'QMCSampler' };
 const NSGA2 = { module: 'src/samplers/nsga2/nsga2-sampler.js', exportName: 'NSGAIISampler' };
+const AGING = { module: 'src/samplers/aging-evolution.js', exportName: 'AgingEvolutionSampler' };
 const GRID_SAMPLER = { module: 'src/samplers/grid.js', exportName: 'GridSampler' };
 const PARTIAL_FIXED = { module: 'src/samplers/partial-fixed.js', exportName: 'PartialFixedSampler' };
 
@@ -171,6 +172,14 @@ const IMPLEMENTATIONS: Implementation[] = [
     needs: [NSGA2],
     // A small population so 40 trials go through several generations of crossover and mutation.
     make: ([C], seed) => new (as(C))({ seed, populationSize: 10 }),
+    trials: 40,
+    multiObjective: 'supported',
+  },
+  {
+    name: 'AgingEvolutionSampler',
+    needs: [AGING],
+    // A small population so most of the 40 trials are mutated children, not random ones.
+    make: ([C], seed) => new (as(C))({ seed, populationSize: 8, sampleSize: 3 }),
     trials: 40,
     multiObjective: 'supported',
   },
