@@ -8,6 +8,7 @@ import { isParsimonyError } from '../core/errors.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
+import { registerGrowCommand } from './commands/grow.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerStudiesCommand } from './commands/studies.js';
 import { registerTuneCommand } from './commands/tune.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
   registerAnalyzeCommand(program, io);
   registerDatasetsCommand(program, io);
   registerDescribeCommand(program, io);
+  registerGrowCommand(program, io);
   registerSearchCommand(program, io);
   registerStudiesCommand(program, io);
   registerTuneCommand(program, io);
