@@ -132,7 +132,7 @@ const table = markdownTable(
 const heading = `Growth (${schedule}, ${stages} stages x ${epochsPerStage} epochs, budget ${maxParams}) vs the final MLP from scratch, ${datasetName}, backend ${info.name}`;
 console.log(`${heading}\n\n${table}`);
 const files = writeBenchResults(
-  'growth',
+  `growth-${datasetName}`,
   { dataset: datasetName, schedule, maxParams, stages, epochsPerStage, backend: info.name, rows, curves },
   `${heading}\n\n${table}`,
 );
