@@ -43,7 +43,15 @@ describe('parsimony grow', () => {
         '--json',
       ]);
       assert.equal(code, 0, err);
-      const result = JSON.parse(stdout) as { curve: { params: number }[]; stopped: string };
+      const result = JSON.parse(stdout) as {
+        curve: { params: number }[];
+        stopped: string;
+        testAccuracy: number;
+      };
+      assert.ok(
+        result.testAccuracy > 0.1 && result.testAccuracy <= 1,
+        `test accuracy ${result.testAccuracy}`,
+      );
       const params = result.curve.map((s) => s.params);
       assert.equal(params.length, 3, `initial + 2 stages: ${params}`);
       for (let i = 1; i < params.length; i++)

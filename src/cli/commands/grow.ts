@@ -83,7 +83,16 @@ export function registerGrowCommand(program: Command, io: CommandIO): void {
       if (options.json) {
         const { net: _net, ...rest } = result.growth;
         io.stdout(
-          JSON.stringify({ ...rest, spec: result.growth.net.spec, saved: options.out ?? null }, null, 2),
+          JSON.stringify(
+            {
+              ...rest,
+              testAccuracy: result.testAccuracy,
+              spec: result.growth.net.spec,
+              saved: options.out ?? null,
+            },
+            null,
+            2,
+          ),
         );
       } else {
         io.stdout(formatGrowthCurve(result.growth.curve));
