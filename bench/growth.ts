@@ -2,11 +2,12 @@
  * Progressive growing against training the same final network from scratch, in one run.
  *
  *   node --import tsx bench/growth.ts [--dataset digits] [--schedule linear] [--max-params 10000]
- *     [--stages 5] [--epochs-per-stage 4] [--seeds 0,1,2] [--backend cpu]
+ *     [--stages 5] [--epochs-per-stage 4] [--seeds 0,1,2] [--backend cpu] [--learning-rate 0.01]
  *
  * For each seed: grow an MLP (64-input digits: one hidden layer of 8 units to start) with
  * `growNetwork` up to the budget, then build the grown net's final spec with fresh weights and
- * train it for the same total number of epochs the growth used. Both use Adam (lr 0.01, batch 32)
+ * train it for the same total number of epochs the growth used. Both use Adam (lr 0.01 unless
+ * --learning-rate, batch 32)
  * and the same seeded split; test accuracy is on the held-out test split, time is wall-clock
  * training (and, for growth, the growth steps). Whatever the outcome, both are printed.
  */
@@ -40,7 +41,8 @@ const epochsPerStage = args.count('epochs-per-stage', 4);
 const seeds = args.integers('seeds', [0, 1, 2]);
 const backend = args.string('backend', 'cpu') as BackendName;
 
-const optimizer = { type: 'adam' as const, learningRate: 0.01 };
+const learningRate = args.number('learning-rate', 0.01);
+const optimizer = { type: 'adam' as const, learningRate };
 const info = await initBackend({ backend });
 const splits = splitBundle(await loadDataset(datasetName), { seed: 0 });
 const scaler = fitStandardScaler(splits.train);
@@ -129,11 +131,21 @@ const table = markdownTable(
     ],
   ],
 );
-const heading = `Growth (${schedule}, ${stages} stages x ${epochsPerStage} epochs, budget ${maxParams}) vs the final MLP from scratch, ${datasetName}, backend ${info.name}`;
+const heading = `Growth (${schedule}, ${stages} stages x ${epochsPerStage} epochs, budget ${maxParams}, Adam lr ${learningRate}) vs the final MLP from scratch, ${datasetName}, backend ${info.name}`;
 console.log(`${heading}\n\n${table}`);
 const files = writeBenchResults(
   `growth-${datasetName}`,
-  { dataset: datasetName, schedule, maxParams, stages, epochsPerStage, backend: info.name, rows, curves },
+  {
+    dataset: datasetName,
+    learningRate,
+    schedule,
+    maxParams,
+    stages,
+    epochsPerStage,
+    backend: info.name,
+    rows,
+    curves,
+  },
   `${heading}\n\n${table}`,
 );
 console.log(`\nwrote ${files.json} and ${files.markdown}`);
