@@ -98,6 +98,35 @@ describe('growNetwork on digits', () => {
     assert.equal(result.curve.length, 2, 'stopped after the first growth stage');
   });
 
+  it('grows a small CNN (filters through pooling and flatten, a conv inserted) on digits as 8x8 images', async () => {
+    const image = (d: TrainingData): TrainingData => ({ ...d, shape: [8, 8, 1] });
+    const spec = sequential([8, 8, 1])
+      .add('conv2d', { filters: 2, kernelSize: 3, padding: 'same', activation: 'relu' })
+      .add('maxPool2d', { poolSize: 2 })
+      .add('flatten', {})
+      .add('dense', { units: 10, activation: 'softmax' })
+      .build();
+    const result = await growNetwork(spec, {
+      train: image(train),
+      validation: image(validation),
+      schedule: 'exp',
+      maxParams: 1500,
+      stages: 2,
+      epochsPerStage: 1,
+      minGainPerThousand: -Infinity,
+      optimizer: { type: 'adam', learningRate: 0.01 },
+      seed: 3,
+    });
+    const params = result.curve.map((s) => s.params);
+    assert.equal(params.length, 3, `initial + 2 stages: ${params}`);
+    for (let i = 1; i < params.length; i++)
+      assert.ok(params[i] > params[i - 1], `params increase: ${params}`);
+    assert.ok(
+      result.net.spec.layers.filter((l) => l.type === 'conv2d').length === 2,
+      'a conv layer was inserted',
+    );
+  });
+
   it('rejects a budget below the starting model and an unknown schedule', async () => {
     await assert.rejects(
       growNetwork(small(), { train, validation, schedule: 'linear', maxParams: 100 }),
