@@ -32,6 +32,7 @@ const args = new BenchArgs([
   'epochs-per-stage',
   'seeds',
   'backend',
+  'learning-rate',
 ]);
 const datasetName = args.string('dataset', 'digits');
 const schedule = args.string('schedule', 'linear') as GrowthScheduleKind;
