@@ -89,6 +89,22 @@ export {
   splitBundle,
   trainValTestSplit,
 } from './data/index.js';
+export {
+  buildNet,
+  captureNet,
+  type DeepenOptions,
+  deepenAfter,
+  formatGrowthCurve,
+  GROWTH_SCHEDULES,
+  type GrowableNet,
+  type GrowOptions,
+  type GrowthResult,
+  type GrowthScheduleKind,
+  type GrowthStage,
+  growNetwork,
+  growthTargets,
+  widenLayer,
+} from './grow/index.js';
 export { initBackend } from './models/backends/index.js';
 export {
   analyzeOnnxFile,

@@ -10,6 +10,7 @@ import { registerCompressCommand } from './commands/compress.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
+import { registerGrowCommand } from './commands/grow.js';
 import { registerPlotCommands } from './commands/plot.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerStudiesCommand } from './commands/studies.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
   registerDashboardCommand(program, io);
   registerDescribeCommand(program, io);
   registerPlotCommands(program, io);
+  registerGrowCommand(program, io);
   registerSearchCommand(program, io);
   registerStudiesCommand(program, io);
   registerTuneCommand(program, io);
