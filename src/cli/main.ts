@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { isParsimonyError } from '../core/errors.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerCompressCommand } from './commands/compress.js';
+import { registerCvCommand } from './commands/cv.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
@@ -32,6 +33,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
     .exitOverride();
   registerAnalyzeCommand(program, io);
   registerCompressCommand(program, io);
+  registerCvCommand(program, io);
   registerDatasetsCommand(program, io);
   registerDashboardCommand(program, io);
   registerDescribeCommand(program, io);
