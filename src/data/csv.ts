@@ -47,6 +47,14 @@ interface CsvRecord {
 
 /** Reads a CSV file (optionally gzipped) into a dataset. */
 export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
+  return strictDataset(loadCsvTable(path, options));
+}
+
+/**
+ * Reads a CSV file (optionally gzipped) into a table of raw feature cells and class labels,
+ * for `fitTablePreparation` (categorical columns and missing cells).
+ */
+export function loadCsvTable(path: string, options: CsvOptions = {}): CsvTable {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -65,7 +73,7 @@ export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
   }
   const file = basename(path);
   const defaultDelimiter = /\.tsv(\.gz)?$/i.test(file) ? '\t' : ',';
-  return build(
+  return buildTable(
     text,
     {
       ...options,
@@ -79,10 +87,64 @@ export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
 
 /** Parses CSV text into a dataset; `source` names the text in error messages (usually its file). */
 export function parseCsv(text: string, options: CsvOptions = {}, source = 'CSV data'): Dataset {
-  return build(text, options, source, { source: 'CSV data', location: source });
+  return strictDataset(parseCsvTable(text, options, source));
 }
 
-function build(text: string, options: CsvOptions, source: string, provenance: Provenance): Dataset {
+/** Parses CSV text into a table of raw feature cells and class labels (see `loadCsvTable`). */
+export function parseCsvTable(text: string, options: CsvOptions = {}, source = 'CSV data'): CsvTable {
+  return buildTable(text, options, source, { source: 'CSV data', location: source });
+}
+
+/**
+ * The rows of a CSV file before its features become numbers: the feature cells as written
+ * (trimmed), the target already mapped to classes.
+ */
+export interface CsvTable {
+  name: string;
+  /** Names the file in error messages. */
+  source: string;
+  provenance: Provenance;
+  /** Header name of each feature column ('' without a header). */
+  featureNames: string[];
+  /** How each feature column is named in errors: its 1-based position, header name and 0-based index. */
+  featureLabels: string[];
+  /** cells[row][feature], trimmed. */
+  cells: string[][];
+  /** 1-based line in the file where each row starts. */
+  lines: number[];
+  labels: Int32Array;
+  classNames: string[];
+}
+
+/** Every feature cell must be a number: the loader's behaviour without a preparation. */
+function strictDataset(table: CsvTable): Dataset {
+  const d = table.featureNames.length;
+  const data = new Float32Array(table.cells.length * d);
+  for (let r = 0; r < table.cells.length; r++) {
+    const cells = table.cells[r];
+    for (let k = 0; k < d; k++) {
+      const cell = cells[k];
+      const value = parseNumber(cell);
+      if (value === undefined)
+        throw new DataError(
+          `${table.source}: line ${table.lines[r]}, ${table.featureLabels[k]}: ${
+            cell === '' ? 'empty cell' : `${JSON.stringify(cell)} is not a number`
+          }`,
+        );
+      data[r * d + k] = value;
+    }
+  }
+  return createDataset({
+    name: table.name,
+    data,
+    numFeatures: d,
+    labels: table.labels,
+    classNames: table.classNames,
+    provenance: table.provenance,
+  });
+}
+
+function buildTable(text: string, options: CsvOptions, source: string, provenance: Provenance): CsvTable {
   const delimiter = options.delimiter ?? ',';
   if (delimiter.length === 0 || /["\r\n]/.test(delimiter))
     throw new InvalidArgumentError(`CSV delimiter ${JSON.stringify(delimiter)} is not usable`);
@@ -118,38 +180,23 @@ function build(text: string, options: CsvOptions, source: string, provenance: Pr
   const targetIndex = resolveTarget(options.target ?? -1, width, names, source);
   const featureColumns: number[] = [];
   for (let c = 0; c < width; c++) if (c !== targetIndex) featureColumns.push(c);
-  const d = featureColumns.length;
-  const data = new Float32Array(body.length * d);
-  for (let r = 0; r < body.length; r++) {
-    const { cells, line } = body[r];
-    for (let k = 0; k < d; k++) {
-      const c = featureColumns[k];
-      const cell = cells[c].trim();
-      const value = parseNumber(cell);
-      if (value === undefined)
-        throw new DataError(
-          `${source}: line ${line}, ${describeColumn(c)}: ${
-            cell === '' ? 'empty cell' : `${JSON.stringify(cell)} is not a number`
-          }`,
-        );
-      data[r * d + k] = value;
-    }
-  }
-
   const raw = body.map((record) => record.cells[targetIndex].trim());
   const { classNames, labels } = mapTargets(raw, options.classOrder ?? 'sorted', (r, message) => {
     return new DataError(
       `${source}: line ${body[r].line}, target ${describeColumn(targetIndex)}: ${message}`,
     );
   });
-  return createDataset({
+  return {
     name: options.name ?? source,
-    data,
-    numFeatures: d,
+    source,
+    provenance,
+    featureNames: featureColumns.map((c) => names?.[c] ?? ''),
+    featureLabels: featureColumns.map(describeColumn),
+    cells: body.map((record) => featureColumns.map((c) => record.cells[c].trim())),
+    lines: body.map((record) => record.line),
     labels,
     classNames,
-    provenance,
-  });
+  };
 }
 
 function mapTargets(
@@ -228,7 +275,7 @@ function looksLikeHeader(records: CsvRecord[]): boolean {
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** A decimal number (no hex, no Infinity, no empty string), or undefined. */
-function parseNumber(cell: string): number | undefined {
+export function parseNumber(cell: string): number | undefined {
   if (!NUMBER.test(cell)) return undefined;
   const value = Number(cell);
   return Number.isFinite(value) ? value : undefined;
