@@ -72,22 +72,31 @@ export {
 export type { StudyView } from './core/study-view.js';
 export { Trial } from './core/trial.js';
 export {
+  applyTablePreparation,
+  type CsvTable,
   type DataSplits,
   type Dataset,
   type DatasetBundle,
   type DatasetInfo,
   fitMinMaxScaler,
   fitStandardScaler,
+  fitTablePreparation,
   listDatasets,
   loadCsv,
+  loadCsvTable,
   loadDataset,
   loadDigits,
   loadFashionMnist,
   oneHot,
+  parseCsvTable,
+  prepareTableSplits,
   readIdxFile,
+  readPreparation,
   Scaler,
   splitBundle,
+  type TablePreparation,
   trainValTestSplit,
+  writePreparation,
 } from './data/index.js';
 export {
   type ChooseDepthOptions,

@@ -1,5 +1,5 @@
 /** The data module: datasets, loaders, the registry of named datasets, splits and scalers. */
-export { type CsvOptions, loadCsv, parseCsv } from './csv.js';
+export { type CsvOptions, type CsvTable, loadCsv, loadCsvTable, parseCsv, parseCsvTable } from './csv.js';
 export {
   classCounts,
   createDataset,
@@ -49,6 +49,22 @@ export {
   listDatasets,
   loadDataset,
 } from './registry.js';
+export {
+  applyTablePreparation,
+  type ColumnPreparation,
+  checkPreparation,
+  fitTablePreparation,
+  isMissing,
+  MISSING_TOKENS,
+  PREPARATION_FILE,
+  parsePreparation,
+  prepareTableSplits,
+  readPreparation,
+  serializePreparation,
+  type TablePreparation,
+  type TablePreparationOptions,
+  writePreparation,
+} from './table-preparation.js';
 export {
   type DataSplits,
   fitMinMaxScaler,
