@@ -5,7 +5,8 @@
  *   delimiters and line breaks). Blank lines are skipped. Files may be gzipped (detected by magic
  *   bytes) and may start with a UTF-8 byte-order mark.
  * - Header: `true`, `false` or `'auto'` (default). Auto-detection calls the first row a header
- *   when one of its cells is not a number while the rows below hold numbers in that column.
+ *   when one of its cells is not a number while the rows below hold numbers in that column
+ *   (missing cells, empty, `NA` or `?`, aside).
  *   A header made only of numbers cannot be detected: pass `header: true`.
  * - Target: a header name or a 0-based column index (negative counts from the end); default the
  *   last column. Every other column is a feature and must hold a number in every row.
@@ -261,15 +262,21 @@ function resolveTarget(
   return target < 0 ? width + target : target;
 }
 
-/** Header when a first-row cell is not a number while the next rows hold numbers in its column. */
+/** Cells that mean "no value" (empty, `NA`, `?`): imputed by a table preparation, never a header clue. */
+const MISSING_CELLS = new Set(['', 'NA', '?']);
+
+/**
+ * Header when a first-row cell is neither a number nor a missing-cell token while the next rows
+ * hold numbers in its column (missing cells aside, at least one number).
+ */
 function looksLikeHeader(records: CsvRecord[]): boolean {
   if (records.length < 2) return false;
   const sample = records.slice(1, 21);
-  return records[0].cells.some(
-    (cell, c) =>
-      parseNumber(cell.trim()) === undefined &&
-      sample.every((record) => parseNumber(record.cells[c].trim()) !== undefined),
-  );
+  return records[0].cells.some((cell, c) => {
+    if (parseNumber(cell.trim()) !== undefined || MISSING_CELLS.has(cell.trim())) return false;
+    const below = sample.map((record) => record.cells[c].trim()).filter((v) => !MISSING_CELLS.has(v));
+    return below.length > 0 && below.every((v) => parseNumber(v) !== undefined);
+  });
 }
 
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;

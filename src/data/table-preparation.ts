@@ -175,7 +175,7 @@ export function applyTablePreparation(
 /** Checks a preparation read from JSON (a one-line error naming the field). */
 export function checkPreparation(value: unknown): asserts value is TablePreparation {
   const p = value as Partial<TablePreparation> | null;
-  if (!p || p.format !== 'parsimony-table-preparation' || p.version !== 1)
+  if (p?.format !== 'parsimony-table-preparation' || p.version !== 1)
     throw new DataError('table preparation: format must be "parsimony-table-preparation", version 1');
   if (!Array.isArray(p.columns) || !Array.isArray(p.outputNames))
     throw new DataError('table preparation: columns and outputNames must be arrays');
