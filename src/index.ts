@@ -106,6 +106,7 @@ export {
   checkFolds,
   chooseDepth,
   crossValidate,
+  crossValidateTable,
   type DepthChoice,
   type DepthScore,
   type FitVerdict,

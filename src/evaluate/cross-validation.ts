@@ -8,7 +8,13 @@
  */
 import { DataError, InvalidArgumentError } from '../core/errors.js';
 import { Random } from '../core/random.js';
+import type { CsvTable } from '../data/csv.js';
 import { type Dataset, subset } from '../data/dataset.js';
+import {
+  applyTablePreparation,
+  fitTablePreparation,
+  type TablePreparationOptions,
+} from '../data/table-preparation.js';
 import { fitStandardScaler } from '../data/transforms.js';
 import { sequential } from '../models/spec/builder.js';
 import type { LayerSpec, ModelSpec } from '../models/spec/types.js';
@@ -203,12 +209,54 @@ export async function crossValidate(
     results.push(result);
     options.onFold?.(result);
   }
+  return summarize(results);
+}
+
+/**
+ * Cross-validation of a CSV table with categorical columns or missing cells: in each fold the
+ * table preparation (imputation, indicators, one-hot/ordinal codes) is fitted on the training
+ * folds only and applied to the held-out fold. The feature count can differ between folds (a
+ * level absent from a fold's training rows has no one-hot column), so the spec is built per fold
+ * from it by `specFor(numFeatures)`.
+ */
+export async function crossValidateTable(
+  specFor: (numFeatures: number) => ModelSpec,
+  table: CsvTable,
+  options: CrossValidateOptions & TablePreparationOptions = {},
+): Promise<CrossValidationResult> {
+  const k = options.folds ?? 5;
+  checkFolds(k, table.labels, table.classNames);
+  const seed = options.seed ?? 0;
+  const folds = stratifiedFolds(table.labels, table.classNames.length, k, seed);
+  const results: FoldResult[] = [];
+  for (let f = 0; f < k; f++) {
+    const trainRows = complement(table.labels.length, folds[f]);
+    const preparation = fitTablePreparation(table, trainRows, options);
+    const train = applyTablePreparation(preparation, table, trainRows, `${table.name} (fold ${f + 1} train)`);
+    const validation = applyTablePreparation(preparation, table, folds[f], `${table.name} (fold ${f + 1})`);
+    const scored = await trainAndScore(specFor(train.numFeatures), train, validation, {
+      ...options,
+      seed: seed * 1009 + f,
+    });
+    const result: FoldResult = {
+      fold: f,
+      trainSize: train.numSamples,
+      validationSize: validation.numSamples,
+      ...scored,
+    };
+    results.push(result);
+    options.onFold?.(result);
+  }
+  return summarize(results);
+}
+
+function summarize(results: FoldResult[]): CrossValidationResult {
   const { mean, std } = meanAndStd(results.map((r) => r.validationAccuracy));
   return {
     folds: results,
     mean,
     std,
-    standardError: std / Math.sqrt(k),
+    standardError: std / Math.sqrt(results.length),
     meanTrainAccuracy: meanAndStd(results.map((r) => r.trainAccuracy)).mean,
   };
 }

@@ -6,6 +6,7 @@ export {
   checkFolds,
   chooseDepth,
   crossValidate,
+  crossValidateTable,
   type DepthChoice,
   type DepthScore,
   type FitVerdict,

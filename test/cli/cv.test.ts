@@ -62,4 +62,40 @@ describe('parsimony cv', () => {
     assert.equal(conv.err.trim().split('\n').length, 1, `one line: ${conv.err}`);
     assert.match(conv.err, /depth variants need a model of dense layers/);
   });
+
+  it('cross-validates an mlp on a CSV with categorical and missing cells, preparing each fold', async () => {
+    const fixture = new URL('../fixtures/csv/mixed.csv', import.meta.url).pathname;
+    const { code, out, err } = await runCliCaptured([
+      'cv',
+      'mlp',
+      '--dataset',
+      `csv:${fixture}`,
+      '--folds',
+      '3',
+      '--epochs',
+      '3',
+      '--units',
+      '4',
+      '--json',
+    ]);
+    assert.equal(code, 0, err);
+    const result = JSON.parse(out) as {
+      crossValidation: { folds: { trainSize: number; validationSize: number }[] };
+    };
+    assert.equal(result.crossValidation.folds.length, 3, 'three folds');
+    for (const f of result.crossValidation.folds)
+      assert.equal(f.trainSize + f.validationSize, 12, 'all 12 rows');
+    const depths = await runCliCaptured([
+      'cv',
+      'mlp',
+      '--dataset',
+      `csv:${fixture}`,
+      '--folds',
+      '3',
+      '--depths',
+      '1,2',
+    ]);
+    assert.equal(depths.code, 2, `usage error: ${depths.err}`);
+    assert.match(depths.err, /categorical or missing cells/);
+  });
 });

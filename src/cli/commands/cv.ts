@@ -111,8 +111,12 @@ export async function runCv(
   options: Omit<CvCommandOptions, 'json'>,
   io?: CommandIO,
 ): Promise<CvRunResult> {
-  const { loadDataset } = await import('../../data/registry.js');
+  const { CSV_PREFIX, loadDataset } = await import('../../data/registry.js');
   const evaluate = await import('../../evaluate/cross-validation.js');
+  if (options.dataset.trim().toLowerCase().startsWith(CSV_PREFIX)) {
+    const tableResult = await runCvOnTable(modelRef, options, io);
+    if (tableResult) return tableResult;
+  }
   const data = (await loadDataset(options.dataset)).train;
   // Bad fold counts fail before any model is read or trained.
   evaluate.checkFolds(options.folds, data.labels, data.classNames);
@@ -178,4 +182,43 @@ export async function runCv(
     );
   }
   return result;
+}
+
+/**
+ * A CSV with categorical columns or missing cells: cross-validates an mlp with the table
+ * preparation fitted inside each fold. Returns undefined when every cell is a number (the
+ * ordinary path handles it).
+ */
+async function runCvOnTable(
+  modelRef: string,
+  options: Omit<CvCommandOptions, 'json'>,
+  io?: CommandIO,
+): Promise<CvRunResult | undefined> {
+  const { loadCsvTable, parseNumber } = await import('../../data/csv.js');
+  const table = loadCsvTable(options.dataset.trim().slice('csv:'.length));
+  if (table.cells.every((row) => row.every((cell) => parseNumber(cell) !== undefined))) return undefined;
+  if (modelRef !== 'mlp' || options.depths || options.learningCurve)
+    throw new UsageError(
+      `${table.source} has categorical or missing cells: cv prepares them only for mlp, without --depths or --learning-curve`,
+    );
+  const evaluate = await import('../../evaluate/cross-validation.js');
+  const { initBackend } = await import('../../models/backends/index.js');
+  await initBackend();
+  const crossValidation = await evaluate.crossValidateTable(
+    (features) => evaluate.mlpOfDepth([features], table.classNames.length, 2, { units: options.units }),
+    table,
+    {
+      folds: options.folds,
+      epochs: options.epochs,
+      seed: options.seed,
+      optimizer: { type: 'adam', learningRate: options.learningRate },
+    },
+  );
+  io?.stdout(
+    formatCv(
+      `${options.folds}-fold CV of mlp-2x${options.units} (preparation fitted per fold)`,
+      crossValidation,
+    ),
+  );
+  return { model: modelRef, dataset: options.dataset, folds: options.folds, crossValidation };
 }
