@@ -43,7 +43,7 @@ import {
   trainDenseLeNet,
 } from './lib/fashion-lenet.js';
 import { pythonModuleVersion } from './lib/python.js';
-import { markdownTable } from './lib/table.js';
+import { markdownTable, pct } from './lib/table.js';
 
 const args = new BenchArgs(
   ['networks', 'epochs', 'sparsity', 'prune-steps', 'finetune-epochs', 'cluster-epochs', 'backend'],
@@ -72,7 +72,6 @@ interface TorchRecord {
 
 type Data = FashionData;
 
-const pct = (x: number | null | undefined) => (x == null ? '-' : `${(100 * x).toFixed(2)}%`);
 const points = (a: number | null | undefined, b: number | null | undefined) =>
   a == null || b == null ? '-' : (100 * (a - b)).toFixed(2);
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;

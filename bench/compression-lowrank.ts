@@ -35,6 +35,7 @@ import { lenet5, lenet300100 } from '../src/models/zoo/lenet.js';
 import { evaluate, type TrainingData } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
 import { loadFashionData, trainDense } from './lib/fashion-lenet.js';
+import { pct } from './lib/table.js';
 
 const args = new BenchArgs([
   'sections',
@@ -77,7 +78,6 @@ const STUDENTS: Record<string, () => ModelSpec> = {
       .build(),
 };
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const pts = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
 
 async function trainDenseWeights(

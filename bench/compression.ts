@@ -13,7 +13,7 @@ import {
   trainDenseLeNet,
 } from './lib/fashion-lenet.js';
 import { pythonModuleVersion } from './lib/python.js';
-import { markdownTable } from './lib/table.js';
+import { markdownTable, pct } from './lib/table.js';
 
 const args = new BenchArgs(
   [
@@ -84,8 +84,6 @@ interface Row {
   ourReduction?: number;
   ourSeconds?: number;
 }
-
-const pct = (x: number | null | undefined) => (x == null ? '-' : `${(100 * x).toFixed(2)}%`);
 
 function weightReduction(report: CompressionReport): number {
   const total = report.layers.reduce((a, l) => a + l.weights, 0);

@@ -22,7 +22,7 @@ import {
   logEpochLoss,
 } from './lib/fashion-lenet.js';
 import { ANCHORS_DIR, pythonModuleVersion, runPythonJsonLines } from './lib/python.js';
-import { markdownTable } from './lib/table.js';
+import { markdownTable, pct } from './lib/table.js';
 
 const args = new BenchArgs(['epochs', 'networks', 'backend']);
 const epochs = args.count('epochs', 3);
@@ -105,7 +105,6 @@ async function main(): Promise<void> {
     }
   }
   const fmt = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
-  const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
   console.log(
     `# Training benchmark, ${new Date().toISOString().slice(0, 10)}\n\nFashion-MNIST, batch 128, Adam 1e-3, ${epochs} epochs; Parsimony on ${backend.name}, PyTorch ${torch ?? 'absent'} on 1 thread; s/epoch = median of the epochs after the first.\n`,
   );
