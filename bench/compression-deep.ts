@@ -27,24 +27,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { compressModel } from '../src/compress/compress.js';
 import { loadCompressed } from '../src/compress/compressed-format.js';
 import { weightsAccuracy } from '../src/compress/fine-tune.js';
-import { type ModelWeights, readModelWeights } from '../src/compress/model-weights.js';
+import type { ModelWeights } from '../src/compress/model-weights.js';
 import type { Recipe } from '../src/compress/pipeline.js';
 import type { CompressionReport, ReportRow } from '../src/compress/report.js';
-import { loadFashionMnist } from '../src/data/fashion-mnist.js';
-import { initBackend } from '../src/models/backends/index.js';
-import { buildTfjsModel } from '../src/models/tfjs/build.js';
-import { zooModel } from '../src/models/zoo/index.js';
-import { evaluate, type TrainingData, trainModel } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
-import { pythonModuleVersion, runPythonJsonLines } from './lib/python.js';
-import { markdownTable } from './lib/table.js';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ANCHORS = path.resolve(REPO_ROOT, '..', 'shared', 'anchors');
+import {
+  checkLeNetNetworks,
+  type FashionData,
+  initBenchBackend,
+  loadFashionData,
+  runTorchCompressAnchor,
+  trainDenseLeNet,
+} from './lib/fashion-lenet.js';
+import { pythonModuleVersion } from './lib/python.js';
+import { markdownTable, pct } from './lib/table.js';
 
 const args = new BenchArgs(
   ['networks', 'epochs', 'sparsity', 'prune-steps', 'finetune-epochs', 'cluster-epochs', 'backend'],
@@ -56,14 +55,12 @@ const pruneSteps = args.count('prune-steps', 4);
 const finetunePerStep = args.count('finetune-epochs', 2);
 const clusterEpochs = args.count('cluster-epochs', 2);
 const sparsityArg = args.has('sparsity') ? Number(args.string('sparsity', '0.94')) : null;
-const ANCHOR_ARCH: Record<string, string> = { 'lenet-300-100': 'mlp:300,100', 'lenet-5': 'lenet5' };
 /** Issue targets: stored-size reduction against float32 and the most points lost to our dense model. */
 const TARGETS: Record<string, { ratio: number; sparsity: number }> = {
   'lenet-300-100': { ratio: 50, sparsity: 0.94 },
   'lenet-5': { ratio: 39, sparsity: 0.93 },
 };
-for (const n of networks)
-  if (!(n in ANCHOR_ARCH)) throw new Error(`unknown network ${n} (lenet-300-100, lenet-5)`);
+checkLeNetNetworks(networks);
 
 interface TorchRecord {
   dense_test_accuracy: number;
@@ -73,9 +70,8 @@ interface TorchRecord {
   seconds: { dense: number; prune_finetune: number; quantize: number };
 }
 
-type Data = { train: TrainingData; validation: TrainingData; test: TrainingData };
+type Data = FashionData;
 
-const pct = (x: number | null | undefined) => (x == null ? '-' : `${(100 * x).toFixed(2)}%`);
 const points = (a: number | null | undefined, b: number | null | undefined) =>
   a == null || b == null ? '-' : (100 * (a - b)).toFixed(2);
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
@@ -101,31 +97,15 @@ async function network(name: string, torch: string | null, data: Data, backend: 
   let anchor: TorchRecord | undefined;
   if (torch) {
     process.stderr.write(`[torch ${torch}] ${name}: dense ${epochs} epochs, prune to ${sparsity}, int8...\n`);
-    const [record] = await runPythonJsonLines(path.join(ANCHORS, 'torch_compress.py'), [
-      ...['--arch', ANCHOR_ARCH[name], '--dataset', 'fashion', '--epochs', String(epochs)],
-      ...['--batch', '128', '--lr', '1e-3', '--sparsity', String(sparsity)],
-      ...['--prune-steps', String(pruneSteps), '--finetune-epochs', String(finetunePerStep)],
-      ...['--threads', '1', '--seed', '0'],
-    ]);
+    const record = await runTorchCompressAnchor(name, { epochs, sparsity, pruneSteps, finetunePerStep });
     anchor = record as unknown as TorchRecord;
   }
 
-  process.stderr.write(`[parsimony ${backend}] ${name}: dense ${epochs} epochs...\n`);
-  const spec = zooModel(name);
-  const model = await buildTfjsModel(spec, { seed: 0 });
-  const denseStarted = performance.now();
-  await trainModel(model, data.train, {
-    epochs,
-    batchSize: 128,
-    optimizer: { type: 'adam', learningRate: 1e-3 },
-    seed: 0,
-    onEpoch: (m) =>
-      process.stderr.write(`  epoch ${m.epoch + 1}: ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(4)}\n`),
-  });
-  const denseSeconds = (performance.now() - denseStarted) / 1000;
-  const dense = (await evaluate(model, data.test)).accuracy;
-  const base = readModelWeights(model, spec);
-  model.dispose();
+  const {
+    weights: base,
+    seconds: denseSeconds,
+    testAccuracy: dense,
+  } = await trainDenseLeNet(name, data, epochs, backend);
 
   // 1. int8 of the dense model, stored, loaded back and timed.
   const int8Recipe: Recipe = [{ method: 'quantize', options: { bits: 8, granularity: 'channel' } }];
@@ -255,22 +235,8 @@ async function network(name: string, torch: string | null, data: Data, backend: 
 
 async function main(): Promise<void> {
   const torch = args.flag('skip-torch') ? null : pythonModuleVersion('torch');
-  const backend = await initBackend(
-    args.has('backend') ? { backend: args.string('backend', 'wasm') as 'wasm' } : {},
-  );
-  const bundle = await loadFashionMnist();
-  const scaled = (d: { data: Float32Array; labels: Int32Array }): TrainingData => ({
-    x: d.data.map((v) => v / 255),
-    labels: d.labels,
-    shape: [28, 28, 1],
-    numClasses: 10,
-  });
-  const train = scaled(bundle.train);
-  const data: Data = {
-    train,
-    validation: { ...train, x: train.x.subarray(0, 5000 * 784), labels: train.labels.subarray(0, 5000) },
-    test: scaled(bundle.test as NonNullable<typeof bundle.test>),
-  };
+  const backend = await initBenchBackend(args);
+  const data = await loadFashionData();
   console.log(
     `# Quantization and Deep Compression benchmark, ${new Date().toISOString().slice(0, 10)}\n\nFashion-MNIST; Parsimony on ${backend.name}, PyTorch ${torch ?? 'absent'} on 1 thread; epochs: dense ${epochs}, pruning ${pruneSteps} x ${finetunePerStep}, clustering ${clusterEpochs}.`,
   );

@@ -26,21 +26,16 @@
 import { existsSync } from 'node:fs';
 import { compressModel } from '../src/compress/compress.js';
 import type { CompressionData } from '../src/compress/method.js';
-import {
-  loadModelWeights,
-  type ModelWeights,
-  readModelWeights,
-  saveModelWeights,
-} from '../src/compress/model-weights.js';
-import { loadFashionMnist } from '../src/data/fashion-mnist.js';
+import { loadModelWeights, type ModelWeights, saveModelWeights } from '../src/compress/model-weights.js';
 import { initBackend } from '../src/models/backends/index.js';
 import { countParams } from '../src/models/complexity/analyze.js';
 import { sequential } from '../src/models/spec/builder.js';
 import type { ModelSpec } from '../src/models/spec/types.js';
-import { buildTfjsModel } from '../src/models/tfjs/build.js';
 import { lenet5, lenet300100 } from '../src/models/zoo/lenet.js';
-import { evaluate, type TrainingData, trainModel } from '../src/train/trainer.js';
+import { evaluate, type TrainingData } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
+import { loadFashionData, trainDense } from './lib/fashion-lenet.js';
+import { pct } from './lib/table.js';
 
 const args = new BenchArgs([
   'sections',
@@ -83,31 +78,27 @@ const STUDENTS: Record<string, () => ModelSpec> = {
       .build(),
 };
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const pts = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
 
-async function trainDense(
+async function trainDenseWeights(
   spec: ModelSpec,
   data: CompressionData,
   epochs: number,
   seed: number,
 ): Promise<ModelWeights> {
-  const model = await buildTfjsModel(spec, { seed });
-  try {
-    await trainModel(model, data.train, {
+  const { weights } = await trainDense(
+    spec,
+    { train: data.train },
+    {
       epochs,
-      batchSize: 128,
-      optimizer: { type: 'adam', learningRate: 1e-3 },
       seed,
       onEpoch: (m) =>
         console.error(
           `  ${spec.name} epoch ${m.epoch + 1}/${epochs}: train ${pct(m.accuracy)} (${m.seconds.toFixed(0)} s)`,
         ),
-    });
-    return readModelWeights(model, spec);
-  } finally {
-    model.dispose();
-  }
+    },
+  );
+  return weights;
 }
 
 async function testAccuracy(weights: ModelWeights, test: TrainingData): Promise<number> {
@@ -127,7 +118,7 @@ async function lowRankSection(data: CompressionData): Promise<void> {
   const spec = lenet300100();
   const first = spec.layers.find((l) => l.type === 'dense')?.name as string;
   console.error(`lowrank: training LeNet-300-100 dense, ${epochs} epochs`);
-  const dense = await trainDense(spec, data, epochs, 0);
+  const dense = await trainDenseWeights(spec, data, epochs, 0);
   const denseTest = await testAccuracy(dense, data.test as TrainingData);
   const { report } = await compressModel({
     base: dense,
@@ -185,7 +176,7 @@ async function distillSection(data: CompressionData): Promise<void> {
     console.error(`distill: teacher loaded from ${teacherDir}`);
   } else {
     console.error(`distill: training the LeNet-5 teacher, ${teacherEpochs} epochs`);
-    teacher = await trainDense(lenet5(), data, teacherEpochs, 0);
+    teacher = await trainDenseWeights(lenet5(), data, teacherEpochs, 0);
     if (teacherDir) await saveModelWeights(teacher, teacherDir);
   }
   const teacherTest = await testAccuracy(teacher, data.test as TrainingData);
@@ -249,19 +240,7 @@ async function distillSection(data: CompressionData): Promise<void> {
 
 async function main(): Promise<void> {
   await initBackend();
-  const bundle = await loadFashionMnist();
-  const scaled = (d: { data: Float32Array; labels: Int32Array }): TrainingData => ({
-    x: d.data.map((v) => v / 255),
-    labels: d.labels,
-    shape: [28, 28, 1],
-    numClasses: 10,
-  });
-  const train = scaled(bundle.train);
-  const data: CompressionData = {
-    train,
-    validation: { ...train, x: train.x.subarray(0, 5000 * 784), labels: train.labels.subarray(0, 5000) },
-    test: scaled(bundle.test as NonNullable<typeof bundle.test>),
-  };
+  const data: CompressionData = await loadFashionData();
   if (sections.includes('lowrank')) await lowRankSection(data);
   if (sections.includes('distill')) await distillSection(data);
 }

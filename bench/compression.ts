@@ -1,48 +1,19 @@
-/**
- * Compression against PyTorch's own tools, in one run.
- *
- *   node --import tsx bench/compression.ts [--networks lenet-300-100,lenet-5] [--sections unstructured]
- *        [--ratios 12,25,50] [--epochs 10] [--prune-steps 4] [--finetune-epochs 2] [--backend wasm]
- *        [--schedule polynomial|agp] [--skip-torch]
- *
- * Section `unstructured`: the anchor (`../shared/anchors/torch_compress.py`, Debian's python3-torch,
- * one thread, run before Parsimony so the two never share the cores) trains the network dense on
- * Fashion-MNIST (60,000 images, pixels / 255, batch 128, Adam 1e-3, --epochs), then prunes
- * globally by magnitude with a cubic (AGP) schedule in --prune-steps steps, fine-tuning
- * --finetune-epochs after each. Parsimony: the same dense recipe, then the `global` method with
- * the same fine-tuning epochs in total (Adam 1e-3, constant rate), the last layer keeping at least
- * 20% of its weights, pruned by TF-MOT's PolynomialDecay (power 3) every 100 steps until three
- * quarters of the fine-tuning (`--schedule agp` prunes in the anchor's --prune-steps instead; on
- * LeNet-300-100 at 25x it gave 87.70% against 88.10% for the polynomial schedule). Reduction is
- * weights / non-zero weights (biases not counted, as the anchor counts). Test accuracy is on the
- * 10,000 test images, Parsimony's measured on the model loaded back from the stored files.
- * Validation accuracy (not compared) is on the first 5,000 training images.
- *
- * Section `structured` (--sections structured; --criteria l1,taylor --keep 0.6
- * --structured-finetune-epochs 3): the same dense recipe, then the `structured` method removes
- * units and filters, keeping --keep of each layer's, ranked by each criterion, and fine-tunes.
- * The anchor is our own dense model: MACs, test accuracy (on the model loaded back from the stored
- * files) and the measured time of one batch of 1,000 test images through the dense and the shrunk
- * model (median of --timing-repeats runs, alternating), on the same backend in the same run.
- * --train-samples N trains (every section) on the first N training images only.
- */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CRITERIA } from '../src/compress/channel-importance.js';
 import { compressModel } from '../src/compress/compress.js';
-import { buildModelWithWeights, type ModelWeights, readModelWeights } from '../src/compress/model-weights.js';
+import { buildModelWithWeights, type ModelWeights } from '../src/compress/model-weights.js';
 import type { CompressionReport } from '../src/compress/report.js';
-import { loadFashionMnist } from '../src/data/fashion-mnist.js';
-import { initBackend } from '../src/models/backends/index.js';
-import { buildTfjsModel } from '../src/models/tfjs/build.js';
-import { zooModel } from '../src/models/zoo/index.js';
 import { evaluate, type TrainingData, trainModel } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
-import { pythonModuleVersion, runPythonJsonLines } from './lib/python.js';
-import { markdownTable } from './lib/table.js';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ANCHORS = path.resolve(REPO_ROOT, '..', 'shared', 'anchors');
+import {
+  checkLeNetNetworks,
+  type FashionData,
+  initBenchBackend,
+  loadFashionData,
+  runTorchCompressAnchor,
+  trainDenseLeNet,
+} from './lib/fashion-lenet.js';
+import { pythonModuleVersion } from './lib/python.js';
+import { markdownTable, pct } from './lib/table.js';
 
 const args = new BenchArgs(
   [
@@ -74,7 +45,6 @@ const finetunePerStep = args.count('finetune-epochs', 2);
 const schedule = args.string('schedule', 'polynomial');
 if (schedule !== 'polynomial' && schedule !== 'agp')
   throw new Error(`--schedule: polynomial or agp, got ${schedule}`);
-const ANCHOR_ARCH: Record<string, string> = { 'lenet-300-100': 'mlp:300,100', 'lenet-5': 'lenet5' };
 const SECTIONS = ['unstructured', 'structured'];
 const criteria = args.string('criteria', 'l1,taylor').split(',');
 const keep = args.number('keep', 0.6);
@@ -86,8 +56,7 @@ for (const c of criteria)
   if (!(CRITERIA as readonly string[]).includes(c))
     throw new Error(`unknown criterion ${c} (${CRITERIA.join(', ')})`);
 if (!(keep > 0 && keep <= 1)) throw new Error(`--keep must be in (0, 1], got ${keep}`);
-for (const n of networks)
-  if (!(n in ANCHOR_ARCH)) throw new Error(`unknown network ${n} (lenet-300-100, lenet-5)`);
+checkLeNetNetworks(networks);
 for (const s of sections)
   if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s} (${SECTIONS.join(', ')})`);
 for (const r of ratios) if (!(r > 1)) throw new Error(`--ratios: each must be > 1, got ${r}`);
@@ -116,8 +85,6 @@ interface Row {
   ourSeconds?: number;
 }
 
-const pct = (x: number | null | undefined) => (x == null ? '-' : `${(100 * x).toFixed(2)}%`);
-
 function weightReduction(report: CompressionReport): number {
   const total = report.layers.reduce((a, l) => a + l.weights, 0);
   const kept = report.layers.reduce((a, l) => a + Math.round(l.kept * l.weights), 0);
@@ -127,7 +94,7 @@ function weightReduction(report: CompressionReport): number {
 async function unstructured(
   network: string,
   torch: string | null,
-  data: { train: TrainingData; validation: TrainingData; test: TrainingData },
+  data: FashionData,
   backend: string,
 ): Promise<void> {
   const rows: Row[] = ratios.map((ratio) => ({ ratio }));
@@ -137,31 +104,15 @@ async function unstructured(
       process.stderr.write(
         `[torch ${torch}] ${network}: dense ${epochs} epochs, prune to ${row.ratio}x...\n`,
       );
-      const [record] = await runPythonJsonLines(path.join(ANCHORS, 'torch_compress.py'), [
-        ...['--arch', ANCHOR_ARCH[network], '--dataset', 'fashion', '--epochs', String(epochs)],
-        ...['--batch', '128', '--lr', '1e-3', '--sparsity', String(sparsity)],
-        ...['--prune-steps', String(pruneSteps), '--finetune-epochs', String(finetunePerStep)],
-        ...['--threads', '1', '--seed', '0'],
-      ]);
+      const record = await runTorchCompressAnchor(network, { epochs, sparsity, pruneSteps, finetunePerStep });
       row.torch = record as unknown as TorchRecord;
     }
 
-  process.stderr.write(`[parsimony ${backend}] ${network}: dense ${epochs} epochs...\n`);
-  const spec = zooModel(network);
-  const model = await buildTfjsModel(spec, { seed: 0 });
-  const denseStarted = performance.now();
-  await trainModel(model, data.train, {
-    epochs,
-    batchSize: 128,
-    optimizer: { type: 'adam', learningRate: 1e-3 },
-    seed: 0,
-    onEpoch: (m) =>
-      process.stderr.write(`  epoch ${m.epoch + 1}: ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(4)}\n`),
-  });
-  const denseSeconds = (performance.now() - denseStarted) / 1000;
-  const denseAccuracy = (await evaluate(model, data.test)).accuracy;
-  const base = readModelWeights(model, spec);
-  model.dispose();
+  const {
+    weights: base,
+    seconds: denseSeconds,
+    testAccuracy: denseAccuracy,
+  } = await trainDenseLeNet(network, data, epochs, backend);
   for (const row of rows) {
     process.stderr.write(`[parsimony ${backend}] ${network}: global AGP to ${row.ratio}x...\n`);
     const started = performance.now();
@@ -294,27 +245,12 @@ async function inferenceMs(models: ModelWeights[], batch: TrainingData, repeats:
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function structured(
-  network: string,
-  data: { train: TrainingData; validation: TrainingData; test: TrainingData },
-  backend: string,
-): Promise<void> {
-  process.stderr.write(`[parsimony ${backend}] ${network}: dense ${epochs} epochs...\n`);
-  const spec = zooModel(network);
-  const model = await buildTfjsModel(spec, { seed: 0 });
-  const denseStarted = performance.now();
-  await trainModel(model, data.train, {
-    epochs,
-    batchSize: 128,
-    optimizer: { type: 'adam', learningRate: 1e-3 },
-    seed: 0,
-    onEpoch: (m) =>
-      process.stderr.write(`  epoch ${m.epoch + 1}: ${m.seconds.toFixed(1)} s, loss ${m.loss.toFixed(4)}\n`),
-  });
-  const denseSeconds = (performance.now() - denseStarted) / 1000;
-  const denseAccuracy = (await evaluate(model, data.test)).accuracy;
-  const base = readModelWeights(model, spec);
-  model.dispose();
+async function structured(network: string, data: FashionData, backend: string): Promise<void> {
+  const {
+    weights: base,
+    seconds: denseSeconds,
+    testAccuracy: denseAccuracy,
+  } = await trainDenseLeNet(network, data, epochs, backend);
   const timingBatch: TrainingData = {
     ...data.test,
     x: data.test.x.subarray(0, 1000 * 784),
@@ -424,26 +360,9 @@ async function structured(
 
 async function main(): Promise<void> {
   const torch = args.flag('skip-torch') ? null : pythonModuleVersion('torch');
-  const backend = await initBackend(
-    args.has('backend') ? { backend: args.string('backend', 'wasm') as 'wasm' } : {},
-  );
-  const bundle = await loadFashionMnist();
-  const scaled = (
-    d: { data: Float32Array; labels: Int32Array },
-    from = 0,
-    to = d.labels.length,
-  ): TrainingData => ({
-    x: d.data.subarray(from * 784, to * 784).map((v) => v / 255),
-    labels: d.labels.subarray(from, to),
-    shape: [28, 28, 1],
-    numClasses: 10,
-  });
-  const train = scaled(bundle.train, 0, Math.min(trainSamples, bundle.train.labels.length));
-  const data = {
-    train,
-    validation: { ...train, x: train.x.subarray(0, 5000 * 784), labels: train.labels.subarray(0, 5000) },
-    test: scaled(bundle.test as NonNullable<typeof bundle.test>),
-  };
+  const backend = await initBenchBackend(args);
+  const data = await loadFashionData(trainSamples);
+  const { train } = data;
   console.log(
     `# Compression benchmark, ${new Date().toISOString().slice(0, 10)}\n\nFashion-MNIST (${train.labels.length.toLocaleString('en-US')} training images); Parsimony on ${backend.name}, PyTorch ${torch ?? 'absent'} on 1 thread, same data, dense recipe and fine-tuning epochs.`,
   );

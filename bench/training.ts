@@ -10,21 +10,24 @@
  * anchor reports them; test accuracy is on the 10,000 test images after the last epoch.
  */
 import path from 'node:path';
-import { loadFashionMnist } from '../src/data/fashion-mnist.js';
-import { initBackend } from '../src/models/backends/index.js';
 import { buildTfjsModel } from '../src/models/tfjs/build.js';
 import { zooModel } from '../src/models/zoo/index.js';
-import { evaluate, type TrainingData, trainModel } from '../src/train/trainer.js';
+import { evaluate, trainModel } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
+import {
+  checkLeNetNetworks,
+  initBenchBackend,
+  LENET_ANCHOR_ARCH,
+  loadFashionData,
+  logEpochLoss,
+} from './lib/fashion-lenet.js';
 import { ANCHORS_DIR, pythonModuleVersion, runPythonJsonLines } from './lib/python.js';
-import { markdownTable } from './lib/table.js';
+import { markdownTable, pct } from './lib/table.js';
 
 const args = new BenchArgs(['epochs', 'networks', 'backend']);
 const epochs = args.count('epochs', 3);
 const networks = args.string('networks', 'lenet-300-100,lenet-5').split(',');
-const ANCHOR_ARCH: Record<string, string> = { 'lenet-300-100': 'mlp:300,100', 'lenet-5': 'lenet5' };
-for (const n of networks)
-  if (!(n in ANCHOR_ARCH)) throw new Error(`unknown network ${n} (lenet-300-100, lenet-5)`);
+checkLeNetNetworks(networks);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -43,18 +46,8 @@ interface Row {
 
 async function main(): Promise<void> {
   const torch = pythonModuleVersion('torch');
-  const backend = await initBackend(
-    args.has('backend') ? { backend: args.string('backend', 'wasm') as 'wasm' } : {},
-  );
-  const bundle = await loadFashionMnist();
-  const scaled = (d: { data: Float32Array; labels: Int32Array }): TrainingData => ({
-    x: d.data.map((v) => v / 255),
-    labels: d.labels,
-    shape: [28, 28, 1],
-    numClasses: 10,
-  });
-  const train = scaled(bundle.train);
-  const test = scaled(bundle.test as NonNullable<typeof bundle.test>);
+  const backend = await initBenchBackend(args);
+  const { train, test } = await loadFashionData();
   const rows: Row[] = [];
   for (const network of networks) {
     const row: Row = {
@@ -71,7 +64,7 @@ async function main(): Promise<void> {
       process.stderr.write(`[torch ${torch}] ${network}: ${epochs} epochs...\n`);
       const [record] = await runPythonJsonLines(path.join(ANCHORS_DIR, 'torch_train.py'), [
         '--arch',
-        ANCHOR_ARCH[network],
+        LENET_ANCHOR_ARCH[network],
         '--dataset',
         'fashion',
         '--epochs',
@@ -100,10 +93,7 @@ async function main(): Promise<void> {
         batchSize: 128,
         optimizer: { type: 'adam', learningRate: 1e-3 },
         seed: 0,
-        onEpoch: (m) =>
-          process.stderr.write(
-            `  epoch ${m.epoch + 1}: ${m.seconds.toFixed(2)} s, loss ${m.loss.toFixed(4)}\n`,
-          ),
+        onEpoch: logEpochLoss(2),
       });
       const seconds = result.history.map((h) => h.seconds);
       row.parsimonySeconds = median(seconds.length > 1 ? seconds.slice(1) : seconds);
@@ -115,7 +105,6 @@ async function main(): Promise<void> {
     }
   }
   const fmt = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
-  const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
   console.log(
     `# Training benchmark, ${new Date().toISOString().slice(0, 10)}\n\nFashion-MNIST, batch 128, Adam 1e-3, ${epochs} epochs; Parsimony on ${backend.name}, PyTorch ${torch ?? 'absent'} on 1 thread; s/epoch = median of the epochs after the first.\n`,
   );

@@ -41,6 +41,11 @@ export function fmt(x: number | null | undefined, digits = 4): string {
   return x.toExponential(digits - 1);
 }
 
+/** A fraction as a percentage with two decimals ("83.72%"); "-" when missing. */
+export function pct(x: number | null | undefined): string {
+  return x == null ? '-' : `${(100 * x).toFixed(2)}%`;
+}
+
 /** Milliseconds with a precision that suits their size. */
 export function fmtMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '—';

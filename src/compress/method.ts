@@ -196,6 +196,42 @@ export function readNumber(
   return value as number;
 }
 
+/** An optional number field: undefined when absent, else checked as readNumber does. */
+export function readOptionalNumber(
+  options: Raw,
+  field: string,
+  step: string,
+  range: Parameters<typeof readNumber>[3],
+): number | undefined {
+  return options[field] === undefined ? undefined : readNumber(options, field, step, range);
+}
+
+/** The optional `learningRate` field of a fine-tuning step (> 0; absent: the pipeline's rate). */
+export function readLearningRate(options: Raw, step: string): number | undefined {
+  return readOptionalNumber(options, 'learningRate', step, { min: 0, minExclusive: true });
+}
+
+export function readBoolean(options: Raw, field: string, step: string, fallback: boolean): boolean {
+  const value = options[field] ?? fallback;
+  if (typeof value !== 'boolean')
+    throw new RecipeError(`${step}: field "${field}" must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** An optional field mapping layer names to `what` ({} when absent); the values are left to the caller. */
+export function readLayerMap(
+  options: Raw,
+  field: string,
+  step: string,
+  what: string,
+): Record<string, unknown> {
+  const value = options[field];
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new RecipeError(`${step}: field "${field}" must map layer names to ${what}`);
+  return value as Record<string, unknown>;
+}
+
 export function readChoice<T extends string>(
   options: Raw,
   field: string,

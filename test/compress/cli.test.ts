@@ -4,13 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readCompressedModel } from '../../src/compress/store.js';
-import { runCliCaptured } from '../helpers/cli.js';
+import { assertRejected, runCliCaptured } from '../helpers/cli.js';
 import { mlpSpec } from './helpers.js';
 
 let dir: string;
@@ -85,10 +84,7 @@ describe('parsimony compress', () => {
       const out = path.join(dir, `bad-${what.replaceAll(' ', '-')}`);
       const withDataset = args.includes('--dataset') ? args : [...args, '--dataset', 'digits'];
       const r = await runCliCaptured(['compress', specFile, ...withDataset, '--out', out]);
-      assert.notEqual(r.code, 0);
-      assert.match(r.err, pattern);
-      assert.equal(r.err.trim().split('\n').length, 1, r.err);
-      assert.equal(existsSync(out), false, 'nothing written');
+      assertRejected(r, pattern, out);
     });
 
   it('rejects a model directory without weights, naming the file', async () => {
@@ -106,10 +102,7 @@ describe('parsimony compress', () => {
       '--out',
       out,
     ]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.err, /no weights\.bin/);
-    assert.equal(r.err.trim().split('\n').length, 1, r.err);
-    assert.equal(existsSync(out), false, 'nothing written');
+    assertRejected(r, /no weights\.bin/, out);
   });
 
   it('refuses an output directory holding other files, before training', async () => {

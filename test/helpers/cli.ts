@@ -1,6 +1,8 @@
 // Runs the CLI in-process, capturing what it prints, or as a real child process on the current
 // source (src/cli/bin.ts through tsx, never a possibly stale dist/).
+import assert from 'node:assert/strict';
 import { type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../src/cli/main.js';
 import type { CommandIO } from '../../src/cli/output.js';
@@ -45,4 +47,12 @@ export function runCliProcess(
 /** Starts `parsimony ARGS` as a child process, for tests that signal it. */
 export function spawnCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
   return spawn(process.execPath, cliArgs(args), { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+}
+
+/** How bad input must fail: a non-zero exit, one line on stderr matching `pattern`, nothing at `out`. */
+export function assertRejected(r: { code: number; err: string }, pattern: RegExp, out: string): void {
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, pattern);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.equal(existsSync(out), false, 'nothing written');
 }

@@ -17,6 +17,7 @@ import type { ModelSpec } from '../../src/models/spec/types.js';
 import { buildTfjsModel } from '../../src/models/tfjs/build.js';
 import { loadModel, saveModel } from '../../src/models/tfjs/save.js';
 import { randoms } from '../helpers/random.js';
+import { assertAllClose, assertSameLosses, threeStepLosses } from '../helpers/tensors.js';
 
 const temporary = mkdtempSync(join(tmpdir(), 'parsimony-ceil-pool-'));
 
@@ -110,12 +111,7 @@ describe('ceilMode in TensorFlow.js', () => {
         const y = model.predict(x) as tf.Tensor;
         assert.deepEqual(y.shape, expected.shape);
         assert.deepEqual(y.shape.slice(1), analyzeModel(spec).layers[0].outputShape);
-        const got = y.dataSync();
-        for (let i = 0; i < got.length; i++)
-          assert.ok(
-            Math.abs(got[i] - expected.values[i]) < 1e-6,
-            `[${i}]: ${got[i]} vs ${expected.values[i]}`,
-          );
+        assertAllClose(y.dataSync(), expected.values, 1e-6);
       } finally {
         x.dispose();
         model.dispose();
@@ -166,21 +162,11 @@ describe('ceilMode in TensorFlow.js', () => {
     const losses = async (backend: string) => {
       await tf.setBackend(backend);
       const model = await buildTfjsModel(spec, { seed: 7 });
-      const optimizer = tf.train.sgd(0.5);
-      model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-      const x = tf.tensor(randoms(4 * 9 * 9 * 2, 14), [4, 9, 9, 2]);
-      const y = tf.oneHot(tf.tensor1d([0, 2, 1, 2], 'int32'), 3);
-      const out: number[] = [];
-      for (let i = 0; i < 3; i++) out.push((await model.trainOnBatch(x, y)) as number);
-      model.dispose();
-      optimizer.dispose();
-      tf.dispose([x, y]);
-      return out;
+      return threeStepLosses(model, tf.tensor(randoms(4 * 9 * 9 * 2, 14), [4, 9, 9, 2]));
     };
     const cpu = await losses('cpu');
     const wasm = await losses('wasm');
-    for (let i = 0; i < cpu.length; i++)
-      assert.ok(Math.abs(wasm[i] - cpu[i]) <= 1e-3 * Math.max(1, cpu[i]), `wasm ${wasm} vs cpu ${cpu}`);
+    assertSameLosses(wasm, cpu);
     assert.ok(cpu[2] < cpu[0], `the loss falls: ${cpu}`);
   });
 });

@@ -16,6 +16,7 @@ import { buildTfjsModel } from '../../src/models/tfjs/build.js';
 import { zooModelFromReference } from '../../src/models/zoo/index.js';
 import { findPython, skipWithoutPython } from '../helpers/python.js';
 import { randoms } from '../helpers/random.js';
+import { assertAllClose } from '../helpers/tensors.js';
 
 // PARSIMONY_PYTHON names an interpreter; else the first of python3 and Debian's that has torchvision.
 const python = process.env.PARSIMONY_PYTHON
@@ -81,12 +82,7 @@ describe('the zoo against torchvision', { skip: torchvisionMissing }, () => {
         const expected = reference[mode];
         assert.deepEqual(y.shape, expected.shape);
         assert.deepEqual([n, c], expected.shape.slice(0, 2));
-        const got = y.dataSync();
-        for (let i = 0; i < got.length; i++)
-          assert.ok(
-            Math.abs(got[i] - expected.values[i]) < 1e-6,
-            `[${i}]: ${got[i]} vs ${expected.values[i]}`,
-          );
+        assertAllClose(y.dataSync(), expected.values, 1e-6);
       } finally {
         x.dispose();
         model.dispose();

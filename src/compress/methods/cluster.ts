@@ -9,7 +9,6 @@
  * Huffman-coded sparse entries with `huffman: true`).
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
-import { RecipeError } from '../../core/errors.js';
 import type { ModelSpec } from '../../models/spec/types.js';
 import type { TrainingHooks } from '../../train/trainer.js';
 import { type CodedTensor, decodeSymbols } from '../compressed-format.js';
@@ -17,7 +16,9 @@ import { KMEANS_INITS, type KMeansInit, kMeans1d } from '../kmeans.js';
 import {
   checkKnownFields,
   defineMethod,
+  readBoolean,
   readChoice,
+  readLearningRate,
   readNumber,
   type StepContext,
   type StepInput,
@@ -48,18 +49,12 @@ const FIELDS = [
 
 function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step: string): ClusterOptions {
   checkKnownFields(raw, FIELDS, step);
-  const huffman = raw.huffman ?? false;
-  if (typeof huffman !== 'boolean')
-    throw new RecipeError(`${step}: field "huffman" must be true or false, got ${JSON.stringify(huffman)}`);
   return {
     bits: readLayerBits(raw, spec, step, { min: 1, max: 8 }, 5),
     init: readChoice(raw, 'init', step, KMEANS_INITS, 'linear'),
     fineTuneEpochs: readNumber(raw, 'fineTuneEpochs', step, { min: 0, integer: true }, 1),
-    learningRate:
-      raw.learningRate === undefined
-        ? undefined
-        : readNumber(raw, 'learningRate', step, { min: 0, minExclusive: true }),
-    huffman,
+    learningRate: readLearningRate(raw, step),
+    huffman: readBoolean(raw, 'huffman', step, false),
   };
 }
 

@@ -24,6 +24,7 @@ import {
   checkKnownFields,
   costOf,
   defineMethod,
+  readLearningRate,
   readNumber,
   type StepContext,
   type StepInput,
@@ -116,10 +117,7 @@ function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step:
     temperature: readNumber(raw, 'temperature', step, { min: 0, minExclusive: true }, DEFAULT_TEMPERATURE),
     alpha: readNumber(raw, 'alpha', step, { min: 0, max: 1 }, DEFAULT_ALPHA),
     epochs: readNumber(raw, 'epochs', step, { min: 1, integer: true }, 10),
-    learningRate:
-      raw.learningRate === undefined
-        ? undefined
-        : readNumber(raw, 'learningRate', step, { min: 0, minExclusive: true }),
+    learningRate: readLearningRate(raw, step),
     ...(augmentation ? { augmentation } : {}),
   };
 }

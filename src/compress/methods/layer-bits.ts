@@ -14,7 +14,7 @@ import {
   type EncodeOptions,
   encodeCompressed,
 } from '../compressed-format.js';
-import { checkLayerName, readNumber, readStringList } from '../method.js';
+import { checkLayerName, readLayerMap, readNumber, readOptionalNumber, readStringList } from '../method.js';
 import {
   hasWeights,
   type LayerWeights,
@@ -39,20 +39,16 @@ export function readLayerBits(
 ): Record<string, number> {
   const bitsRange = { ...range, integer: true };
   const bits = readNumber(raw, 'bits', step, bitsRange, fallback);
-  const convBits = raw.convBits === undefined ? undefined : readNumber(raw, 'convBits', step, bitsRange);
-  const denseBits = raw.denseBits === undefined ? undefined : readNumber(raw, 'denseBits', step, bitsRange);
+  const convBits = readOptionalNumber(raw, 'convBits', step, bitsRange);
+  const denseBits = readOptionalNumber(raw, 'denseBits', step, bitsRange);
   const skip = readStringList(raw, 'skip', step);
   for (const name of skip) checkLayerName(spec, name, 'skip', step);
   const byName: Record<string, number> = {};
-  if (raw.layers !== undefined) {
-    if (typeof raw.layers !== 'object' || raw.layers === null || Array.isArray(raw.layers))
-      throw new RecipeError(`${step}: field "layers" must map layer names to bit widths`);
-    for (const [name, value] of Object.entries(raw.layers)) {
-      checkLayerName(spec, name, 'layers', step);
-      if (!hasWeights(layerSpecOf(spec, name).type))
-        throw new RecipeError(`${step}: field "layers" names layer "${name}", which has no weights`);
-      byName[name] = readNumber({ [`layers.${name}`]: value }, `layers.${name}`, step, bitsRange);
-    }
+  for (const [name, value] of Object.entries(readLayerMap(raw, 'layers', step, 'bit widths'))) {
+    checkLayerName(spec, name, 'layers', step);
+    if (!hasWeights(layerSpecOf(spec, name).type))
+      throw new RecipeError(`${step}: field "layers" names layer "${name}", which has no weights`);
+    byName[name] = readNumber({ [`layers.${name}`]: value }, `layers.${name}`, step, bitsRange);
   }
   const out: Record<string, number> = {};
   for (const layer of spec.layers) {

@@ -22,6 +22,8 @@ import {
   checkKnownFields,
   defineMethod,
   readChoice,
+  readLayerMap,
+  readLearningRate,
   readNumber,
   readStringList,
   type StepContext,
@@ -88,17 +90,13 @@ function readRule(raw: Readonly<Record<string, unknown>>, step: string, prefix: 
 function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step: string): LowRankStepOptions {
   checkKnownFields(raw, FIELDS, step);
   const perLayer: Record<string, RankRule> = {};
-  if (raw.perLayer !== undefined) {
-    if (typeof raw.perLayer !== 'object' || raw.perLayer === null || Array.isArray(raw.perLayer))
-      throw new RecipeError(
-        `${step}: field "perLayer" must map layer names to {rank | ranks | paramRatio | energy}`,
-      );
-    for (const [layer, value] of Object.entries(raw.perLayer)) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        throw new RecipeError(`${step}: field "perLayer.${layer}" must be an object`);
-      checkKnownFields(value as Record<string, unknown>, RULE_FIELDS, `${step}: perLayer.${layer}`);
-      perLayer[layer] = readRule(value as Record<string, unknown>, step, `perLayer.${layer}.`);
-    }
+  for (const [layer, value] of Object.entries(
+    readLayerMap(raw, 'perLayer', step, '{rank | ranks | paramRatio | energy}'),
+  )) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new RecipeError(`${step}: field "perLayer.${layer}" must be an object`);
+    checkKnownFields(value as Record<string, unknown>, RULE_FIELDS, `${step}: perLayer.${layer}`);
+    perLayer[layer] = readRule(value as Record<string, unknown>, step, `perLayer.${layer}.`);
   }
   const options: LowRankStepOptions = {
     ...readRule(raw, step, ''),
@@ -106,10 +104,7 @@ function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step:
     convolution: readChoice(raw, 'convolution', step, ['svd', 'tucker2'] as const, 'svd'),
     perLayer,
     finetuneEpochs: readNumber(raw, 'finetuneEpochs', step, { min: 0, integer: true }, 2),
-    learningRate:
-      raw.learningRate === undefined
-        ? undefined
-        : readNumber(raw, 'learningRate', step, { min: 0, minExclusive: true }),
+    learningRate: readLearningRate(raw, step),
   };
   try {
     checkLowRankOptions(spec, options);

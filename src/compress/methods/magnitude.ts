@@ -18,7 +18,10 @@ import {
   checkLayerName,
   defineMethod,
   readChoice,
+  readLayerMap,
+  readLearningRate,
   readNumber,
+  readOptionalNumber,
   readStringList,
   type StepContext,
   type StepInput,
@@ -92,17 +95,11 @@ function validate(scope: 'layer' | 'global') {
     checkKnownFields(raw, scope === 'global' ? FIELDS.filter((f) => f !== 'layers') : FIELDS, step);
     const sparsityRange = { min: 0, max: 1, maxExclusive: true };
     const layers: Record<string, number> = {};
-    if (raw.layers !== undefined) {
-      if (typeof raw.layers !== 'object' || raw.layers === null || Array.isArray(raw.layers))
-        throw new RecipeError(`${step}: field "layers" must map layer names to sparsities`);
-      for (const [name, value] of Object.entries(raw.layers)) {
-        checkLayerName(spec, name, 'layers', step);
-        if (!hasWeights(layerSpecOf(spec, name).type))
-          throw new RecipeError(
-            `${step}: field "layers" names layer "${name}", which has no weights to prune`,
-          );
-        layers[name] = readNumber({ [`layers.${name}`]: value }, `layers.${name}`, step, sparsityRange);
-      }
+    for (const [name, value] of Object.entries(readLayerMap(raw, 'layers', step, 'sparsities'))) {
+      checkLayerName(spec, name, 'layers', step);
+      if (!hasWeights(layerSpecOf(spec, name).type))
+        throw new RecipeError(`${step}: field "layers" names layer "${name}", which has no weights to prune`);
+      layers[name] = readNumber({ [`layers.${name}`]: value }, `layers.${name}`, step, sparsityRange);
     }
     const needsSparsity = scope === 'global' || Object.keys(layers).length === 0;
     const sparsity = readNumber(raw, 'sparsity', step, sparsityRange, needsSparsity ? undefined : 0);
@@ -125,16 +122,12 @@ function validate(scope: 'layer' | 'global') {
       ),
       schedule,
       finetuneEpochs: readNumber(raw, 'finetuneEpochs', step, { min: 0, integer: true }, 2),
-      learningRate:
-        raw.learningRate === undefined
-          ? undefined
-          : readNumber(raw, 'learningRate', step, { min: 0, minExclusive: true }),
+      learningRate: readLearningRate(raw, step),
       pruneSteps: readNumber(raw, 'pruneSteps', step, { min: 1, integer: true }, 4),
       rounds: readNumber(raw, 'rounds', step, { min: 1, integer: true }, 3),
       initialSparsity: readNumber(raw, 'initialSparsity', step, sparsityRange, 0),
       beginStep: readNumber(raw, 'beginStep', step, { min: 0, integer: true }, 0),
-      endStep:
-        raw.endStep === undefined ? undefined : readNumber(raw, 'endStep', step, { min: 1, integer: true }),
+      endStep: readOptionalNumber(raw, 'endStep', step, { min: 1, integer: true }),
       power: readNumber(raw, 'power', step, { min: 0, minExclusive: true }, 3),
       frequency: readNumber(raw, 'frequency', step, { min: 1, integer: true }, 100),
     };

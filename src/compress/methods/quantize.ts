@@ -16,7 +16,6 @@
  * after it is the stored model's.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
-import { RecipeError } from '../../core/errors.js';
 import type { ModelSpec } from '../../models/spec/types.js';
 import type { TrainingHooks } from '../../train/trainer.js';
 import { calibrateActivations, quantizedActivationAccuracy } from '../activation-quantization.js';
@@ -25,7 +24,9 @@ import { type CodedTensor, codedFromQuantized, decodeSymbols } from '../compress
 import {
   checkKnownFields,
   defineMethod,
+  readBoolean,
   readChoice,
+  readLearningRate,
   readNumber,
   type StepContext,
   type StepInput,
@@ -89,9 +90,6 @@ function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step:
   const kind = readChoice(raw, 'kind', step, ['int', 'ternary', 'binary'] as const, 'int');
   const bits = readLayerBits(raw, spec, step, { min: 2, max: 8 }, 8);
   if (kind !== 'int') for (const name of Object.keys(bits)) bits[name] = kind === 'ternary' ? 2 : 1;
-  const huffman = raw.huffman ?? false;
-  if (typeof huffman !== 'boolean')
-    throw new RecipeError(`${step}: field "huffman" must be true or false, got ${JSON.stringify(huffman)}`);
   return {
     kind,
     bits,
@@ -102,11 +100,8 @@ function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step:
     calibrationSamples: readNumber(raw, 'calibrationSamples', step, { min: 1, integer: true }, 1000),
     percentile: readNumber(raw, 'percentile', step, { min: 50, max: 100, minExclusive: true }, 99.99),
     qatEpochs: readNumber(raw, 'qatEpochs', step, { min: 0, integer: true }, 0),
-    learningRate:
-      raw.learningRate === undefined
-        ? undefined
-        : readNumber(raw, 'learningRate', step, { min: 0, minExclusive: true }),
-    huffman,
+    learningRate: readLearningRate(raw, step),
+    huffman: readBoolean(raw, 'huffman', step, false),
   };
 }
 

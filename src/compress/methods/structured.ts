@@ -32,6 +32,8 @@ import {
   checkLayerName,
   defineMethod,
   readChoice,
+  readLayerMap,
+  readLearningRate,
   readNumber,
   type StepContext,
   type StepInput,
@@ -81,13 +83,9 @@ function asRecipeError<T>(step: string, f: () => T): T {
 function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step: string): StructuredOptions {
   checkKnownFields(raw, FIELDS, step);
   const layers: Record<string, number> = {};
-  if (raw.layers !== undefined) {
-    if (typeof raw.layers !== 'object' || raw.layers === null || Array.isArray(raw.layers))
-      throw new RecipeError(`${step}: field "layers" must map layer names to kept fractions`);
-    for (const [name, value] of Object.entries(raw.layers)) {
-      checkLayerName(spec, name, 'layers', step);
-      layers[name] = readNumber({ [`layers.${name}`]: value }, `layers.${name}`, step, KEEP_RANGE);
-    }
+  for (const [name, value] of Object.entries(readLayerMap(raw, 'layers', step, 'kept fractions'))) {
+    checkLayerName(spec, name, 'layers', step);
+    layers[name] = readNumber({ [`layers.${name}`]: value }, `layers.${name}`, step, KEEP_RANGE);
   }
   const criterion = readChoice(raw, 'criterion', step, CRITERIA, 'l1');
   const options: StructuredOptions = {
@@ -95,10 +93,7 @@ function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step:
     layers,
     criterion,
     finetuneEpochs: readNumber(raw, 'finetuneEpochs', step, { min: 0, integer: true }, 2),
-    learningRate:
-      raw.learningRate === undefined
-        ? undefined
-        : readNumber(raw, 'learningRate', step, { min: 0, minExclusive: true }),
+    learningRate: readLearningRate(raw, step),
     taylorBatches: readNumber(raw, 'taylorBatches', step, { min: 1, integer: true }, 32),
     slimmingEpochs: readNumber(
       raw,

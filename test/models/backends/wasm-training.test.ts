@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../../src/models/backends/index.js';
 import { customLayers } from '../../../src/models/tfjs/custom-layers.js';
+import { assertSameLosses, threeStepLosses } from '../../helpers/tensors.js';
 
 // No tensor-leak check here: tfjs-layers keeps one tensor per compiled model after dispose (on cpu
 // as on wasm); wasm-kernels.test.ts checks Parsimony's kernels for leaks.
@@ -142,27 +143,14 @@ async function losses(backend: string, [name, shape, layers]: LayerCase): Promis
   for (const layer of layers()) model.add(layer);
   if (model.outputs[0].shape.length > 2) model.add(tfl.layers.flatten());
   model.add(tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: seeded(9) }));
-  const optimizer = tf.train.sgd(0.5);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
-  const x = inputFor(name, shape);
-  const y = tf.oneHot(tf.tensor1d([0, 2, 1, 2], 'int32'), 3);
-  const out: number[] = [];
-  for (let i = 0; i < 3; i++) out.push((await model.trainOnBatch(x, y)) as number);
-  model.dispose();
-  optimizer.dispose();
-  tf.dispose([x, y]);
-  return out;
+  return threeStepLosses(model, inputFor(name, shape));
 }
 
 for (const c of CASES)
   test(`${c[0]}: trains on wasm like on cpu`, async () => {
     const expected = await losses('cpu', c);
     const actual = await losses('wasm', c);
-    for (let i = 0; i < expected.length; i++)
-      assert.ok(
-        Math.abs(actual[i] - expected[i]) <= 1e-3 * Math.max(1, Math.abs(expected[i])),
-        `${actual} vs ${expected}`,
-      );
+    assertSameLosses(actual, expected);
     assert.ok(expected[2] !== expected[0], 'the weights changed');
   });
 
