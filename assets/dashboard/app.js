@@ -1,4 +1,5 @@
-// The dashboard page: hash routes over the read-only JSON API (src/dashboard/server.ts).
+// The dashboard page: hash routes over the JSON API (src/dashboard/server.ts); read-only unless the
+// server was started with --allow-write, when /api/storage hands the page a token for its writes.
 //   #/                      studies
 //   #/study/NAME/VIEW       a study (VIEW: history, pareto, ..., trials)
 //   #/study/NAME/trial/N    one trial's full record
@@ -21,12 +22,74 @@
   let current = null; // { name, view, trial, version }
   const table = { offset: 0, limit: 50, sort: 'number', order: 'asc', state: '', filter: '' };
   const plotQuery = {}; // per-study pareto axes etc.
+  let writeToken = null; // set when the server allows writes
+  const storageInfo = api('/api/storage').then((s) => {
+    writeToken = s.writeToken || null;
+    document.getElementById('storage').textContent =
+      `${s.description} · ${writeToken ? 'writes allowed' : 'read-only'}`;
+    return s;
+  });
+  storageInfo.catch(() => {});
 
   async function api(path) {
     const res = await fetch(path, { headers: { Accept: 'application/json' } });
     const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
     if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
     return body;
+  }
+
+  async function write(method, path, body) {
+    const res = await fetch(path, {
+      method,
+      headers: {
+        Accept: 'application/json',
+        'Content-Type': 'application/json',
+        'X-Parsimony-Token': writeToken,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const out = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+    if (!res.ok) throw new Error(out.error || `HTTP ${res.status}`);
+    return out;
+  }
+
+  /** The note and tags of the study (trial null) or a trial: a form when writes are allowed. */
+  function annotationsHtml(annotations) {
+    const tags = annotations.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join(' ');
+    if (!writeToken)
+      return annotations.note || annotations.tags.length
+        ? `<div id="annotations"><p id="note-text">${esc(annotations.note)}</p><p id="tag-list">${tags}</p></div>`
+        : '';
+    return `<div id="annotations" class="annotations"><h3>Note and tags</h3>
+      <textarea id="note" rows="3" cols="70" maxlength="10000" placeholder="a note">${esc(annotations.note)}</textarea>
+      <p><input id="tags" size="50" placeholder="tags, space-separated" value="${esc(annotations.tags.join(' '))}">
+      <button id="save-annotations">Save</button> <span id="annotations-status" class="muted"></span></p></div>`;
+  }
+
+  function bindAnnotations(name, trial) {
+    const button = document.getElementById('save-annotations');
+    if (!button) return;
+    button.onclick = async () => {
+      const status = document.getElementById('annotations-status');
+      status.textContent = 'saving…';
+      try {
+        const tags = document
+          .getElementById('tags')
+          .value.split(/[\s,]+/)
+          .filter(Boolean);
+        const saved = await write('POST', `${studyPath(name)}/annotations`, {
+          trial,
+          note: document.getElementById('note').value,
+          tags,
+        });
+        document.getElementById('tags').value = saved.tags.join(' ');
+        status.textContent = 'saved';
+        status.dataset.saved = '1';
+      } catch (error) {
+        status.textContent = error.message;
+        status.className = 'error';
+      }
+    };
   }
 
   const studyPath = (name) => `/api/studies/${encodeURIComponent(name)}`;
@@ -80,6 +143,7 @@
   // ---- studies ---------------------------------------------------------------------------
   async function showStudies() {
     closeEvents();
+    await storageInfo.catch(() => {});
     const data = await api('/api/studies');
     document.getElementById('storage').textContent = data.storage;
     if (data.studies.length === 0) {
@@ -98,13 +162,25 @@
               ? `${fmt(s.best.value)} (trial ${s.best.number})`
               : '–'
             : `front of ${s.paretoFrontSize}`;
-        return `<tr class="clickable" data-study="${esc(s.name)}"><td class="l"><a href="#/study/${encodeURIComponent(s.name)}/history">${esc(s.name)}</a></td><td class="l">${esc(s.directions.join(', '))}</td><td>${s.nTrials}</td><td class="l">${counts}</td><td>${esc(best)}</td><td>${esc(time(s.lastUpdate))}</td></tr>`;
+        return `<tr class="clickable" data-study="${esc(s.name)}"><td class="l"><a href="#/study/${encodeURIComponent(s.name)}/history">${esc(s.name)}</a></td><td class="l">${esc(s.directions.join(', '))}</td><td>${s.nTrials}</td><td class="l">${counts}</td><td>${esc(best)}</td><td>${esc(time(s.lastUpdate))}</td>${writeToken ? `<td><button class="delete-study" data-study="${esc(s.name)}">delete</button></td>` : ''}</tr>`;
       })
       .join('');
-    main.innerHTML = `<h2>Studies</h2><table id="studies"><tr><th class="l">name</th><th class="l">directions</th><th>trials</th><th class="l">by state</th><th>best</th><th>last update</th></tr>${rows}</table>`;
+    main.innerHTML = `<h2>Studies</h2><table id="studies"><tr><th class="l">name</th><th class="l">directions</th><th>trials</th><th class="l">by state</th><th>best</th><th>last update</th>${writeToken ? '<th></th>' : ''}</tr>${rows}</table>`;
     for (const tr of main.querySelectorAll('tr[data-study]'))
       tr.addEventListener('click', () => {
         location.hash = `#/study/${encodeURIComponent(tr.dataset.study)}/history`;
+      });
+    for (const button of main.querySelectorAll('button.delete-study'))
+      button.addEventListener('click', async (event) => {
+        event.stopPropagation();
+        const name = button.dataset.study;
+        if (!confirm(`Delete study "${name}" and all its trials? This cannot be undone.`)) return;
+        try {
+          await write('DELETE', studyPath(name));
+          await showStudies();
+        } catch (error) {
+          showError(error);
+        }
       });
     document.body.dataset.page = 'studies';
   }
@@ -136,6 +212,7 @@
     const plot = view === 'trials' ? null : api(plotUrl(name, view));
     plot?.catch(() => {}); // a failure shows through the study request or drawView
     const study = await api(studyPath(name));
+    await storageInfo.catch(() => {});
     const fresh = !current || current.name !== name;
     current = { name, view, trial: null, version: study.version, study };
     if (fresh) subscribe(name);
@@ -143,8 +220,9 @@
       (v) =>
         `<a href="#/study/${encodeURIComponent(name)}/${v}" class="${v === view ? 'active' : ''}" data-view="${v}">${v}</a>`,
     ).join('');
-    main.innerHTML = `<p><a href="#/">All studies</a></p><h2 id="study-name">${esc(name)}</h2><p id="summary">${summaryHtml(study)}</p><nav class="tabs">${tabs}</nav><div id="controls" class="controls"></div><div id="view"></div>`;
+    main.innerHTML = `<p><a href="#/">All studies</a></p><h2 id="study-name">${esc(name)}</h2><p id="summary">${summaryHtml(study)}</p>${annotationsHtml(study.annotations)}<nav class="tabs">${tabs}</nav><div id="controls" class="controls"></div><div id="view"></div>`;
     document.body.dataset.page = 'study';
+    bindAnnotations(name, null);
     await drawView(plot);
   }
 
@@ -261,6 +339,7 @@
 
   // ---- one trial -------------------------------------------------------------------------
   async function showTrial(name, number) {
+    await storageInfo.catch(() => {});
     const data = await api(`${studyPath(name)}/trials/${number}`);
     if (!current || current.name !== name) {
       current = { name, view: 'trial', trial: number, version: null, study: await api(studyPath(name)) };
@@ -284,6 +363,7 @@
         started ${esc(t.datetimeStart || '–')}, completed ${esc(t.datetimeComplete || '–')}${t.durationMs !== null ? ` (${(t.durationMs / 1000).toFixed(2)} s)` : ''}
         ${heartbeat !== undefined ? `; last heartbeat ${esc(fmt(heartbeat))}` : ''}
         ${data.retriedFrom !== null ? `; retry of ${link(data.retriedFrom)}` : ''}${data.retriedBy.length ? `; retried as ${data.retriedBy.map(link).join(', ')}` : ''}</p>
+      ${annotationsHtml(data.annotations)}
       <div class="grid2"><div><h3>Parameters</h3>${kv(t.params)}</div><div><h3>User attributes</h3>${kv(t.userAttrs)}<h3>System attributes</h3>${kv(t.systemAttrs)}</div></div>
       <h3>Intermediate values</h3><div id="trial-curve"></div>
       <div id="trial-layers"></div>
@@ -311,6 +391,7 @@
       box.innerHTML = '<h3>Per-layer complexity</h3><div></div>';
       drawCharts(box.lastElementChild, data.layers, 'layers');
     }
+    bindAnnotations(name, t.number);
     document.body.dataset.page = 'trial';
   }
 
@@ -363,10 +444,5 @@
   addEventListener('resize', () => {
     for (const div of document.querySelectorAll('.chart')) echarts.getInstanceByDom(div)?.resize();
   });
-  api('/api/storage')
-    .then((s) => {
-      document.getElementById('storage').textContent = `${s.description} · read-only`;
-    })
-    .catch(() => {});
   route();
 })();
