@@ -12,6 +12,7 @@ export {
   paramAxes,
   parseMeasure,
 } from './common.js';
+export * from './compression.js';
 export { type ContourData, getContourData } from './contour.js';
 export { type EchartsOption, echartsOptions } from './echarts.js';
 export { getHistoryData, type HistoryData, type HistoryPoint } from './history.js';

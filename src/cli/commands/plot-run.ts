@@ -11,6 +11,12 @@ import type { FrozenTrial } from '../../core/frozen-trial.js';
 import { trialToJson } from '../../storage/export.js';
 import { openStudyReader, type StudyInfo } from '../../storage/study-reader.js';
 import {
+  compressionEcharts,
+  compressionPanels,
+  compressionTableHtml,
+  readCompressionReport,
+} from '../../visualization/compression.js';
+import {
   checkPlotKind,
   computePlot,
   echartsOptions,
@@ -77,6 +83,24 @@ export async function runPlot(options: PlotCommandOptions): Promise<'svg' | 'htm
           title,
           sections: [{ heading: kind, charts: echartsOptions(plot) }],
           trials: trialRecords(trials),
+        });
+  write(options.out, text);
+  return format;
+}
+
+/** `plot compression`: the steps of a `parsimony compress` report as SVG charts, or HTML with the table. */
+export async function runCompressionPlot(options: { report: string; out: string }): Promise<'svg' | 'html'> {
+  const format = outputFormat(options.out);
+  const data = readCompressionReport(options.report);
+  const title = `Compression report: ${data.model}${data.dataset ? ` on ${data.dataset}` : ''}`;
+  const text =
+    format === 'svg'
+      ? renderSvg(compressionPanels(data), title)
+      : renderHtmlDocument({
+          title,
+          sections: [
+            { heading: 'steps', html: compressionTableHtml(data), charts: compressionEcharts(data) },
+          ],
         });
   write(options.out, text);
   return format;

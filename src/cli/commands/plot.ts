@@ -21,10 +21,13 @@ function parseIntOption(name: string, value: string | undefined): number | undef
 export function registerPlotCommands(program: Command, io: CommandIO): void {
   program
     .command('plot')
-    .description(`write a figure of a study as SVG or self-contained HTML (kinds: ${PLOT_KINDS.join(', ')})`)
-    .argument('<kind>', PLOT_KINDS.join(' | '))
-    .requiredOption('--storage <url>', STORAGE_HELP)
-    .requiredOption('--study <name>', 'study name')
+    .description(
+      `write a figure of a study as SVG or self-contained HTML (kinds: ${PLOT_KINDS.join(', ')}), or of a compression report (compression --report DIR/report.json)`,
+    )
+    .argument('<kind>', `${PLOT_KINDS.join(' | ')} | compression`)
+    .option('--storage <url>', `${STORAGE_HELP} (required for study figures)`)
+    .option('--study <name>', 'study name (required for study figures)')
+    .option('--report <file>', 'compression: the report.json `parsimony compress` wrote (or its directory)')
     .requiredOption('--out <file>', 'output file: .svg or .html')
     .option('--objective <index>', 'objective to plot (default 0)')
     .option('--x <axis>', 'pareto: x axis, objective:N or an attribute (params, macs, storedBytes)')
@@ -42,8 +45,9 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
       async (
         kind: string,
         opts: {
-          storage: string;
-          study: string;
+          storage?: string;
+          study?: string;
+          report?: string;
           out: string;
           objective?: string;
           x?: string;
@@ -53,7 +57,15 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
           seed: string;
         },
       ) => {
-        const { runPlot } = await import('./plot-run.js');
+        const { runPlot, runCompressionPlot } = await import('./plot-run.js');
+        if (kind === 'compression') {
+          if (!opts.report) throw new InvalidArgumentError('plot compression needs --report DIR/report.json');
+          await runCompressionPlot({ report: opts.report, out: opts.out });
+          io.stderr(`wrote ${opts.out}`);
+          return;
+        }
+        if (!opts.storage || !opts.study)
+          throw new InvalidArgumentError(`plot ${kind} needs --storage URL and --study NAME`);
         await runPlot({
           kind,
           storage: opts.storage,
