@@ -22,6 +22,7 @@ import { trialToJson } from '../storage/export.js';
 import { openStudyReader, type StudyReader } from '../storage/study-reader.js';
 import { echartsOptions } from '../visualization/echarts.js';
 import { chartsRuntimePath, echartsBundlePath } from '../visualization/html.js';
+import { IMPORTANCE_METHODS, type ImportanceMethod } from '../visualization/importance.js';
 import { findModelSpec } from '../visualization/layers.js';
 import { checkPlotKind, computePlot, PLOT_KINDS, type PlotOptions } from '../visualization/plots.js';
 import { annotationKeys, parseAnnotationBody, readAnnotations } from './annotations.js';
@@ -101,6 +102,15 @@ function intParam(c: Context, name: string, fallback: number, max = Number.MAX_S
   return n;
 }
 
+function importanceMethod(raw: string | undefined): ImportanceMethod | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!(IMPORTANCE_METHODS as readonly string[]).includes(raw))
+    throw new InvalidArgumentError(
+      `query parameter method must be one of ${IMPORTANCE_METHODS.join(', ')}, got "${raw}"`,
+    );
+  return raw as ImportanceMethod;
+}
+
 function plotOptions(c: Context): PlotOptions {
   const objective = c.req.query('objective');
   const params = c.req.query('params');
@@ -111,6 +121,7 @@ function plotOptions(c: Context): PlotOptions {
     y: c.req.query('y') || undefined,
     params: params ? params.split(',') : undefined,
     trial: trial === undefined ? undefined : intParam(c, 'trial', 0),
+    importanceMethod: importanceMethod(c.req.query('method')),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { IMPORTANCE_METHODS, type ImportanceMethod } from '../../visualization/importance.js';
 import { PLOT_KINDS } from '../../visualization/kinds.js';
 import type { CommandIO } from '../output.js';
 
@@ -16,6 +17,14 @@ function parseIntOption(name: string, value: string | undefined): number | undef
   if (!Number.isInteger(n) || n < 0)
     throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${value}"`);
   return n;
+}
+
+function parseImportanceMethod(value: string): ImportanceMethod {
+  if (!(IMPORTANCE_METHODS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(
+      `--importance-method must be one of ${IMPORTANCE_METHODS.join(', ')}, got "${value}"`,
+    );
+  return value as ImportanceMethod;
 }
 
 export function registerPlotCommands(program: Command, io: CommandIO): void {
@@ -41,6 +50,7 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
       'layers: the trial whose stored model spec is analysed (default: the best with one)',
     )
     .option('--seed <n>', 'importance: random forest seed', '0')
+    .option('--importance-method <method>', 'importance: mdi (mean decrease in impurity) or fanova', 'mdi')
     .action(
       async (
         kind: string,
@@ -55,6 +65,7 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
           params?: string;
           trial?: string;
           seed: string;
+          importanceMethod: string;
         },
       ) => {
         const { runPlot, runCompressionPlot } = await import('./plot-run.js');
@@ -77,6 +88,7 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
           params: opts.params?.split(',').map((s) => s.trim()),
           trial: parseIntOption('--trial', opts.trial),
           seed: parseIntOption('--seed', opts.seed),
+          importanceMethod: parseImportanceMethod(opts.importanceMethod),
         });
         io.stderr(`wrote ${opts.out}`);
       },
