@@ -37,7 +37,7 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
     .option('--storage <url>', `${STORAGE_HELP} (required for study figures)`)
     .option('--study <name>', 'study name (required for study figures)')
     .option('--report <file>', 'compression: the report.json `parsimony compress` wrote (or its directory)')
-    .requiredOption('--out <file>', 'output file: .svg or .html')
+    .requiredOption('--out <file>', 'output file: .svg, .png (drawn by headless Chromium) or .html')
     .option('--objective <index>', 'objective to plot (default 0)')
     .option('--x <axis>', 'pareto: x axis, objective:N or an attribute (params, macs, storedBytes)')
     .option('--y <axis>', 'pareto: y axis (default: objective 0 or 1)')
