@@ -3,6 +3,7 @@
 //   #/                      studies
 //   #/study/NAME/VIEW       a study (VIEW: history, pareto, ..., trials)
 //   #/study/NAME/trial/N    one trial's full record
+//   #/compression/N         a compression report (dashboard --report DIR)
 (() => {
   const { escapeHtml: esc, render } = window.ParsimonyCharts;
   const main = document.getElementById('main');
@@ -144,10 +145,19 @@
   async function showStudies() {
     closeEvents();
     await storageInfo.catch(() => {});
-    const data = await api('/api/studies');
-    document.getElementById('storage').textContent = data.storage;
+    const [data, compression] = await Promise.all([api('/api/studies'), api('/api/compression')]);
+    const reportList = compression.reports.length
+      ? `<h2>Compression reports</h2><ul id="reports">${compression.reports
+          .map((r) =>
+            r.error
+              ? `<li class="error">${esc(r.error)}</li>`
+              : `<li><a href="#/compression/${r.index}">${esc(r.model)}${r.dataset ? ` on ${esc(r.dataset)}` : ''}</a> (${r.steps} step${r.steps === 1 ? '' : 's'}${r.completed ? '' : ', interrupted'})</li>`,
+          )
+          .join('')}</ul>`
+      : '';
     if (data.studies.length === 0) {
-      main.innerHTML = '<p class="muted">No studies in this storage yet.</p>';
+      main.innerHTML = `${compression.reports.length ? '' : '<p class="muted">No studies in this storage yet.</p>'}${reportList}`;
+      document.body.dataset.page = 'studies';
       return;
     }
     const rows = data.studies
@@ -165,7 +175,7 @@
         return `<tr class="clickable" data-study="${esc(s.name)}"><td class="l"><a href="#/study/${encodeURIComponent(s.name)}/history">${esc(s.name)}</a></td><td class="l">${esc(s.directions.join(', '))}</td><td>${s.nTrials}</td><td class="l">${counts}</td><td>${esc(best)}</td><td>${esc(time(s.lastUpdate))}</td>${writeToken ? `<td><button class="delete-study" data-study="${esc(s.name)}">delete</button></td>` : ''}</tr>`;
       })
       .join('');
-    main.innerHTML = `<h2>Studies</h2><table id="studies"><tr><th class="l">name</th><th class="l">directions</th><th>trials</th><th class="l">by state</th><th>best</th><th>last update</th>${writeToken ? '<th></th>' : ''}</tr>${rows}</table>`;
+    main.innerHTML = `<h2>Studies</h2><table id="studies"><tr><th class="l">name</th><th class="l">directions</th><th>trials</th><th class="l">by state</th><th>best</th><th>last update</th>${writeToken ? '<th></th>' : ''}</tr>${rows}</table>${reportList}`;
     for (const tr of main.querySelectorAll('tr[data-study]'))
       tr.addEventListener('click', () => {
         location.hash = `#/study/${encodeURIComponent(tr.dataset.study)}/history`;
@@ -395,6 +405,25 @@
     document.body.dataset.page = 'trial';
   }
 
+  // ---- a compression report --------------------------------------------------------------
+  async function showCompression(index) {
+    closeEvents();
+    const d = await api(`/api/compression/${index}`);
+    const acc = (v) => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
+    const rows = d.steps
+      .map(
+        (s) =>
+          `<tr><td class="l">${esc(s.label)}</td><td class="l">${esc(s.method)}</td><td>${s.params}</td><td>${s.nonZeroParams}</td><td>${s.storedBytes}</td><td>${acc(s.valAccuracy)}</td><td>${acc(s.testAccuracy)}</td><td>${s.seconds.toFixed(1)}</td></tr>`,
+      )
+      .join('');
+    main.innerHTML = `<p><a href="#/">All studies</a></p><h2 id="report-title">Compression of ${esc(d.model)}${d.dataset ? ` on ${esc(d.dataset)}` : ''}</h2>
+      ${d.completed ? '' : '<p class="note">The recipe was interrupted: the rows say what was done.</p>'}
+      <table id="compression-steps"><tr><th class="l">step</th><th class="l">method</th><th>params</th><th>non-zero</th><th>stored bytes</th><th>val accuracy</th><th>test accuracy</th><th>seconds</th></tr>${rows}</table>
+      <div id="view"></div>`;
+    drawCharts(document.getElementById('view'), d, 'compression');
+    document.body.dataset.page = 'compression';
+  }
+
   // ---- live updates ----------------------------------------------------------------------
   function subscribe(name) {
     closeEvents();
@@ -426,7 +455,10 @@
   async function route() {
     const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
     try {
-      if (parts[0] === 'study' && parts[1]) {
+      if (parts[0] === 'compression' && parts[1] !== undefined) {
+        current = null;
+        await showCompression(Number(parts[1]));
+      } else if (parts[0] === 'study' && parts[1]) {
         if (parts[2] === 'trial' && parts[3] !== undefined) await showTrial(parts[1], Number(parts[3]));
         else await showStudy(parts[1], VIEWS.includes(parts[2]) ? parts[2] : 'history');
       } else {

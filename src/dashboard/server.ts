@@ -12,14 +12,16 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { isIP } from 'node:net';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { InvalidArgumentError, isParsimonyError } from '../core/errors.js';
+import { InvalidArgumentError, isParsimonyError, StudyNotFoundError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
 import { trialToJson } from '../storage/export.js';
 import { openStudyReader, type StudyReader } from '../storage/study-reader.js';
+import { compressionEcharts, readCompressionReport } from '../visualization/compression.js';
 import { echartsOptions } from '../visualization/echarts.js';
 import { chartsRuntimePath, echartsBundlePath } from '../visualization/html.js';
 import { IMPORTANCE_METHODS, type ImportanceMethod } from '../visualization/importance.js';
@@ -42,8 +44,10 @@ function assetTable(): Map<string, { path: string; type: string }> {
 }
 
 export interface DashboardOptions {
-  /** Storage URL or JSON export file (see `openStudyReader`). */
-  storage: string;
+  /** Storage URL or JSON export file (see `openStudyReader`); may be left out when `reports` are given. */
+  storage?: string;
+  /** Output directories (or their report.json) of `parsimony compress`, shown as compression reports. */
+  reports?: readonly string[];
   /** Default 8080; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -128,8 +132,16 @@ function plotOptions(c: Context): PlotOptions {
 /** The app's routes over a reader (exported for tests that need no socket). */
 export function createDashboardApp(
   reader: StudyReader,
-  options: { refreshMs?: number; log?: (line: string) => void; allowWrite?: boolean; host?: string } = {},
+  options: {
+    refreshMs?: number;
+    log?: (line: string) => void;
+    allowWrite?: boolean;
+    host?: string;
+    /** Compression reports, read when the page asks (the path never reaches the page). */
+    reports?: readonly string[];
+  } = {},
 ) {
+  const reports = options.reports ?? [];
   const writable = options.allowWrite === true && reader.writer !== null;
   // A fresh token per server: a page from another origin cannot read it (no CORS headers are sent).
   const token = randomBytes(24).toString('hex');
@@ -212,6 +224,36 @@ export function createDashboardApp(
       ...(writable && trustedHost(c.req.header('Host'), options.host) ? { writeToken: token } : {}),
     }),
   );
+
+  // Compression reports: listed by index and model name, so no path reaches the page.
+  app.get('/api/compression', (c) =>
+    c.json({
+      reports: reports.map((path, index) => {
+        try {
+          const d = readCompressionReport(path);
+          return {
+            index,
+            model: d.model,
+            dataset: d.dataset,
+            steps: d.steps.length - 2,
+            completed: d.completed,
+          };
+        } catch (error) {
+          return {
+            index,
+            error: isParsimonyError(error) ? error.message.replace(path, basename(path)) : 'unreadable',
+          };
+        }
+      }),
+    }),
+  );
+  app.get('/api/compression/:index', (c) => {
+    const index = Number(c.req.param('index'));
+    if (!Number.isInteger(index) || index < 0 || index >= reports.length)
+      return c.json({ error: `no compression report number ${c.req.param('index')}` }, 404);
+    const data = readCompressionReport(reports[index]);
+    return c.json({ index, ...data, charts: compressionEcharts(data) });
+  });
 
   app.post('/api/studies/:name/annotations', async (c) => {
     const s = await cache.get(c.req.param('name'));
@@ -400,6 +442,20 @@ export function createDashboardApp(
   return app;
 }
 
+/** What the dashboard reads when it shows compression reports only. */
+function emptyReader(): StudyReader {
+  return {
+    description: 'no storage',
+    writer: null,
+    studies: async () => [],
+    study: async (name) => {
+      throw new StudyNotFoundError(`no study named "${name}": the dashboard was started without --storage`);
+    },
+    trials: async () => [],
+    close: async () => {},
+  };
+}
+
 /** Opens the storage and starts serving; resolves once listening. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
@@ -407,9 +463,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new InvalidArgumentError(`--port must be an integer in 0..65535, got ${port}`);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const reader = await openStudyReader(options.storage);
+  if (options.storage === undefined && !options.reports?.length)
+    throw new InvalidArgumentError('the dashboard needs --storage URL or --report DIR (or both)');
+  for (const report of options.reports ?? []) readCompressionReport(report); // a bad report fails here
+  const reader = options.storage === undefined ? emptyReader() : await openStudyReader(options.storage);
   await reader.studies(); // a storage that cannot be listed fails here, in the terminal
   const app = createDashboardApp(reader, {
+    reports: options.reports,
     refreshMs: options.refreshMs,
     log,
     allowWrite: options.allowWrite,

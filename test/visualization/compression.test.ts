@@ -9,8 +9,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import puppeteer from 'puppeteer-core';
+import { startDashboard } from '../../src/dashboard/server.js';
 import { getCompressionReportData, readCompressionReport } from '../../src/visualization/compression.js';
 import { mlpSpec } from '../compress/helpers.js';
+import { CHROMIUM_AVAILABLE, CHROMIUM_PATH } from '../helpers/chromium.js';
 import { runCliCaptured } from '../helpers/cli.js';
 
 let dir: string;
@@ -85,5 +88,57 @@ describe('compression-report figure', () => {
     const missing = await runCliCaptured(['plot', 'compression', '--out', target]);
     assert.match(missing.err, /needs --report/);
     assert.throws(() => getCompressionReportData({ steps: 3 }), /"steps" must be an array/);
+  });
+});
+
+describe('compression report in the dashboard (dashboard --report DIR)', () => {
+  it('serves the steps and charts over HTTP and never the report path', async () => {
+    const d = await startDashboard({ reports: [out], port: 0, log: () => {} });
+    try {
+      const list = JSON.parse(await (await fetch(new URL('/api/compression', d.url))).text());
+      assert.equal(list.reports.length, 1);
+      assert.equal(list.reports[0].steps, report.steps.length);
+      const body = await (await fetch(new URL('/api/compression/0', d.url))).text();
+      assert.ok(!body.includes(dir), 'no path in the response');
+      const one = JSON.parse(body);
+      assert.equal(one.steps.length, report.steps.length + 2);
+      assert.equal(one.charts.length, 2, 'sizes and accuracy charts');
+      const stored = one.charts[0].series.find((x: { id: string }) => x.id === 'storedBytes');
+      assert.equal(stored.data.at(-1), report.result.storedBytes);
+      assert.equal((await fetch(new URL('/api/compression/7', d.url))).status, 404);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('shows the steps table and both charts in headless Chromium', {
+    skip: CHROMIUM_AVAILABLE ? false : `${CHROMIUM_PATH} not installed`,
+  }, async () => {
+    const d = await startDashboard({ reports: [out], port: 0, log: () => {} });
+    const browser = await puppeteer.launch({
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: [
+        ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${d.url}#/`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#reports a');
+      await page.click('#reports a');
+      await page.waitForSelector('#compression-steps');
+      await page.waitForFunction(
+        'document.querySelectorAll("#view .chart").length === 2 && [...document.querySelectorAll("#view .chart")].every((c) => c.dataset.ready === "1")',
+      );
+      const rows = await page.$$eval('#compression-steps tr', (trs) => trs.length);
+      assert.equal(rows, report.steps.length + 3, 'a header and one row per base, step and stored result');
+      await page.screenshot({ path: path.join(dir, 'compression.png'), fullPage: true });
+    } finally {
+      await browser.close();
+      await d.close();
+    }
   });
 });
