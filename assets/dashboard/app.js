@@ -23,6 +23,7 @@
   let current = null; // { name, view, trial, version }
   const table = { offset: 0, limit: 50, sort: 'number', order: 'asc', state: '', filter: '' };
   const plotQuery = {}; // per-study pareto axes etc.
+  let importanceMethod = 'mdi'; // or 'fanova'
   let writeToken = null; // set when the server allows writes
   const storageInfo = api('/api/storage').then((s) => {
     writeToken = s.writeToken || null;
@@ -214,6 +215,7 @@
   function plotUrl(name, view) {
     const q = new URLSearchParams();
     if (view === 'pareto') for (const [k, v] of Object.entries(plotQuery[name] || {})) if (v) q.set(k, v);
+    if (view === 'importance' && importanceMethod !== 'mdi') q.set('method', importanceMethod);
     return `${studyPath(name)}/plots/${view}?${q}`;
   }
 
@@ -271,7 +273,25 @@
       await drawTable();
       return;
     }
-    controls.innerHTML = view === 'pareto' ? axisControls(study) : '';
+    controls.innerHTML =
+      view === 'pareto'
+        ? axisControls(study)
+        : view === 'importance'
+          ? `method <select id="importance-method">${[
+              ['mdi', 'mean decrease in impurity'],
+              ['fanova', 'fANOVA'],
+            ]
+              .map(
+                ([v, label]) =>
+                  `<option value="${v}" ${v === importanceMethod ? 'selected' : ''}>${label}</option>`,
+              )
+              .join('')}</select>`
+          : '';
+    if (view === 'importance')
+      document.getElementById('importance-method').onchange = (e) => {
+        importanceMethod = e.target.value;
+        drawView().catch(showInline);
+      };
     if (view === 'pareto')
       for (const id of ['pareto-x', 'pareto-y'])
         document.getElementById(id).onchange = () => {

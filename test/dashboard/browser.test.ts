@@ -220,6 +220,24 @@ describe('dashboard in headless Chromium', { skip: available ? false : `${CHROMI
     assert.deepEqual([...order].reverse(), importances, 'bars in importance order');
     assert.notEqual(importances[0], 'noise', 'the noise parameter is not the most important');
     await shot('importance');
+    // The fANOVA method, chosen in the page, draws the bars fANOVA ranks.
+    await page.select('#importance-method', 'fanova');
+    await page.waitForFunction(() => {
+      const div = document.querySelector('#view .chart') as PageElement;
+      return (
+        div?.dataset.ready === '1' &&
+        /fANOVA/.test(window.echarts.getInstanceByDom(div).getOption().title[0].text)
+      );
+    });
+    const fanovaOrder = await page.evaluate(() => {
+      const div = document.querySelector('#view .chart') as PageElement;
+      return window.echarts.getInstanceByDom(div).getOption().yAxis[0].data;
+    });
+    const fanova = getImportanceData(trials, ['maximize'], { method: 'fanova' }).importances.map(
+      (i) => i.param,
+    );
+    assert.deepEqual([...fanovaOrder].reverse(), fanova, 'fANOVA bars in fANOVA order');
+    await shot('importance-fanova');
 
     await go('/study/demo/timeline');
     await chartsReady(page, 1);
