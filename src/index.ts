@@ -247,8 +247,12 @@ export {
   trainModel,
 } from './train/index.js';
 export {
+  type CompressionReportData,
+  compressionEcharts,
+  compressionPanels,
   computePlot,
   echartsOptions,
+  getCompressionReportData,
   getContourData,
   getHistoryData,
   getImportanceData,
@@ -259,11 +263,14 @@ export {
   getSliceData,
   getStudySummaryData,
   getTimelineData,
+  IMPORTANCE_METHODS,
+  type ImportanceMethod,
   PLOT_KINDS,
   type PlotData,
   type PlotKind,
   type PlotOptions,
   plotPanels,
+  readCompressionReport,
   renderHtmlDocument,
   renderSvg,
 } from './visualization/index.js';

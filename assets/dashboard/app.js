@@ -1,7 +1,9 @@
-// The dashboard page: hash routes over the read-only JSON API (src/dashboard/server.ts).
+// The dashboard page: hash routes over the JSON API (src/dashboard/server.ts); read-only unless the
+// server was started with --allow-write, when /api/storage hands the page a token for its writes.
 //   #/                      studies
 //   #/study/NAME/VIEW       a study (VIEW: history, pareto, ..., trials)
 //   #/study/NAME/trial/N    one trial's full record
+//   #/compression/N         a compression report (dashboard --report DIR)
 (() => {
   const { escapeHtml: esc, render } = window.ParsimonyCharts;
   const main = document.getElementById('main');
@@ -21,12 +23,75 @@
   let current = null; // { name, view, trial, version }
   const table = { offset: 0, limit: 50, sort: 'number', order: 'asc', state: '', filter: '' };
   const plotQuery = {}; // per-study pareto axes etc.
+  let importanceMethod = 'mdi'; // or 'fanova'
+  let writeToken = null; // set when the server allows writes
+  const storageInfo = api('/api/storage').then((s) => {
+    writeToken = s.writeToken || null;
+    document.getElementById('storage').textContent =
+      `${s.description} · ${writeToken ? 'writes allowed' : 'read-only'}`;
+    return s;
+  });
+  storageInfo.catch(() => {});
 
   async function api(path) {
     const res = await fetch(path, { headers: { Accept: 'application/json' } });
     const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
     if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
     return body;
+  }
+
+  async function write(method, path, body) {
+    const res = await fetch(path, {
+      method,
+      headers: {
+        Accept: 'application/json',
+        'Content-Type': 'application/json',
+        'X-Parsimony-Token': writeToken,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const out = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
+    if (!res.ok) throw new Error(out.error || `HTTP ${res.status}`);
+    return out;
+  }
+
+  /** The note and tags of the study (trial null) or a trial: a form when writes are allowed. */
+  function annotationsHtml(annotations) {
+    const tags = annotations.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join(' ');
+    if (!writeToken)
+      return annotations.note || annotations.tags.length
+        ? `<div id="annotations"><p id="note-text">${esc(annotations.note)}</p><p id="tag-list">${tags}</p></div>`
+        : '';
+    return `<div id="annotations" class="annotations"><h3>Note and tags</h3>
+      <textarea id="note" rows="3" cols="70" maxlength="10000" placeholder="a note">${esc(annotations.note)}</textarea>
+      <p><input id="tags" size="50" placeholder="tags, space-separated" value="${esc(annotations.tags.join(' '))}">
+      <button id="save-annotations">Save</button> <span id="annotations-status" class="muted"></span></p></div>`;
+  }
+
+  function bindAnnotations(name, trial) {
+    const button = document.getElementById('save-annotations');
+    if (!button) return;
+    button.onclick = async () => {
+      const status = document.getElementById('annotations-status');
+      status.textContent = 'saving…';
+      try {
+        const tags = document
+          .getElementById('tags')
+          .value.split(/[\s,]+/)
+          .filter(Boolean);
+        const saved = await write('POST', `${studyPath(name)}/annotations`, {
+          trial,
+          note: document.getElementById('note').value,
+          tags,
+        });
+        document.getElementById('tags').value = saved.tags.join(' ');
+        status.textContent = 'saved';
+        status.dataset.saved = '1';
+      } catch (error) {
+        status.textContent = error.message;
+        status.className = 'error';
+      }
+    };
   }
 
   const studyPath = (name) => `/api/studies/${encodeURIComponent(name)}`;
@@ -80,10 +145,20 @@
   // ---- studies ---------------------------------------------------------------------------
   async function showStudies() {
     closeEvents();
-    const data = await api('/api/studies');
-    document.getElementById('storage').textContent = data.storage;
+    await storageInfo.catch(() => {});
+    const [data, compression] = await Promise.all([api('/api/studies'), api('/api/compression')]);
+    const reportList = compression.reports.length
+      ? `<h2>Compression reports</h2><ul id="reports">${compression.reports
+          .map((r) =>
+            r.error
+              ? `<li class="error">${esc(r.error)}</li>`
+              : `<li><a href="#/compression/${r.index}">${esc(r.model)}${r.dataset ? ` on ${esc(r.dataset)}` : ''}</a> (${r.steps} step${r.steps === 1 ? '' : 's'}${r.completed ? '' : ', interrupted'})</li>`,
+          )
+          .join('')}</ul>`
+      : '';
     if (data.studies.length === 0) {
-      main.innerHTML = '<p class="muted">No studies in this storage yet.</p>';
+      main.innerHTML = `${compression.reports.length ? '' : '<p class="muted">No studies in this storage yet.</p>'}${reportList}`;
+      document.body.dataset.page = 'studies';
       return;
     }
     const rows = data.studies
@@ -98,13 +173,25 @@
               ? `${fmt(s.best.value)} (trial ${s.best.number})`
               : '–'
             : `front of ${s.paretoFrontSize}`;
-        return `<tr class="clickable" data-study="${esc(s.name)}"><td class="l"><a href="#/study/${encodeURIComponent(s.name)}/history">${esc(s.name)}</a></td><td class="l">${esc(s.directions.join(', '))}</td><td>${s.nTrials}</td><td class="l">${counts}</td><td>${esc(best)}</td><td>${esc(time(s.lastUpdate))}</td></tr>`;
+        return `<tr class="clickable" data-study="${esc(s.name)}"><td class="l"><a href="#/study/${encodeURIComponent(s.name)}/history">${esc(s.name)}</a></td><td class="l">${esc(s.directions.join(', '))}</td><td>${s.nTrials}</td><td class="l">${counts}</td><td>${esc(best)}</td><td>${esc(time(s.lastUpdate))}</td>${writeToken ? `<td><button class="delete-study" data-study="${esc(s.name)}">delete</button></td>` : ''}</tr>`;
       })
       .join('');
-    main.innerHTML = `<h2>Studies</h2><table id="studies"><tr><th class="l">name</th><th class="l">directions</th><th>trials</th><th class="l">by state</th><th>best</th><th>last update</th></tr>${rows}</table>`;
+    main.innerHTML = `<h2>Studies</h2><table id="studies"><tr><th class="l">name</th><th class="l">directions</th><th>trials</th><th class="l">by state</th><th>best</th><th>last update</th>${writeToken ? '<th></th>' : ''}</tr>${rows}</table>${reportList}`;
     for (const tr of main.querySelectorAll('tr[data-study]'))
       tr.addEventListener('click', () => {
         location.hash = `#/study/${encodeURIComponent(tr.dataset.study)}/history`;
+      });
+    for (const button of main.querySelectorAll('button.delete-study'))
+      button.addEventListener('click', async (event) => {
+        event.stopPropagation();
+        const name = button.dataset.study;
+        if (!confirm(`Delete study "${name}" and all its trials? This cannot be undone.`)) return;
+        try {
+          await write('DELETE', studyPath(name));
+          await showStudies();
+        } catch (error) {
+          showError(error);
+        }
       });
     document.body.dataset.page = 'studies';
   }
@@ -128,6 +215,7 @@
   function plotUrl(name, view) {
     const q = new URLSearchParams();
     if (view === 'pareto') for (const [k, v] of Object.entries(plotQuery[name] || {})) if (v) q.set(k, v);
+    if (view === 'importance' && importanceMethod !== 'mdi') q.set('method', importanceMethod);
     return `${studyPath(name)}/plots/${view}?${q}`;
   }
 
@@ -136,6 +224,7 @@
     const plot = view === 'trials' ? null : api(plotUrl(name, view));
     plot?.catch(() => {}); // a failure shows through the study request or drawView
     const study = await api(studyPath(name));
+    await storageInfo.catch(() => {});
     const fresh = !current || current.name !== name;
     current = { name, view, trial: null, version: study.version, study };
     if (fresh) subscribe(name);
@@ -143,8 +232,9 @@
       (v) =>
         `<a href="#/study/${encodeURIComponent(name)}/${v}" class="${v === view ? 'active' : ''}" data-view="${v}">${v}</a>`,
     ).join('');
-    main.innerHTML = `<p><a href="#/">All studies</a></p><h2 id="study-name">${esc(name)}</h2><p id="summary">${summaryHtml(study)}</p><nav class="tabs">${tabs}</nav><div id="controls" class="controls"></div><div id="view"></div>`;
+    main.innerHTML = `<p><a href="#/">All studies</a></p><h2 id="study-name">${esc(name)}</h2><p id="summary">${summaryHtml(study)}</p>${annotationsHtml(study.annotations)}<nav class="tabs">${tabs}</nav><div id="controls" class="controls"></div><div id="view"></div>`;
     document.body.dataset.page = 'study';
+    bindAnnotations(name, null);
     await drawView(plot);
   }
 
@@ -183,7 +273,25 @@
       await drawTable();
       return;
     }
-    controls.innerHTML = view === 'pareto' ? axisControls(study) : '';
+    controls.innerHTML =
+      view === 'pareto'
+        ? axisControls(study)
+        : view === 'importance'
+          ? `method <select id="importance-method">${[
+              ['mdi', 'mean decrease in impurity'],
+              ['fanova', 'fANOVA'],
+            ]
+              .map(
+                ([v, label]) =>
+                  `<option value="${v}" ${v === importanceMethod ? 'selected' : ''}>${label}</option>`,
+              )
+              .join('')}</select>`
+          : '';
+    if (view === 'importance')
+      document.getElementById('importance-method').onchange = (e) => {
+        importanceMethod = e.target.value;
+        drawView().catch(showInline);
+      };
     if (view === 'pareto')
       for (const id of ['pareto-x', 'pareto-y'])
         document.getElementById(id).onchange = () => {
@@ -261,6 +369,7 @@
 
   // ---- one trial -------------------------------------------------------------------------
   async function showTrial(name, number) {
+    await storageInfo.catch(() => {});
     const data = await api(`${studyPath(name)}/trials/${number}`);
     if (!current || current.name !== name) {
       current = { name, view: 'trial', trial: number, version: null, study: await api(studyPath(name)) };
@@ -284,6 +393,7 @@
         started ${esc(t.datetimeStart || '–')}, completed ${esc(t.datetimeComplete || '–')}${t.durationMs !== null ? ` (${(t.durationMs / 1000).toFixed(2)} s)` : ''}
         ${heartbeat !== undefined ? `; last heartbeat ${esc(fmt(heartbeat))}` : ''}
         ${data.retriedFrom !== null ? `; retry of ${link(data.retriedFrom)}` : ''}${data.retriedBy.length ? `; retried as ${data.retriedBy.map(link).join(', ')}` : ''}</p>
+      ${annotationsHtml(data.annotations)}
       <div class="grid2"><div><h3>Parameters</h3>${kv(t.params)}</div><div><h3>User attributes</h3>${kv(t.userAttrs)}<h3>System attributes</h3>${kv(t.systemAttrs)}</div></div>
       <h3>Intermediate values</h3><div id="trial-curve"></div>
       <div id="trial-layers"></div>
@@ -311,7 +421,27 @@
       box.innerHTML = '<h3>Per-layer complexity</h3><div></div>';
       drawCharts(box.lastElementChild, data.layers, 'layers');
     }
+    bindAnnotations(name, t.number);
     document.body.dataset.page = 'trial';
+  }
+
+  // ---- a compression report --------------------------------------------------------------
+  async function showCompression(index) {
+    closeEvents();
+    const d = await api(`/api/compression/${index}`);
+    const acc = (v) => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
+    const rows = d.steps
+      .map(
+        (s) =>
+          `<tr><td class="l">${esc(s.label)}</td><td class="l">${esc(s.method)}</td><td>${s.params}</td><td>${s.nonZeroParams}</td><td>${s.storedBytes}</td><td>${acc(s.valAccuracy)}</td><td>${acc(s.testAccuracy)}</td><td>${s.seconds.toFixed(1)}</td></tr>`,
+      )
+      .join('');
+    main.innerHTML = `<p><a href="#/">All studies</a></p><h2 id="report-title">Compression of ${esc(d.model)}${d.dataset ? ` on ${esc(d.dataset)}` : ''}</h2>
+      ${d.completed ? '' : '<p class="note">The recipe was interrupted: the rows say what was done.</p>'}
+      <table id="compression-steps"><tr><th class="l">step</th><th class="l">method</th><th>params</th><th>non-zero</th><th>stored bytes</th><th>val accuracy</th><th>test accuracy</th><th>seconds</th></tr>${rows}</table>
+      <div id="view"></div>`;
+    drawCharts(document.getElementById('view'), d, 'compression');
+    document.body.dataset.page = 'compression';
   }
 
   // ---- live updates ----------------------------------------------------------------------
@@ -345,7 +475,10 @@
   async function route() {
     const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
     try {
-      if (parts[0] === 'study' && parts[1]) {
+      if (parts[0] === 'compression' && parts[1] !== undefined) {
+        current = null;
+        await showCompression(Number(parts[1]));
+      } else if (parts[0] === 'study' && parts[1]) {
         if (parts[2] === 'trial' && parts[3] !== undefined) await showTrial(parts[1], Number(parts[3]));
         else await showStudy(parts[1], VIEWS.includes(parts[2]) ? parts[2] : 'history');
       } else {
@@ -363,10 +496,5 @@
   addEventListener('resize', () => {
     for (const div of document.querySelectorAll('.chart')) echarts.getInstanceByDom(div)?.resize();
   });
-  api('/api/storage')
-    .then((s) => {
-      document.getElementById('storage').textContent = `${s.description} · read-only`;
-    })
-    .catch(() => {});
   route();
 })();

@@ -41,6 +41,13 @@ export function trialsVersion(trials: readonly FrozenTrial[]): string {
   return `${trials.length}.${finished}.${h.toString(36)}`;
 }
 
+function attrsVersion(attrs: Record<string, unknown>): string {
+  const text = JSON.stringify(attrs);
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
+  return h.toString(36);
+}
+
 export class StudyCache {
   private readonly snapshots = new Map<string, { at: number; snapshot: StudySnapshot }>();
   private readonly pending = new Map<string, Promise<StudySnapshot>>();
@@ -64,7 +71,8 @@ export class StudyCache {
   private async load(name: string, previous: StudySnapshot | undefined): Promise<StudySnapshot> {
     const info = await this.reader.study(name);
     const trials = await this.reader.trials(info.studyId);
-    const version = trialsVersion(trials);
+    // Notes and tags live in the study's user attributes: a change to them is a new version too.
+    const version = `${trialsVersion(trials)}.${attrsVersion(info.userAttrs)}`;
     let snapshot: StudySnapshot;
     if (previous && previous.version === version && previous.info.studyId === info.studyId)
       snapshot = previous;
@@ -78,6 +86,11 @@ export class StudyCache {
       };
     this.snapshots.set(name, { at: Date.now(), snapshot });
     return snapshot;
+  }
+
+  /** Drops what is kept for a study, so the next request reads it again (after a write). */
+  forget(name: string): void {
+    this.snapshots.delete(name);
   }
 
   /** A value computed once per study version. */

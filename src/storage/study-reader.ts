@@ -38,7 +38,19 @@ export interface StudyReader {
   study(name: string): Promise<StudyInfo>;
   /** Every trial of the study, by number. */
   trials(studyId: number): Promise<readonly FrozenTrial[]>;
+  /** What this storage lets a dashboard change; null for sources that cannot be written (an export file). */
+  readonly writer: StudyWriter | null;
   close(): Promise<void>;
+}
+
+/**
+ * The few writes the dashboard offers with `--allow-write`, as far as the Storage interface
+ * allows: finished trials never change, so notes and tags (of the study and of its trials) are
+ * study user attributes, and deletion is of a whole study (storages cannot delete one trial).
+ */
+export interface StudyWriter {
+  setStudyUserAttr(studyId: number, key: string, value: unknown): Promise<void>;
+  deleteStudy(studyId: number): Promise<void>;
 }
 
 function studyNotFound(name: string, where: string): ParsimonyError {
@@ -46,10 +58,17 @@ function studyNotFound(name: string, where: string): ParsimonyError {
 }
 
 class StorageStudyReader implements StudyReader {
+  readonly writer: StudyWriter;
+
   constructor(
     private readonly storage: Storage,
     readonly description: string,
-  ) {}
+  ) {
+    this.writer = {
+      setStudyUserAttr: (studyId, key, value) => storage.setStudyUserAttr(studyId, key, value),
+      deleteStudy: (studyId) => storage.deleteStudy(studyId),
+    };
+  }
 
   async studies(): Promise<StudyInfo[]> {
     return (await this.storage.getAllStudies()).map((s) => ({
@@ -146,6 +165,7 @@ export function trialFromJson(raw: unknown, index: number, file: string): Frozen
 /** One study read from an export file; read again when the file changes. */
 class JsonFileStudyReader implements StudyReader {
   readonly description: string;
+  readonly writer = null;
   private loaded: { mtimeMs: number; size: number; info: StudyInfo; trials: FrozenTrial[] } | null = null;
 
   constructor(

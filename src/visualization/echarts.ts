@@ -238,7 +238,9 @@ export function echartsOptions(plot: PlotData): EchartsOption[] {
       const list = [...d.importances].reverse();
       return [
         {
-          ...base(`Hyperparameter importance (MDI, ${d.nTrials} trials)`),
+          ...base(
+            `Hyperparameter importance (${d.method === 'fanova' ? 'fANOVA' : 'MDI'}, ${d.nTrials} trials)`,
+          ),
           xAxis: { type: 'value', name: 'importance', min: 0 },
           yAxis: { type: 'category', data: list.map((i) => i.param) },
           series: [

@@ -12,11 +12,18 @@ export {
   paramAxes,
   parseMeasure,
 } from './common.js';
+export * from './compression.js';
 export { type ContourData, getContourData } from './contour.js';
 export { type EchartsOption, echartsOptions } from './echarts.js';
 export { getHistoryData, type HistoryData, type HistoryPoint } from './history.js';
 export { type HtmlSection, renderHtmlDocument } from './html.js';
-export { getImportanceData, type ImportanceData, type ImportanceOptions } from './importance.js';
+export {
+  getImportanceData,
+  IMPORTANCE_METHODS,
+  type ImportanceData,
+  type ImportanceMethod,
+  type ImportanceOptions,
+} from './importance.js';
 export { getIntermediateData, type IntermediateCurve, type IntermediateData } from './intermediate.js';
 export {
   findModelSpec,

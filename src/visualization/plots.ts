@@ -8,7 +8,7 @@ import type { FrozenTrial, StudyDirection } from '../core/frozen-trial.js';
 import { type Measure, parseMeasure } from './common.js';
 import { type ContourData, getContourData } from './contour.js';
 import { getHistoryData, type HistoryData } from './history.js';
-import { getImportanceData, type ImportanceData } from './importance.js';
+import { getImportanceData, type ImportanceData, type ImportanceMethod } from './importance.js';
 import { getIntermediateData, type IntermediateData } from './intermediate.js';
 import { PLOT_KINDS, type PlotKind } from './kinds.js';
 import { findModelSpec, getLayerComplexityData, type LayerComplexityData } from './layers.js';
@@ -30,6 +30,8 @@ export interface PlotOptions {
   /** Trial whose stored model spec the `layers` plot analyses (default: the best trial that stored one). */
   trial?: number;
   seed?: number;
+  /** Importance: `mdi` (default) or `fanova`. */
+  importanceMethod?: ImportanceMethod;
 }
 
 export type PlotData =
@@ -110,6 +112,7 @@ export function computePlot(
           objective,
           params: options.params,
           seed: options.seed,
+          method: options.importanceMethod,
         }),
       };
     case 'timeline':
@@ -284,7 +287,7 @@ export function plotPanels(plot: PlotData): AnyPanel[] {
       const list = [...d.importances].reverse();
       return [
         {
-          title: `Hyperparameter importance (objective ${d.objective}, MDI of a random forest, ${d.nTrials} trials)`,
+          title: `Hyperparameter importance (objective ${d.objective}, ${d.method === 'fanova' ? 'fANOVA' : 'MDI'} of a random forest, ${d.nTrials} trials)`,
           x: { label: 'importance', min: 0, max: Math.max(1e-9, ...list.map((i) => i.importance)) * 1.05 },
           y: { label: '', categories: list.map((i) => i.param) },
           layers: [

@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -218,6 +220,24 @@ describe('dashboard in headless Chromium', { skip: available ? false : `${CHROMI
     assert.deepEqual([...order].reverse(), importances, 'bars in importance order');
     assert.notEqual(importances[0], 'noise', 'the noise parameter is not the most important');
     await shot('importance');
+    // The fANOVA method, chosen in the page, draws the bars fANOVA ranks.
+    await page.select('#importance-method', 'fanova');
+    await page.waitForFunction(() => {
+      const div = document.querySelector('#view .chart') as PageElement;
+      return (
+        div?.dataset.ready === '1' &&
+        /fANOVA/.test(window.echarts.getInstanceByDom(div).getOption().title[0].text)
+      );
+    });
+    const fanovaOrder = await page.evaluate(() => {
+      const div = document.querySelector('#view .chart') as PageElement;
+      return window.echarts.getInstanceByDom(div).getOption().yAxis[0].data;
+    });
+    const fanova = getImportanceData(trials, ['maximize'], { method: 'fanova' }).importances.map(
+      (i) => i.param,
+    );
+    assert.deepEqual([...fanovaOrder].reverse(), fanova, 'fANOVA bars in fANOVA order');
+    await shot('importance-fanova');
 
     await go('/study/demo/timeline');
     await chartsReady(page, 1);
@@ -298,5 +318,116 @@ describe('dashboard in headless Chromium', { skip: available ? false : `${CHROMI
     assert.match(await page.$eval('#error', (e) => e.textContent ?? ''), /no study named "nope"/);
     const html = await page.content();
     assert.ok(!html.includes(dir), 'the storage path is not in the page');
+  });
+});
+
+describe('dashboard --allow-write in headless Chromium', {
+  skip: available ? false : `${CHROMIUM} not installed`,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parsimony-browser-write-'));
+  const dbPath = join(dir, 'write.db');
+  let browser: Browser;
+  let page: Page;
+  const servers: { url: string; close: () => Promise<void> }[] = [];
+
+  before(async () => {
+    await seedSqliteStudy(dbPath, 'keep', { trials: 30, seed: 3 });
+    await seedSqliteStudy(dbPath, 'doomed', { trials: 5, seed: 4 });
+    for (const allowWrite of [false, true])
+      servers.push(
+        await startDashboard({
+          storage: `sqlite:${dbPath}`,
+          port: 0,
+          refreshMs: 100,
+          allowWrite,
+          log: () => {},
+        }),
+      );
+    browser = await launchChromium();
+    page = await browser.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    for (const s of servers) await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const studyAttrs = async (name: string) => {
+    const storage = new SqliteStorage(dbPath);
+    try {
+      return await storage.getStudyUserAttrs(await storage.getStudyIdFromName(name));
+    } finally {
+      await storage.close();
+    }
+  };
+
+  it('read-only by default: no forms, no delete buttons, and a write from the page is refused', async () => {
+    await page.goto(`${servers[0].url}#/study/keep/trial/2`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#trial-title');
+    assert.equal(await page.$('#save-annotations'), null, 'no note form when read-only');
+    assert.match(await page.$eval('#storage', (e) => e.textContent ?? ''), /read-only/);
+    const status = await page.evaluate(async () => {
+      const res = await fetch('/api/studies/keep/annotations', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ note: 'x' }),
+      });
+      return res.status;
+    });
+    assert.equal(status, 403);
+    await page.goto(`${servers[0].url}#/`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#studies tr[data-study]');
+    assert.equal((await page.$$('button.delete-study')).length, 0);
+  });
+
+  it('with --allow-write, a trial note and tags typed in the page are stored', async () => {
+    await page.goto(`${servers[1].url}#/study/keep/trial/2`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#save-annotations');
+    await page.type('#note', 'worth a rerun');
+    await page.type('#tags', 'rerun small');
+    await page.click('#save-annotations');
+    await page.waitForSelector('#annotations-status[data-saved="1"]');
+    const attrs = await studyAttrs('keep');
+    assert.equal(attrs['dashboard:trial:2:note'], 'worth a rerun');
+    assert.deepEqual(attrs['dashboard:trial:2:tags'], ['rerun', 'small']);
+    // Reloaded, the read-only server shows them too.
+    await page.goto(`${servers[0].url}#/study/keep/trial/2`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#note-text');
+    assert.equal(await page.$eval('#note-text', (e) => e.textContent), 'worth a rerun');
+  });
+
+  it('a page from another origin cannot write, even knowing the route', async () => {
+    // A hostile page on another origin (another port) auto-submits the classic cross-site form.
+    const target = `${servers[1].url}api/studies/keep/annotations`;
+    const hostile = createServer((_req, res) => {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(
+        `<form method="POST" action="${target}" enctype="text/plain"><input name='{"note":"csrf","x":"' value='"}'></form><script>document.forms[0].submit()</script>`,
+      );
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (hostile.address() as AddressInfo).port;
+      const posted = page.waitForResponse((r) => r.url() === target);
+      await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'domcontentloaded' });
+      const response = await posted;
+      assert.equal(response.request().method(), 'POST', 'the browser did post the form to the dashboard');
+      assert.equal(response.status(), 403, 'and the dashboard refused it');
+    } finally {
+      hostile.close();
+    }
+    assert.notEqual((await studyAttrs('keep'))['dashboard:note'], 'csrf', 'nothing was written');
+  });
+
+  it('deleting a study asks for confirmation, then removes it from the storage', async () => {
+    await page.goto(`${servers[1].url}#/`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('button.delete-study[data-study="doomed"]');
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.click('button.delete-study[data-study="doomed"]');
+    await page.waitForFunction(() => !document.querySelector('tr[data-study="doomed"]'));
+    const storage = new SqliteStorage(dbPath);
+    const names = (await storage.getAllStudies()).map((s) => s.studyName);
+    await storage.close();
+    assert.deepEqual(names, ['keep']);
   });
 });

@@ -61,4 +61,31 @@ describe('parsimony dashboard (child process)', () => {
     const { err } = proc.output();
     assert.match(err, /^error: SQLite storage file not found: .*nope\.db\n$/);
   });
+
+  it('--allow-write is said in the log, and neither --storage nor --report is one line', async () => {
+    const db = join(dir, 'w.db');
+    await seedSqliteStudy(db, 'demo', { trials: 5 });
+    const proc = run(['dashboard', '--storage', `sqlite:${db}`, '--port', '0', '--allow-write']);
+    await new Promise<void>((resolve, reject) => {
+      const check = setInterval(() => {
+        if (/http:\/\/127\.0\.0\.1:\d+\//.test(proc.output().out)) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+      proc.exited.then((code) => {
+        clearInterval(check);
+        reject(new Error(`exited with ${code}: ${proc.output().err}`));
+      });
+    });
+    proc.child.kill('SIGTERM');
+    assert.equal(await proc.exited, 0);
+    assert.match(proc.output().err, /serving SQLite file w\.db with writes allowed/);
+    const none = run(['dashboard', '--port', '0']);
+    assert.equal(await none.exited, 1);
+    assert.match(
+      none.output().err,
+      /^error: the dashboard needs --storage URL or --report DIR \(or both\)\n$/,
+    );
+  });
 });

@@ -115,8 +115,13 @@ describe('dashboard server (real SQLite storage, real HTTP)', () => {
   });
 
   it('refuses writes, unknown assets and path traversal', async () => {
-    assert.equal((await get('/api/studies/demo', { method: 'DELETE' })).status, 405);
-    assert.equal((await get('/api/studies/demo/trials', { method: 'POST', body: '{}' })).status, 405);
+    // Without --allow-write every write is 403 and the page gets no token.
+    assert.equal((await get('/api/studies/demo', { method: 'DELETE' })).status, 403);
+    assert.equal((await get('/api/studies/demo/trials', { method: 'POST', body: '{}' })).status, 403);
+    assert.equal((await get('/api/studies/demo', { method: 'PUT', body: '{}' })).status, 405);
+    const storage = JSON.parse((await get('/api/storage')).text);
+    assert.equal(storage.readOnly, true);
+    assert.equal(storage.writeToken, undefined, 'no token when read-only');
     for (const p of [
       '/assets/..%2F..%2Fpackage.json',
       '/assets/../../package.json',

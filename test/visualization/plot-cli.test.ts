@@ -81,8 +81,8 @@ describe('parsimony plot and report', () => {
         /no study named "nope"/,
       ],
       [
-        ['plot', 'history', '--storage', storage, '--study', 'demo', '--out', join(dir, 'x3.png')],
-        /write \.svg or \.html/,
+        ['plot', 'history', '--storage', storage, '--study', 'demo', '--out', join(dir, 'x3.pdf')],
+        /write \.svg, \.png or \.html/,
       ],
       [
         [

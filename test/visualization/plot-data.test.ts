@@ -222,6 +222,43 @@ describe('importance', () => {
   });
 });
 
+describe('importance by fANOVA', () => {
+  it('ranks the driving parameter first, a weaker one second and the noise parameter last', () => {
+    // y = 10 * (x - 5)^2 + 15 * log10(lr): x drives it, lr matters less, noise not at all.
+    let s = 777;
+    const rand = () => {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      return s / 2 ** 31;
+    };
+    const trials = Array.from({ length: 200 }, (_, number) => {
+      const x = rand() * 10;
+      const noise = rand() * 10;
+      const lr = 10 ** (-4 + 4 * rand());
+      return trial({ number, values: [10 * (x - 5) ** 2 + 15 * Math.log10(lr)], params: { x, noise, lr } });
+    });
+    const imp = getImportanceData(trials, ['minimize'], { seed: 1, method: 'fanova', nTrees: 32 });
+    assert.equal(imp.method, 'fanova');
+    assert.deepEqual(
+      imp.importances.map((i) => i.param),
+      ['x', 'lr', 'noise'],
+      JSON.stringify(imp.importances),
+    );
+    const byName = Object.fromEntries(imp.importances.map((i) => [i.param, i.importance]));
+    // Var(10(x-5)^2) = 100 * 5^4 * 4/45 ~ 5556 and Var(15 log10 lr) = 225 * 16/12 = 300 on these ranges.
+    assert.ok(byName.x > 0.85 && byName.x < 0.99, `x's share near 5556/5856: ${byName.x}`);
+    assert.ok(byName.noise < 0.02, `noise explains almost nothing: ${byName.noise}`);
+    const sum = imp.importances.reduce((a, i) => a + i.importance, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-9, `shares are normalised, got ${sum}`);
+  });
+
+  it('rejects an unknown method by name', () => {
+    assert.throws(
+      () => getImportanceData([], ['minimize'], { method: 'shap' as 'mdi' }),
+      /method must be one of mdi, fanova, got "shap"/,
+    );
+  });
+});
+
 describe('timeline', () => {
   it('packs overlapping trials into lanes and counts the peak parallelism', () => {
     const trials = [

@@ -11,6 +11,12 @@ import type { FrozenTrial } from '../../core/frozen-trial.js';
 import { trialToJson } from '../../storage/export.js';
 import { openStudyReader, type StudyInfo } from '../../storage/study-reader.js';
 import {
+  compressionEcharts,
+  compressionPanels,
+  compressionTableHtml,
+  readCompressionReport,
+} from '../../visualization/compression.js';
+import {
   checkPlotKind,
   computePlot,
   echartsOptions,
@@ -37,16 +43,24 @@ async function readStudy(
   }
 }
 
-function outputFormat(out: string): 'svg' | 'html' {
+function outputFormat(out: string): 'svg' | 'html' | 'png' {
   const ext = extname(out).toLowerCase();
   if (ext === '.svg') return 'svg';
+  if (ext === '.png') return 'png';
   if (ext === '.html' || ext === '.htm') return 'html';
   throw new InvalidArgumentError(
-    `--out ${out}: write .svg or .html (${ext === '.png' ? 'PNG is not supported: open the .html or .svg in a browser to get one' : `unknown extension "${ext || '(none)'}"`})`,
+    `--out ${out}: write .svg, .png or .html (unknown extension "${ext || '(none)'}")`,
   );
 }
 
-function write(out: string, text: string): void {
+/** The SVG figure, or PNG drawn from it by headless Chromium. */
+async function svgOrPng(format: 'svg' | 'png', svg: string): Promise<string | Buffer> {
+  if (format === 'svg') return svg;
+  const { svgToPng } = await import('../../visualization/png.js');
+  return svgToPng(svg);
+}
+
+function write(out: string, text: string | Buffer): void {
   try {
     writeFileSync(out, text);
   } catch (error) {
@@ -64,19 +78,40 @@ export interface PlotCommandOptions extends PlotOptions {
 }
 
 /** Writes the figure; returns the file's format. */
-export async function runPlot(options: PlotCommandOptions): Promise<'svg' | 'html'> {
+export async function runPlot(options: PlotCommandOptions): Promise<'svg' | 'html' | 'png'> {
   const kind = checkPlotKind(options.kind);
   const format = outputFormat(options.out);
   const { info, trials } = await readStudy(options.storage, options.study);
   const plot = computePlot(kind, trials, info.directions, options);
   const title = `${info.name}: ${kind}`;
   const text =
-    format === 'svg'
-      ? renderSvg(plotPanels(plot), title)
+    format !== 'html'
+      ? await svgOrPng(format, renderSvg(plotPanels(plot), title))
       : renderHtmlDocument({
           title,
           sections: [{ heading: kind, charts: echartsOptions(plot) }],
           trials: trialRecords(trials),
+        });
+  write(options.out, text);
+  return format;
+}
+
+/** `plot compression`: the steps of a `parsimony compress` report as SVG charts, or HTML with the table. */
+export async function runCompressionPlot(options: {
+  report: string;
+  out: string;
+}): Promise<'svg' | 'html' | 'png'> {
+  const format = outputFormat(options.out);
+  const data = readCompressionReport(options.report);
+  const title = `Compression report: ${data.model}${data.dataset ? ` on ${data.dataset}` : ''}`;
+  const text =
+    format !== 'html'
+      ? await svgOrPng(format, renderSvg(compressionPanels(data), title))
+      : renderHtmlDocument({
+          title,
+          sections: [
+            { heading: 'steps', html: compressionTableHtml(data), charts: compressionEcharts(data) },
+          ],
         });
   write(options.out, text);
   return format;

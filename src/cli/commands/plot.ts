@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { IMPORTANCE_METHODS, type ImportanceMethod } from '../../visualization/importance.js';
 import { PLOT_KINDS } from '../../visualization/kinds.js';
 import type { CommandIO } from '../output.js';
 
@@ -18,14 +19,25 @@ function parseIntOption(name: string, value: string | undefined): number | undef
   return n;
 }
 
+function parseImportanceMethod(value: string): ImportanceMethod {
+  if (!(IMPORTANCE_METHODS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(
+      `--importance-method must be one of ${IMPORTANCE_METHODS.join(', ')}, got "${value}"`,
+    );
+  return value as ImportanceMethod;
+}
+
 export function registerPlotCommands(program: Command, io: CommandIO): void {
   program
     .command('plot')
-    .description(`write a figure of a study as SVG or self-contained HTML (kinds: ${PLOT_KINDS.join(', ')})`)
-    .argument('<kind>', PLOT_KINDS.join(' | '))
-    .requiredOption('--storage <url>', STORAGE_HELP)
-    .requiredOption('--study <name>', 'study name')
-    .requiredOption('--out <file>', 'output file: .svg or .html')
+    .description(
+      `write a figure of a study as SVG or self-contained HTML (kinds: ${PLOT_KINDS.join(', ')}), or of a compression report (compression --report DIR/report.json)`,
+    )
+    .argument('<kind>', `${PLOT_KINDS.join(' | ')} | compression`)
+    .option('--storage <url>', `${STORAGE_HELP} (required for study figures)`)
+    .option('--study <name>', 'study name (required for study figures)')
+    .option('--report <file>', 'compression: the report.json `parsimony compress` wrote (or its directory)')
+    .requiredOption('--out <file>', 'output file: .svg, .png (drawn by headless Chromium) or .html')
     .option('--objective <index>', 'objective to plot (default 0)')
     .option('--x <axis>', 'pareto: x axis, objective:N or an attribute (params, macs, storedBytes)')
     .option('--y <axis>', 'pareto: y axis (default: objective 0 or 1)')
@@ -38,12 +50,14 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
       'layers: the trial whose stored model spec is analysed (default: the best with one)',
     )
     .option('--seed <n>', 'importance: random forest seed', '0')
+    .option('--importance-method <method>', 'importance: mdi (mean decrease in impurity) or fanova', 'mdi')
     .action(
       async (
         kind: string,
         opts: {
-          storage: string;
-          study: string;
+          storage?: string;
+          study?: string;
+          report?: string;
           out: string;
           objective?: string;
           x?: string;
@@ -51,9 +65,18 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
           params?: string;
           trial?: string;
           seed: string;
+          importanceMethod: string;
         },
       ) => {
-        const { runPlot } = await import('./plot-run.js');
+        const { runPlot, runCompressionPlot } = await import('./plot-run.js');
+        if (kind === 'compression') {
+          if (!opts.report) throw new InvalidArgumentError('plot compression needs --report DIR/report.json');
+          await runCompressionPlot({ report: opts.report, out: opts.out });
+          io.stderr(`wrote ${opts.out}`);
+          return;
+        }
+        if (!opts.storage || !opts.study)
+          throw new InvalidArgumentError(`plot ${kind} needs --storage URL and --study NAME`);
         await runPlot({
           kind,
           storage: opts.storage,
@@ -65,6 +88,7 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
           params: opts.params?.split(',').map((s) => s.trim()),
           trial: parseIntOption('--trial', opts.trial),
           seed: parseIntOption('--seed', opts.seed),
+          importanceMethod: parseImportanceMethod(opts.importanceMethod),
         });
         io.stderr(`wrote ${opts.out}`);
       },
