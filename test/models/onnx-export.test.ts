@@ -1,0 +1,112 @@
+/**
+ * ONNX export: every zoo model that exports gives, in onnxruntime-node, the outputs TensorFlow.js
+ * gives (within 1e-4), with random weights and random batch-norm statistics; layer types without an
+ * export rule fail with one line naming the layer.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
+import { type ModelWeights, readModelWeights, writeModelWeights } from '../../src/compress/model-weights.js';
+import { OnnxError } from '../../src/core/errors.js';
+import { initBackend } from '../../src/models/backends/index.js';
+import { exportOnnx } from '../../src/models/formats/onnx/export.js';
+import { modelProtoType } from '../../src/models/formats/onnx/proto.js';
+import type { ModelSpec } from '../../src/models/spec/types.js';
+import { buildTfjsModel } from '../../src/models/tfjs/build.js';
+import { zooModel } from '../../src/models/zoo/index.js';
+import { randoms } from '../helpers/random.js';
+
+before(async () => {
+  await initBackend({ backend: 'wasm' });
+});
+
+/** Random positive variances and non-trivial means, so batch norm is checked, not skipped. */
+function randomiseStatistics(weights: ModelWeights): void {
+  let seed = 1;
+  for (const layer of weights.layers)
+    for (const t of layer.tensors) {
+      seed += 1;
+      if (t.name === 'moving_variance') t.values.set(randoms(t.values.length, seed, 0.5, 1.5));
+      else if (t.name === 'moving_mean' || t.name === 'beta')
+        t.values.set(randoms(t.values.length, seed, -0.2, 0.2));
+      else if (t.name === 'gamma') t.values.set(randoms(t.values.length, seed, 0.8, 1.2));
+    }
+}
+
+/** Largest absolute difference between tfjs and onnxruntime on a random batch of 2. */
+export async function compareWithOnnxRuntime(weights: ModelWeights): Promise<number> {
+  const { spec } = weights;
+  const model = await buildTfjsModel(spec, { seed: 0 });
+  try {
+    await writeModelWeights(model, weights);
+    const proto = exportOnnx(weights);
+    const type = modelProtoType();
+    const bytes = type.encode(type.fromObject(proto as unknown as Record<string, unknown>)).finish();
+    const session = await ort.InferenceSession.create(bytes);
+    const feeds: Record<string, ort.Tensor> = {};
+    const tfInputs = spec.inputs.map((input, i) => {
+      const size = 2 * input.shape.reduce((a, b) => a * b, 1);
+      const values = randoms(size, 100 + i);
+      feeds[input.name] = new ort.Tensor('float32', values, [2, ...input.shape]);
+      return tf.tensor(values, [2, ...input.shape]);
+    });
+    const expected = model.predict(tfInputs.length === 1 ? tfInputs[0] : tfInputs) as tf.Tensor | tf.Tensor[];
+    const expectedList = Array.isArray(expected) ? expected : [expected];
+    const result = await session.run(feeds);
+    let worst = 0;
+    spec.outputs.forEach((name, i) => {
+      const want = expectedList[i].dataSync();
+      const got = result[name].data as Float32Array;
+      assert.deepEqual([...result[name].dims], expectedList[i].shape, `output ${name}: shape`);
+      for (let j = 0; j < want.length; j++) worst = Math.max(worst, Math.abs(want[j] - got[j]));
+    });
+    tf.dispose([...tfInputs, ...expectedList]);
+    await session.release();
+    return worst;
+  } finally {
+    model.dispose();
+  }
+}
+
+async function zooWeights(spec: ModelSpec): Promise<ModelWeights> {
+  const model = await buildTfjsModel(spec, { seed: 3 });
+  try {
+    const weights = readModelWeights(model, spec);
+    randomiseStatistics(weights);
+    return weights;
+  } finally {
+    model.dispose();
+  }
+}
+
+const SMALL: Record<string, Record<string, number>> = {
+  'lenet-300-100': {},
+  'lenet-5': {},
+  'mobilenet-v1': { alpha: 0.25, inputSize: 32 },
+  'mobilenet-v2': { alpha: 0.35, inputSize: 32 },
+  'efficientnet-b0': { inputSize: 32 },
+  'resnet-18': { inputSize: 32 },
+  'resnet-50': { inputSize: 32 },
+  'squeezenet-1.0': { inputSize: 64 },
+  'squeezenet-1.1': { inputSize: 64 },
+  'vgg-16': { inputSize: 32 },
+};
+
+describe('ONNX export matches TensorFlow.js in onnxruntime-node', () => {
+  for (const [name, options] of Object.entries(SMALL))
+    it(`zoo:${name}`, async () => {
+      const worst = await compareWithOnnxRuntime(await zooWeights(zooModel(name, options)));
+      assert.ok(worst < 1e-4, `zoo:${name}: largest difference ${worst}`);
+    });
+
+  it('a layer type without an export rule fails naming the layer', async () => {
+    const spec = zooModel('transformer-encoder', {});
+    const weights = await zooWeights(spec);
+    assert.throws(
+      () => exportOnnx(weights),
+      (error: unknown) =>
+        error instanceof OnnxError && /layer ".*" \(multiHeadAttention\): cannot export/.test(error.message),
+    );
+  });
+});
