@@ -12,6 +12,7 @@ import { OnnxError } from '../../src/core/errors.js';
 import { initBackend } from '../../src/models/backends/index.js';
 import { exportOnnx } from '../../src/models/formats/onnx/export.js';
 import { modelProtoType } from '../../src/models/formats/onnx/proto.js';
+import { ModelBuilder } from '../../src/models/spec/builder.js';
 import type { ModelSpec } from '../../src/models/spec/types.js';
 import { buildTfjsModel } from '../../src/models/tfjs/build.js';
 import { zooModel } from '../../src/models/zoo/index.js';
@@ -48,6 +49,12 @@ export async function compareWithOnnxRuntime(weights: ModelWeights): Promise<num
     const tfInputs = spec.inputs.map((input, i) => {
       const size = 2 * input.shape.reduce((a, b) => a * b, 1);
       const values = randoms(size, 100 + i);
+      if (input.dtype === 'int32') {
+        // Token ids below 5 (the test models' smallest vocabulary).
+        const ids = Int32Array.from(values, (v) => Math.floor((v + 1) * 2.49));
+        feeds[input.name] = new ort.Tensor('int32', ids, [2, ...input.shape]);
+        return tf.tensor(ids, [2, ...input.shape], 'int32');
+      }
       feeds[input.name] = new ort.Tensor('float32', values, [2, ...input.shape]);
       return tf.tensor(values, [2, ...input.shape]);
     });
@@ -90,7 +97,7 @@ const SMALL: Record<string, Record<string, number>> = {
   'resnet-50': { inputSize: 32 },
   'squeezenet-1.0': { inputSize: 64 },
   'squeezenet-1.1': { inputSize: 64 },
-  'vgg-16': { inputSize: 32 },
+  'vgg-16': { inputSize: 32, numClasses: 10 },
 };
 
 describe('ONNX export matches TensorFlow.js in onnxruntime-node', () => {
@@ -99,6 +106,64 @@ describe('ONNX export matches TensorFlow.js in onnxruntime-node', () => {
       const worst = await compareWithOnnxRuntime(await zooWeights(zooModel(name, options)));
       assert.ok(worst < 1e-4, `zoo:${name}: largest difference ${worst}`);
     });
+
+  it('grouped and dilated convolutions, separable, padding, pooling modes, merges and activations', async () => {
+    const b = new ModelBuilder('layers');
+    const x = b.input([11, 10, 4]);
+    const grouped = b.conv2d(x, {
+      filters: 6,
+      kernelSize: 3,
+      groups: 2,
+      strides: 2,
+      padding: 'same',
+      activation: 'gelu',
+    });
+    const dilated = b.conv2d(x, {
+      filters: 6,
+      kernelSize: [3, 2],
+      dilation: 2,
+      padding: 'same',
+      activation: 'elu',
+    });
+    const pooledDilated = b.avgPool2d(dilated, { poolSize: 2, strides: 2, padding: 'same' });
+    const joined = b.concat([grouped, pooledDilated], { axis: -1 });
+    const depthwise = b.depthwiseConv2d(joined, {
+      kernelSize: 3,
+      depthMultiplier: 2,
+      padding: 'valid',
+      activation: 'relu6',
+    });
+    const padded = b.zeroPadding2d(depthwise, {
+      padding: [
+        [1, 0],
+        [0, 2],
+      ],
+    });
+    const separable = b.separableConv2d(padded, {
+      filters: 5,
+      kernelSize: 2,
+      padding: 'same',
+      activation: 'swish',
+    });
+    const normed = b.batchNorm(separable);
+    const ceil = b.avgPool2d(normed, { poolSize: 2, ceilMode: true });
+    const maxCeil = b.maxPool2d(normed, { poolSize: 2, ceilMode: true });
+    const summed = b.add([ceil, maxCeil]);
+    const gate = b.dense(b.globalMaxPool2d(summed), { units: 5, activation: 'hardSigmoid' });
+    const gated = b.multiply([summed, gate]);
+    const mish = b.activation(gated, { activation: 'mish' });
+    const sequence = b.reshape(mish, { shape: [9, 5] });
+    const normedSequence = b.layerNorm(sequence);
+    const mean = b.globalAvgPool1d(b.dense(normedSequence, { units: 4, activation: 'selu' }));
+    const tokens = b.input([3], { name: 'tokens', dtype: 'int32' });
+    const embedded = b.flatten(b.embedding(tokens, { inputDim: 5, outputDim: 2 }));
+    const both = b.concat([mean, embedded]);
+    const out = b.dense(b.dropout(both, { rate: 0.5 }), { units: 3, activation: 'softmax' });
+    const other = b.activation(b.globalAvgPool2d(summed), { activation: 'softsign' });
+    const weights = await zooWeights(b.build([out, other]));
+    const worst = await compareWithOnnxRuntime(weights);
+    assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  });
 
   it('a layer type without an export rule fails naming the layer', async () => {
     const spec = zooModel('transformer-encoder', {});
