@@ -28,6 +28,8 @@ export async function runExport(
     throw new UsageError(`--format: only onnx is supported, got "${options.format}"`);
   if (!(await stat(dir).catch(() => null))?.isDirectory())
     throw new FileNotFoundError(dir, 'model directory');
+  const { initBackend } = await import('../../models/backends/index.js');
+  await initBackend(); // reading a saved model builds it in TensorFlow.js
   const { readCompressedModel } = await import('../../compress/store.js');
   const { exportOnnx, EXPORT_OPSET } = await import('../../models/formats/onnx/export.js');
   const { modelProtoType } = await import('../../models/formats/onnx/proto.js');
