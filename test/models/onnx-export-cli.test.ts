@@ -5,6 +5,7 @@
  * accuracy for the directory (tfjs) and the .onnx file; bad input is one line, non-zero, nothing written.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,9 +18,11 @@ import { readCompressedModel } from '../../src/compress/store.js';
 import { initBackend } from '../../src/models/backends/index.js';
 import { sequential } from '../../src/models/spec/builder.js';
 import { runCliCaptured } from '../helpers/cli.js';
+import { findPython, skipWithoutPython } from '../helpers/python.js';
 import { randoms } from '../helpers/random.js';
 
 let dir: string;
+const python = findPython(['onnx']);
 
 /** LeNet-5's layout (conv, pool, conv, pool, two dense) at the size of the 8x8 digits. */
 const lenetDigits = sequential([8, 8, 1], { name: 'lenet-digits' })
@@ -114,6 +117,18 @@ describe('parsimony export and evaluate on a compressed LeNet', () => {
     assert.equal(r.code, 0, r.err);
     const worst = await worstDifference(int8, file);
     assert.ok(worst < 1e-4, `int8: largest difference ${worst}`);
+  });
+
+  it('the exported files pass onnx.checker (full check)', {
+    skip: python ? false : skipWithoutPython(['onnx'], ['python3-onnx']),
+  }, () => {
+    const code =
+      'import onnx, sys\nfor f in sys.argv[1:]: onnx.checker.check_model(onnx.load(f), full_check=True)';
+    const files = ['pruned.onnx', 'int8.onnx'].map((f) => path.join(dir, f));
+    const r = spawnSync(python?.executable ?? 'python3', ['-W', 'ignore', '-c', code, ...files], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
   });
 
   it('bad input is one line, non-zero, nothing written', async () => {
