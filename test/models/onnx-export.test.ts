@@ -22,7 +22,7 @@ before(async () => {
   await initBackend({ backend: 'wasm' });
 });
 
-/** Random positive variances and non-trivial means, so batch norm is checked, not skipped. */
+/** Random positive variances, non-trivial means and biases (initialised to 0), so they are checked, not skipped. */
 function randomiseStatistics(weights: ModelWeights): void {
   let seed = 1;
   for (const layer of weights.layers)
@@ -31,6 +31,7 @@ function randomiseStatistics(weights: ModelWeights): void {
       if (t.name === 'moving_variance') t.values.set(randoms(t.values.length, seed, 0.5, 1.5));
       else if (t.name === 'moving_mean' || t.name === 'beta')
         t.values.set(randoms(t.values.length, seed, -0.2, 0.2));
+      else if (t.name.endsWith('bias')) t.values.set(randoms(t.values.length, seed, -0.3, 0.3));
       else if (t.name === 'gamma') t.values.set(randoms(t.values.length, seed, 0.8, 1.2));
     }
 }
@@ -162,6 +163,15 @@ describe('ONNX export matches TensorFlow.js in onnxruntime-node', () => {
     const other = b.activation(b.globalAvgPool2d(summed), { activation: 'softsign' });
     const weights = await zooWeights(b.build([out, other]));
     const worst = await compareWithOnnxRuntime(weights);
+    assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  });
+
+  it('GRU (reset-after), returning sequences and the last state', async () => {
+    const b = new ModelBuilder('gru');
+    const x = b.input([5, 3]);
+    const sequence = b.gru(x, { units: 4, returnSequences: true });
+    const last = b.gru(sequence, { units: 3 });
+    const worst = await compareWithOnnxRuntime(await zooWeights(b.build([sequence, last])));
     assert.ok(worst < 1e-4, `largest difference ${worst}`);
   });
 

@@ -526,7 +526,52 @@ export const EXPORT_RULES: { readonly [T in LayerType]: ExportRule<SpecOf<T>> } 
     };
   },
   lstm: 'LSTM export is not implemented yet (gate order and bias layout differ from ONNX LSTM)',
-  gru: 'GRU export is not implemented yet (gate order and reset-after biases differ from ONNX GRU)',
+  gru: (spec, { graph, inputs, tensor, hasTensor }) => {
+    // Parsimony's GRU (reset-after) is ONNX's GRU with linear_before_reset: same gate order (z, r, h),
+    // bias rows [input, recurrent] as ONNX's [Wb, Rb]. The Keras GRU without reset-after is not.
+    if (spec.resetAfter === false)
+      throw new OnnxError(
+        `layer "${spec.name}" (gru): cannot export to ONNX: only resetAfter GRUs (the default) are exported`,
+      );
+    const units = spec.units;
+    const kernel = tensor('kernel');
+    const recurrent = tensor('recurrent_kernel');
+    const features = kernel.shape[0];
+    const w = graph.floats(`${spec.name}_W`, transpose(kernel.values, kernel.shape, [1, 0]), [
+      1,
+      3 * units,
+      features,
+    ]);
+    const r = graph.floats(`${spec.name}_R`, transpose(recurrent.values, recurrent.shape, [1, 0]), [
+      1,
+      3 * units,
+      units,
+    ]);
+    const b = hasTensor('bias') ? graph.floats(`${spec.name}_B`, tensor('bias').values, [1, 6 * units]) : '';
+    const timeMajor = graph.node('Transpose', [inputs[0].name], spec.name, { perm: [1, 0, 2] });
+    const sequence = graph.fresh(`${spec.name}_Y`);
+    const last = graph.fresh(`${spec.name}_Y_h`);
+    graph.nodes.push({
+      opType: 'GRU',
+      input: [timeMajor, w, r, b],
+      output: [sequence, last],
+      name: sequence,
+      attribute: [attribute('hidden_size', units), attribute('linear_before_reset', 1)],
+    });
+    if (spec.returnSequences) {
+      const squeezed = graph.node('Squeeze', [sequence, graph.int64s(`${spec.name}_axes`, [1])], spec.name);
+      return {
+        name: graph.node('Transpose', [squeezed], spec.name, { perm: [1, 0, 2] }),
+        rank: 3,
+        layout: 'nhwc',
+      };
+    }
+    return {
+      name: graph.node('Squeeze', [last, graph.int64s(`${spec.name}_axes`, [0])], spec.name),
+      rank: 2,
+      layout: 'nhwc',
+    };
+  },
   multiHeadAttention: 'multi-head attention export is not implemented yet',
 };
 
