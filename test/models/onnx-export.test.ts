@@ -166,12 +166,16 @@ describe('ONNX export matches TensorFlow.js in onnxruntime-node', () => {
     assert.ok(worst < 1e-4, `largest difference ${worst}`);
   });
 
-  it('GRU (reset-after), returning sequences and the last state', async () => {
+  it('GRU (reset-after) and LSTM, returning sequences and the last state', async () => {
     const b = new ModelBuilder('gru');
     const x = b.input([5, 3]);
     const sequence = b.gru(x, { units: 4, returnSequences: true });
     const last = b.gru(sequence, { units: 3 });
-    const worst = await compareWithOnnxRuntime(await zooWeights(b.build([sequence, last])));
+    const lstmSequence = b.lstm(x, { units: 4, returnSequences: true });
+    const lstmLast = b.lstm(lstmSequence, { units: 2 });
+    const worst = await compareWithOnnxRuntime(
+      await zooWeights(b.build([sequence, last, lstmSequence, lstmLast])),
+    );
     assert.ok(worst < 1e-4, `largest difference ${worst}`);
   });
 

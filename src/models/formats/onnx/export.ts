@@ -47,6 +47,7 @@ const INT64 = 7;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
+const ATTR_STRINGS = 8;
 
 type AttributeValue = number | number[] | { float: number };
 
@@ -151,6 +152,11 @@ function attribute(name: string, value: AttributeValue): AttributeProto {
   if (Array.isArray(value)) return { ...base, type: ATTR_INTS, ints: value };
   if (typeof value === 'object') return { ...base, type: ATTR_FLOAT, f: value.float };
   return { ...base, type: ATTR_INT, i: value };
+}
+
+function stringsAttribute(name: string, values: string[]): AttributeProto {
+  const encoder = new TextEncoder();
+  return { name, type: ATTR_STRINGS, floats: [], ints: [], strings: values.map((v) => encoder.encode(v)) };
 }
 
 /** Reorders a tensor's values: `out[perm-index] = in[index]` (a transpose of a dense row-major array). */
@@ -525,7 +531,58 @@ export const EXPORT_RULES: { readonly [T in LayerType]: ExportRule<SpecOf<T>> } 
       layout: 'nhwc',
     };
   },
-  lstm: 'LSTM export is not implemented yet (gate order and bias layout differ from ONNX LSTM)',
+  lstm: (spec, { graph, inputs, tensor, hasTensor }) => {
+    // tfjs' LSTM: gates i, f, c, o side by side, hard-sigmoid gates (ONNX's HardSigmoid defaults,
+    // 0.2 x + 0.5, are the same), one bias. ONNX's LSTM wants i, o, f, c and an input and a recurrent bias.
+    const units = spec.units;
+    const order = [0, 3, 1, 2];
+    const gates = (t: NamedTensor): Float32Array => {
+      const rows = transpose(t.values, t.shape, [1, 0]); // [4 units, width]
+      const width = t.shape[0];
+      const out = new Float32Array(rows.length);
+      order.forEach((from, to) =>
+        out.set(rows.subarray(from * units * width, (from + 1) * units * width), to * units * width),
+      );
+      return out;
+    };
+    const kernel = tensor('kernel');
+    const features = kernel.shape[0];
+    const w = graph.floats(`${spec.name}_W`, gates(kernel), [1, 4 * units, features]);
+    const r = graph.floats(`${spec.name}_R`, gates(tensor('recurrent_kernel')), [1, 4 * units, units]);
+    let b = '';
+    if (hasTensor('bias')) {
+      const bias = gates({ ...tensor('bias'), shape: [1, 4 * units] });
+      const both = new Float32Array(8 * units);
+      both.set(bias);
+      b = graph.floats(`${spec.name}_B`, both, [1, 8 * units]);
+    }
+    const timeMajor = graph.node('Transpose', [inputs[0].name], spec.name, { perm: [1, 0, 2] });
+    const sequence = graph.fresh(`${spec.name}_Y`);
+    const last = graph.fresh(`${spec.name}_Y_h`);
+    graph.nodes.push({
+      opType: 'LSTM',
+      input: [timeMajor, w, r, b],
+      output: [sequence, last],
+      name: sequence,
+      attribute: [
+        attribute('hidden_size', units),
+        stringsAttribute('activations', ['HardSigmoid', 'Tanh', 'Tanh']),
+      ],
+    });
+    if (spec.returnSequences) {
+      const squeezed = graph.node('Squeeze', [sequence, graph.int64s(`${spec.name}_axes`, [1])], spec.name);
+      return {
+        name: graph.node('Transpose', [squeezed], spec.name, { perm: [1, 0, 2] }),
+        rank: 3,
+        layout: 'nhwc',
+      };
+    }
+    return {
+      name: graph.node('Squeeze', [last, graph.int64s(`${spec.name}_axes`, [0])], spec.name),
+      rank: 2,
+      layout: 'nhwc',
+    };
+  },
   gru: (spec, { graph, inputs, tensor, hasTensor }) => {
     // Parsimony's GRU (reset-after) is ONNX's GRU with linear_before_reset: same gate order (z, r, h),
     // bias rows [input, recurrent] as ONNX's [Wb, Rb]. The Keras GRU without reset-after is not.
