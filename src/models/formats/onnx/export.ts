@@ -629,14 +629,71 @@ export const EXPORT_RULES: { readonly [T in LayerType]: ExportRule<SpecOf<T>> } 
       layout: 'nhwc',
     };
   },
-  multiHeadAttention: 'multi-head attention export is not implemented yet',
+  multiHeadAttention: (spec, { graph, inputs, tensor, hasTensor, inputShapes }) => {
+    // As Parsimony's layer computes it: inputs query, value (default query), key (default value);
+    // softmax(q k^T / sqrt(keyDim)) v per head, then the output projection.
+    const h = spec.numHeads;
+    const kd = spec.keyDim;
+    const vd = spec.valueDim ?? kd;
+    const [query, value = query, key = value] = inputs.map((v) => graph.as(v, 'nhwc').name);
+    const dq = inputShapes[0][inputShapes[0].length - 1];
+    const project = (x: string, name: string, size: number): string => {
+      const kernel = tensor(`${name}/kernel`);
+      let y = graph.node(
+        'MatMul',
+        [x, graph.floats(`${spec.name}_${name}_kernel`, kernel.values, [kernel.shape[0], h * size])],
+        spec.name,
+      );
+      if (hasTensor(`${name}/bias`))
+        y = graph.node(
+          'Add',
+          [y, graph.floats(`${spec.name}_${name}_bias`, tensor(`${name}/bias`).values, [h * size])],
+          spec.name,
+        );
+      const heads = graph.node(
+        'Reshape',
+        [y, graph.int64s(`${spec.name}_heads`, [0, 0, h, size])],
+        spec.name,
+      );
+      return graph.node('Transpose', [heads], spec.name, { perm: [0, 2, 1, 3] });
+    };
+    const q = graph.node(
+      'Mul',
+      [
+        project(query, 'query', kd),
+        graph.floats(`${spec.name}_scale`, new Float32Array([1 / Math.sqrt(kd)]), []),
+      ],
+      spec.name,
+    );
+    const k = project(key, 'key', kd);
+    const v = project(value, 'value', vd);
+    const kT = graph.node('Transpose', [k], spec.name, { perm: [0, 1, 3, 2] });
+    const attention = graph.node('Softmax', [graph.node('MatMul', [q, kT], spec.name)], spec.name, {
+      axis: -1,
+    });
+    const context = graph.node('Transpose', [graph.node('MatMul', [attention, v], spec.name)], spec.name, {
+      perm: [0, 2, 1, 3],
+    });
+    const merged = graph.node(
+      'Reshape',
+      [context, graph.int64s(`${spec.name}_merge`, [0, 0, h * vd])],
+      spec.name,
+    );
+    const outKernel = tensor('output/kernel');
+    let out = graph.node(
+      'MatMul',
+      [merged, graph.floats(`${spec.name}_output_kernel`, outKernel.values, [h * vd, dq])],
+      spec.name,
+    );
+    if (hasTensor('output/bias'))
+      out = graph.node(
+        'Add',
+        [out, graph.floats(`${spec.name}_output_bias`, tensor('output/bias').values, [dq])],
+        spec.name,
+      );
+    return { name: out, rank: 3, layout: 'nhwc' };
+  },
 };
-
-/** Whether a layer type has an export rule (false: the rule's reason). */
-export function exportRuleFor(type: LayerType): string | true {
-  const rule = EXPORT_RULES[type];
-  return typeof rule === 'string' ? rule : true;
-}
 
 /**
  * The ONNX model of a Parsimony model's weights. Inputs and outputs keep the spec's names and
