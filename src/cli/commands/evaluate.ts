@@ -70,7 +70,12 @@ export function registerEvaluateCommand(program: Command, io: CommandIO): void {
       20,
     )
     .option('--threads <n>', 'onnxruntime intra-op threads', parseIntegerOption('--threads', 1), 1)
-    .option('--seed <n>', 'seed of the dataset split', parseIntegerOption('--seed', 0), 0)
+    .option(
+      '--seed <n>',
+      'seed of the dataset split: the one the model was trained or compressed with (its scaler and held-out samples)',
+      parseIntegerOption('--seed', 0),
+      0,
+    )
     .option('--json', 'print the results as JSON')
     .action(async (model: string, options: EvaluateCommandOptions) => {
       const results = await runEvaluate(model, options);
