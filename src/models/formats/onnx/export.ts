@@ -540,9 +540,9 @@ export const EXPORT_RULES: { readonly [T in LayerType]: ExportRule<SpecOf<T>> } 
       const rows = transpose(t.values, t.shape, [1, 0]); // [4 units, width]
       const width = t.shape[0];
       const out = new Float32Array(rows.length);
-      order.forEach((from, to) =>
-        out.set(rows.subarray(from * units * width, (from + 1) * units * width), to * units * width),
-      );
+      order.forEach((from, to) => {
+        out.set(rows.subarray(from * units * width, (from + 1) * units * width), to * units * width);
+      });
       return out;
     };
     const kernel = tensor('kernel');
