@@ -143,6 +143,9 @@ export {
 export { initBackend } from './models/backends/index.js';
 export {
   analyzeOnnxFile,
+  type EvaluationResult,
+  evaluateModel,
+  exportOnnx,
   type OnnxModelComplexity,
   type OnnxNodeComplexity,
   readOnnxFile,

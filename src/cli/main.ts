@@ -11,6 +11,8 @@ import { registerCvCommand } from './commands/cv.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
+import { registerEvaluateCommand } from './commands/evaluate.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerGrowCommand } from './commands/grow.js';
 import { registerPlotCommands } from './commands/plot.js';
 import { registerSearchCommand } from './commands/search.js';
@@ -37,6 +39,8 @@ export function buildProgram(io: CommandIO = processIO): Command {
   registerDatasetsCommand(program, io);
   registerDashboardCommand(program, io);
   registerDescribeCommand(program, io);
+  registerEvaluateCommand(program, io);
+  registerExportCommand(program, io);
   registerPlotCommands(program, io);
   registerGrowCommand(program, io);
   registerSearchCommand(program, io);
