@@ -247,6 +247,9 @@ async function loadBase(reference: string): Promise<LoadedBase> {
       throw new ModelSpecError(
         `${reference}: no ${MODEL_FILES.weights}: compressing a model directory needs its weights (pass a spec file to train one first)`,
       );
+    // Reading weights makes tensors: the backend must be chosen first.
+    const { initBackend } = await import('../../models/backends/index.js');
+    await initBackend();
     const weights = await loadModelWeights(reference);
     return { spec: weights.spec, weights, label: path.basename(path.resolve(reference)) };
   }
