@@ -94,6 +94,8 @@ export interface PbtMemberSnapshot {
   valAccuracy: number;
   /** A copy of the member's weights. */
   weights: Float32Array[];
+  /** In phase 'exploited': the member whose weights and values it just copied. */
+  copiedFrom?: number;
 }
 
 export interface PbtRoundEvent {
@@ -219,7 +221,7 @@ export function sampleHyperparameters(space: PbtSpace, rng: Random): PbtHyperpar
   if (space.weightDecay) hp.weightDecay = logUniform(rng, space.weightDecay.low, space.weightDecay.high);
   if (space.dropout) hp.dropout = rng.uniform(space.dropout.low, space.dropout.high);
   if (space.augmentation) hp.augmentation = rng.uniform(space.augmentation.low, space.augmentation.high);
-  if (space.batchSize) hp.batchSize = space.batchSize[rng.int(0, space.batchSize.length)];
+  if (space.batchSize) hp.batchSize = space.batchSize[rng.int(0, space.batchSize.length - 1)];
   return hp;
 }
 
@@ -326,6 +328,7 @@ function snapshot(members: readonly Member[]): PbtMemberSnapshot[] {
     hyperparameters: { ...m.hp },
     valAccuracy: m.valAccuracy,
     weights: (m.weights ?? []).map((w) => w.slice()),
+    ...(m.copiedFrom !== undefined ? { copiedFrom: m.copiedFrom } : {}),
   }));
 }
 
@@ -414,7 +417,7 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
       const bottom = ranked.slice(population - replaced);
       const pick = root.fork(`exploit-${round}`);
       for (const m of bottom) {
-        const source = top[pick.int(0, top.length)];
+        const source = top[pick.int(0, top.length - 1)];
         m.weights = (source.weights ?? []).map((w) => w.slice());
         m.steps = source.steps.map((s) => ({ ...s, hyperparameters: { ...s.hyperparameters } }));
         m.initSeed = source.initSeed;
