@@ -97,19 +97,19 @@ describe('population-based training', () => {
       const exploited = events.find((e) => e.round === round && e.phase === 'exploited');
       assert.ok(trained && exploited, `events of round ${round}`);
       for (const after of exploited.members) {
-        const before = trained.members[after.member];
+        const own = trained.members[after.member];
         if (after.copiedFrom === undefined) {
-          assert.deepEqual(after.weights, before.weights, `member ${after.member} kept its weights`);
+          assert.deepEqual(after.weights, own.weights, `member ${after.member} kept its weights`);
           continue;
         }
         exploits++;
         const source = trained.members[after.copiedFrom];
         assert.notEqual(after.copiedFrom, after.member, 'copies another member');
-        assert.ok(source.valAccuracy >= before.valAccuracy, 'copies a better member');
+        assert.ok(source.valAccuracy >= own.valAccuracy, 'copies a better member');
         assert.equal(after.weights.length, source.weights.length, 'tensor count');
         for (let i = 0; i < source.weights.length; i++)
           assert.deepEqual(after.weights[i], source.weights[i], `tensor ${i} copied exactly`);
-        assert.notDeepEqual(after.weights, before.weights, 'the copied weights replace its own');
+        assert.notDeepEqual(after.weights, own.weights, 'the copied weights replace its own');
         within(after.hyperparameters as unknown as Record<string, number>, SPACE);
       }
     }
