@@ -3,6 +3,7 @@ import { before, describe, it } from 'node:test';
 import {
   exploreHyperparameters,
   PBT_SCHEDULE_ATTR,
+  type PbtMemberSnapshot,
   type PbtRoundEvent,
   type PbtSchedule,
   type PbtSetup,
@@ -97,13 +98,13 @@ describe('population-based training', () => {
       const exploited = events.find((e) => e.round === round && e.phase === 'exploited');
       assert.ok(trained && exploited, `events of round ${round}`);
       for (const after of exploited.members) {
-        const own = trained.members[after.member];
+        const own: PbtMemberSnapshot = trained.members[after.member];
         if (after.copiedFrom === undefined) {
           assert.deepEqual(after.weights, own.weights, `member ${after.member} kept its weights`);
           continue;
         }
         exploits++;
-        const source = trained.members[after.copiedFrom];
+        const source: PbtMemberSnapshot = trained.members[after.copiedFrom];
         assert.notEqual(after.copiedFrom, after.member, 'copies another member');
         assert.ok(source.valAccuracy >= own.valAccuracy, 'copies a better member');
         assert.equal(after.weights.length, source.weights.length, 'tensor count');
