@@ -11,6 +11,7 @@ import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
 import { registerGrowCommand } from './commands/grow.js';
+import { registerPbtCommand } from './commands/pbt.js';
 import { registerPlotCommands } from './commands/plot.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerStudiesCommand } from './commands/studies.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
   registerDatasetsCommand(program, io);
   registerDashboardCommand(program, io);
   registerDescribeCommand(program, io);
+  registerPbtCommand(program, io);
   registerPlotCommands(program, io);
   registerGrowCommand(program, io);
   registerSearchCommand(program, io);
