@@ -243,7 +243,7 @@ const line = (label: string, pick: (r: Row) => Outcome): string[] => [
   pct(mean(rows.map((r) => pick(r).testAccuracy))),
   rows.map((r) => pct(pick(r).testAccuracy)).join(' / '),
   String(mean(rows.map((r) => pick(r).epochs))),
-  String(mean(rows.map((r) => pick(r).trials))),
+  mean(rows.map((r) => pick(r).trials)).toFixed(1),
   mean(rows.map((r) => pick(r).seconds)).toFixed(1),
 ];
 const table = markdownTable(
