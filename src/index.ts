@@ -1,5 +1,6 @@
 /** The public API of Parsimony. Everything a user imports comes from here, named explicitly. */
 
+export * from './adapt/index.js';
 export { compressModel } from './compress/compress.js';
 export { compressionData } from './compress/data.js';
 export { type DistillationSettings, distillationLoss } from './compress/distill/loss.js';

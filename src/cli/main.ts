@@ -14,6 +14,7 @@ import { registerDescribeCommand } from './commands/describe.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerGrowCommand } from './commands/grow.js';
+import { registerPbtCommand } from './commands/pbt.js';
 import { registerPlotCommands } from './commands/plot.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerStudiesCommand } from './commands/studies.js';
@@ -41,6 +42,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
   registerDescribeCommand(program, io);
   registerEvaluateCommand(program, io);
   registerExportCommand(program, io);
+  registerPbtCommand(program, io);
   registerPlotCommands(program, io);
   registerGrowCommand(program, io);
   registerSearchCommand(program, io);

@@ -1,0 +1,487 @@
+/**
+ * Population-based training (Jaderberg et al. 2017): a population of members trains in rounds of
+ * a few epochs; after each round the bottom fraction copies the weights and hyperparameters of a
+ * random member of the top fraction (exploit) and perturbs the hyperparameters (explore: multiply
+ * by 0.8 or 1.2, or resample with some probability). Every member is a trial of a study (visible
+ * in `parsimony studies` and the dashboard), reporting its validation accuracy after each round.
+ *
+ * Members' weights are held as plain Float32Arrays between rounds; each round builds the model
+ * from the spec (so dropout can change), loads the weights and trains with a fresh AdamW state.
+ * Each member's schedule (its lineage: per round the hyperparameters, the training seed, the
+ * member that trained that round and whom it copied) is recorded, and `replayPbtSchedule`
+ * retrains one model along it; on the cpu backend this reproduces the member exactly.
+ *
+ * Members train one after another in this process (no worker threads yet).
+ */
+import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { InvalidArgumentError } from '../core/errors.js';
+import { Random } from '../core/random.js';
+import type { Study } from '../core/study.js';
+import type { Trial } from '../core/trial.js';
+import { sequential } from '../models/spec/builder.js';
+import type { ModelSpec } from '../models/spec/types.js';
+import { buildTfjsModel } from '../models/tfjs/build.js';
+import type { AugmentationConfig } from '../train/augment.js';
+import { type TrainingData, trainModel } from '../train/trainer.js';
+
+/** The hyperparameters PBT adapts (those the trainer supports). */
+export interface PbtHyperparameters {
+  learningRate: number;
+  /** Decoupled weight decay of AdamW. */
+  weightDecay: number;
+  /** Rate of every dropout layer the spec builder places. */
+  dropout: number;
+  /** Augmentation strength in [0, 1]: shift 0.125 * s of the image, rotation 15 * s degrees. */
+  augmentation: number;
+  batchSize: number;
+}
+
+/** Bounds of what is searched; a missing entry keeps its default value fixed. */
+export interface PbtSpace {
+  /** Log-uniform. */
+  learningRate?: { low: number; high: number };
+  /** Log-uniform (low > 0). */
+  weightDecay?: { low: number; high: number };
+  dropout?: { low: number; high: number };
+  augmentation?: { low: number; high: number };
+  /** Explore moves to a neighbouring choice. */
+  batchSize?: readonly number[];
+}
+
+export const PBT_DEFAULT_HYPERPARAMETERS: Readonly<PbtHyperparameters> = Object.freeze({
+  learningRate: 1e-3,
+  weightDecay: 0,
+  dropout: 0,
+  augmentation: 0,
+  batchSize: 32,
+});
+
+export const PBT_DEFAULT_SPACE: Readonly<PbtSpace> = Object.freeze({
+  learningRate: { low: 1e-4, high: 1e-1 },
+  weightDecay: { low: 1e-6, high: 1e-2 },
+  dropout: { low: 0, high: 0.5 },
+  batchSize: [16, 32, 64, 128],
+});
+
+/** What training needs: the data, the network for given hyperparameters, the space. */
+export interface PbtSetup {
+  train: TrainingData;
+  validation: TrainingData;
+  /** The network for these hyperparameters (only `dropout` may change the spec; weights must keep their shapes). */
+  buildSpec: (hyperparameters: PbtHyperparameters) => ModelSpec;
+  space?: PbtSpace;
+  epochsPerRound: number;
+}
+
+export interface PbtOptions extends PbtSetup {
+  population: number;
+  rounds: number;
+  /** Default 0. Seeds initial values, initialisation, training and explore per member and round. */
+  seed?: number;
+  /** Fraction of the population replaced after each round (default 0.25); also the top fraction copied from. */
+  fraction?: number;
+  /** Probability that explore resamples a value instead of scaling it (default 0.25). */
+  resampleProbability?: number;
+  /** A study to hold the members as trials (direction maximize). */
+  study: Study;
+  /** After training (phase 'trained') and after exploit and explore (phase 'exploited') of every round. */
+  onRound?: (event: PbtRoundEvent) => void;
+}
+
+export interface PbtMemberSnapshot {
+  member: number;
+  hyperparameters: PbtHyperparameters;
+  valAccuracy: number;
+  /** A copy of the member's weights. */
+  weights: Float32Array[];
+  /** In phase 'exploited': the member whose weights and values it just copied. */
+  copiedFrom?: number;
+}
+
+export interface PbtRoundEvent {
+  round: number;
+  phase: 'trained' | 'exploited';
+  members: PbtMemberSnapshot[];
+}
+
+export interface PbtScheduleStep {
+  round: number;
+  hyperparameters: PbtHyperparameters;
+  trainSeed: number;
+  /** The member whose process trained this round. */
+  trainedBy: number;
+  /** Set when the weights entering this round were copied from another member (exploit). */
+  copiedFrom?: number;
+  valAccuracy: number;
+}
+
+/** One member's lineage: replaying it from `initSeed` retrains the member's final model. */
+export interface PbtSchedule {
+  member: number;
+  initSeed: number;
+  epochsPerRound: number;
+  steps: PbtScheduleStep[];
+}
+
+export interface PbtMemberResult {
+  member: number;
+  trialNumber: number;
+  hyperparameters: PbtHyperparameters;
+  valAccuracy: number;
+  schedule: PbtSchedule;
+  weights: Float32Array[];
+}
+
+export interface PbtResult {
+  members: PbtMemberResult[];
+  /** Index of the member with the best final validation accuracy. */
+  best: number;
+  /** Epochs trained in all (population x rounds x epochsPerRound). */
+  totalEpochs: number;
+}
+
+/** User attribute holding a member's schedule in the study. */
+export const PBT_SCHEDULE_ATTR = 'pbtSchedule';
+
+const AUGMENT_SHIFT = 0.125;
+const AUGMENT_ROTATION = 15;
+
+/** A small MLP for PBT: flatten (for images), hidden dense layers each followed by dropout, softmax. */
+export function pbtMlpSpec(
+  shape: readonly number[],
+  classes: number,
+  hidden: readonly number[],
+  dropout: number,
+): ModelSpec {
+  const model = sequential([...shape], { name: `pbt-mlp-${hidden.join('-')}` });
+  if (shape.length > 1) model.add('flatten');
+  // The dropout layer is always there (rate 0 does nothing) so the layer list never changes.
+  for (const units of hidden)
+    model.add('dense', { units, activation: 'relu' }).add('dropout', { rate: dropout });
+  return model.add('dense', { units: classes, activation: 'softmax' }).build();
+}
+
+export function augmentationFor(strength: number): AugmentationConfig | undefined {
+  if (!(strength > 0)) return undefined;
+  return { shift: AUGMENT_SHIFT * strength, rotation: AUGMENT_ROTATION * strength };
+}
+
+function checkRange(
+  name: string,
+  range: { low: number; high: number } | undefined,
+  min: number,
+  max: number,
+): void {
+  if (range === undefined) return;
+  if (!(Number.isFinite(range.low) && Number.isFinite(range.high) && range.low <= range.high))
+    throw new InvalidArgumentError(
+      `pbt: space.${name} needs finite low <= high, got ${JSON.stringify(range)}`,
+    );
+  if (!(range.low >= min && range.high <= max))
+    throw new InvalidArgumentError(
+      `pbt: space.${name} must lie in [${min}, ${max}], got ${JSON.stringify(range)}`,
+    );
+}
+
+function checkSetup(setup: PbtSetup): PbtSpace {
+  const space = setup.space ?? PBT_DEFAULT_SPACE;
+  if (!(Number.isInteger(setup.epochsPerRound) && setup.epochsPerRound > 0))
+    throw new InvalidArgumentError(
+      `pbt: epochsPerRound must be a positive integer, got ${setup.epochsPerRound}`,
+    );
+  checkRange('learningRate', space.learningRate, Number.MIN_VALUE, 10);
+  checkRange('weightDecay', space.weightDecay, Number.MIN_VALUE, 1);
+  checkRange('dropout', space.dropout, 0, 0.95);
+  checkRange('augmentation', space.augmentation, 0, 1);
+  if (space.batchSize !== undefined) {
+    if (space.batchSize.length === 0 || !space.batchSize.every((b) => Number.isInteger(b) && b > 0))
+      throw new InvalidArgumentError(
+        `pbt: space.batchSize must be positive integers, got [${space.batchSize.join(',')}]`,
+      );
+  }
+  if (space.augmentation && space.augmentation.high > 0 && setup.train.shape.length !== 3)
+    throw new InvalidArgumentError(
+      `pbt: augmentation needs images [height,width,channels], the data has shape [${setup.train.shape.join(',')}]`,
+    );
+  return space;
+}
+
+function logUniform(rng: Random, low: number, high: number): number {
+  return Math.exp(rng.uniform(Math.log(low), Math.log(high)));
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
+}
+
+/** Values drawn uniformly (log-uniformly for rates) from the space; unsearched ones keep their defaults. */
+export function sampleHyperparameters(space: PbtSpace, rng: Random): PbtHyperparameters {
+  const hp = { ...PBT_DEFAULT_HYPERPARAMETERS };
+  if (space.learningRate) hp.learningRate = logUniform(rng, space.learningRate.low, space.learningRate.high);
+  if (space.weightDecay) hp.weightDecay = logUniform(rng, space.weightDecay.low, space.weightDecay.high);
+  if (space.dropout) hp.dropout = rng.uniform(space.dropout.low, space.dropout.high);
+  if (space.augmentation) hp.augmentation = rng.uniform(space.augmentation.low, space.augmentation.high);
+  if (space.batchSize) hp.batchSize = space.batchSize[rng.int(0, space.batchSize.length - 1)];
+  return hp;
+}
+
+/**
+ * Explore: each searched value is resampled with `resampleProbability`, else multiplied by 0.8 or
+ * 1.2 (clipped to its bounds); the batch size moves to a neighbouring choice instead.
+ */
+export function exploreHyperparameters(
+  hp: PbtHyperparameters,
+  space: PbtSpace,
+  rng: Random,
+  resampleProbability: number,
+): PbtHyperparameters {
+  const fresh = sampleHyperparameters(space, rng.fork('resample'));
+  const next = { ...hp };
+  for (const key of ['learningRate', 'weightDecay', 'dropout', 'augmentation'] as const) {
+    const range = space[key];
+    if (!range) continue;
+    if (rng.bool(resampleProbability)) next[key] = fresh[key];
+    else next[key] = clamp(hp[key] * (rng.bool() ? 0.8 : 1.2), range.low, range.high);
+  }
+  if (space.batchSize) {
+    const choices = [...space.batchSize].sort((a, b) => a - b);
+    if (rng.bool(resampleProbability)) next.batchSize = fresh.batchSize;
+    else {
+      const at = Math.max(0, choices.indexOf(hp.batchSize));
+      next.batchSize = choices[clamp(at + (rng.bool() ? -1 : 1), 0, choices.length - 1)];
+    }
+  }
+  return next;
+}
+
+/** Builds the network for `hyperparameters` holding `weights` (or the seeded initial ones). */
+export async function buildPbtModel(
+  setup: Pick<PbtSetup, 'buildSpec'>,
+  hyperparameters: PbtHyperparameters,
+  initSeed: number,
+  weights?: readonly Float32Array[],
+): Promise<TfLayers.LayersModel> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const model = await buildTfjsModel(setup.buildSpec(hyperparameters), { seed: initSeed });
+  if (weights) {
+    const shapes = model.weights.map((w) => w.shape);
+    if (shapes.length !== weights.length)
+      throw new InvalidArgumentError(
+        `pbt: the network has ${shapes.length} weight tensors, the member carries ${weights.length}`,
+      );
+    const tensors = weights.map((w, i) => tf.tensor(w, shapes[i] as number[]));
+    model.setWeights(tensors);
+    tf.dispose(tensors);
+  }
+  return model;
+}
+
+function readWeights(model: TfLayers.LayersModel): Float32Array[] {
+  return model.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+}
+
+/** One round: load the weights, train `epochsPerRound` epochs with these values, return the new weights. */
+async function trainRound(
+  setup: PbtSetup,
+  hp: PbtHyperparameters,
+  initSeed: number,
+  weights: Float32Array[] | undefined,
+  trainSeed: number,
+): Promise<{ weights: Float32Array[]; valAccuracy: number }> {
+  const model = await buildPbtModel(setup, hp, initSeed, weights);
+  try {
+    const augmentation = augmentationFor(hp.augmentation);
+    const result = await trainModel(model, setup.train, {
+      epochs: setup.epochsPerRound,
+      batchSize: hp.batchSize,
+      optimizer: { type: 'adamw', learningRate: hp.learningRate, weightDecay: hp.weightDecay },
+      validation: setup.validation,
+      seed: trainSeed,
+      ...(augmentation ? { augmentation } : {}),
+    });
+    const last = result.history[result.history.length - 1];
+    return { weights: readWeights(model), valAccuracy: last.valAccuracy ?? 0 };
+  } finally {
+    model.dispose();
+  }
+}
+
+function seedOf(rng: Random, label: string): number {
+  return rng.fork(label).nextUint32() % 2_147_483_647;
+}
+
+interface Member {
+  index: number;
+  trial: Trial;
+  hp: PbtHyperparameters;
+  initSeed: number;
+  weights: Float32Array[] | undefined;
+  valAccuracy: number;
+  steps: PbtScheduleStep[];
+  /** Set by exploit: who the weights entering the next round came from. */
+  copiedFrom: number | undefined;
+}
+
+function snapshot(members: readonly Member[]): PbtMemberSnapshot[] {
+  return members.map((m) => ({
+    member: m.index,
+    hyperparameters: { ...m.hp },
+    valAccuracy: m.valAccuracy,
+    weights: (m.weights ?? []).map((w) => w.slice()),
+    ...(m.copiedFrom !== undefined ? { copiedFrom: m.copiedFrom } : {}),
+  }));
+}
+
+function scheduleOf(m: Member, epochsPerRound: number): PbtSchedule {
+  return {
+    member: m.index,
+    initSeed: m.initSeed,
+    epochsPerRound,
+    steps: m.steps.map((s) => ({ ...s, hyperparameters: { ...s.hyperparameters } })),
+  };
+}
+
+export async function runPbt(options: PbtOptions): Promise<PbtResult> {
+  const space = checkSetup(options);
+  const { population, rounds } = options;
+  if (!(Number.isInteger(population) && population >= 2))
+    throw new InvalidArgumentError(`pbt: population must be an integer >= 2, got ${population}`);
+  if (!(Number.isInteger(rounds) && rounds > 0))
+    throw new InvalidArgumentError(`pbt: rounds must be a positive integer, got ${rounds}`);
+  const fraction = options.fraction ?? 0.25;
+  if (!(fraction > 0 && fraction <= 0.5))
+    throw new InvalidArgumentError(`pbt: fraction must be in (0, 0.5], got ${fraction}`);
+  const resampleProbability = options.resampleProbability ?? 0.25;
+  if (!(resampleProbability >= 0 && resampleProbability <= 1))
+    throw new InvalidArgumentError(`pbt: resampleProbability must be in [0, 1], got ${resampleProbability}`);
+  if (options.study.directions.length !== 1 || options.study.directions[0] !== 'maximize')
+    throw new InvalidArgumentError(
+      'pbt: the study must have one objective to maximize (validation accuracy)',
+    );
+  const root = new Random(options.seed ?? 0);
+  const replaced = Math.max(1, Math.floor(population * fraction));
+
+  const members: Member[] = [];
+  for (let index = 0; index < population; index++) {
+    const hp = sampleHyperparameters(space, root.fork(`initial-${index}`));
+    // The trial's params are the member's starting values (enqueued, so the sampler does not
+    // choose them); the values it moves to later live in its schedule.
+    await options.study.enqueueTrial({ ...hp });
+    const trial = await options.study.ask();
+    if (space.learningRate)
+      trial.suggestFloat('learningRate', space.learningRate.low, space.learningRate.high, { log: true });
+    if (space.weightDecay)
+      trial.suggestFloat('weightDecay', space.weightDecay.low, space.weightDecay.high, { log: true });
+    if (space.dropout) trial.suggestFloat('dropout', space.dropout.low, space.dropout.high);
+    if (space.augmentation)
+      trial.suggestFloat('augmentation', space.augmentation.low, space.augmentation.high);
+    if (space.batchSize) trial.suggestCategorical('batchSize', space.batchSize);
+    trial.setUserAttr('pbtMember', index);
+    for (const [key, value] of Object.entries(hp)) trial.setUserAttr(`pbtInitial.${key}`, value);
+    members.push({
+      index,
+      trial,
+      hp,
+      initSeed: seedOf(root, `init-${index}`),
+      weights: undefined,
+      valAccuracy: Number.NaN,
+      steps: [],
+      copiedFrom: undefined,
+    });
+  }
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const m of members) {
+        const trainSeed = seedOf(root, `train-${m.index}-${round}`);
+        const out = await trainRound(options, m.hp, m.initSeed, m.weights, trainSeed);
+        m.weights = out.weights;
+        m.valAccuracy = out.valAccuracy;
+        m.steps.push({
+          round,
+          hyperparameters: { ...m.hp },
+          trainSeed,
+          trainedBy: m.index,
+          ...(m.copiedFrom !== undefined ? { copiedFrom: m.copiedFrom } : {}),
+          valAccuracy: out.valAccuracy,
+        });
+        m.copiedFrom = undefined;
+        m.trial.report(out.valAccuracy, round);
+        m.trial.setUserAttr(PBT_SCHEDULE_ATTR, scheduleOf(m, options.epochsPerRound));
+        await m.trial.flush();
+      }
+      options.onRound?.({ round, phase: 'trained', members: snapshot(members) });
+      if (round === rounds - 1) break;
+      // Ties keep the lower index first, so the ranking is deterministic.
+      const ranked = [...members].sort((a, b) => b.valAccuracy - a.valAccuracy || a.index - b.index);
+      const top = ranked.slice(0, replaced);
+      const bottom = ranked.slice(population - replaced);
+      const pick = root.fork(`exploit-${round}`);
+      for (const m of bottom) {
+        const source = top[pick.int(0, top.length - 1)];
+        m.weights = (source.weights ?? []).map((w) => w.slice());
+        m.steps = source.steps.map((s) => ({ ...s, hyperparameters: { ...s.hyperparameters } }));
+        m.initSeed = source.initSeed;
+        m.valAccuracy = source.valAccuracy;
+        m.hp = exploreHyperparameters(
+          source.hp,
+          space,
+          root.fork(`explore-${m.index}-${round}`),
+          resampleProbability,
+        );
+        m.copiedFrom = source.index;
+      }
+      options.onRound?.({ round, phase: 'exploited', members: snapshot(members) });
+    }
+    for (const m of members) {
+      m.trial.setUserAttr(PBT_SCHEDULE_ATTR, scheduleOf(m, options.epochsPerRound));
+      for (const [key, value] of Object.entries(m.hp)) m.trial.setUserAttr(`pbtFinal.${key}`, value);
+      await options.study.tell(m.trial, m.valAccuracy);
+    }
+  } catch (error) {
+    // Members not yet told fail with the error; one already told stays as it was.
+    for (const m of members) await options.study.tell(m.trial, { state: 'FAIL' }).catch(() => undefined);
+    throw error;
+  }
+  let best = 0;
+  for (const m of members) if (m.valAccuracy > members[best].valAccuracy) best = m.index;
+  return {
+    members: members.map((m) => ({
+      member: m.index,
+      trialNumber: m.trial.number,
+      hyperparameters: { ...m.hp },
+      valAccuracy: m.valAccuracy,
+      schedule: scheduleOf(m, options.epochsPerRound),
+      weights: m.weights ?? [],
+    })),
+    best,
+    totalEpochs: population * rounds * options.epochsPerRound,
+  };
+}
+
+/**
+ * Trains one model along a recorded schedule: the same initial weights, then per round the same
+ * hyperparameters and training seed. Returns its weights and the last round's validation accuracy.
+ */
+export async function replayPbtSchedule(
+  schedule: PbtSchedule,
+  setup: PbtSetup,
+): Promise<{ weights: Float32Array[]; valAccuracy: number; rounds: number[] }> {
+  checkSetup(setup);
+  if (setup.epochsPerRound !== schedule.epochsPerRound)
+    throw new InvalidArgumentError(
+      `replay: the schedule trained ${schedule.epochsPerRound} epochs per round, the setup asks ${setup.epochsPerRound}`,
+    );
+  if (schedule.steps.length === 0) throw new InvalidArgumentError('replay: the schedule has no rounds');
+  let weights: Float32Array[] | undefined;
+  const rounds: number[] = [];
+  for (const [i, step] of schedule.steps.entries()) {
+    if (step.round !== i)
+      throw new InvalidArgumentError(
+        `replay: step ${i} of the schedule is round ${step.round}, expected ${i}`,
+      );
+    const out = await trainRound(setup, step.hyperparameters, schedule.initSeed, weights, step.trainSeed);
+    weights = out.weights;
+    rounds.push(out.valAccuracy);
+  }
+  return { weights: weights ?? [], valAccuracy: rounds[rounds.length - 1], rounds };
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  datasetMetaFeatures,
+  META_FEATURES_ATTR,
+  metaFeatureDistance,
+  WARM_START_FROM_ATTR,
+  warmStartStudy,
+} from '../../src/adapt/warm-start.js';
+import { CategoricalDistribution, FloatDistribution } from '../../src/core/distributions.js';
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import type { FrozenTrial } from '../../src/core/frozen-trial.js';
+import { Random } from '../../src/core/random.js';
+import { createDataset, type Dataset, subset } from '../../src/data/dataset.js';
+import { loadDigits } from '../../src/data/digits.js';
+import { RandomSampler } from '../../src/samplers/random.js';
+import { InMemoryStorage } from '../../src/storage/memory.js';
+import { createStudy } from '../../src/study/create.js';
+
+/** Two Gaussian blobs in 5 features, 9 of every 10 samples in class 0 (unlike digits in every way). */
+function blobs(n: number, seed: number): Dataset {
+  const rng = new Random(seed);
+  const labels = Int32Array.from({ length: n }, (_, i) => (i % 10 === 0 ? 1 : 0));
+  const data = Float32Array.from({ length: n * 5 }, (_, i) => rng.normal(labels[Math.floor(i / 5)] * 3, 1));
+  return createDataset({
+    name: 'blobs',
+    data,
+    numFeatures: 5,
+    labels,
+    classNames: ['a', 'b'],
+    provenance: { source: 'test blobs', location: 'memory' },
+  });
+}
+
+const SPACE = {
+  learningRate: new FloatDistribution(1e-4, 1e-1, { log: true }),
+  units: new CategoricalDistribution([8, 16, 32]),
+};
+
+async function pastStudy(
+  storage: InMemoryStorage,
+  name: string,
+  dataset: Dataset,
+  score: (lr: number, units: number) => number,
+  seed: number,
+): Promise<void> {
+  const study = await createStudy({
+    storage,
+    studyName: name,
+    direction: 'maximize',
+    sampler: new RandomSampler({ seed }),
+  });
+  await study.setUserAttr(META_FEATURES_ATTR, datasetMetaFeatures(dataset));
+  for (let i = 0; i < 8; i++) {
+    const trial = await study.ask();
+    const lr = trial.suggestFloat('learningRate', 1e-4, 1e-1, { log: true });
+    const units = trial.suggestCategorical('units', [8, 16, 32]);
+    await study.tell(trial, score(lr, units));
+  }
+}
+
+describe('warm starts from past studies', () => {
+  it('computes meta-features with landmarkers that tell an easy dataset', () => {
+    const digits = datasetMetaFeatures(loadDigits());
+    assert.equal(digits.samples, 1797, 'samples');
+    assert.equal(digits.features, 64, 'features');
+    assert.equal(digits.classes, 10, 'classes');
+    assert.ok(
+      digits.classBalance > 0.9 && digits.classEntropy > 0.99,
+      `digits balance ${JSON.stringify(digits)}`,
+    );
+    assert.ok(digits.oneNearestNeighbourAccuracy > 0.9, `1-NN ${digits.oneNearestNeighbourAccuracy}`);
+    assert.ok(digits.nearestCentroidAccuracy > 0.8, `centroid ${digits.nearestCentroidAccuracy}`);
+    const skewed = datasetMetaFeatures(blobs(400, 1));
+    assert.ok(Math.abs(skewed.classBalance - 40 / 360) < 1e-12, `balance ${skewed.classBalance}`);
+    assert.ok(skewed.classEntropy < 0.5, `entropy ${skewed.classEntropy}`);
+    // A subsample of digits is nearer to digits than the blobs are.
+    const part = datasetMetaFeatures(subset(loadDigits(), new Random(2).permutation(1797).subarray(0, 900)));
+    assert.ok(
+      metaFeatureDistance(digits, part) < metaFeatureDistance(digits, skewed),
+      'digits nearer to digits',
+    );
+  });
+
+  it('enqueues the best configuration of the nearest past study with the same space first', async () => {
+    const storage = new InMemoryStorage();
+    const digits = loadDigits();
+    await pastStudy(storage, 'blobs-past', blobs(400, 3), (lr, units) => lr * 10 + units, 1);
+    await pastStudy(
+      storage,
+      'digits-past',
+      digits,
+      (lr, units) => -Math.abs(Math.log10(lr) + 2) - units / 100,
+      2,
+    );
+    // Same data, another space: never used.
+    const other = await createStudy({ storage, studyName: 'other-space', direction: 'maximize' });
+    await other.setUserAttr(META_FEATURES_ATTR, datasetMetaFeatures(digits));
+    const t = await other.ask();
+    t.suggestFloat('dropout', 0, 0.5);
+    await other.tell(t, 1);
+
+    const study = await createStudy({ storage, studyName: 'new', direction: 'maximize' });
+    const meta = datasetMetaFeatures(subset(digits, new Random(5).permutation(1797).subarray(0, 1200)));
+    const sources = await warmStartStudy(study, { metaFeatures: meta, space: SPACE, maxStudies: 2 });
+    assert.deepEqual(
+      sources.map((s) => s.studyName),
+      ['digits-past', 'blobs-past'],
+      'nearest first, the other space skipped',
+    );
+    const best = (await storage.getAllTrials(await storage.getStudyIdFromName('digits-past')))
+      .filter((x: FrozenTrial) => x.state === 'COMPLETE')
+      .sort((a: FrozenTrial, b: FrozenTrial) => (b.values?.[0] ?? 0) - (a.values?.[0] ?? 0))[0];
+    assert.deepEqual(sources[0].enqueued[0], best.params, 'the best past configuration');
+    const first = await study.ask();
+    assert.equal(
+      first.suggestFloat('learningRate', 1e-4, 1e-1, { log: true }),
+      best.params.learningRate,
+      'lr',
+    );
+    assert.equal(first.suggestCategorical('units', [8, 16, 32]), best.params.units, 'units');
+    assert.equal(first.userAttrs[WARM_START_FROM_ATTR], 'digits-past', 'source recorded');
+    assert.deepEqual((await study.getUserAttrs())[META_FEATURES_ATTR], meta, 'meta-features recorded');
+    // Warm-starting twice does not enqueue the same configuration again.
+    await warmStartStudy(study, { metaFeatures: meta, space: SPACE, maxStudies: 2 });
+    assert.equal(
+      (await study.getTrials({ states: ['WAITING'] })).length,
+      1,
+      'one waiting (the blobs config)',
+    );
+    await assert.rejects(
+      warmStartStudy(study, { metaFeatures: meta, space: SPACE, maxStudies: 0 }),
+      (e: unknown) => e instanceof InvalidArgumentError && /maxStudies/.test(e.message),
+    );
+  });
+});
