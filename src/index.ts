@@ -99,6 +99,7 @@ export {
   trainValTestSplit,
   writePreparation,
 } from './data/index.js';
+export { type EvaluationResult, evaluateModel, exportOnnx } from './deploy/index.js';
 export {
   type ChooseDepthOptions,
   type CrossValidateOptions,
@@ -144,9 +145,6 @@ export {
 export { initBackend } from './models/backends/index.js';
 export {
   analyzeOnnxFile,
-  type EvaluationResult,
-  evaluateModel,
-  exportOnnx,
   type OnnxModelComplexity,
   type OnnxNodeComplexity,
   readOnnxFile,

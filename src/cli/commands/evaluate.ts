@@ -1,10 +1,10 @@
 /**
  * `parsimony evaluate <model.onnx | model dir> --dataset D [--compare other] [--json]`: accuracy,
- * latency per sample and per batch, and size on disk (src/models/formats/onnx/evaluate.ts);
+ * latency per sample and per batch, and size on disk (src/deploy/evaluate.ts);
  * with --compare, both models side by side on the same data.
  */
 import type { Command } from 'commander';
-import type { EvaluationResult } from '../../models/formats/onnx/evaluate.js';
+import type { EvaluationResult } from '../../deploy/evaluate.js';
 import { parseIntegerOption } from '../options.js';
 import { type CommandIO, formatTable } from '../output.js';
 
@@ -22,7 +22,7 @@ export async function runEvaluate(
   model: string,
   options: EvaluateCommandOptions,
 ): Promise<EvaluationResult[]> {
-  const { evaluateModel } = await import('../../models/formats/onnx/evaluate.js');
+  const { evaluateModel } = await import('../../deploy/evaluate.js');
   const targets = options.compare ? [model, options.compare] : [model];
   const results: EvaluationResult[] = [];
   for (const target of targets) results.push(await evaluateModel(target, options));

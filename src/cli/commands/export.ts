@@ -1,7 +1,7 @@
 /**
  * `parsimony export <model dir> --format onnx [--out file.onnx]`: a Parsimony model (trained, or
  * from `parsimony compress`, rebuilt from what is stored) as an ONNX file that takes and returns
- * Parsimony's shapes (NHWC images). See src/models/formats/onnx/export.ts for the layout and the
+ * Parsimony's shapes (NHWC images). See src/deploy/onnx-export.ts for the layout and the
  * layer types it covers. Nothing is written on failure.
  */
 import { rename, stat, writeFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ export async function runExport(
   const { initBackend } = await import('../../models/backends/index.js');
   await initBackend(); // reading a saved model builds it in TensorFlow.js
   const { readCompressedModel } = await import('../../compress/store.js');
-  const { exportOnnx, EXPORT_OPSET } = await import('../../models/formats/onnx/export.js');
+  const { exportOnnx, EXPORT_OPSET } = await import('../../deploy/onnx-export.js');
   const { modelProtoType } = await import('../../models/formats/onnx/proto.js');
   const { weights } = await readCompressedModel(dir);
   const proto = exportOnnx(weights, VERSION);

@@ -13,9 +13,16 @@
  * a rule does not compile); a rule may be a string saying why the type cannot be exported yet.
  */
 
-import type { LayerWeights, ModelWeights, NamedTensor } from '../../../compress/model-weights.js';
-import { OnnxError } from '../../../core/errors.js';
-import { pair } from '../../spec/layers/kind.js';
+import type { LayerWeights, ModelWeights, NamedTensor } from '../compress/model-weights.js';
+import { OnnxError } from '../core/errors.js';
+import type {
+  AttributeProto,
+  ModelProto,
+  NodeProto,
+  TensorProto,
+  ValueInfoProto,
+} from '../models/formats/onnx/proto.js';
+import { pair } from '../models/spec/layers/kind.js';
 import type {
   Activation,
   Conv2dSpec,
@@ -25,9 +32,8 @@ import type {
   Pool2dSpec,
   SeparableConv2dSpec,
   SpecOf,
-} from '../../spec/types.js';
-import { inferShapes } from '../../spec/validate.js';
-import type { AttributeProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './proto.js';
+} from '../models/spec/types.js';
+import { inferShapes } from '../models/spec/validate.js';
 
 export const EXPORT_OPSET = 17;
 

@@ -11,11 +11,11 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DataError, OnnxError } from '../../../core/errors.js';
-import type { Dataset } from '../../../data/dataset.js';
-import { loadDataset } from '../../../data/registry.js';
-import { fitStandardScaler, splitBundle } from '../../../data/transforms.js';
-import { int64 } from './proto.js';
+import { DataError, OnnxError } from '../core/errors.js';
+import type { Dataset } from '../data/dataset.js';
+import { loadDataset } from '../data/registry.js';
+import { fitStandardScaler, splitBundle } from '../data/transforms.js';
+import { int64 } from '../models/formats/onnx/proto.js';
 
 export interface EvaluateOptions {
   dataset: string;
@@ -62,7 +62,7 @@ interface LoadedRunner {
 
 async function onnxRunner(file: string, threads: number): Promise<LoadedRunner> {
   // Read and checked by Parsimony's own reader first, so a bad file is a one-line error naming it.
-  const { readOnnxFile } = await import('./model-file.js');
+  const { readOnnxFile } = await import('../models/formats/onnx/model-file.js');
   const { proto } = readOnnxFile(file);
   const graph = proto.graph;
   const initializers = new Set(graph?.initializer.map((t) => t.name));
@@ -107,11 +107,11 @@ async function onnxRunner(file: string, threads: number): Promise<LoadedRunner> 
 }
 
 async function parsimonyRunner(dir: string): Promise<LoadedRunner> {
-  const { initBackend } = await import('../../backends/index.js');
+  const { initBackend } = await import('../models/backends/index.js');
   const backend = await initBackend();
   const tf = await import('@tensorflow/tfjs-core');
-  const { readCompressedModel } = await import('../../../compress/store.js');
-  const { buildModelWithWeights } = await import('../../../compress/model-weights.js');
+  const { readCompressedModel } = await import('../compress/store.js');
+  const { buildModelWithWeights } = await import('../compress/model-weights.js');
   const { weights } = await readCompressedModel(dir);
   const model = await buildModelWithWeights(weights);
   const input = weights.spec.inputs[0];
@@ -166,7 +166,7 @@ export async function evaluateModel(target: string, options: EvaluateOptions): P
   const threads = options.threads ?? 1;
   const info = await stat(target).catch(() => null);
   if (!info) {
-    const { FileNotFoundError } = await import('../../../core/errors.js');
+    const { FileNotFoundError } = await import('../core/errors.js');
     throw new FileNotFoundError(target, 'model');
   }
   const { data, split } = await evaluationData(options.dataset, options.seed ?? 0);
