@@ -4,6 +4,7 @@
  * so that a Reshape's target is known. Every op the analysis supports has an entry in SHAPE_RULES.
  */
 import { OnnxError } from '../../../core/errors.js';
+import { ELEMENTWISE_OPS } from './elementwise-ops.js';
 import { type AttributeValue, type OnnxNode, tensorValues } from './graph.js';
 import type { TensorProto } from './proto.js';
 
@@ -598,50 +599,7 @@ const where: ShapeRule = (c) => {
   ];
 };
 
-const UNARY = [
-  'Relu',
-  'LeakyRelu',
-  'Sigmoid',
-  'HardSigmoid',
-  'HardSwish',
-  'Tanh',
-  'Elu',
-  'Selu',
-  'Celu',
-  'Gelu',
-  'Erf',
-  'Exp',
-  'Log',
-  'Sqrt',
-  'Reciprocal',
-  'Abs',
-  'Softplus',
-  'Softsign',
-  'Clip',
-  'Softmax',
-  'LogSoftmax',
-  'Hardmax',
-  'Floor',
-  'Ceil',
-  'Round',
-  'Sign',
-  'Sin',
-  'Cos',
-  'Mish',
-  'ThresholdedRelu',
-  'Shrink',
-  'LRN',
-  'InstanceNormalization',
-  'GroupNormalization',
-  'PRelu',
-  'CumSum',
-  'Trilu',
-  'IsNaN',
-  'IsInf',
-  'MeanVarianceNormalization',
-  'QuantizeLinear',
-  'DequantizeLinear',
-];
+const UNARY = [...ELEMENTWISE_OPS, 'InstanceNormalization', 'GroupNormalization', 'PRelu'];
 
 const ARITHMETIC: Record<string, (a: number, b: number) => number> = {
   Add: (a, b) => a + b,
