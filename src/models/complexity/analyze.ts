@@ -99,9 +99,19 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
         (layer.compression?.storedWeightBits ?? nonZeroWeights * bits) + (others + cost.state) * FLOAT_BITS,
     };
   });
-  const sum = (key: keyof LayerComplexity) => layers.reduce((a, l) => a + (l[key] as number), 0);
+  return { name: spec.name ?? 'model', ...complexityTotals(layers), layers };
+}
+
+/** Learned parameters only: the cheapest check a search can run on a candidate. */
+export function countParams(spec: ModelSpec): number {
+  return analyzeModel(spec).params;
+}
+
+/** The model totals of per-layer (or per-node) figures: sums, and the largest single activation. */
+export function complexityTotals(layers: readonly Omit<LayerComplexity, 'type'>[]) {
+  const sum = (key: Exclude<keyof LayerComplexity, 'type' | 'name' | 'inputs' | 'outputShape'>) =>
+    layers.reduce((a, l) => a + (l[key] as number), 0);
   return {
-    name: spec.name ?? 'model',
     params: sum('params'),
     trainableParams: sum('trainableParams'),
     nonTrainableParams: sum('nonTrainableParams'),
@@ -115,11 +125,5 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
     weightBytes: sum('weightBytes'),
     nonZeroParams: sum('nonZeroParams'),
     storedBits: sum('storedBits'),
-    layers,
   };
-}
-
-/** Learned parameters only: the cheapest check a search can run on a candidate. */
-export function countParams(spec: ModelSpec): number {
-  return analyzeModel(spec).params;
 }

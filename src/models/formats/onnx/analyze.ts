@@ -6,7 +6,7 @@
  * An op without a rule stops the analysis with its name rather than counting it as zero.
  */
 import { OnnxError } from '../../../core/errors.js';
-import type { LayerComplexity, ModelComplexity } from '../../complexity/analyze.js';
+import { complexityTotals, type LayerComplexity, type ModelComplexity } from '../../complexity/analyze.js';
 import { elementBytes, type OnnxGraph, type OnnxNode, readGraph, tensorValues } from './graph.js';
 import { readOnnxFile } from './model-file.js';
 import { opRule } from './op-costs.js';
@@ -114,7 +114,6 @@ export function analyzeOnnxGraph(graph: OnnxGraph): OnnxModelComplexity {
     }
     layers.push(nodeComplexity(node, c, infos, counted, graph, zeroMacOps, used));
   }
-  const sum = (key: keyof OnnxNodeComplexity) => layers.reduce((a, l) => a + (l[key] as number), 0);
   return {
     format: 'onnx',
     name: graph.name,
@@ -123,19 +122,7 @@ export function analyzeOnnxGraph(graph: OnnxGraph): OnnxModelComplexity {
     opsets: graph.opsets,
     inputs,
     assumptions,
-    params: sum('params'),
-    trainableParams: sum('trainableParams'),
-    nonTrainableParams: sum('nonTrainableParams'),
-    frozenParams: 0,
-    stateValues: sum('stateValues'),
-    connections: sum('connections'),
-    macs: sum('macs'),
-    flops: sum('flops'),
-    activationBytes: sum('activationBytes'),
-    peakActivationBytes: layers.reduce((a, l) => Math.max(a, l.activationBytes), 0),
-    weightBytes: sum('weightBytes'),
-    nonZeroParams: sum('nonZeroParams'),
-    storedBits: sum('storedBits'),
+    ...complexityTotals(layers),
     zeroMacOps,
     constantNodes,
     layers,
