@@ -224,6 +224,16 @@ export {
   type SizeSearchResult,
   type SizeSearchRow,
 } from './search/size-search.js';
+export {
+  suggestTabularLayers,
+  TABULAR_ACTIVATIONS,
+  TABULAR_NORMS,
+  type TabularLayer,
+  type TabularNorm,
+  type TabularSpaceOptions,
+  tabularSpace,
+  tabularSpec,
+} from './search/tabular-space.js';
 export { type CopyStudyOptions, copyStudy } from './storage/copy.js';
 export { type ExportFormat, exportTrials } from './storage/export.js';
 export { createStorage } from './storage/factory.js';
