@@ -207,6 +207,7 @@ export { NSGAIISampler, type NSGAIISamplerOptions } from './samplers/nsga2/nsga2
 export { PartialFixedSampler } from './samplers/partial-fixed.js';
 export { QMCSampler, type QMCSamplerOptions } from './samplers/qmc/qmc-sampler.js';
 export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
+export { ReinforceSampler, type ReinforceSamplerOptions } from './samplers/reinforce.js';
 export { TPESampler, type TPESamplerOptions } from './samplers/tpe/tpe-sampler.js';
 export {
   checkBudget,

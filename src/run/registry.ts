@@ -25,6 +25,7 @@ import type { GridSamplerOptions } from '../samplers/grid.js';
 import type { NSGAIISamplerOptions } from '../samplers/nsga2/nsga2-sampler.js';
 import type { QMCSamplerOptions } from '../samplers/qmc/qmc-sampler.js';
 import type { RandomSamplerOptions } from '../samplers/random.js';
+import type { ReinforceSamplerOptions } from '../samplers/reinforce.js';
 import type { TPESamplerOptions } from '../samplers/tpe/tpe-sampler.js';
 
 /** A sampler or pruner by name with its options, as a study file gives it. */
@@ -180,6 +181,20 @@ const SAMPLERS: Readonly<Record<string, Entry<Sampler>>> = {
       localStepProb: 'number',
     } as const satisfies OptionTable<AgingEvolutionSamplerOptions>,
     build: async (o) => new (await import('../samplers/aging-evolution.js')).AgingEvolutionSampler(o),
+  },
+  reinforce: {
+    summary:
+      'reinforcement-learning controller: REINFORCE over the decisions with a moving-average baseline (several objectives by Chebyshev scalarisation)',
+    options: {
+      seed: 'integer',
+      learningRate: 'number',
+      batchSize: 'integer',
+      baselineDecay: 'number',
+      entropyWeight: 'number',
+      bins: 'integer',
+      weights: 'numbers',
+    } as const satisfies OptionTable<ReinforceSamplerOptions>,
+    build: async (o) => new (await import('../samplers/reinforce.js')).ReinforceSampler(o),
   },
   grid: {
     summary: 'every combination of the categorical choices and `step` grids of the space',

@@ -24,6 +24,7 @@ import { GridSampler } from '../../src/samplers/grid.js';
 import { NSGAIISampler } from '../../src/samplers/nsga2/nsga2-sampler.js';
 import { QMCSampler } from '../../src/samplers/qmc/qmc-sampler.js';
 import { RandomSampler } from '../../src/samplers/random.js';
+import { ReinforceSampler } from '../../src/samplers/reinforce.js';
 import { TPESampler } from '../../src/samplers/tpe/tpe-sampler.js';
 import { createStudy } from '../../src/study/create.js';
 import { constant, reportOnly, runCurve } from '../pruners/helpers.js';
@@ -56,6 +57,7 @@ const SAMPLER_CLASSES: Record<string, abstract new (...args: never[]) => Sampler
   nsga2: NSGAIISampler,
   grid: GridSampler,
   'aging-evolution': AgingEvolutionSampler,
+  reinforce: ReinforceSampler,
 };
 
 /** Options a pruner cannot do without. */
@@ -77,6 +79,7 @@ describe('sampler and pruner registry', () => {
       'nsga2',
       'qmc',
       'random',
+      'reinforce',
       'tpe',
     ]);
     assert.deepEqual([...PRUNER_NAMES].sort(), [

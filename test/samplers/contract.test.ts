@@ -109,6 +109,7 @@ const CMAES = { module: 'src/samplers/cmaes/cmaes-sampler.js', exportName: 'CmaE
 const QMC = { module: 'src/samplers/qmc/qmc-sampler.js', exportName: 'QMCSampler' };
 const NSGA2 = { module: 'src/samplers/nsga2/nsga2-sampler.js', exportName: 'NSGAIISampler' };
 const AGING = { module: 'src/samplers/aging-evolution.js', exportName: 'AgingEvolutionSampler' };
+const REINFORCE = { module: 'src/samplers/reinforce.js', exportName: 'ReinforceSampler' };
 const GRID_SAMPLER = { module: 'src/samplers/grid.js', exportName: 'GridSampler' };
 const PARTIAL_FIXED = { module: 'src/samplers/partial-fixed.js', exportName: 'PartialFixedSampler' };
 
@@ -180,6 +181,14 @@ const IMPLEMENTATIONS: Implementation[] = [
     needs: [AGING],
     // A small population so most of the 40 trials are mutated children, not random ones.
     make: ([C], seed) => new (as(C))({ seed, populationSize: 8, sampleSize: 3 }),
+    trials: 40,
+    multiObjective: 'supported',
+  },
+  {
+    name: 'ReinforceSampler',
+    needs: [REINFORCE],
+    // Small batches so the 40 trials make several policy updates.
+    make: ([C], seed) => new (as(C))({ seed, batchSize: 3 }),
     trials: 40,
     multiObjective: 'supported',
   },
