@@ -326,6 +326,18 @@ const attentionRule: ChannelRule<SpecFor<'multiHeadAttention'>> = {
   cut: (_spec, _kept, _tensor, shape) => whole(shape.length),
 };
 
+/** Experts share the input and output channels: neither is pruned by channel. */
+const expertsRule: ChannelRule<SpecFor<'mixtureOfExperts'>> = {
+  propagate(spec, inputs, _shapes, context) {
+    for (const ids of inputs) context.pin(ids, 'mixture-of-experts channels are not pruned');
+    const output = context.produce(spec.units);
+    context.pin(output, 'mixture-of-experts channels are not pruned');
+    return output;
+  },
+  resize: (spec) => spec,
+  cut: (_spec, _kept, _tensor, shape) => whole(shape.length),
+};
+
 /**
  * An elementwise multiply (squeeze-and-excitation's gate times its features) keeps channels apart
  * like an add: its operands' ids are joined; an operand broadcast over the channel axis (last
@@ -375,6 +387,7 @@ export const CHANNEL_RULES: ChannelRules & { readonly multiply: ChannelRule<neve
   lstm: recurrentRule,
   gru: recurrentRule,
   multiHeadAttention: attentionRule,
+  mixtureOfExperts: expertsRule,
   // ChannelRule<never> fits any spec type: the rule reads no spec fields.
   multiply: multiplyRule<never>(),
 };

@@ -124,6 +124,13 @@ export const TENSOR_ROLES: Readonly<Record<LayerType, LayerTensorRules>> = {
     'output/kernel': { role: 'weight', outputAxis: 2 },
     'output/bias': { role: 'bias', outputAxis: 0 },
   },
+  // gate [d, experts]; experts side by side [d, experts, units], biases [experts, units].
+  mixtureOfExperts: {
+    'gate/kernel': { role: 'weight', inputAxis: 0 },
+    'gate/bias': { role: 'bias' },
+    kernel: { role: 'weight', outputAxis: 2, inputAxis: 0 },
+    bias: { role: 'bias', outputAxis: 1 },
+  },
 };
 
 /** The rule of one tensor; a tensor the table does not know is an error naming it. */

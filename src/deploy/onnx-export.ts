@@ -699,6 +699,78 @@ export const EXPORT_RULES: { readonly [T in LayerType]: ExportRule<SpecOf<T>> } 
       );
     return { name: out, rank: 3, layout: 'nhwc' };
   },
+  mixtureOfExperts: (spec, { graph, inputs, tensor, hasTensor, inputShapes }) => {
+    // Every expert is computed and weighted by the gate, zero off the top k: the same output as
+    // Parsimony's dispatch (a logit tied with the k-th largest would select one more expert).
+    const input = graph.as(inputs[0], 'nhwc');
+    const e = spec.experts;
+    const units = spec.units;
+    const d = inputShapes[0][inputShapes[0].length - 1];
+    const gateKernel = tensor('gate/kernel');
+    const logits = graph.node(
+      'Add',
+      [
+        graph.node(
+          'MatMul',
+          [input.name, graph.floats(`${spec.name}_gate_kernel`, gateKernel.values, [d, e])],
+          spec.name,
+        ),
+        graph.floats(`${spec.name}_gate_bias`, tensor('gate/bias').values, [e]),
+      ],
+      spec.name,
+    );
+    const top = graph.fresh(`${spec.name}_topk`);
+    graph.nodes.push({
+      opType: 'TopK',
+      input: [logits, graph.int64s(`${spec.name}_k`, [spec.topK ?? 1])],
+      output: [top, graph.fresh(`${spec.name}_topk_indices`)],
+      name: top,
+      attribute: [attribute('axis', -1)],
+    });
+    const kth = graph.node('ReduceMin', [top], spec.name, { axes: [-1], keepdims: 1 });
+    const masked = graph.node(
+      'Where',
+      [
+        graph.node('GreaterOrEqual', [logits, kth], spec.name),
+        logits,
+        graph.floats(`${spec.name}_off`, new Float32Array([-1e9]), []),
+      ],
+      spec.name,
+    );
+    const gates = graph.node('Softmax', [masked], spec.name, { axis: -1 });
+    const kernel = tensor('kernel');
+    let y = graph.node(
+      'MatMul',
+      [input.name, graph.floats(`${spec.name}_kernel`, kernel.values, [d, e * units])],
+      spec.name,
+    );
+    if (hasTensor('bias'))
+      y = graph.node(
+        'Add',
+        [y, graph.floats(`${spec.name}_bias`, tensor('bias').values, [e * units])],
+        spec.name,
+      );
+    const leading = new Array<number>(input.rank - 1).fill(0);
+    y = graph.node('Reshape', [y, graph.int64s(`${spec.name}_experts`, [...leading, e, units])], spec.name);
+    const activated = activate(
+      graph,
+      { name: y, rank: input.rank + 1, layout: 'nhwc' },
+      spec.activation,
+      spec.name,
+    );
+    const weighted = graph.node(
+      'Mul',
+      [activated.name, graph.node('Unsqueeze', [gates, graph.int64s(`${spec.name}_axis`, [-1])], spec.name)],
+      spec.name,
+    );
+    return {
+      name: graph.node('ReduceSum', [weighted, graph.int64s(`${spec.name}_sum_axis`, [-2])], spec.name, {
+        keepdims: 0,
+      }),
+      rank: input.rank,
+      layout: 'nhwc',
+    };
+  },
 };
 
 /**

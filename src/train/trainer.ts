@@ -9,6 +9,7 @@ import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, TrialPruned } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import type { Dataset } from '../data/dataset.js';
+import { takeAuxiliaryLosses } from '../models/tfjs/custom-layers.js';
 import { type AugmentationConfig, augmentBatch, checkAugmentation } from './augment.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { createOptimizer, type OptimizerConfig } from './optimizers.js';
@@ -118,6 +119,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Called after every batch with the global step (0-based) and the steps of one epoch. */
   onStep?: (step: number, stepsPerEpoch: number) => void;
+  /**
+   * Models with several outputs (early-exit heads) train on the sum of each output's
+   * cross-entropy times its weight (default 1 each); accuracy and hooks see the last output.
+   */
+  outputWeights?: readonly number[];
 }
 
 export interface TrainResult {
@@ -134,6 +140,14 @@ function endsInSoftmax(model: TfLayers.LayersModel): boolean {
   const last = model.layers[model.layers.length - 1];
   const activation = (last.getConfig() as { activation?: unknown }).activation;
   return activation === 'softmax';
+}
+
+/** Per output, whether it is probabilities (its layer ends in softmax). */
+function outputsInSoftmax(model: TfLayers.LayersModel): boolean[] {
+  if (model.outputs.length === 1) return [endsInSoftmax(model)];
+  return model.outputs.map(
+    (o) => (o.sourceLayer.getConfig() as { activation?: unknown }).activation === 'softmax',
+  );
 }
 
 function checkOptions(options: TrainOptions, data: TrainingData): void {
@@ -160,7 +174,7 @@ export async function evaluate(
   options: { batchSize?: number } = {},
 ): Promise<{ loss: number; accuracy: number }> {
   const tf = await import('@tensorflow/tfjs-core');
-  return evaluateWith(tf, model, data, endsInSoftmax(model), options.batchSize ?? 512);
+  return evaluateWith(tf, model, data, outputsInSoftmax(model).at(-1) as boolean, options.batchSize ?? 512);
 }
 
 function crossEntropy(
@@ -190,7 +204,8 @@ function evaluateWith(
     const [loss, predicted] = tf.tidy(() => {
       const x = tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...data.shape]);
       const labels = tf.tensor1d(data.labels.subarray(start, end), 'int32');
-      const output = model.apply(x, { training: false }) as TfCore.Tensor;
+      const raw = model.apply(x, { training: false }) as TfCore.Tensor | TfCore.Tensor[];
+      const output = Array.isArray(raw) ? (raw.at(-1) as TfCore.Tensor) : raw;
       const targets = tf.oneHot(labels, data.numClasses);
       return [
         tf.mul(crossEntropy(tf, targets, output, probabilities), end - start).dataSync()[0],
@@ -223,7 +238,13 @@ export async function trainModel(
   const n = data.labels.length;
   const size = data.shape.reduce((a, b) => a * b, 1);
   const stepsPerEpoch = Math.ceil(n / batchSize);
-  const probabilities = endsInSoftmax(model);
+  const outputProbabilities = outputsInSoftmax(model);
+  const probabilities = outputProbabilities.at(-1) as boolean;
+  const outputWeights = options.outputWeights ?? outputProbabilities.map(() => 1);
+  if (outputWeights.length !== outputProbabilities.length)
+    throw new InvalidArgumentError(
+      `train: outputWeights has ${outputWeights.length} entries for a model with ${outputProbabilities.length} outputs`,
+    );
   const hooks = options.hooks ?? {};
   const crossEntropyWeight = hooks.crossEntropyWeight ?? 1;
   const smoothing = options.labelSmoothing ?? 0;
@@ -290,13 +311,29 @@ export async function trainModel(
           let targets: TfCore.Tensor = tf.cast(tf.oneHot(labels, data.numClasses), 'float32');
           if (smoothing > 0) targets = tf.add(tf.mul(targets, 1 - smoothing), smoothing / data.numClasses);
           let correct: TfCore.Tensor | undefined;
+          let auxiliary: TfCore.Scalar[] = [];
           const { value, grads } = tf.variableGrads(() => {
-            const output = model.apply(x, { training: true }) as TfCore.Tensor;
+            const raw = model.apply(x, { training: true }) as TfCore.Tensor | TfCore.Tensor[];
+            const outputs = Array.isArray(raw) ? raw : [raw];
+            const output = outputs[outputs.length - 1];
             // Kept: variableGrads disposes what its function creates, and this is read after it.
             correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(output, -1), labels), 'float32')));
-            let loss = crossEntropy(tf, targets, output, probabilities);
+            let loss =
+              outputs.length === 1
+                ? crossEntropy(tf, targets, output, probabilities)
+                : outputs.reduce<TfCore.Scalar>(
+                    (sum, o, i) =>
+                      tf.add(
+                        sum,
+                        tf.mul(crossEntropy(tf, targets, o, outputProbabilities[i]), outputWeights[i]),
+                      ),
+                    tf.scalar(0),
+                  );
             if (crossEntropyWeight !== 1) loss = tf.mul(loss, crossEntropyWeight);
             if (hooks.extraLoss) loss = tf.add(loss, hooks.extraLoss({ x, output, targets, step }));
+            // Layers' own loss terms (a mixture of experts' load balancing), from every forward pass above.
+            auxiliary = takeAuxiliaryLosses(model);
+            for (const term of auxiliary) loss = tf.add(loss, term);
             for (const { v, l1, l2 } of penalised) {
               if (l2 > 0) loss = tf.add(loss, tf.mul(tf.sum(tf.square(v)), l2));
               if (l1 > 0) loss = tf.add(loss, tf.mul(tf.sum(tf.abs(v)), l1));
@@ -313,6 +350,7 @@ export async function trainModel(
             tf.keep(tf.add(correctSum, correct as TfCore.Tensor)),
           ];
           correct?.dispose();
+          tf.dispose(auxiliary);
           return sums;
         }) as [TfCore.Scalar, TfCore.Scalar];
         lossSum.dispose();

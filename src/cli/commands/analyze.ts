@@ -145,6 +145,11 @@ export function formatAnalysis(a: AnyComplexity): string {
       : []),
     `connections   ${formatInteger(a.connections)} (${compact(a.connections)})`,
     `MACs          ${formatInteger(a.macs)} (${compact(a.macs)}); FLOPs = 2 x MACs = ${compact(a.flops)}`,
+    ...(a.activeMacs < a.macs || a.activeParams < a.params
+      ? [
+          `active        ${formatInteger(a.activeParams)} parameters and ${formatInteger(a.activeMacs)} MACs per sample (conditional layers run their top-k experts only; the figures above count every expert)`,
+        ]
+      : []),
     `weights       ${bytes(a.weightBytes)} stored`,
     `activations   ${bytes(a.activationBytes)} per sample in total, ${bytes(a.peakActivationBytes)} for the largest layer (float32)`,
     ...(compressed

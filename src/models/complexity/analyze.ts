@@ -19,6 +19,9 @@
  *   `storedBits` is the bits of the non-zero values (sparse index overhead depends on the
  *   storage format and is not included), or, when a compressed file was written, its measured
  *   `compression.storedWeightBits` (indices, codebooks and Huffman coding included).
+ * - Conditional layers (mixture of experts): `params` and `macs` are the static upper bound (every
+ *   expert); `activeParams` and `activeMacs` are what one sample uses (the gate and its top-k
+ *   experts). For every other layer the active figures equal the static ones.
  */
 import { layerKind } from '../spec/layers/index.js';
 import type { LayerType, ModelSpec } from '../spec/types.js';
@@ -42,6 +45,10 @@ export interface LayerComplexity {
   weightBytes: number;
   nonZeroParams: number;
   storedBits: number;
+  /** Parameters one sample uses (less than `params` for conditional layers). */
+  activeParams: number;
+  /** MACs one sample runs (less than `macs` for conditional layers). */
+  activeMacs: number;
 }
 
 export interface ModelComplexity {
@@ -64,6 +71,10 @@ export interface ModelComplexity {
   weightBytes: number;
   nonZeroParams: number;
   storedBits: number;
+  /** Parameters one sample uses: `params` unless the model has conditional layers (mixture of experts). */
+  activeParams: number;
+  /** MACs one sample runs: `macs` unless the model has conditional layers. */
+  activeMacs: number;
   layers: LayerComplexity[];
 }
 
@@ -73,13 +84,15 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
   const shapes = inferShapes(spec);
   const layers: LayerComplexity[] = spec.layers.map((layer, i) => {
     const output = shapes.byName.get(layer.name) ?? [];
-    const cost = layerKind(layer.type).cost(layer, shapes.layerInputs[i], output);
+    const kind = layerKind(layer.type);
+    const cost = kind.cost(layer, shapes.layerInputs[i], output);
     const params = cost.weights + cost.biases + cost.otherLearned;
     const frozen = layer.trainable === false;
     const bits = layer.compression?.weightBits ?? FLOAT_BITS;
     const sparsity = layer.compression?.sparsity ?? 0;
     const nonZeroWeights = Math.round(cost.weights * (1 - sparsity));
     const others = cost.biases + cost.otherLearned;
+    const active = kind.activeCost?.(layer, shapes.layerInputs[i], output) ?? { params, macs: cost.macs };
     return {
       name: layer.name,
       type: layer.type,
@@ -97,6 +110,8 @@ export function analyzeModel(spec: ModelSpec): ModelComplexity {
       nonZeroParams: nonZeroWeights + others,
       storedBits:
         (layer.compression?.storedWeightBits ?? nonZeroWeights * bits) + (others + cost.state) * FLOAT_BITS,
+      activeParams: active.params,
+      activeMacs: active.macs,
     };
   });
   return { name: spec.name ?? 'model', ...complexityTotals(layers), layers };
@@ -125,5 +140,7 @@ export function complexityTotals(layers: readonly Omit<LayerComplexity, 'type'>[
     weightBytes: sum('weightBytes'),
     nonZeroParams: sum('nonZeroParams'),
     storedBits: sum('storedBits'),
+    activeParams: sum('activeParams'),
+    activeMacs: sum('activeMacs'),
   };
 }

@@ -338,6 +338,18 @@ export const TFJS_IMPORTERS: { readonly [T in LayerType]: TfjsImporter<SpecOf<T>
       ...optional('useBias', c.use_bias as boolean | undefined),
     }),
   },
+  mixtureOfExperts: {
+    classNames: ['ParsimonyMixtureOfExperts'],
+    read: (c, _name, { activation, optional }) => ({
+      type: 'mixtureOfExperts',
+      experts: c.experts as number,
+      units: c.units as number,
+      ...optional('topK', c.top_k as number | undefined),
+      ...optional('activation', activation(c.activation)),
+      ...optional('useBias', c.use_bias as boolean | undefined),
+      ...optional('balanceWeight', c.balance_weight as number | undefined),
+    }),
+  },
 };
 
 /** Keras class name to its importer; a class claimed by two layer types is a programming error. */

@@ -84,6 +84,8 @@ export class ModelBuilder {
   gru = (x: string, config: LayerConfig<'gru'>) => this.layer('gru', x, config);
   multiHeadAttention = (xs: string | readonly string[], config: LayerConfig<'multiHeadAttention'>) =>
     this.layer('multiHeadAttention', xs, config);
+  mixtureOfExperts = (x: string, config: LayerConfig<'mixtureOfExperts'>) =>
+    this.layer('mixtureOfExperts', x, config);
 
   /** The finished spec; throws a ModelSpecError naming the layer when shapes do not fit. */
   build(outputs: string | readonly string[]): ModelSpec {

@@ -200,6 +200,24 @@ export interface MultiHeadAttentionSpec extends LayerBase {
   useBias?: boolean;
 }
 
+/**
+ * A gated mixture of experts over the last axis (Shazeer et al. 2017): a linear gate scores the
+ * experts per position, the `topK` best are kept and their softmax weights mix the outputs of
+ * those experts (each a dense layer of `units`). Analysis reports all experts as the static upper
+ * bound and the gate plus `topK` experts as the active cost per sample.
+ */
+export interface MixtureOfExpertsSpec extends LayerBase {
+  type: 'mixtureOfExperts';
+  experts: number;
+  units: number;
+  /** Experts used per position (default 1). */
+  topK?: number;
+  activation?: Activation;
+  useBias?: boolean;
+  /** Weight of the load-balancing loss added to training (default 0.01; 0 turns it off). */
+  balanceWeight?: number;
+}
+
 export type LayerSpec =
   | DenseSpec
   | Conv2dSpec
@@ -219,7 +237,8 @@ export type LayerSpec =
   | ConcatSpec
   | EmbeddingSpec
   | RecurrentSpec
-  | MultiHeadAttentionSpec;
+  | MultiHeadAttentionSpec
+  | MixtureOfExpertsSpec;
 
 /**
  * A layer type is one entry in each table typed `{ [T in LayerType]: Facet<SpecOf<T>> }`, one table

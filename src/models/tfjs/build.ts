@@ -200,6 +200,17 @@ export const TFJS_BUILDERS: { readonly [T in LayerType]: TfjsBuilder<SpecOf<T>> 
       useBias: spec.useBias ?? true,
       seed: nextSeed(),
     }),
+  mixtureOfExperts: (spec, { custom, base, nextSeed }) =>
+    custom.mixtureOfExperts({
+      ...base,
+      experts: spec.experts,
+      units: spec.units,
+      topK: spec.topK ?? 1,
+      activation: spec.activation,
+      useBias: spec.useBias ?? true,
+      balanceWeight: spec.balanceWeight ?? 0.01,
+      seed: nextSeed(),
+    }),
 };
 
 /** Builds the model; call `initBackend()` first so it lives on the chosen backend. */

@@ -60,6 +60,30 @@ export interface CeilPool2dArgs {
   strides: [number, number];
 }
 
+export interface MixtureOfExpertsArgs {
+  name?: string;
+  trainable?: boolean;
+  experts: number;
+  units: number;
+  topK: number;
+  activation?: string;
+  useBias: boolean;
+  balanceWeight: number;
+  seed: number;
+}
+
+/** A layer that adds a term to the training loss (read and cleared by the trainer after each forward pass). */
+export interface AuxiliaryLossLayer {
+  takeAuxiliaryLosses(): TfCore.Scalar[];
+}
+
+/** Every auxiliary loss the model's layers produced since the last call (the caller disposes them). */
+export function takeAuxiliaryLosses(model: TfLayers.LayersModel): TfCore.Scalar[] {
+  return model.layers.flatMap((layer) =>
+    'takeAuxiliaryLosses' in layer ? (layer as unknown as AuxiliaryLossLayer).takeAuxiliaryLosses() : [],
+  );
+}
+
 type LayerFactory<A> = (args: A) => TfLayers.layers.Layer;
 
 export interface CustomLayers {
@@ -70,6 +94,7 @@ export interface CustomLayers {
   maxPool2dCeil: LayerFactory<CeilPool2dArgs>;
   /** Average pooling with PyTorch's ceil_mode: a window cut by the input's end averages what remains. */
   avgPool2dCeil: LayerFactory<CeilPool2dArgs>;
+  mixtureOfExperts: LayerFactory<MixtureOfExpertsArgs>;
 }
 
 /** The part of tfjs-layers' protected Layer API the subclasses use. */
@@ -390,7 +415,138 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
     }
   }
 
-  for (const cls of [GroupedConv2D, MultiHeadAttention, GruResetAfter, MaxPool2DCeil, AvgPool2DCeil])
+  /**
+   * Top-k gated mixture of experts over the last axis. Weights: gate kernel [d, experts] and bias,
+   * expert kernels side by side [d, experts, units] and biases [experts, units]. The gate's softmax
+   * runs over the top-k logits only (the others masked), so unselected experts get weight 0 and
+   * gradients reach the gate through the selected logits.
+   *
+   * Training computes every expert on every row (one matrix product, what the backward pass
+   * needs) and records the load-balancing loss, experts x sum_e f_e P_e (f_e: share of the
+   * top-k slots expert e receives, P_e: its mean gate probability; Switch Transformer's form),
+   * times `balanceWeight`. Inference dispatches: each expert runs only on the rows routed to it.
+   */
+  class MixtureOfExperts extends Base implements AuxiliaryLossLayer {
+    static className = 'ParsimonyMixtureOfExperts';
+    readonly args: MixtureOfExpertsArgs;
+    private weightsByName = new Map<string, { read(): Tensor }>();
+    private pending: TfCore.Scalar[] = [];
+    private readonly activationLayer: TfLayers.layers.Layer | null;
+
+    constructor(args: MixtureOfExpertsArgs) {
+      super({ name: args.name, trainable: args.trainable });
+      this.args = args;
+      this.activationLayer =
+        args.activation && args.activation !== 'linear'
+          ? tfl.layers.activation({ activation: args.activation as 'relu' })
+          : null;
+    }
+
+    override build(inputShape: Shape | Shape[]): void {
+      const d = lastDim(inputShape);
+      const { experts, units, useBias, seed } = this.args;
+      const add = (name: string, shape: number[], init: Initializer) =>
+        this.weightsByName.set(name, this.addWeight(name, shape, 'float32', init));
+      add('gate/kernel', [d, experts], glorot(seed));
+      add('gate/bias', [experts], zeros());
+      // Glorot over each expert's own [d, units] fan, as a dense layer of that size would have.
+      const limit = Math.sqrt(6 / (d + units));
+      add(
+        'kernel',
+        [d, experts, units],
+        tfl.initializers.randomUniform({ minval: -limit, maxval: limit, seed: seed + 1 }),
+      );
+      if (useBias) add('bias', [experts, units], zeros());
+      this.built = true;
+    }
+
+    override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+      const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+      return [...s.slice(0, -1), this.args.units];
+    }
+
+    takeAuxiliaryLosses(): TfCore.Scalar[] {
+      const taken = this.pending;
+      this.pending = [];
+      return taken;
+    }
+
+    private weight(name: string): Tensor | undefined {
+      return this.weightsByName.get(name)?.read();
+    }
+
+    override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+      return tfc.tidy(() => {
+        const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor;
+        const { experts: e, units, topK } = this.args;
+        const d = x.shape[x.shape.length - 1];
+        const rows = tfc.reshape(x, [-1, d]) as TfCore.Tensor2D;
+        const n = rows.shape[0];
+        const logits = tfc.add(
+          tfc.matMul(rows, this.weight('gate/kernel') as TfCore.Tensor2D),
+          this.weight('gate/bias')!,
+        );
+        // The choice itself has no gradient (TopK has none in tfjs): taken from a detached copy.
+        const { indices } = tfc.topk(tfc.tensor(logits.dataSync(), logits.shape), topK);
+        const selected = tfc.sum(tfc.oneHot(indices, e), 1); // [n, e], 1 where chosen
+        const gates = tfc.softmax(tfc.add(logits, tfc.mul(tfc.sub(1, selected), -1e9))); // 0 off the top k
+        const kernel = this.weight('kernel')!;
+        const bias = this.weight('bias');
+        let out: Tensor;
+        if (kwargs.training === true) {
+          let y = tfc.reshape(tfc.matMul(rows, tfc.reshape(kernel, [d, e * units])), [n, e, units]);
+          if (bias) y = tfc.add(y, bias);
+          if (this.activationLayer) y = this.activationLayer.apply(y) as Tensor;
+          out = tfc.sum(tfc.mul(y, tfc.expandDims(gates, 2)), 1);
+          if (this.args.balanceWeight > 0) {
+            const share = tfc.div(tfc.mean(selected, 0), topK);
+            const probability = tfc.mean(tfc.softmax(logits), 0);
+            const balance = tfc.mul(tfc.sum(tfc.mul(share, probability)), e * this.args.balanceWeight);
+            this.pending.push(tfc.keep(balance as TfCore.Scalar));
+          }
+        } else out = this.dispatch(rows, selected, gates, kernel, bias);
+        return tfc.reshape(out, [...x.shape.slice(0, -1), units]);
+      });
+    }
+
+    /** Each expert on the rows routed to it only; their gate-weighted outputs summed per row. */
+    private dispatch(rows: Tensor, selected: Tensor, gates: Tensor, kernel: Tensor, bias?: Tensor): Tensor {
+      const { experts: e, units } = this.args;
+      const [n, d] = rows.shape;
+      const chosen = selected.dataSync();
+      let out: Tensor = tfc.zeros([n, units]);
+      for (let expert = 0; expert < e; expert++) {
+        const routed: number[] = [];
+        for (let r = 0; r < n; r++) if (chosen[r * e + expert] > 0) routed.push(r);
+        if (routed.length === 0) continue;
+        const at = tfc.tensor1d(routed, 'int32');
+        const w = tfc.reshape(tfc.slice(kernel, [0, expert, 0], [d, 1, units]), [
+          d,
+          units,
+        ]) as TfCore.Tensor2D;
+        let y: Tensor = tfc.matMul(tfc.gather(rows, at) as TfCore.Tensor2D, w);
+        if (bias) y = tfc.add(y, tfc.reshape(tfc.slice(bias, [expert, 0], [1, units]), [units]));
+        if (this.activationLayer) y = this.activationLayer.apply(y) as Tensor;
+        const weight = tfc.gather(tfc.slice(gates, [0, expert], [n, 1]), at);
+        out = tfc.add(out, tfc.scatterND(tfc.expandDims(at, 1), tfc.mul(y, weight), [n, units]));
+      }
+      return out;
+    }
+
+    override getConfig(): TfCore.serialization.ConfigDict {
+      const { name: _n, trainable: _t, ...rest } = this.args;
+      return { ...super.getConfig(), ...rest } as unknown as TfCore.serialization.ConfigDict;
+    }
+  }
+
+  for (const cls of [
+    GroupedConv2D,
+    MultiHeadAttention,
+    GruResetAfter,
+    MaxPool2DCeil,
+    AvgPool2DCeil,
+    MixtureOfExperts,
+  ])
     tfc.serialization.registerClass(
       cls as unknown as TfCore.serialization.SerializableConstructor<TfCore.serialization.Serializable>,
     );
@@ -400,6 +556,7 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
     gruResetAfter: (args) => new GruResetAfter(args),
     maxPool2dCeil: (args) => new MaxPool2DCeil(args),
     avgPool2dCeil: (args) => new AvgPool2DCeil(args),
+    mixtureOfExperts: (args) => new MixtureOfExperts(args),
   };
   return defined;
 }

@@ -199,6 +199,8 @@ function nodeComplexity(
     weightBytes,
     nonZeroParams: nonZeroParams,
     storedBits: weightBytes * 8,
+    activeParams: params,
+    activeMacs: cost.macs,
   };
 }
 

@@ -8,6 +8,7 @@ import { multiHeadAttentionKind } from './attention.js';
 import { conv2dKind, depthwiseConv2dKind, separableConv2dKind } from './convolution.js';
 import { denseKind } from './dense.js';
 import { embeddingKind } from './embedding.js';
+import { mixtureOfExpertsKind } from './experts.js';
 import type { LayerKind } from './kind.js';
 import { addKind, concatKind, multiplyKind } from './merge.js';
 import { batchNormKind, layerNormKind } from './normalization.js';
@@ -46,6 +47,7 @@ export const LAYER_KINDS: { readonly [T in LayerType]: LayerKind<SpecOf<T>> } = 
   lstm: lstmKind,
   gru: gruKind,
   multiHeadAttention: multiHeadAttentionKind,
+  mixtureOfExperts: mixtureOfExpertsKind,
 };
 
 export const LAYER_TYPES = Object.keys(LAYER_KINDS) as readonly LayerType[];

@@ -69,6 +69,11 @@ export interface LayerKind<S extends LayerSpec = LayerSpec> {
   /** Throws through `fail` with the reason when the input shapes do not fit. */
   outputShape(spec: S, inputs: readonly Shape[], fail: (message: string) => never): Shape;
   cost(spec: S, inputs: readonly Shape[], output: Shape): LayerCost;
+  /**
+   * Conditional layers (mixture of experts): what one sample uses, when less than `cost`'s static
+   * upper bound. Without it, the active cost is the whole cost.
+   */
+  activeCost?(spec: S, inputs: readonly Shape[], output: Shape): { params: number; macs: number };
 }
 
 // ---- field checks -------------------------------------------------------------------------------
@@ -113,6 +118,10 @@ export const fraction = fieldCheck({ type: 'number', minimum: 0, exclusiveMaximu
 
 export const positiveNumber = fieldCheck({ type: 'number', exclusiveMinimum: 0 }, (v) =>
   typeof v === 'number' && v > 0 && Number.isFinite(v) ? null : `must be a positive number, got ${show(v)}`,
+);
+
+export const nonNegativeNumber = fieldCheck({ type: 'number', minimum: 0 }, (v) =>
+  typeof v === 'number' && v >= 0 && Number.isFinite(v) ? null : `must be a number >= 0, got ${show(v)}`,
 );
 
 export const integer = fieldCheck({ type: 'integer' }, (v) =>
