@@ -1,6 +1,7 @@
 import { CRITERIA } from '../src/compress/channel-importance.js';
 import { compressModel } from '../src/compress/compress.js';
 import { buildModelWithWeights, type ModelWeights } from '../src/compress/model-weights.js';
+import { PRUNE_SCORES } from '../src/compress/prune-masks.js';
 import type { CompressionReport } from '../src/compress/report.js';
 import { evaluate, type TrainingData, trainModel } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
@@ -30,8 +31,10 @@ const args = new BenchArgs(
     'structured-finetune-epochs',
     'timing-repeats',
     'train-samples',
+    'score',
+    'dense-cache',
   ],
-  ['skip-torch'],
+  ['skip-torch', 'anchor-parallel'],
 );
 const networks = args.string('networks', 'lenet-300-100,lenet-5').split(',');
 const sections = args.string('sections', 'unstructured').split(',');
@@ -45,6 +48,11 @@ const finetunePerStep = args.count('finetune-epochs', 2);
 const schedule = args.string('schedule', 'polynomial');
 if (schedule !== 'polynomial' && schedule !== 'agp')
   throw new Error(`--schedule: polynomial or agp, got ${schedule}`);
+const score = args.string('score', 'lamp');
+if (!(PRUNE_SCORES as readonly string[]).includes(score))
+  throw new Error(`--score: ${PRUNE_SCORES.join(' or ')}, got ${score}`);
+/** A directory where the dense models are kept between invocations (default: trained afresh each run). */
+const denseCache = args.has('dense-cache') ? args.string('dense-cache', '') : undefined;
 const SECTIONS = ['unstructured', 'structured'];
 const criteria = args.string('criteria', 'l1,taylor').split(',');
 const keep = args.number('keep', 0.6);
@@ -98,23 +106,33 @@ async function unstructured(
   backend: string,
 ): Promise<void> {
   const rows: Row[] = ratios.map((ratio) => ({ ratio }));
-  if (torch)
-    for (const row of rows) {
-      const sparsity = 1 - 1 / row.ratio;
-      process.stderr.write(
-        `[torch ${torch}] ${network}: dense ${epochs} epochs, prune to ${row.ratio}x...\n`,
-      );
-      const record = await runTorchCompressAnchor(network, { epochs, sparsity, pruneSteps, finetunePerStep });
-      row.torch = record as unknown as TorchRecord;
-    }
+  const runAnchor = async () => {
+    if (torch)
+      for (const row of rows) {
+        const sparsity = 1 - 1 / row.ratio;
+        process.stderr.write(
+          `[torch ${torch}] ${network}: dense ${epochs} epochs, prune to ${row.ratio}x...\n`,
+        );
+        const record = await runTorchCompressAnchor(network, {
+          epochs,
+          sparsity,
+          pruneSteps,
+          finetunePerStep,
+        });
+        row.torch = record as unknown as TorchRecord;
+      }
+  };
+  // By default the anchor runs first, alone; --anchor-parallel runs it beside ours (shorter wall
+  // time on a machine with a core to spare, both sides' seconds then measured under the same load).
+  const anchor = args.flag('anchor-parallel') ? runAnchor() : await runAnchor();
 
   const {
     weights: base,
     seconds: denseSeconds,
     testAccuracy: denseAccuracy,
-  } = await trainDenseLeNet(network, data, epochs, backend);
+  } = await trainDenseLeNet(network, data, epochs, backend, denseCache);
   for (const row of rows) {
-    process.stderr.write(`[parsimony ${backend}] ${network}: global AGP to ${row.ratio}x...\n`);
+    process.stderr.write(`[parsimony ${backend}] ${network}: global (${score}) to ${row.ratio}x...\n`);
     const started = performance.now();
     const { report } = await compressModel({
       base,
@@ -126,6 +144,7 @@ async function unstructured(
           method: 'global',
           options: {
             sparsity: 1 - 1 / row.ratio,
+            score,
             schedule,
             pruneSteps,
             frequency: 100,
@@ -140,9 +159,10 @@ async function unstructured(
     row.ourSeconds = (performance.now() - started) / 1000;
   }
 
+  await anchor;
   const torchDense = rows.find((r) => r.torch)?.torch?.dense_test_accuracy;
   console.log(
-    `\n## ${network}: unstructured pruning, global magnitude; PyTorch: AGP ${pruneSteps} steps x ${finetunePerStep} fine-tuning epochs; Parsimony: ${schedule === 'agp' ? `AGP ${pruneSteps} steps` : 'PolynomialDecay every 100 steps to 3/4 of'} the same ${pruneSteps * finetunePerStep} epochs\n`,
+    `\n## ${network}: unstructured pruning, global magnitude (Parsimony ranks by ${score === 'lamp' ? 'LAMP score' : '|w|'}); PyTorch: AGP ${pruneSteps} steps x ${finetunePerStep} fine-tuning epochs; Parsimony: ${schedule === 'agp' ? `AGP ${pruneSteps} steps` : 'PolynomialDecay every 100 steps to 3/4 of'} the same ${pruneSteps * finetunePerStep} epochs\n`,
   );
   console.log(
     `Dense (${epochs} epochs): Parsimony ${pct(denseAccuracy)} in ${denseSeconds.toFixed(1)} s; PyTorch ${pct(torchDense)}${
@@ -250,7 +270,7 @@ async function structured(network: string, data: FashionData, backend: string): 
     weights: base,
     seconds: denseSeconds,
     testAccuracy: denseAccuracy,
-  } = await trainDenseLeNet(network, data, epochs, backend);
+  } = await trainDenseLeNet(network, data, epochs, backend, denseCache);
   const timingBatch: TrainingData = {
     ...data.test,
     x: data.test.x.subarray(0, 1000 * 784),

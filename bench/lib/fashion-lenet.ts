@@ -3,8 +3,16 @@
  * training images), the backend from --backend, the dense recipe (batch 128, Adam 1e-3, seed 0),
  * and the PyTorch compression anchor (`torch_compress.py`) run with the same recipe.
  */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type ModelWeights, readModelWeights } from '../../src/compress/model-weights.js';
+import { weightsAccuracy } from '../../src/compress/fine-tune.js';
+import {
+  loadModelWeights,
+  type ModelWeights,
+  readModelWeights,
+  saveModelWeights,
+} from '../../src/compress/model-weights.js';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import { type BackendInfo, initBackend } from '../../src/models/backends/index.js';
 import type { ModelSpec } from '../../src/models/spec/types.js';
@@ -94,15 +102,35 @@ export async function trainDense(
   }
 }
 
-/** The zoo network `name` trained dense for `epochs`, with progress on stderr and its test accuracy. */
+/**
+ * The zoo network `name` trained dense for `epochs`, with progress on stderr and its test accuracy.
+ * With `cacheDir`, a model saved there by an earlier run with the same epochs is loaded instead
+ * (its training seconds are kept beside it), and a freshly trained one is saved there, so that
+ * several bench invocations (sections, scores, ratios run apart on a busy machine) share one dense model.
+ */
 export async function trainDenseLeNet(
   name: string,
   data: FashionData,
   epochs: number,
   backend: string,
+  cacheDir?: string,
 ): Promise<{ weights: ModelWeights; seconds: number; testAccuracy: number }> {
+  const dir = cacheDir
+    ? path.join(cacheDir, `${name}-${epochs}-epochs-${data.train.labels.length}`)
+    : undefined;
+  const meta = dir ? path.join(dir, 'dense-training.json') : undefined;
+  if (dir && meta && existsSync(meta)) {
+    process.stderr.write(`[parsimony ${backend}] ${name}: dense model from ${dir}\n`);
+    const weights = await loadModelWeights(dir);
+    const { seconds } = JSON.parse(await readFile(meta, 'utf8')) as { seconds: number };
+    return { weights, seconds, testAccuracy: await weightsAccuracy(weights, data.test) };
+  }
   process.stderr.write(`[parsimony ${backend}] ${name}: dense ${epochs} epochs...\n`);
   const dense = await trainDense(zooModel(name), data, { epochs, onEpoch: logEpochLoss() });
+  if (dir && meta) {
+    await saveModelWeights(dense.weights, dir);
+    await writeFile(meta, JSON.stringify({ seconds: dense.seconds, epochs }));
+  }
   return { ...dense, testAccuracy: dense.testAccuracy as number };
 }
 

@@ -1,9 +1,11 @@
 /**
  * Training and measuring framework-free weights: a model is rebuilt from them, trained with the
- * trainer (masks enforced in its step through hooks), and read back. Masks hold in two places:
- * gradients of pruned weights are zeroed before the optimizer (so Adam's and RMSProp's moments of
- * a pruned weight stay zero), and after each step the weights are multiplied by their masks
- * (so weight decay, L1/L2 and any optimizer arithmetic cannot move them off exactly zero).
+ * trainer (masks enforced in its step through hooks), and read back. Masks hold in one place:
+ * after each optimizer step the weights are multiplied by their masks, so no update (Adam's and
+ * RMSProp's moments, weight decay, L1/L2) leaves a pruned weight off exactly zero. Gradients are not
+ * masked as well: every optimizer here updates each weight from its own gradient and moments only
+ * (the trainer clips nothing across weights), so a pruned weight's moments never reach a kept one,
+ * and the re-masking alone is what `test/compress/masks.test.ts` checks over 100 steps.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
@@ -40,14 +42,6 @@ export async function maskHooks(
     byVariable.size === 0
       ? {}
       : {
-          transformGradients: (grads) => {
-            const out: TfCore.NamedTensorMap = {};
-            for (const [name, g] of Object.entries(grads)) {
-              const mask = byVariable.get(name);
-              out[name] = mask ? tf.mul(g, mask) : g;
-            }
-            return out;
-          },
           afterStep: (variables) => {
             for (const v of variables) {
               const mask = byVariable.get(v.name);

@@ -32,6 +32,36 @@ function magnitudes(group: PruneGroup): Float32Array {
   return out;
 }
 
+/**
+ * How weights are ranked against each other: `magnitude` by |w|; `lamp` by Lee et al.'s (2021)
+ * layer-adaptive score w^2 / (sum of w'^2 over the layer's weights at least as large), which is
+ * comparable across layers whatever their scale, so a small layer with small weights (a first
+ * convolution) is not emptied because of its initialisation.
+ */
+export type PruneScore = 'magnitude' | 'lamp';
+export const PRUNE_SCORES: readonly PruneScore[] = ['magnitude', 'lamp'];
+
+/** LAMP scores of one group's magnitudes (0 stays 0: a pruned weight ranks first). */
+function lampScores(magnitude: Float32Array): Float32Array {
+  const order = Array.from({ length: magnitude.length }, (_, i) => i).sort(
+    (a, b) => magnitude[a] - magnitude[b] || a - b,
+  );
+  const out = new Float32Array(magnitude.length);
+  let suffix = 0;
+  for (let k = order.length - 1; k >= 0; k--) {
+    const i = order[k];
+    const square = magnitude[i] * magnitude[i];
+    suffix += square;
+    out[i] = suffix > 0 ? square / suffix : 0;
+  }
+  return out;
+}
+
+function scores(group: PruneGroup, score: PruneScore): Float32Array {
+  const m = magnitudes(group);
+  return score === 'lamp' ? lampScores(m) : m;
+}
+
 /** Keep-masks over `values` pruning exactly `prune` of the smallest (ties by position). */
 function pruneSmallest(values: Float32Array, prune: number): Uint8Array {
   const mask = new Uint8Array(values.length).fill(1);
@@ -85,6 +115,7 @@ export function globalMasks(
   groups: readonly PruneGroup[],
   sparsity: number,
   minKept: ReadonlyMap<string, number> = new Map(),
+  score: PruneScore = 'magnitude',
 ): GroupMasks {
   const total = groups.reduce((a, g) => a + groupSize(g), 0);
   let budget = Math.round(sparsity * total); // weights to prune
@@ -93,7 +124,7 @@ export function globalMasks(
   // Fix the floored groups that the global threshold would take below their floor, then re-run
   // on the rest with what is left of the budget (a fixed point: at most one pass per floored group).
   for (;;) {
-    const values = concat(free.map(magnitudes));
+    const values = concat(free.map((g) => scores(g, score)));
     const mask = pruneSmallest(values, Math.min(budget, values.length));
     let offset = 0;
     const violating: PruneGroup[] = [];

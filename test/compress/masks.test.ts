@@ -60,6 +60,38 @@ describe('magnitude masks', () => {
     assert.equal(lastKept, 20);
     assert.equal(lastKept + bigKept, 110, 'total kept is still 10% of 1,100');
   });
+  it("LAMP ranks each weight by w^2 over its layer's larger weights' w^2, comparable across layers", () => {
+    // Scores: a = [1/14, 4/13, 1], b = [100/500, 1]: the two smallest scores are a's 1 and b's 10,
+    // where plain magnitude prunes a's 1 and 2.
+    const a = group('a', [1, -2, 3]);
+    const b = group('b', [10, -20]);
+    const lamp = globalMasks([a, b], 0.4, new Map(), 'lamp');
+    assert.deepEqual(Array.from(lamp.get('a')?.get('kernel') ?? []), [0, 1, 1]);
+    assert.deepEqual(Array.from(lamp.get('b')?.get('kernel') ?? []), [0, 1]);
+    const plain = globalMasks([a, b], 0.4);
+    assert.deepEqual(Array.from(plain.get('a')?.get('kernel') ?? []), [0, 0, 1]);
+    assert.deepEqual(Array.from(plain.get('b')?.get('kernel') ?? []), [1, 1]);
+  });
+
+  it('LAMP keeps a small-scale layer that one magnitude threshold empties, and a pruned weight stays pruned', () => {
+    const rng = new Random(5);
+    const big = group(
+      'big',
+      Array.from({ length: 1000 }, () => rng.normal()),
+    );
+    const small = group(
+      'small',
+      Array.from({ length: 100 }, () => rng.normal() * 0.01),
+    );
+    small.tensors[0].previous = Uint8Array.from({ length: 100 }, (_, i) => (i === 99 ? 0 : 1));
+    small.tensors[0].values[99] = 50; // pruned before: ranks as 0 whatever its value now
+    const lamp = globalMasks([big, small], 0.9, new Map(), 'lamp');
+    const smallMask = lamp.get('small')?.get('kernel');
+    assert.ok(kept(smallMask) >= 5, `LAMP keeps some of the small layer (${kept(smallMask)})`);
+    assert.equal(smallMask?.[99], 0, 'the weight pruned before stays pruned');
+    assert.equal(kept(lamp.get('big')?.get('kernel')) + kept(smallMask), 110, 'total kept is 10% of 1,100');
+    assert.equal(kept(globalMasks([big, small], 0.9).get('small')?.get('kernel')), 0);
+  });
 });
 
 describe('sparsity schedules', () => {

@@ -37,7 +37,14 @@ import {
   type WeightMasks,
   weightTensors,
 } from '../model-weights.js';
-import { type GroupMasks, globalMasks, layerwiseMasks, type PruneGroup } from '../prune-masks.js';
+import {
+  type GroupMasks,
+  globalMasks,
+  layerwiseMasks,
+  PRUNE_SCORES,
+  type PruneGroup,
+  type PruneScore,
+} from '../prune-masks.js';
 import {
   iterativeSparsity,
   SCHEDULES,
@@ -54,6 +61,8 @@ export interface MagnitudeOptions {
   layers: Record<string, number>;
   skip: string[];
   lastLayerMinKept: number;
+  /** Global scope: how layers' weights are ranked against each other. */
+  score: PruneScore;
   schedule: ScheduleName;
   finetuneEpochs: number;
   learningRate?: number;
@@ -73,6 +82,7 @@ const FIELDS = [
   'layers',
   'skip',
   'lastLayerMinKept',
+  'score',
   'schedule',
   'finetuneEpochs',
   'learningRate',
@@ -92,7 +102,11 @@ export function prunableLayers(spec: ModelSpec): string[] {
 
 function validate(scope: 'layer' | 'global') {
   return (raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step: string): MagnitudeOptions => {
-    checkKnownFields(raw, scope === 'global' ? FIELDS.filter((f) => f !== 'layers') : FIELDS, step);
+    checkKnownFields(
+      raw,
+      FIELDS.filter((f) => f !== (scope === 'global' ? 'layers' : 'score')),
+      step,
+    );
     const sparsityRange = { min: 0, max: 1, maxExclusive: true };
     const layers: Record<string, number> = {};
     for (const [name, value] of Object.entries(readLayerMap(raw, 'layers', step, 'sparsities'))) {
@@ -120,6 +134,7 @@ function validate(scope: 'layer' | 'global') {
         { min: 0, max: 1 },
         DEFAULT_LAST_LAYER_MIN_KEPT,
       ),
+      score: readChoice(raw, 'score', step, PRUNE_SCORES, 'magnitude'),
       schedule,
       finetuneEpochs: readNumber(raw, 'finetuneEpochs', step, { min: 0, integer: true }, 2),
       learningRate: readLearningRate(raw, step),
@@ -185,7 +200,7 @@ function masksAt(groups: PruneGroup[], spec: ModelSpec, o: MagnitudeOptions, spa
     const last = lastWeighted(spec);
     const floor = new Map<string, number>();
     if (last && !o.skip.includes(last) && o.lastLayerMinKept > 0) floor.set(last, o.lastLayerMinKept);
-    return globalMasks(groups, sparsity, floor);
+    return globalMasks(groups, sparsity, floor, o.score);
   }
   const final = finalSparsity(o);
   const fraction = final > 0 ? sparsity / final : 1;
@@ -232,7 +247,7 @@ function pruneWeights(weights: ModelWeights, masks: WeightMasks): ModelWeights {
 
 /**
  * Trainer hooks that prune at the schedule's events during training: at an event the masks are
- * recomputed from the current weights; between events gradients are masked and weights re-masked.
+ * recomputed from the current weights; after every step the weights are re-masked.
  */
 async function schedulingHooks(
   owners: ReadonlyMap<string, VariableOwner>,
@@ -254,19 +269,11 @@ async function schedulingHooks(
   };
   let uploaded = false;
   const hooks: TrainingHooks = {
-    transformGradients: (grads, variables) => {
+    afterStep: (variables, step) => {
       if (!uploaded) {
         upload(variables);
         uploaded = true;
       }
-      const out: TfCore.NamedTensorMap = {};
-      for (const [name, g] of Object.entries(grads)) {
-        const mask = tensors.get(name);
-        out[name] = mask ? tf.mul(g, mask) : g;
-      }
-      return out;
-    },
-    afterStep: (variables, step) => {
       const due = events.filter((e) => e.step === step + 1);
       if (due.length > 0) {
         const byLayer = new Map<string, PruneGroup>();
@@ -379,6 +386,7 @@ async function apply(input: StepInput, o: MagnitudeOptions, context: StepContext
     interrupted,
     details: {
       scope: o.scope,
+      ...(o.scope === 'global' ? { score: o.score } : {}),
       schedule: o.schedule,
       targetSparsity: o.sparsity,
       ...(Object.keys(o.layers).length > 0 ? { layerSparsity: o.layers } : {}),
