@@ -83,6 +83,13 @@ export interface Storage {
    */
   setTrialState(trialId: number, state: TrialState, values?: readonly number[] | null): Promise<boolean>;
   getTrial(trialId: number): Promise<FrozenTrial>;
+  /**
+   * Deletes one trial (any state) with its parameters, values, attributes and heartbeat; throws
+   * TRIAL_NOT_FOUND. The other trials keep their numbers, and a deleted trial's number is never
+   * given again (it still counts toward `maxTrials`). Other processes sharing the storage stop
+   * returning it at their next `getAllTrials`.
+   */
+  deleteTrial(trialId: number): Promise<void>;
   /** Marks a RUNNING trial as alive now (workers call this periodically). */
   recordHeartbeat(trialId: number): Promise<void>;
   /**

@@ -42,6 +42,8 @@ interface StudyRecord {
   userAttrs: Record<string, AttrValue>;
   systemAttrs: Record<string, AttrValue>;
   trials: MutableTrial[];
+  /** The next trial's number: numbers of deleted trials are not given again. */
+  nextNumber: number;
   /** The first distribution each parameter name had in the study; later ones must be compatible. */
   paramDistributions: Map<string, Distribution>;
 }
@@ -65,6 +67,7 @@ export class InMemoryStorage implements Storage {
       userAttrs: {},
       systemAttrs: {},
       trials: [],
+      nextNumber: 0,
       paramDistributions: new Map(),
     });
     return studyId;
@@ -137,7 +140,7 @@ export class InMemoryStorage implements Storage {
     const state = template.state ?? 'RUNNING';
     const trial: MutableTrial = {
       trialId: this.nextTrialId++,
-      number: study.trials.length,
+      number: study.nextNumber++,
       state,
       values: template.values ? [...template.values] : null,
       params: { ...template.params },
@@ -157,7 +160,7 @@ export class InMemoryStorage implements Storage {
   }
 
   async createTrialIfBelow(studyId: number, maxTrials: number): Promise<FrozenTrial | null> {
-    if (this.study(studyId).trials.length >= maxTrials) return null;
+    if (this.study(studyId).nextNumber >= maxTrials) return null;
     return this.createTrial(studyId);
   }
 
@@ -250,6 +253,13 @@ export class InMemoryStorage implements Storage {
   }
 
   async close(): Promise<void> {}
+
+  async deleteTrial(trialId: number): Promise<void> {
+    const { study, trial } = this.entry(trialId);
+    study.trials = study.trials.filter((t) => t !== trial);
+    this.trials.delete(trialId);
+    this.heartbeats.delete(trialId);
+  }
 
   private study(studyId: number): StudyRecord {
     const study = this.studies.get(studyId);

@@ -651,20 +651,33 @@ export class PostgresStorage implements Storage {
   }
 
   async getAllTrials(studyId: number, options: GetTrialsOptions = {}): Promise<FrozenTrial[]> {
-    const delta = this.cache.delta(studyId);
-    // One statement: one snapshot, and the study's existence checked in the same round trip.
-    const { rows } = await this.query<TrialWithChildrenRow & { studyId: number }>(
-      `SELECT s.study_id AS "studyId", ${TRIAL_WITH_CHILDREN}
-       FROM studies s LEFT JOIN trials t
-         ON t.study_id = s.study_id AND (t.number > $2 OR t.number = ANY ($3::int[]))
-       WHERE s.study_id = $1`,
-      [studyId, delta.maxNumber, delta.unfinished],
-    );
-    if (rows.length === 0) {
-      this.cache.dropStudy(studyId);
-      throw studyNotFound(studyId);
-    }
-    return filterStates(this.cache.merge(studyId, toTrials(rows)), options.states);
+    const read = async () => {
+      const delta = this.cache.delta(studyId);
+      // One statement: one snapshot, and the study's existence and trial count in the same round trip.
+      const { rows } = await this.query<TrialWithChildrenRow & { studyId: number; count: number }>(
+        `SELECT s.study_id AS "studyId",
+           (SELECT COUNT(*)::int FROM trials c WHERE c.study_id = s.study_id) AS count,
+           ${TRIAL_WITH_CHILDREN}
+         FROM studies s LEFT JOIN trials t
+           ON t.study_id = s.study_id AND (t.number > $2 OR t.number = ANY ($3::int[]))
+         WHERE s.study_id = $1`,
+        [studyId, delta.maxNumber, delta.unfinished],
+      );
+      if (rows.length === 0) {
+        this.cache.dropStudy(studyId);
+        throw studyNotFound(studyId);
+      }
+      return this.cache.mergeCounted(studyId, toTrials(rows), rows[0].count);
+    };
+    // A second read starts from an empty cache, so it cannot hold more than the storage.
+    const all = (await read()) ?? ((await read()) as FrozenTrial[]);
+    return filterStates(all, options.states);
+  }
+
+  async deleteTrial(trialId: number): Promise<void> {
+    const { rowCount } = await this.query('DELETE FROM trials WHERE trial_id = $1', [trialId]);
+    if (rowCount === 0) throw trialNotFound(trialId);
+    this.cache.dropTrial(trialId);
   }
 
   async close(): Promise<void> {

@@ -470,6 +470,29 @@ export class TrialCache {
     if (isFinished(trial.state)) this.finishedById.set(trial.trialId, trial);
   }
 
+  /** Forgets one trial (deleted through this storage). */
+  dropTrial(trialId: number): void {
+    this.finishedById.delete(trialId);
+    for (const study of this.studies.values()) {
+      const number = study.byNumber.findIndex((t) => t?.trialId === trialId);
+      if (number < 0) continue;
+      delete study.byNumber[number];
+      study.unfinished.delete(number);
+      return;
+    }
+  }
+
+  /**
+   * Every trial of the study after merging a delta read, or null when the storage holds fewer
+   * (`count`) than that: another process deleted a trial, so the study must be read afresh.
+   */
+  mergeCounted(studyId: number, trials: readonly FrozenTrial[], count: number): FrozenTrial[] | null {
+    const all = this.merge(studyId, trials);
+    if (all.length <= count) return all;
+    this.dropStudy(studyId);
+    return null;
+  }
+
   dropStudy(studyId: number): void {
     const study = this.studies.get(studyId);
     if (!study) return;

@@ -498,21 +498,37 @@ export class SqliteStorage implements Storage {
   }
 
   async getAllTrials(studyId: number, options: GetTrialsOptions = {}): Promise<FrozenTrial[]> {
-    const delta = this.cache.delta(studyId);
-    const fresh = this.guard(() =>
-      this.db.transaction(() => {
-        this.requireStudy(studyId);
-        const rows = this.stmt(
-          `SELECT ${TRIAL_COLUMNS} FROM trials
-           WHERE study_id = ? AND number > ?
-           UNION ALL
-           SELECT ${TRIAL_COLUMNS} FROM trials
-           WHERE study_id = ? AND number IN (SELECT value FROM json_each(?))`,
-        ).all(studyId, delta.maxNumber, studyId, JSON.stringify(delta.unfinished)) as TrialRow[];
-        return this.readChildren(rows);
-      })(),
-    );
-    return filterStates(this.cache.merge(studyId, fresh), options.states);
+    const read = () => {
+      const delta = this.cache.delta(studyId);
+      const { fresh, count } = this.guard(() =>
+        this.db.transaction(() => {
+          this.requireStudy(studyId);
+          const rows = this.stmt(
+            `SELECT ${TRIAL_COLUMNS} FROM trials
+             WHERE study_id = ? AND number > ?
+             UNION ALL
+             SELECT ${TRIAL_COLUMNS} FROM trials
+             WHERE study_id = ? AND number IN (SELECT value FROM json_each(?))`,
+          ).all(studyId, delta.maxNumber, studyId, JSON.stringify(delta.unfinished)) as TrialRow[];
+          const count = this.stmt('SELECT COUNT(*) FROM trials WHERE study_id = ?')
+            .pluck()
+            .get(studyId) as number;
+          return { fresh: this.readChildren(rows), count };
+        })(),
+      );
+      return this.cache.mergeCounted(studyId, fresh, count);
+    };
+    // A second read starts from an empty cache, so it cannot hold more than the storage.
+    const all = read() ?? (read() as FrozenTrial[]);
+    return filterStates(all, options.states);
+  }
+
+  async deleteTrial(trialId: number): Promise<void> {
+    this.guard(() => {
+      const info = this.stmt('DELETE FROM trials WHERE trial_id = ?').run(trialId);
+      if (info.changes === 0) throw trialNotFound(trialId);
+    });
+    this.cache.dropTrial(trialId);
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,27 @@ describe('PostgreSQL storage', { skip }, () => {
 
   storageContract('postgres', fresh);
 
+  it('a trial deleted through one connection disappears from another that had cached it', async () => {
+    const url = await server.createDatabase();
+    const a = await PostgresStorage.connect(url);
+    const b = await PostgresStorage.connect(url);
+    try {
+      const id = await a.createStudy(['minimize'], 'shared-delete');
+      for (let i = 0; i < 3; i++) await a.createTrial(id, { state: 'COMPLETE', values: [i] });
+      assert.equal((await b.getAllTrials(id)).length, 3, 'b caches the finished trials');
+      const [, middle] = await a.getAllTrials(id);
+      await a.deleteTrial(middle.trialId);
+      await a.createTrial(id, { state: 'COMPLETE', values: [9] });
+      assert.deepEqual(
+        (await b.getAllTrials(id)).map((t) => t.number),
+        [0, 2, 3],
+      );
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('keeps trials across connections and serves finished ones from its cache', async () => {
     const url = await server.createDatabase();
     const writer = await PostgresStorage.connect(url);

@@ -20,6 +20,27 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 storageContract('sqlite', async () => new SqliteStorage(freshPath()));
 
 describe('SQLite storage', () => {
+  it('a trial deleted through one handle disappears from another that had cached it', async () => {
+    const path = freshPath();
+    const a = new SqliteStorage(path);
+    const b = new SqliteStorage(path);
+    try {
+      const id = await a.createStudy(['minimize'], 'shared-delete');
+      for (let i = 0; i < 3; i++) await a.createTrial(id, { state: 'COMPLETE', values: [i] });
+      assert.equal((await b.getAllTrials(id)).length, 3, 'b caches the finished trials');
+      const [, middle] = await a.getAllTrials(id);
+      await a.deleteTrial(middle.trialId);
+      await a.createTrial(id, { state: 'COMPLETE', values: [9] });
+      assert.deepEqual(
+        (await b.getAllTrials(id)).map((t) => t.number),
+        [0, 2, 3],
+      );
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('keeps everything across reopening, including non-finite numbers and insertion order', async () => {
     const path = freshPath();
     const a = new SqliteStorage(path);

@@ -111,6 +111,46 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
     );
 
     it(
+      'deletes one trial with its records; the others keep their numbers and no number is given twice',
+      withStorage(async (s) => {
+        const id = await s.createStudy(['minimize'], 'prune-one');
+        const kept = await s.createTrial(id);
+        const done = await s.createTrial(id);
+        const running = await s.createTrial(id);
+        await s.setTrialParam(done.trialId, 'x', 0.5, new FloatDistribution(0, 1));
+        await s.setTrialIntermediateValue(done.trialId, 0, 1);
+        await s.setTrialUserAttr(done.trialId, 'log', 'x.log');
+        await s.setTrialState(done.trialId, 'COMPLETE', [0.5]);
+        await s.setTrialState(kept.trialId, 'COMPLETE', [0.7]);
+        await s.recordHeartbeat(running.trialId);
+        assert.equal((await s.getAllTrials(id)).length, 3, 'read once (finished trials cached)');
+        await s.deleteTrial(done.trialId);
+        await s.deleteTrial(running.trialId);
+        assert.deepEqual(
+          (await s.getAllTrials(id)).map((t) => t.number),
+          [0],
+        );
+        assert.deepEqual(
+          (await s.getAllTrials(id, { states: ['COMPLETE'] })).map((t) => t.values),
+          [[0.7]],
+        );
+        await assert.rejects(s.getTrial(done.trialId), { code: 'TRIAL_NOT_FOUND' });
+        await assert.rejects(s.deleteTrial(done.trialId), { code: 'TRIAL_NOT_FOUND' });
+        await assert.rejects(s.setTrialUserAttr(running.trialId, 'k', 1), { code: 'TRIAL_NOT_FOUND' });
+        assert.deepEqual(await s.getStaleTrials(id, -1000), [], 'the deleted trial is not stale');
+        assert.equal((await s.getAllStudies()).find((x) => x.studyId === id)?.nTrials, 1);
+        const next = await s.createTrial(id);
+        assert.equal(next.number, 3, 'numbers of deleted trials are not given again');
+        assert.equal(await s.createTrialIfBelow(id, 4), null, 'deleted trials still count toward the budget');
+        assert.deepEqual(
+          (await s.getAllTrials(id)).map((t) => t.number),
+          [0, 3],
+        );
+        assert.equal((await s.getTrial(kept.trialId)).values?.[0], 0.7);
+      }),
+    );
+
+    it(
       'refuses to change a finished trial',
       withStorage(async (s) => {
         const id = await s.createStudy(['minimize'], 'immutable');
