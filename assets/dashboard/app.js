@@ -388,7 +388,7 @@
         : '<p class="muted">none</p>';
     const heartbeat = t.systemAttrs.heartbeat ?? t.systemAttrs.lastHeartbeat;
     main.innerHTML = `<p><a href="#/study/${encodeURIComponent(name)}/history">Back to ${esc(name)}</a></p>
-      <h2 id="trial-title">Trial ${t.number} <span class="state-${esc(t.state)}">${esc(t.state)}</span></h2>
+      <h2 id="trial-title">Trial ${t.number} <span class="state-${esc(t.state)}">${esc(t.state)}</span>${writeToken ? ' <button id="delete-trial">delete trial</button>' : ''}</h2>
       <p>values: <b id="trial-values">${esc(t.values ? t.values.map(fmt).join(', ') : 'none')}</b>;
         started ${esc(t.datetimeStart || '–')}, completed ${esc(t.datetimeComplete || '–')}${t.durationMs !== null ? ` (${(t.durationMs / 1000).toFixed(2)} s)` : ''}
         ${heartbeat !== undefined ? `; last heartbeat ${esc(fmt(heartbeat))}` : ''}
@@ -422,6 +422,17 @@
       drawCharts(box.lastElementChild, data.layers, 'layers');
     }
     bindAnnotations(name, t.number);
+    const remove = document.getElementById('delete-trial');
+    if (remove)
+      remove.addEventListener('click', async () => {
+        if (!confirm(`Delete trial ${t.number} of "${name}"? This cannot be undone.`)) return;
+        try {
+          await write('DELETE', `${studyPath(name)}/trials/${t.number}`);
+          location.hash = `#/study/${encodeURIComponent(name)}/trials`;
+        } catch (error) {
+          showError(error);
+        }
+      });
     document.body.dataset.page = 'trial';
   }
 

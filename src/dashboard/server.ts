@@ -288,6 +288,18 @@ export function createDashboardApp(
     return c.json({ deleted: info.name });
   });
 
+  app.delete('/api/studies/:name/trials/:number', async (c) => {
+    const s = await cache.get(c.req.param('name'));
+    const raw = c.req.param('number');
+    const found = s.trials.find((t) => t.number === Number(raw));
+    if (!/^\d+$/.test(raw) || !found)
+      return c.json({ error: `no trial number ${raw} in study "${s.info.name}"` }, 404);
+    await reader.writer!.deleteTrial(found.trialId);
+    cache.forget(s.info.name);
+    log(`dashboard: deleted trial ${found.number} (${found.state}) of study "${s.info.name}"`);
+    return c.json({ deleted: found.number, study: s.info.name });
+  });
+
   app.get('/api/studies', async (c) => {
     const studies = [];
     for (const info of await reader.studies()) {

@@ -46,11 +46,12 @@ export interface StudyReader {
 /**
  * The few writes the dashboard offers with `--allow-write`, as far as the Storage interface
  * allows: finished trials never change, so notes and tags (of the study and of its trials) are
- * study user attributes, and deletion is of a whole study (storages cannot delete one trial).
+ * study user attributes; a whole study or one trial can be deleted.
  */
 export interface StudyWriter {
   setStudyUserAttr(studyId: number, key: string, value: unknown): Promise<void>;
   deleteStudy(studyId: number): Promise<void>;
+  deleteTrial(trialId: number): Promise<void>;
 }
 
 function studyNotFound(name: string, where: string): ParsimonyError {
@@ -67,6 +68,7 @@ class StorageStudyReader implements StudyReader {
     this.writer = {
       setStudyUserAttr: (studyId, key, value) => storage.setStudyUserAttr(studyId, key, value),
       deleteStudy: (studyId) => storage.deleteStudy(studyId),
+      deleteTrial: (trialId) => storage.deleteTrial(trialId),
     };
   }
 

@@ -378,6 +378,9 @@ describe('dashboard --allow-write in headless Chromium', {
     await page.goto(`${servers[0].url}#/`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('#studies tr[data-study]');
     assert.equal((await page.$$('button.delete-study')).length, 0);
+    await page.goto(`${servers[0].url}#/study/keep/trial/3`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#trial-title');
+    assert.equal(await page.$('#delete-trial'), null, 'no trial delete button when read-only');
   });
 
   it('with --allow-write, a trial note and tags typed in the page are stored', async () => {
@@ -417,6 +420,28 @@ describe('dashboard --allow-write in headless Chromium', {
       hostile.close();
     }
     assert.notEqual((await studyAttrs('keep'))['dashboard:note'], 'csrf', 'nothing was written');
+  });
+
+  it('deleting a trial asks for confirmation, removes it from the storage and from the trial table', async () => {
+    await page.goto(`${servers[1].url}#/study/keep/trial/3`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#delete-trial');
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.click('#delete-trial');
+    await page.waitForSelector('#trials tr[data-number="2"]');
+    assert.equal(await page.$('#trials tr[data-number="3"]'), null, 'trial 3 is gone from the table');
+    const storage = new SqliteStorage(dbPath);
+    try {
+      const numbers = (await storage.getAllTrials(await storage.getStudyIdFromName('keep'))).map(
+        (t) => t.number,
+      );
+      assert.equal(numbers.length, 29, 'one of 30 trials deleted');
+      assert.ok(
+        !numbers.includes(3) && numbers.includes(4),
+        `trial 3 deleted, 4 kept (${numbers.join(',')})`,
+      );
+    } finally {
+      await storage.close();
+    }
   });
 
   it('deleting a study asks for confirmation, then removes it from the storage', async () => {

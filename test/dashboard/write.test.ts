@@ -179,6 +179,23 @@ describe('dashboard --allow-write (real SQLite storage, real HTTP)', () => {
     );
   });
 
+  it('deletes one trial with DELETE, and only with the token', async () => {
+    const { [WRITE_TOKEN_HEADER]: _t, ...noToken } = good();
+    assert.equal((await send(url, 'DELETE', '/api/studies/keep/trials/5', noToken)).status, 403);
+    const res = await send(url, 'DELETE', '/api/studies/keep/trials/5', good());
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.deepEqual(res.json, { deleted: 5, study: 'keep' });
+    assert.equal((await fetch(new URL('/api/studies/keep/trials/5', url))).status, 404);
+    assert.equal((await send(url, 'DELETE', '/api/studies/keep/trials/5', good())).status, 404);
+    assert.equal((await send(url, 'DELETE', '/api/studies/keep/trials/x', good())).status, 404);
+    const { nTrials } = await getJson('/api/studies/keep', url);
+    assert.equal(nTrials, 39);
+    assert.ok(
+      logs.some((l) => /deleted trial 5 \(\w+\) of study "keep"/.test(l)),
+      'the deletion is logged',
+    );
+  });
+
   it('deletes a study with DELETE, and only with the token', async () => {
     const { Origin: _o, ...noOrigin } = good();
     assert.equal((await send(url, 'DELETE', '/api/studies/doomed', noOrigin)).status, 403);
