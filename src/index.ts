@@ -210,6 +210,25 @@ export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
 export { ReinforceSampler, type ReinforceSamplerOptions } from './samplers/reinforce.js';
 export { TPESampler, type TPESamplerOptions } from './samplers/tpe/tpe-sampler.js';
 export {
+  DARTS_OPS,
+  type DartsCell,
+  type DartsEdge,
+  type DartsEpoch,
+  type DartsNetworkOptions,
+  type DartsOp,
+  type DartsSearchOptions,
+  type DartsSearchResult,
+  dartsCellSpec,
+  dartsEdges,
+  dartsImageData,
+  dartsSearch,
+  deriveCell,
+  formatCell,
+  formatMixingWeights,
+  randomCell,
+  retrainCell,
+} from './search/darts.js';
+export {
   checkBudget,
   IMAGE_ATTRS,
   IMAGE_BLOCKS,

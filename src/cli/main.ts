@@ -8,6 +8,7 @@ import { isParsimonyError } from '../core/errors.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerCompressCommand } from './commands/compress.js';
 import { registerCvCommand } from './commands/cv.js';
+import { registerDartsCommand } from './commands/darts.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerDescribeCommand } from './commands/describe.js';
@@ -37,6 +38,7 @@ export function buildProgram(io: CommandIO = processIO): Command {
   registerAnalyzeCommand(program, io);
   registerCompressCommand(program, io);
   registerCvCommand(program, io);
+  registerDartsCommand(program, io);
   registerDatasetsCommand(program, io);
   registerDashboardCommand(program, io);
   registerDescribeCommand(program, io);
