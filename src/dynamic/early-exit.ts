@@ -1,0 +1,213 @@
+/**
+ * Early exit (BranchyNet-style): classifier heads after intermediate blocks, trained jointly on
+ * the weighted sum of their cross-entropies; at inference a sample leaves at the first head whose
+ * confidence (largest class probability) exceeds the threshold, so easy samples run only the
+ * first blocks. `predict` runs block by block on the samples still in, so the saved work is real;
+ * `curve` sweeps thresholds from every head's outputs, computed once.
+ */
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { InvalidArgumentError, ModelSpecError } from '../core/errors.js';
+import type { LayerSpec, ModelSpec } from '../models/spec/types.js';
+import { inferShapes } from '../models/spec/validate.js';
+import { buildTfjsModel } from '../models/tfjs/build.js';
+import { loadModel, saveModel } from '../models/tfjs/save.js';
+import { type TrainingData, type TrainOptions, type TrainResult, trainModel } from '../train/trainer.js';
+import { DEFAULT_THRESHOLDS, type ExitPoint, exitCurve, type StageOutputs } from './exits.js';
+import { DYNAMIC_FORMAT, type EarlyExitSpec, readDynamicSpec, writeDynamicSpec } from './format.js';
+import { cumulativeOutputCosts, outputStages, type StageCost } from './graph.js';
+
+/**
+ * A spec with a softmax head after each named layer (global average pooling first for images,
+ * a flatten for other shapes of rank > 1); the heads come before the model's own output.
+ */
+export function withExitHeads(base: ModelSpec, after: readonly string[]): ModelSpec {
+  if (base.outputs.length !== 1)
+    throw new ModelSpecError(`${base.name ?? 'model'}: early exit needs a model with one output`);
+  const shapes = inferShapes(base);
+  const classes = (shapes.byName.get(base.outputs[0]) ?? []).at(-1) as number;
+  const layers: LayerSpec[] = [...base.layers];
+  const heads = after.map((name, i) => {
+    const shape = shapes.byName.get(name);
+    if (!shape || !base.layers.some((l) => l.name === name))
+      throw new ModelSpecError(`${base.name ?? 'model'}: no layer "${name}" to put an exit head after`);
+    let input = name;
+    if (shape.length > 1) {
+      const pool: LayerSpec =
+        shape.length === 3
+          ? { name: `exit-${i + 1}-pool`, type: 'globalAvgPool2d', inputs: [input] }
+          : { name: `exit-${i + 1}-flatten`, type: 'flatten', inputs: [input] };
+      layers.push(pool);
+      input = pool.name;
+    }
+    const head: LayerSpec = {
+      name: `exit-${i + 1}`,
+      type: 'dense',
+      inputs: [input],
+      units: classes,
+      activation: 'softmax',
+    };
+    layers.push(head);
+    return head.name;
+  });
+  const spec: ModelSpec = { ...base, layers, outputs: [...heads, base.outputs[0]] };
+  inferShapes(spec);
+  return spec;
+}
+
+export interface EarlyExitPrediction {
+  predicted: Int32Array;
+  /** The head (0-based) each sample left at. */
+  exits: Int32Array;
+  /** Mean MACs per sample of this run. */
+  averageMacs: number;
+}
+
+export class EarlyExitNetwork {
+  readonly model: TfLayers.LayersModel;
+  readonly spec: EarlyExitSpec;
+  /** Cumulative cost up to each head. */
+  readonly costs: StageCost[];
+
+  constructor(model: TfLayers.LayersModel, spec: EarlyExitSpec) {
+    this.model = model;
+    this.spec = spec;
+    this.costs = cumulativeOutputCosts(spec.model);
+    for (const output of spec.model.outputs) {
+      const layer = spec.model.layers.find((l) => l.name === output);
+      if (!layer || !('activation' in layer) || layer.activation !== 'softmax')
+        throw new ModelSpecError(`early exit: head "${output}" must be a layer with softmax activation`);
+    }
+  }
+
+  /** A new network from a spec with heads (see `withExitHeads`); loss weights default to 1 per head. */
+  static async create(
+    model: ModelSpec,
+    options: { lossWeights?: number[]; threshold?: number; seed?: number } = {},
+  ): Promise<EarlyExitNetwork> {
+    const lossWeights = options.lossWeights ?? model.outputs.map(() => 1);
+    if (lossWeights.length !== model.outputs.length)
+      throw new InvalidArgumentError(
+        `early exit: ${lossWeights.length} loss weights for ${model.outputs.length} heads`,
+      );
+    const spec: EarlyExitSpec = {
+      format: DYNAMIC_FORMAT,
+      kind: 'early-exit',
+      model,
+      lossWeights,
+      threshold: options.threshold ?? 1,
+    };
+    return new EarlyExitNetwork(await buildTfjsModel(model, { seed: options.seed ?? 0 }), spec);
+  }
+
+  /** Trains every head at once with the trainer (weighted cross-entropies). */
+  train(data: TrainingData, options: Omit<TrainOptions, 'outputWeights'>): Promise<TrainResult> {
+    return trainModel(this.model, data, { ...options, outputWeights: this.spec.lossWeights });
+  }
+
+  /** Every head's probabilities for the data (all heads run on every sample). */
+  async headOutputs(data: TrainingData, batchSize = 512): Promise<StageOutputs[]> {
+    const tf = await import('@tensorflow/tfjs-core');
+    const n = data.labels.length;
+    const size = data.shape.reduce((a, b) => a * b, 1);
+    const heads = this.spec.model.outputs.length;
+    const out = Array.from({ length: heads }, () => new Float32Array(n * data.numClasses));
+    for (let start = 0; start < n; start += batchSize) {
+      const end = Math.min(n, start + batchSize);
+      tf.tidy(() => {
+        const x = tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...data.shape]);
+        const ys = this.model.apply(x, { training: false }) as TfCore.Tensor[];
+        ys.forEach((y, h) => {
+          out[h].set(y.dataSync(), start * data.numClasses);
+        });
+      });
+    }
+    return out.map((probabilities, h) => ({ probabilities, cumulativeMacs: this.costs[h].activeMacs }));
+  }
+
+  /** Accuracy and average MACs per sample at each threshold. */
+  async curve(data: TrainingData, thresholds: readonly number[] = DEFAULT_THRESHOLDS): Promise<ExitPoint[]> {
+    return exitCurve(await this.headOutputs(data), data.labels, data.numClasses, thresholds);
+  }
+
+  /**
+   * Classifies samples block by block: after each head, the samples whose confidence exceeds the
+   * threshold leave and only the others run the next block.
+   */
+  async predict(
+    x: Float32Array,
+    shape: readonly number[],
+    threshold = this.spec.threshold,
+  ): Promise<EarlyExitPrediction> {
+    const tf = await import('@tensorflow/tfjs-core');
+    const size = shape.reduce((a, b) => a * b, 1);
+    const n = x.length / size;
+    const predicted = new Int32Array(n);
+    const exits = new Int32Array(n);
+    const stages = outputStages(this.spec.model);
+    const later = stages.map(
+      (_, s) => new Set(stages.slice(s + 1).flatMap((st) => st.flatMap((l) => l.inputs))),
+    );
+    let rows = Int32Array.from({ length: n }, (_, i) => i);
+    const cache = new Map<string, TfCore.Tensor>([
+      [this.spec.model.inputs[0].name, tf.tensor(x, [n, ...shape])],
+    ]);
+    let macs = 0;
+    try {
+      for (let s = 0; s < stages.length && rows.length > 0; s++) {
+        for (const layer of stages[s]) {
+          const inputs = layer.inputs.map((name) => cache.get(name) as TfCore.Tensor);
+          const out = tf.tidy(
+            () =>
+              this.model.getLayer(layer.name).apply(inputs.length === 1 ? inputs[0] : inputs, {
+                training: false,
+              }) as TfCore.Tensor,
+          );
+          cache.set(layer.name, out);
+        }
+        const probabilities = (cache.get(this.spec.model.outputs[s]) as TfCore.Tensor).dataSync();
+        const classes = probabilities.length / rows.length;
+        const last = s === stages.length - 1;
+        const staying: number[] = [];
+        for (let r = 0; r < rows.length; r++) {
+          let best = 0;
+          for (let c = 1; c < classes; c++)
+            if (probabilities[r * classes + c] > probabilities[r * classes + best]) best = c;
+          if (last || probabilities[r * classes + best] > threshold) {
+            predicted[rows[r]] = best;
+            exits[rows[r]] = s;
+            macs += this.costs[s].activeMacs;
+          } else staying.push(r);
+        }
+        // Keep only what later blocks read, for the samples still in.
+        const keep = tf.tensor1d(staying, 'int32');
+        for (const [name, t] of [...cache]) {
+          if (later[s].has(name) && staying.length > 0) cache.set(name, tf.gather(t, keep));
+          else cache.delete(name);
+          t.dispose();
+        }
+        keep.dispose();
+        rows = Int32Array.from(staying, (r) => rows[r]);
+      }
+    } finally {
+      tf.dispose([...cache.values()]);
+    }
+    return { predicted, exits, averageMacs: macs / n };
+  }
+
+  async save(dir: string): Promise<void> {
+    await saveModel(this.model, this.spec.model, dir);
+    await writeDynamicSpec(dir, this.spec);
+  }
+
+  static async load(dir: string): Promise<EarlyExitNetwork> {
+    const spec = await readDynamicSpec(dir);
+    if (spec.kind !== 'early-exit') throw new ModelSpecError(`${dir}: a ${spec.kind} model, not early-exit`);
+    const { model } = await loadModel(dir);
+    return new EarlyExitNetwork(model, spec);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

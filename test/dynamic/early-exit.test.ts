@@ -1,0 +1,100 @@
+/**
+ * Early exit on the digits: heads trained jointly; at threshold 1 every sample runs to the last
+ * head and gets its answer; block-by-block prediction agrees with the threshold sweep; the model
+ * saves and loads with the same outputs.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { EarlyExitNetwork, withExitHeads } from '../../src/dynamic/early-exit.js';
+import { confidences, exitStages } from '../../src/dynamic/exits.js';
+import { initBackend } from '../../src/models/backends/index.js';
+import { analyzeModel } from '../../src/models/complexity/analyze.js';
+import { sequential } from '../../src/models/spec/builder.js';
+import { type DigitsSplits, digitsSplits } from '../helpers/digits.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+let digits: DigitsSplits;
+let network: EarlyExitNetwork;
+
+before(async () => {
+  await initBackend({ backend: 'cpu' });
+  digits = await digitsSplits(0);
+  const base = sequential([64], { name: 'mlp' })
+    .add('dense', { name: 'block-1', units: 32, activation: 'relu' })
+    .add('dense', { name: 'block-2', units: 32, activation: 'relu' })
+    .add('dense', { name: 'block-3', units: 32, activation: 'relu' })
+    .add('dense', { name: 'classes', units: 10, activation: 'softmax' })
+    .build();
+  network = await EarlyExitNetwork.create(withExitHeads(base, ['block-1', 'block-2']), { seed: 1 });
+  await network.train(digits.train, {
+    epochs: 10,
+    seed: 1,
+    optimizer: { type: 'adam', learningRate: 0.003 },
+  });
+});
+
+describe('early exit', () => {
+  it('costs grow head by head and the last head costs the whole model', () => {
+    const [first, second, last] = network.costs;
+    assert.equal(first.macs, 64 * 32 + 32 * 10);
+    assert.equal(second.macs, first.macs + 32 * 32 + 32 * 10);
+    assert.equal(last.macs, analyzeModel(network.spec.model).macs);
+  });
+
+  it('at threshold 1 never exits early and answers as the last head', async () => {
+    const { predicted, exits, averageMacs } = await network.predict(digits.test.x, [64], 1);
+    assert.ok(
+      exits.every((e) => e === 2),
+      'every sample ran to the last head',
+    );
+    assert.equal(averageMacs, network.costs[2].macs);
+    const last = tf.tidy(() => {
+      const outputs = network.model.predict(
+        tf.tensor2d(digits.test.x, [digits.test.labels.length, 64]),
+      ) as tf.Tensor[];
+      return tf.argMax(outputs[2], -1).dataSync();
+    });
+    assert.deepEqual([...predicted], [...last]);
+    const [point] = await network.curve(digits.test, [1]);
+    const correct = predicted.filter((p, i) => p === digits.test.labels[i]).length;
+    assert.equal(point.accuracy, correct / predicted.length);
+    assert.ok(point.accuracy > 0.9, `last head accuracy ${point.accuracy}`);
+  });
+
+  it('block-by-block prediction matches the sweep and saves MACs at a lower threshold', async () => {
+    const heads = await network.headOutputs(digits.test);
+    const conf = heads.map((h) => confidences(h.probabilities, 10));
+    const expected = exitStages(
+      conf.map((c) => c.confidence),
+      0.9,
+    );
+    const run = await network.predict(digits.test.x, [64], 0.9);
+    assert.deepEqual([...run.exits], [...expected]);
+    assert.deepEqual(
+      [...run.predicted],
+      [...expected].map((s, i) => conf[s].predicted[i]),
+    );
+    const [point] = await network.curve(digits.test, [0.9]);
+    assert.ok(Math.abs(point.averageMacs - run.averageMacs) < 1e-6, 'same average MACs');
+    assert.ok(point.averageMacs < network.costs[2].macs, 'fewer MACs than the whole model');
+    assert.ok(point.exitShares[0] > 0, 'some samples leave at the first head');
+    const [zero] = await network.curve(digits.test, [0]);
+    assert.equal(zero.averageMacs, network.costs[0].macs, 'threshold 0: all leave at the first head');
+  });
+
+  it('saves and loads with the same outputs', async () => {
+    const dir = join(tempDir('early-exit'), 'model');
+    await network.save(dir);
+    const loaded = await EarlyExitNetwork.load(dir);
+    assert.deepEqual(loaded.spec, network.spec);
+    const before = await network.headOutputs(digits.test);
+    const after = await loaded.headOutputs(digits.test);
+    for (let h = 0; h < 3; h++) assert.deepEqual(after[h].probabilities, before[h].probabilities);
+    const a = await network.predict(digits.test.x, [64], 0.8);
+    const b = await loaded.predict(digits.test.x, [64], 0.8);
+    assert.deepEqual(b.predicted, a.predicted);
+    loaded.dispose();
+  });
+});
