@@ -180,7 +180,16 @@ export function createOptimizer(tf: typeof TfCore, config: OptimizerConfig): Tra
           // Kernels decay; biases and normalisation parameters (rank 1) do not, as is usual.
           for (const v of variables) if (v.shape.length > 1 && grads[v.name]) v.assign(tf.mul(v, factor));
         });
-      inner.applyGradients(grads);
+      // tfjs' optimizers keep their state by the position of a gradient in the map, so a step
+      // that leaves a variable out (a slimmable width not trained that step) gives it zeros.
+      const complete = variables.every((v) => grads[v.name] !== undefined);
+      if (complete) inner.applyGradients(grads);
+      else
+        tf.tidy(() =>
+          inner.applyGradients(
+            Object.fromEntries(variables.map((v) => [v.name, grads[v.name] ?? tf.zerosLike(v)])),
+          ),
+        );
     },
     dispose() {
       inner.dispose();
