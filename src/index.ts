@@ -100,6 +100,7 @@ export {
   writePreparation,
 } from './data/index.js';
 export { type EvaluationResult, evaluateModel, exportOnnx } from './deploy/index.js';
+export * from './dynamic/index.js';
 export {
   type ChooseDepthOptions,
   type CrossValidateOptions,
