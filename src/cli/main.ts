@@ -1,30 +1,44 @@
 /**
  * The `parsimony` command: a thin layer over the programmatic API. Each command lives in
  * `commands/<name>.ts`, parses its options and calls an exported `runX(options)` function;
- * heavy modules are imported inside the action so `parsimony --help` stays fast.
+ * heavy modules are imported inside the action so `parsimony --help` stays fast. Command modules
+ * are themselves loaded on demand: `parsimony analyze ...` loads only analyze's module (start-up
+ * time is most of a short command), `--help` or an unknown command loads them all.
  */
 import { Command, CommanderError } from 'commander';
 import { isParsimonyError } from '../core/errors.js';
-import { registerAnalyzeCommand } from './commands/analyze.js';
-import { registerCompressCommand } from './commands/compress.js';
-import { registerCvCommand } from './commands/cv.js';
-import { registerDartsCommand } from './commands/darts.js';
-import { registerDashboardCommand } from './commands/dashboard.js';
-import { registerDatasetsCommand } from './commands/datasets.js';
-import { registerDescribeCommand } from './commands/describe.js';
-import { registerEvaluateCommand } from './commands/evaluate.js';
-import { registerExportCommand } from './commands/export.js';
-import { registerGrowCommand } from './commands/grow.js';
-import { registerPbtCommand } from './commands/pbt.js';
-import { registerPlotCommands } from './commands/plot.js';
-import { registerSearchCommand } from './commands/search.js';
-import { registerStudiesCommand } from './commands/studies.js';
-import { registerTuneCommand } from './commands/tune.js';
-import { registerWorkerCommand } from './commands/worker.js';
 import { type CommandIO, processIO } from './output.js';
 import { VERSION } from './version.js';
 
-export function buildProgram(io: CommandIO = processIO): Command {
+type Register = (program: Command, io: CommandIO) => void;
+
+/** Each top-level command name and how to load the function that registers it. */
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  analyze: async () => (await import('./commands/analyze.js')).registerAnalyzeCommand,
+  compress: async () => (await import('./commands/compress.js')).registerCompressCommand,
+  cv: async () => (await import('./commands/cv.js')).registerCvCommand,
+  darts: async () => (await import('./commands/darts.js')).registerDartsCommand,
+  datasets: async () => (await import('./commands/datasets.js')).registerDatasetsCommand,
+  dashboard: async () => (await import('./commands/dashboard.js')).registerDashboardCommand,
+  describe: async () => (await import('./commands/describe.js')).registerDescribeCommand,
+  evaluate: async () => (await import('./commands/evaluate.js')).registerEvaluateCommand,
+  export: async () => (await import('./commands/export.js')).registerExportCommand,
+  pbt: async () => (await import('./commands/pbt.js')).registerPbtCommand,
+  // one module registers both `plot` and `report`
+  plot: async () => (await import('./commands/plot.js')).registerPlotCommands,
+  grow: async () => (await import('./commands/grow.js')).registerGrowCommand,
+  search: async () => (await import('./commands/search.js')).registerSearchCommand,
+  studies: async () => (await import('./commands/studies.js')).registerStudiesCommand,
+  tune: async () => (await import('./commands/tune.js')).registerTuneCommand,
+  worker: async () => (await import('./commands/worker.js')).registerWorkerCommand,
+};
+const LOADER_OF: Readonly<Record<string, string>> = { report: 'plot' };
+
+/**
+ * The program with every command, or with only `command` (and whatever shares its module) when it
+ * names one: that is all a run of that command needs.
+ */
+export async function buildProgram(io: CommandIO = processIO, command?: string): Promise<Command> {
   const program = new Command('parsimony')
     .description('Find the right size for a model: measure complexity, search hyperparameters and structure.')
     .version(VERSION, '-V, --version')
@@ -35,25 +49,13 @@ export function buildProgram(io: CommandIO = processIO): Command {
       writeErr: (s) => io.stderr(s),
     })
     .exitOverride();
-  registerAnalyzeCommand(program, io);
-  registerCompressCommand(program, io);
-  registerCvCommand(program, io);
-  registerDartsCommand(program, io);
-  registerDatasetsCommand(program, io);
-  registerDashboardCommand(program, io);
-  registerDescribeCommand(program, io);
-  registerEvaluateCommand(program, io);
-  registerExportCommand(program, io);
-  registerPbtCommand(program, io);
-  registerPlotCommands(program, io);
-  registerGrowCommand(program, io);
-  registerSearchCommand(program, io);
-  registerStudiesCommand(program, io);
-  registerTuneCommand(program, io);
-  registerWorkerCommand(program, io);
-  const configure = (command: Command) => {
-    command.exitOverride().configureOutput(program.configureOutput());
-    command.commands.forEach(configure);
+  const key = command === undefined ? undefined : (LOADER_OF[command] ?? command);
+  const names = key !== undefined && Object.hasOwn(COMMANDS, key) ? [key] : Object.keys(COMMANDS);
+  const registers = await Promise.all(names.map((name) => COMMANDS[name]()));
+  for (const register of registers) register(program, io);
+  const configure = (c: Command) => {
+    c.exitOverride().configureOutput(program.configureOutput());
+    c.commands.forEach(configure);
   };
   program.commands.forEach(configure);
   return program;
@@ -61,9 +63,10 @@ export function buildProgram(io: CommandIO = processIO): Command {
 
 /** Runs the CLI and returns the exit code instead of exiting, so tests can drive it in-process. */
 export async function runCli(argv: readonly string[], io: CommandIO = processIO): Promise<number> {
-  const program = buildProgram(io);
   const verbose = argv.includes('--verbose');
   try {
+    // The first argument that is not an option names the command (global options come first).
+    const program = await buildProgram(io, argv.find((a) => !a.startsWith('-')));
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {

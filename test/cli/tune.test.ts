@@ -26,7 +26,7 @@ async function run(args: string[], during?: () => void) {
     stdout: (s) => (out += s.endsWith('\n') ? s : `${s}\n`),
     stderr: (s) => (err += s.endsWith('\n') ? s : `${s}\n`),
   };
-  const program = buildProgram(io);
+  const program = await buildProgram(io);
   if (!program.commands.some((c) => c.name() === 'tune')) {
     registerTuneCommand(program, io);
     for (const c of program.commands) c.exitOverride().configureOutput(program.configureOutput());
