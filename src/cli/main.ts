@@ -66,7 +66,10 @@ export async function runCli(argv: readonly string[], io: CommandIO = processIO)
   const verbose = argv.includes('--verbose');
   try {
     // The first argument that is not an option names the command (global options come first).
-    const program = await buildProgram(io, argv.find((a) => !a.startsWith('-')));
+    const program = await buildProgram(
+      io,
+      argv.find((a) => !a.startsWith('-')),
+    );
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
