@@ -54,6 +54,8 @@ export interface CompressCommandOptions {
   alpha?: number;
   distillEpochs?: number;
   learningRate?: number;
+  quantization?: string;
+  calibrationSamples?: number;
 }
 
 function parsePositive(flag: string) {
@@ -200,6 +202,15 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
       'lowrank and distill: learning rate of (fine-)tuning',
       parsePositive('--learning-rate'),
     )
+    .option(
+      '--quantization <mode>',
+      'quantize, ONNX models: dynamic (int8 MatMulInteger, the default), weights (int8 weights + DequantizeLinear) or static (QDQ activations too; implied by --activations)',
+    )
+    .option(
+      '--calibration-samples <n>',
+      'quantize, ONNX models with --activations: training samples to calibrate on (default 256)',
+      parseIntegerOption('--calibration-samples', 1),
+    )
     .action(async (model: string | undefined, options: CompressCommandOptions) => {
       const controller = new AbortController();
       let interrupts = 0;
@@ -239,6 +250,12 @@ async function loadBase(reference: string): Promise<LoadedBase> {
   }
   const info = await stat(reference).catch(() => null);
   if (!info) throw new FileNotFoundError(reference, 'model');
+  if (reference.toLowerCase().endsWith('.onnx')) {
+    // Fine-tuning needs a trainable model: the graph imported as a spec (or one line naming the ops that block it).
+    const { importOnnxFile } = await import('../../compress/onnx/import-spec.js');
+    const weights = importOnnxFile(reference);
+    return { spec: weights.spec, weights, label: path.basename(reference, '.onnx') };
+  }
   if (info.isDirectory()) {
     const { loadModelWeights } = await import('../../compress/model-weights.js');
     const { MODEL_FILES } = await import('../../models/tfjs/save.js');
@@ -264,12 +281,32 @@ async function loadBase(reference: string): Promise<LoadedBase> {
   return { spec, weights: null, label: path.basename(reference, '.json') };
 }
 
+/** True when compressing an ONNX model needs a trainable model (imported as a spec). */
+export function onnxNeedsTraining(options: CompressCommandOptions): boolean {
+  return (
+    (options.finetuneEpochs ?? 0) > 0 ||
+    ['structured', 'distill', 'huffman'].includes(options.method) ||
+    options.search === true ||
+    options.sensitivity === true
+  );
+}
+
 export async function runCompress(
   reference: string,
   options: CompressCommandOptions,
   io: CommandIO,
   signal?: AbortSignal,
 ): Promise<void> {
+  if (reference.toLowerCase().endsWith('.onnx') && !onnxNeedsTraining(options)) {
+    const { runCompressOnnx } = await import('./compress-onnx.js');
+    return runCompressOnnx(reference, options, io);
+  }
+  for (const [flag, value] of [
+    ['--quantization', options.quantization],
+    ['--calibration-samples', options.calibrationSamples],
+  ] as const)
+    if (value !== undefined)
+      throw new UsageError(`${flag} applies to ONNX models compressed without training`);
   if (options.search && options.sparsity !== undefined)
     throw new UsageError('give --sparsity or --search, not both');
   if (options.search && options.sensitivity) throw new UsageError('give --sensitivity or --search, not both');

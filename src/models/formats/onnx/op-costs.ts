@@ -114,6 +114,12 @@ export const OP_RULES = {
     cost: matmul,
     activationProduct: (c: ShapeContext) => !input(c, 0).constant && !input(c, 1).constant,
   },
+  // int8 product (dynamic quantization): weights as MatMul's, stored as int8
+  MatMulInteger: {
+    weights: [0, 1],
+    cost: matmul,
+    activationProduct: (c: ShapeContext) => !input(c, 0).constant && !input(c, 1).constant,
+  },
   LSTM: { weights: [1, 2, 3, 7], cost: recurrent() },
   GRU: { weights: [1, 2, 3], cost: recurrent() },
   RNN: { weights: [1, 2, 3], cost: recurrent() },
@@ -190,6 +196,7 @@ export const ZERO_MAC_OPS = [
   'SpaceToDepth',
   'TopK',
   'Dropout',
+  'DynamicQuantizeLinear',
 ] as const;
 
 export type CostedOp = keyof typeof OP_RULES | (typeof ZERO_MAC_OPS)[number];

@@ -30,6 +30,8 @@ const MAX_TRACKED_VALUES = 4096;
 const FLOAT = 1;
 const INT64 = 7;
 const BOOL = 9;
+const UINT8 = 2;
+const INT32 = 6;
 
 export function fail(c: ShapeContext, why: string): never {
   throw new OnnxError(`${c.file}: node '${c.node.name}' (${c.node.opType}): ${why}`);
@@ -684,4 +686,11 @@ export const SHAPE_RULES: Record<string, ShapeRule> = {
   BatchNormalization: batchNorm,
   Dropout: dropout,
   LayerNormalization: layerNorm,
+  // int8 ops of dynamic quantization: x as uint8 with a scalar scale and zero point; the int32 product
+  DynamicQuantizeLinear: (c) => [
+    { shape: input(c, 0).shape, dataType: UINT8 },
+    { shape: [], dataType: FLOAT },
+    { shape: [], dataType: UINT8 },
+  ],
+  MatMulInteger: (c) => [{ shape: matmulDims(c).out, dataType: INT32 }],
 };
