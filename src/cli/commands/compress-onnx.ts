@@ -86,9 +86,8 @@ export async function runCompressOnnx(
     throw new InvalidArgumentError(`--out ${out}: would overwrite the model being compressed`);
   const { mkdir } = await import('node:fs/promises');
   const { evaluateModel } = await import('../../deploy/evaluate.js');
-  // The dataset is checked against the graph before anything is written.
+  // The original is evaluated first: a dataset that does not fit the graph fails before any work.
   const evaluation = { dataset: options.dataset, seed: options.seed, repeats: 10 };
-  io.stderr(`evaluating ${reference} on ${options.dataset}`);
   const base = await evaluateModel(reference, evaluation);
   await mkdir(path.dirname(path.resolve(out)), { recursive: true });
   const result = await compressOnnxFile(reference, steps, out, {
@@ -96,7 +95,6 @@ export async function runCompressOnnx(
     seed: options.seed,
     onProgress: (line) => io.stderr(line),
   });
-  io.stderr(`evaluating ${out}`);
   const compressed = await evaluateModel(out, evaluation);
   const { analyzeOnnxFile } = await import('../../models/formats/onnx/analyze.js');
   const counts = (file: string) => {

@@ -190,7 +190,6 @@ export async function compressOnnxFile(
   const graph = graphOf(proto, file);
   const reports: OnnxStepReport[] = [];
   for (const { label: step, step: s } of steps) {
-    options.onProgress?.(`${step}: running`);
     const where = `${file}: ${step}`;
     switch (s.method) {
       case 'magnitude':
@@ -223,9 +222,6 @@ export async function compressOnnxFile(
               file,
             ),
           };
-          options.onProgress?.(
-            `${step}: calibrating ${s.options.activations} ranges on ${calibration.samples.length} samples`,
-          );
         }
         const result = await quantizeOnnx(graph, s.options, { file, step, proto, calibration });
         reports.push({
@@ -237,6 +233,8 @@ export async function compressOnnxFile(
         break;
       }
     }
+    const last = reports[reports.length - 1];
+    options.onProgress?.(`${step}: done (${last.tensors.length} weight tensor${last.tensors.length === 1 ? '' : 's'})`);
   }
   // Written under a temporary name and renamed: a failure leaves nothing at `out`.
   const temporary = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.partial`);

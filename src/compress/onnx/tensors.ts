@@ -40,7 +40,7 @@ export function floatValues(t: TensorProto): Float32Array {
     if (raw.length !== n * 4)
       // not a user error: readOnnxFile has checked the sizes of external data; inline data is protobuf's
       throw new Error(`initializer ${t.name}: ${raw.length} bytes for ${n} float32 values`);
-    return new Float32Array(raw.slice().buffer, 0, n);
+    return new Float32Array(new Uint8Array(raw).buffer, 0, n);
   }
   return Float32Array.from(t.floatData);
 }

@@ -138,7 +138,7 @@ function nonZero(graph: OnnxGraph, name: string, size: number): number {
   const values =
     raw.byteOffset % 4 === 0
       ? new Float32Array(raw.buffer, raw.byteOffset, size)
-      : new Float32Array(raw.slice().buffer, 0, size);
+      : new Float32Array(new Uint8Array(raw).buffer, 0, size);
   let n = 0;
   for (let i = 0; i < size; i++) if (values[i] !== 0) n++;
   return n;
