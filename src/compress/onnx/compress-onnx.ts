@@ -234,7 +234,9 @@ export async function compressOnnxFile(
       }
     }
     const last = reports[reports.length - 1];
-    options.onProgress?.(`${step}: done (${last.tensors.length} weight tensor${last.tensors.length === 1 ? '' : 's'})`);
+    options.onProgress?.(
+      `${step}: done (${last.tensors.length} weight tensor${last.tensors.length === 1 ? '' : 's'})`,
+    );
   }
   // Written under a temporary name and renamed: a failure leaves nothing at `out`.
   const temporary = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.partial`);
