@@ -23,7 +23,7 @@
   let current = null; // { name, view, trial, version }
   const table = { offset: 0, limit: 50, sort: 'number', order: 'asc', state: '', filter: '' };
   const plotQuery = {}; // per-study pareto axes etc.
-  let importanceMethod = 'mdi'; // or 'fanova'
+  let importanceMethod = 'mdi'; // or 'fanova', 'ped-anova'
   let writeToken = null; // set when the server allows writes
   const storageInfo = api('/api/storage').then((s) => {
     writeToken = s.writeToken || null;
@@ -280,6 +280,7 @@
           ? `method <select id="importance-method">${[
               ['mdi', 'mean decrease in impurity'],
               ['fanova', 'fANOVA'],
+              ['ped-anova', 'PED-ANOVA (top 10% against all)'],
             ]
               .map(
                 ([v, label]) =>

@@ -4,6 +4,8 @@
  * trial on click. The only non-JSON pieces ECharts needs (the timeline's bar drawing) are named by a
  * string that the page's small runtime (assets/dashboard/charts.js) replaces with a function.
  */
+
+import { IMPORTANCE_LABELS } from './importance.js';
 import type { PlotData } from './plots.js';
 import { COLORS, stateColor } from './svg.js';
 
@@ -238,9 +240,7 @@ export function echartsOptions(plot: PlotData): EchartsOption[] {
       const list = [...d.importances].reverse();
       return [
         {
-          ...base(
-            `Hyperparameter importance (${d.method === 'fanova' ? 'fANOVA' : 'MDI'}, ${d.nTrials} trials)`,
-          ),
+          ...base(`Hyperparameter importance (${IMPORTANCE_LABELS[d.method]}, ${d.nTrials} trials)`),
           xAxis: { type: 'value', name: 'importance', min: 0 },
           yAxis: { type: 'category', data: list.map((i) => i.param) },
           series: [

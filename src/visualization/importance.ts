@@ -1,6 +1,7 @@
 /**
- * Hyperparameter importance from a small seeded random forest of regression trees: by mean
- * decrease in impurity (MDI, the default) or by fANOVA (see `fanovaOfTree`). For MDI, of a forest of
+ * Hyperparameter importance: by PED-ANOVA (`ped-anova.ts`, no model), or from a small seeded
+ * random forest of regression trees: by mean decrease in impurity (MDI, the default) or by fANOVA
+ * (see `fanovaOfTree`). For MDI, of a forest of
  * regression trees fitted to (parameters -> objective) over the COMPLETE trials. A parameter's
  * importance is the variance its splits remove, summed over each tree, normalised per tree and
  * averaged, then scaled to sum to 1. Parameters are the ones every completed trial has (the
@@ -10,6 +11,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial, StudyDirection } from '../core/frozen-trial.js';
 import { Random } from '../core/random.js';
 import { axisValue, checkObjectiveIndex, completedTrials, paramAxes } from './common.js';
+import { pedAnovaImportances, topTrials } from './ped-anova.js';
 
 export interface ImportanceOptions {
   objective?: number;
@@ -25,13 +27,23 @@ export interface ImportanceOptions {
   params?: readonly string[];
   /**
    * `mdi` (default): mean decrease in impurity. `fanova`: the share of the forest's variance each
-   * parameter's main effect explains (functional ANOVA over each tree, averaged).
+   * parameter's main effect explains (functional ANOVA over each tree, averaged). `ped-anova`: the
+   * Pearson divergence between the top `quantile` trials' and all trials' densities of each parameter.
    */
   method?: ImportanceMethod;
+  /** PED-ANOVA: the share of best trials whose densities are compared with all (default 0.1). */
+  quantile?: number;
 }
 
-export const IMPORTANCE_METHODS = ['mdi', 'fanova'] as const;
+export const IMPORTANCE_METHODS = ['mdi', 'fanova', 'ped-anova'] as const;
 export type ImportanceMethod = (typeof IMPORTANCE_METHODS)[number];
+
+/** How each method is named in titles. */
+export const IMPORTANCE_LABELS: Readonly<Record<ImportanceMethod, string>> = {
+  mdi: 'MDI of a random forest',
+  fanova: 'fANOVA of a random forest',
+  'ped-anova': 'PED-ANOVA',
+};
 
 export interface ImportanceData {
   objective: number;
@@ -196,6 +208,9 @@ export function getImportanceData(
     throw new InvalidArgumentError(
       `importance: method must be one of ${IMPORTANCE_METHODS.join(', ')}, got "${method}"`,
     );
+  const quantile = options.quantile ?? 0.1;
+  if (!(quantile > 0 && quantile < 1))
+    throw new InvalidArgumentError(`importance: quantile must be in (0, 1), got ${quantile}`);
   const random = new Random(options.seed ?? 0);
   let done = completedTrials(trials);
   const present = done.length
@@ -206,7 +221,8 @@ export function getImportanceData(
     for (const p of options.params)
       if (!present.includes(p))
         throw new InvalidArgumentError(`importance: parameter "${p}" is not set in every completed trial`);
-  if (done.length > maxTrials) {
+  // PED-ANOVA is one pass per parameter: it reads every trial.
+  if (done.length > maxTrials && method !== 'ped-anova') {
     const perm = random.permutation(done.length);
     done = Array.from(perm.subarray(0, maxTrials), (i) => done[i]);
   }
@@ -221,7 +237,19 @@ export function getImportanceData(
   const total = new Float64Array(axes.length);
   const lo = Float64Array.from(axes, (_, f) => Math.min(...data.map((s) => s.x[f])));
   const hi = Float64Array.from(axes, (_, f) => Math.max(...data.map((s) => s.x[f])));
-  if (axes.length > 0 && data.length >= 2 * minSamplesLeaf) {
+  if (method === 'ped-anova') {
+    const top = topTrials(
+      Float64Array.from(data, (s) => s.y),
+      directions[objective],
+      quantile,
+    );
+    const columns = axes.map((a, f) => ({
+      kind: a.kind,
+      values: Float64Array.from(data, (s) => s.x[f]),
+      choices: a.categories?.length,
+    }));
+    total.set(pedAnovaImportances(columns, top));
+  } else if (axes.length > 0 && data.length >= 2 * minSamplesLeaf) {
     for (let tree = 0; tree < nTrees; tree++) {
       const treeRandom = random.fork(tree);
       // Bootstrap sample of the trials.

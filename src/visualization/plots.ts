@@ -8,7 +8,12 @@ import type { FrozenTrial, StudyDirection } from '../core/frozen-trial.js';
 import { type Measure, parseMeasure } from './common.js';
 import { type ContourData, getContourData } from './contour.js';
 import { getHistoryData, type HistoryData } from './history.js';
-import { getImportanceData, type ImportanceData, type ImportanceMethod } from './importance.js';
+import {
+  getImportanceData,
+  IMPORTANCE_LABELS,
+  type ImportanceData,
+  type ImportanceMethod,
+} from './importance.js';
 import { getIntermediateData, type IntermediateData } from './intermediate.js';
 import { PLOT_KINDS, type PlotKind } from './kinds.js';
 import { findModelSpec, getLayerComplexityData, type LayerComplexityData } from './layers.js';
@@ -287,7 +292,7 @@ export function plotPanels(plot: PlotData): AnyPanel[] {
       const list = [...d.importances].reverse();
       return [
         {
-          title: `Hyperparameter importance (objective ${d.objective}, ${d.method === 'fanova' ? 'fANOVA' : 'MDI'} of a random forest, ${d.nTrials} trials)`,
+          title: `Hyperparameter importance (objective ${d.objective}, ${IMPORTANCE_LABELS[d.method]}, ${d.nTrials} trials)`,
           x: { label: 'importance', min: 0, max: Math.max(1e-9, ...list.map((i) => i.importance)) * 1.05 },
           y: { label: '', categories: list.map((i) => i.param) },
           layers: [

@@ -238,6 +238,23 @@ describe('dashboard in headless Chromium', { skip: available ? false : `${CHROMI
     );
     assert.deepEqual([...fanovaOrder].reverse(), fanova, 'fANOVA bars in fANOVA order');
     await shot('importance-fanova');
+    await page.select('#importance-method', 'ped-anova');
+    await page.waitForFunction(() => {
+      const div = document.querySelector('#view .chart') as PageElement;
+      return (
+        div?.dataset.ready === '1' &&
+        /PED-ANOVA/.test(window.echarts.getInstanceByDom(div).getOption().title[0].text)
+      );
+    });
+    const pedOrder = await page.evaluate(() => {
+      const div = document.querySelector('#view .chart') as PageElement;
+      return window.echarts.getInstanceByDom(div).getOption().yAxis[0].data;
+    });
+    const ped = getImportanceData(trials, ['maximize'], { method: 'ped-anova' }).importances.map(
+      (i) => i.param,
+    );
+    assert.deepEqual([...pedOrder].reverse(), ped, 'PED-ANOVA bars in PED-ANOVA order');
+    await shot('importance-ped-anova');
 
     await go('/study/demo/timeline');
     await chartsReady(page, 1);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStorage } from '../../src/storage/sqlite.js';
-import { getParetoData, PLOT_KINDS } from '../../src/visualization/index.js';
+import { getImportanceData, getParetoData, PLOT_KINDS } from '../../src/visualization/index.js';
 import { runCliCaptured } from '../helpers/cli.js';
 import { seedSqliteStudy } from '../helpers/seed-study.js';
 
@@ -27,6 +27,23 @@ describe('parsimony plot and report', () => {
       assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/, kind);
       assert.ok(svg.trimEnd().endsWith('</svg>'), `${kind}: complete document`);
     }
+  });
+
+  it('plot importance --importance-method ped-anova titles and orders the bars by PED-ANOVA', async () => {
+    const out = join(dir, 'importance-ped.svg');
+    const r = await runCliCaptured([
+      'plot',
+      'importance',
+      ...['--storage', storage, '--study', 'demo', '--out', out, '--importance-method', 'ped-anova'],
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const svg = readFileSync(out, 'utf8');
+    assert.match(svg, /PED-ANOVA/);
+    const s = new SqliteStorage(db);
+    const trials = await s.getAllTrials(await s.getStudyIdFromName('demo'));
+    await s.close();
+    const [first] = getImportanceData(trials, ['maximize'], { method: 'ped-anova' }).importances;
+    assert.ok(svg.includes(`>${first.param}<`), `the most important parameter ${first.param} is drawn`);
   });
 
   it('draws one marker per Pareto-front trial, with the trial named', async () => {

@@ -13,6 +13,7 @@ import {
   getTimelineData,
   parseMeasure,
 } from '../../src/visualization/index.js';
+import { pedAnovaImportances, topTrials } from '../../src/visualization/ped-anova.js';
 import { trial } from './helpers.js';
 
 describe('history', () => {
@@ -254,7 +255,62 @@ describe('importance by fANOVA', () => {
   it('rejects an unknown method by name', () => {
     assert.throws(
       () => getImportanceData([], ['minimize'], { method: 'shap' as 'mdi' }),
-      /method must be one of mdi, fanova, got "shap"/,
+      /method must be one of mdi, fanova, ped-anova, got "shap"/,
+    );
+  });
+});
+
+describe('importance by PED-ANOVA', () => {
+  it('equals the Pearson divergence worked out by hand for a categorical parameter', () => {
+    // 20 trials alternating a/b; the top 10% (2 trials) are both "a". With the prior of one trial
+    // spread over the 2 choices: p_top = (2.5/3, 0.5/3), p_all = (10.5/21, 10.5/21) = (1/2, 1/2), so
+    // the divergence is ((5/6 - 1/2)^2 + (1/6 - 1/2)^2) / (1/2) = 4/9.
+    const values = Float64Array.from({ length: 20 }, (_, i) => i % 2);
+    const objective = Float64Array.from({ length: 20 }, (_, i) => (i % 2) + i / 100);
+    const top = topTrials(objective, 'minimize', 0.1);
+    assert.deepEqual(top, [0, 2]);
+    const [importance] = pedAnovaImportances([{ kind: 'categorical', values, choices: 2 }], top);
+    assert.ok(Math.abs(importance - 4 / 9) < 1e-12, `4/9, got ${importance}`);
+    assert.deepEqual(topTrials(objective, 'maximize', 0.1), [19, 17], 'maximize takes the other end');
+  });
+
+  it('finds the parameters that decide the top 10%: the driving ones high, noise near zero', () => {
+    // y = (x - 2)^2 + 3 * [optimizer = sgd]: the best trials have x near 2 and adam; noise and a
+    // log-scaled lr do not enter y.
+    let s = 4242;
+    const rand = () => {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      return s / 2 ** 31;
+    };
+    const trials = Array.from({ length: 400 }, (_, number) => {
+      const x = rand() * 10;
+      const noise = rand() * 10;
+      const lr = 10 ** (-4 + 4 * rand());
+      const optimizer = rand() < 0.5 ? 'adam' : 'sgd';
+      return trial({
+        number,
+        values: [(x - 2) ** 2 + (optimizer === 'sgd' ? 3 : 0)],
+        params: { x, noise, lr, optimizer },
+      });
+    });
+    const imp = getImportanceData(trials, ['minimize'], { method: 'ped-anova' });
+    assert.equal(imp.method, 'ped-anova');
+    assert.equal(imp.nTrials, 400);
+    const byName = Object.fromEntries(imp.importances.map((i) => [i.param, i.importance]));
+    assert.deepEqual(
+      imp.importances.slice(0, 2).map((i) => i.param),
+      ['x', 'optimizer'],
+      JSON.stringify(imp.importances),
+    );
+    assert.ok(byName.noise < 0.05 && byName.lr < 0.05, `noise and lr near zero: ${JSON.stringify(byName)}`);
+    const sum = imp.importances.reduce((a, i) => a + i.importance, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-9, `normalised, got ${sum}`);
+    // Maximising the same values, the top is x far from 2 (near 10): x leads again.
+    const flipped = getImportanceData(trials, ['maximize'], { method: 'ped-anova' });
+    assert.equal(flipped.importances[0].param, 'x', JSON.stringify(flipped.importances));
+    assert.throws(
+      () => getImportanceData(trials, ['minimize'], { method: 'ped-anova', quantile: 1 }),
+      /quantile must be in \(0, 1\), got 1/,
     );
   });
 });

@@ -50,7 +50,11 @@ export function registerPlotCommands(program: Command, io: CommandIO): void {
       'layers: the trial whose stored model spec is analysed (default: the best with one)',
     )
     .option('--seed <n>', 'importance: random forest seed', '0')
-    .option('--importance-method <method>', 'importance: mdi (mean decrease in impurity) or fanova', 'mdi')
+    .option(
+      '--importance-method <method>',
+      'importance: mdi (mean decrease in impurity), fanova or ped-anova',
+      'mdi',
+    )
     .action(
       async (
         kind: string,
