@@ -15,6 +15,8 @@ type Register = (program: Command, io: CommandIO) => void;
 /** Each top-level command name and how to load the function that registers it. */
 const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   analyze: async () => (await import('./commands/analyze.js')).registerAnalyzeCommand,
+  // one module registers both `automl` and `predict`
+  automl: async () => (await import('./commands/automl.js')).registerAutomlCommand,
   compress: async () => (await import('./commands/compress.js')).registerCompressCommand,
   cv: async () => (await import('./commands/cv.js')).registerCvCommand,
   darts: async () => (await import('./commands/darts.js')).registerDartsCommand,
@@ -32,7 +34,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   tune: async () => (await import('./commands/tune.js')).registerTuneCommand,
   worker: async () => (await import('./commands/worker.js')).registerWorkerCommand,
 };
-const LOADER_OF: Readonly<Record<string, string>> = { report: 'plot' };
+const LOADER_OF: Readonly<Record<string, string>> = { report: 'plot', predict: 'automl' };
 
 /**
  * The program with every command, or with only `command` (and whatever shares its module) when it

@@ -56,22 +56,7 @@ export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
  * for `fitTablePreparation` (categorical columns and missing cells).
  */
 export function loadCsvTable(path: string, options: CsvOptions = {}): CsvTable {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new FileNotFoundError(path, 'CSV file');
-    throw new DataError(`${path}: cannot read (${(error as Error).message})`, { cause: error });
-  }
-  let text: string;
-  try {
-    text = (isGzip(bytes) ? gunzipSync(bytes) : bytes).toString('utf8');
-  } catch (error) {
-    throw new DataError(`${path}: truncated or corrupt gzip data (${(error as Error).message})`, {
-      cause: error,
-    });
-  }
+  const text = readCsvText(path);
   const file = basename(path);
   const defaultDelimiter = /\.tsv(\.gz)?$/i.test(file) ? '\t' : ',';
   return buildTable(
@@ -84,6 +69,49 @@ export function loadCsvTable(path: string, options: CsvOptions = {}): CsvTable {
     path,
     { source: `CSV file ${file}`, location: resolve(path) },
   );
+}
+
+/** The raw rows of a CSV file (no header detection, no target): for applying a saved pipeline. */
+export interface CsvRows {
+  /** Names the file in error messages. */
+  source: string;
+  rows: { line: number; cells: string[] }[];
+}
+
+/** Reads a CSV file's rows as written (fields unquoted, every row as wide as the first). */
+export function loadCsvRows(path: string, options: Pick<CsvOptions, 'delimiter'> = {}): CsvRows {
+  const text = readCsvText(path);
+  const source = basename(path);
+  const delimiter = options.delimiter ?? (/\.tsv(\.gz)?$/i.test(source) ? '\t' : ',');
+  const rows = splitRecords(text, delimiter, source);
+  if (rows.length === 0) throw new DataError(`${source}: the file is empty (no rows)`);
+  const width = rows[0].cells.length;
+  for (const row of rows)
+    if (row.cells.length !== width)
+      throw new DataError(
+        `${source}: line ${row.line} has ${row.cells.length} fields, expected ${width} (as on line ${rows[0].line})`,
+      );
+  return { source, rows };
+}
+
+/** The text of a CSV file, gunzipped when it is gzipped. */
+function readCsvText(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FileNotFoundError(path, 'CSV file');
+    if (code === 'EISDIR') throw new DataError(`${path}: is a directory, not a CSV file`);
+    throw new DataError(`${path}: cannot read (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    return (isGzip(bytes) ? gunzipSync(bytes) : bytes).toString('utf8');
+  } catch (error) {
+    throw new DataError(`${path}: truncated or corrupt gzip data (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
 }
 
 /** Parses CSV text into a dataset; `source` names the text in error messages (usually its file). */
@@ -315,7 +343,10 @@ function splitRecords(input: string, delimiter: string, source: string): CsvReco
     let i = pos;
     for (;;) {
       if (i >= n) {
-        if (quoted) throw new DataError(`${source}: line ${start} has a quoted field that is never closed`);
+        if (quoted)
+          throw new DataError(
+            `${source}: line ${start}, column ${cells.length + 1}: a quoted field is never closed`,
+          );
         break;
       }
       const ch = text[i];

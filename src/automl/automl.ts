@@ -1,0 +1,386 @@
+/**
+ * `runAutoml`: from a data file to a small, good, saved model within a wall-clock budget.
+ *
+ * A two-objective study (maximise validation accuracy, minimise parameters) over the feature
+ * preparation, the network and its training (see space.ts), sampled by multi-objective TPE, pruned
+ * by Pareto successive halving over epochs, trials in worker threads. Everything that would make
+ * the run useless is checked before anything is written: the target, the image shape, a parameter
+ * or MAC budget that excludes the whole space, a time budget too short to train the smallest
+ * network once.
+ *
+ * The output directory holds the study (`study.db`, so rerunning with the same directory continues
+ * it), one model directory per Pareto-front trial (`trials/trial-<n>/`: model.json, weights.bin,
+ * parsimony-model.json, pipeline.json), a copy of the best one (`best/`: highest validation
+ * accuracy, then fewest parameters) and `report.json`.
+ */
+import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError, NoCompletedTrialError } from '../core/errors.js';
+import type { FrozenTrial, TrialState } from '../core/frozen-trial.js';
+import { FAIL_REASON_KEY } from '../core/study-view.js';
+import type { Trial } from '../core/trial.js';
+import { initBackend } from '../models/backends/index.js';
+import { analyzeModel } from '../models/complexity/analyze.js';
+import type { ModelSpec } from '../models/spec/types.js';
+import { buildTfjsModel } from '../models/tfjs/build.js';
+import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
+import { threadObjective } from '../run/thread-objective.js';
+import { RandomSampler } from '../samplers/random.js';
+import { TPESampler } from '../samplers/tpe/tpe-sampler.js';
+import { createStudy } from '../study/create.js';
+import { trainingData, trainModel } from '../train/trainer.js';
+import { type AutomlData, type AutomlSource, type ImageShape, loadAutomlData, parseSource } from './data.js';
+import { AUTOML_ATTRS, type AutomlContext } from './objective.js';
+import { smallestImageNetwork, smallestTableNetwork } from './space.js';
+
+export interface AutomlOptions {
+  /** A CSV file (`data.csv` or `csv:data.csv`) or a built-in dataset name (`digits`, `fashion-mnist`). */
+  data: string;
+  /** The CSV's target column (name or 0-based index). */
+  target?: string;
+  /** Read each CSV row's features as an image of this shape. */
+  imageShape?: ImageShape;
+  /** Wall-clock budget of the whole run in seconds (default 600). */
+  budgetSeconds?: number;
+  maxParams?: number;
+  maxMacs?: number;
+  seed?: number;
+  /** Output directory (default `parsimony-results/automl-<data name>`). */
+  out?: string;
+  /** Worker threads (default one per core). */
+  threads?: number;
+  /** Most epochs per trial (default 60 for tables, 20 for images). */
+  maxEpochs?: number;
+  /** Sampler of the study: multi-objective TPE (default) or random search (a baseline). */
+  sampler?: 'tpe' | 'random';
+  onProgress?: (event: AutomlProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface AutomlProgress {
+  finished: number;
+  elapsedSeconds: number;
+  budgetSeconds: number;
+  trial: { number: number; state: TrialState };
+  front: AutomlFrontRow[];
+}
+
+export interface AutomlFrontRow {
+  trial: number;
+  validationAccuracy: number;
+  testAccuracy: number | null;
+  params: number;
+  macs: number | null;
+  features: number | null;
+  epochs: number | null;
+  /** The trial's model directory, relative to the output directory. */
+  model: string;
+  params_: Record<string, string | number | boolean | null>;
+}
+
+export interface AutomlResult {
+  out: string;
+  data: string;
+  kind: 'table' | 'image';
+  seed: number;
+  budgetSeconds: number;
+  elapsedSeconds: number;
+  threads: number;
+  /** Trials of this run and earlier runs of the same directory, by state. */
+  counts: Record<TrialState, number>;
+  /** Trials this run added. */
+  newTrials: number;
+  resumed: boolean;
+  front: AutomlFrontRow[];
+  best: AutomlFrontRow;
+  interrupted: string | null;
+}
+
+export const AUTOML_FILES = {
+  study: 'study.db',
+  trials: 'trials',
+  best: 'best',
+  report: 'report.json',
+} as const;
+
+const STUDY_NAME = 'automl';
+
+class TrialInterrupted extends Error {
+  override name = 'TrialInterrupted';
+  constructor() {
+    super('interrupted');
+  }
+}
+
+function positiveInteger(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isInteger(value) && value > 0))
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
+}
+
+/** The output directory must be new, empty, or an earlier AutoML run (its study.db) to continue. */
+async function outputState(dir: string): Promise<'new' | 'resume'> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'new';
+    if (code === 'ENOTDIR') throw new InvalidArgumentError(`--out ${dir}: is a file, not a directory`);
+    throw error;
+  }
+  if (names.includes(AUTOML_FILES.study)) return 'resume';
+  if (names.length > 0)
+    throw new InvalidArgumentError(
+      `--out ${dir}: directory is not empty and holds no earlier AutoML run (${AUTOML_FILES.study})`,
+    );
+  return 'new';
+}
+
+/** What a resumed run must share with the run that started the study. */
+function runIdentity(source: AutomlSource, seed: number): Record<string, string> {
+  return {
+    'automl:data': source.kind === 'dataset' ? source.name : path.resolve(source.path),
+    'automl:target': source.kind === 'csv' ? source.target : '',
+    'automl:imageShape': source.kind === 'csv' && source.imageShape ? source.imageShape.join('x') : '',
+    'automl:seed': String(seed),
+  };
+}
+
+/** Seconds one epoch of `spec` takes on the training split here, measured on a few batches. */
+async function epochSeconds(spec: ModelSpec, data: AutomlData): Promise<number> {
+  const n = data.train.numSamples;
+  const sample = Math.min(n, 256);
+  const shape = data.kind === 'image' ? data.inputShape : [data.train.numFeatures];
+  const model = await buildTfjsModel(
+    data.kind === 'image'
+      ? spec
+      : { ...spec, inputs: [{ ...spec.inputs[0], shape: [data.train.numFeatures] }] },
+    { seed: 0 },
+  );
+  try {
+    const part = { ...trainingData(data.train, shape) };
+    part.x = part.x.subarray(0, sample * data.train.numFeatures);
+    part.labels = part.labels.subarray(0, sample);
+    const started = performance.now();
+    await trainModel(model, part, { epochs: 1, batchSize: 32, seed: 0 });
+    return ((performance.now() - started) / 1000) * (n / sample);
+  } finally {
+    model.dispose();
+  }
+}
+
+function frontRow(t: FrozenTrial): AutomlFrontRow {
+  const number = (key: string) =>
+    typeof t.userAttrs[key] === 'number' ? (t.userAttrs[key] as number) : null;
+  return {
+    trial: t.number,
+    validationAccuracy: t.values?.[0] ?? Number.NaN,
+    testAccuracy: number(AUTOML_ATTRS.testAccuracy),
+    params: t.values?.[1] ?? Number.NaN,
+    macs: number(AUTOML_ATTRS.macs),
+    features: number(AUTOML_ATTRS.features),
+    epochs: number(AUTOML_ATTRS.epochs),
+    model: path.join(AUTOML_FILES.trials, String(t.userAttrs[AUTOML_ATTRS.model] ?? `trial-${t.number}`)),
+    params_: { ...(t.params as Record<string, string | number | boolean | null>) },
+  };
+}
+
+export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
+  const started = Date.now();
+  const budgetSeconds = options.budgetSeconds ?? 600;
+  if (!(budgetSeconds > 0) || !Number.isFinite(budgetSeconds))
+    throw new InvalidArgumentError(`budget must be a positive number of seconds, got ${budgetSeconds}`);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new InvalidArgumentError(`seed must be a non-negative integer, got ${seed}`);
+  const threads = options.threads ?? Math.max(1, availableParallelism());
+  positiveInteger('threads', threads);
+  positiveInteger('max-params', options.maxParams);
+  positiveInteger('max-macs', options.maxMacs);
+  positiveInteger('max-epochs', options.maxEpochs);
+  if (options.sampler !== undefined && options.sampler !== 'tpe' && options.sampler !== 'random')
+    throw new InvalidArgumentError(`sampler must be tpe or random, got "${options.sampler}"`);
+  const source = parseSource(options.data, options.target, options.imageShape);
+
+  await initBackend();
+  const data = await loadAutomlData(source, seed);
+  const out = path.resolve(options.out ?? path.join('parsimony-results', `automl-${data.name}`));
+  const state = await outputState(out);
+  const classes = data.classNames.length;
+
+  // A budget that excludes every configuration fails here, from the smallest network's spec.
+  for (const [measure, limit, flag] of [
+    ['params', options.maxParams, '--max-params'],
+    ['macs', options.maxMacs, '--max-macs'],
+  ] as const) {
+    if (limit === undefined) continue;
+    const smallest =
+      data.kind === 'table'
+        ? smallestTableNetwork(classes)
+        : smallestImageNetwork(data.inputShape, classes, measure);
+    const cost = analyzeModel(smallest)[measure];
+    if (cost > limit)
+      throw new InvalidArgumentError(
+        `${flag} ${limit} excludes every configuration: the smallest network of the ${data.kind} space on ${data.name} has ${cost} ${measure === 'params' ? 'parameters' : 'MACs'}`,
+      );
+  }
+  // A time budget that cannot train one model fails here, before anything is written.
+  const smallest =
+    data.kind === 'table'
+      ? smallestTableNetwork(classes)
+      : smallestImageNetwork(data.inputShape, classes, 'macs');
+  const oneEpoch = await epochSeconds(smallest, data);
+  const spent = (Date.now() - started) / 1000;
+  if (spent + oneEpoch > budgetSeconds)
+    throw new InvalidArgumentError(
+      `budget ${budgetSeconds} s cannot train one model: loading took ${spent.toFixed(1)} s and one epoch of the smallest network takes about ${oneEpoch.toFixed(1)} s here`,
+    );
+
+  const deadline = started + budgetSeconds * 1000;
+  await mkdir(path.join(out, AUTOML_FILES.trials), { recursive: true });
+  const identity = runIdentity(source, seed);
+  let study: Awaited<ReturnType<typeof createStudy>>;
+  try {
+    study = await createStudy({
+      studyName: STUDY_NAME,
+      directions: ['maximize', 'minimize'],
+      sampler:
+        options.sampler === 'random'
+          ? new RandomSampler({ seed })
+          : new TPESampler({
+              seed,
+              nStartupTrials: 10,
+              constantLiar: true,
+              multivariate: true,
+              group: true,
+              warnIndependentSampling: false,
+            }),
+      pruner: new ParetoSuccessiveHalvingPruner({
+        minResource: data.kind === 'table' ? 5 : 1,
+        reductionFactor: 3,
+      }),
+      storage: `sqlite:${path.join(out, AUTOML_FILES.study)}`,
+      loadIfExists: true,
+    });
+    if (state === 'resume') {
+      const stored = await study.getUserAttrs();
+      for (const [key, value] of Object.entries(identity))
+        if (stored[key] !== undefined && stored[key] !== value)
+          throw new InvalidArgumentError(
+            `--out ${out}: holds a run with ${key.slice('automl:'.length)} ${JSON.stringify(stored[key])}, not ${JSON.stringify(value)}; choose another --out to start a new run`,
+          );
+    } else for (const [key, value] of Object.entries(identity)) await study.setUserAttr(key, value);
+  } catch (error) {
+    if (state === 'new') await rm(out, { recursive: true, force: true });
+    throw error;
+  }
+
+  const before = study.trials.length;
+  const context: AutomlContext = {
+    source: source.kind === 'csv' ? { ...source, path: path.resolve(source.path) } : source,
+    seed,
+    trialsDir: path.join(out, AUTOML_FILES.trials),
+    ...(options.maxParams !== undefined ? { maxParams: options.maxParams } : {}),
+    ...(options.maxMacs !== undefined ? { maxMacs: options.maxMacs } : {}),
+    maxEpochs: options.maxEpochs ?? (data.kind === 'table' ? 60 : 20),
+    patience: data.kind === 'table' ? 8 : 3,
+    deadline,
+  };
+  const here = import.meta.url;
+  const objectiveUrl = new URL(here.endsWith('.ts') ? './objective.ts' : './objective.js', here);
+  const pool = threadObjective(objectiveUrl, { threads, context });
+  const objective = async (trial: Trial) => {
+    try {
+      return await pool(trial);
+    } catch (error) {
+      if (options.signal?.aborted) throw new TrialInterrupted();
+      throw error;
+    }
+  };
+  const onAbort = () => {
+    study.stop();
+    void pool.close();
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  let finished = 0;
+  try {
+    if (!options.signal?.aborted)
+      await study.optimize(objective, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        concurrency: threads,
+        reproducible: false,
+        catch: [TrialInterrupted],
+        callbacks: [
+          (s, trial) => {
+            finished++;
+            options.onProgress?.({
+              finished,
+              elapsedSeconds: (Date.now() - started) / 1000,
+              budgetSeconds,
+              trial: { number: trial.number, state: trial.state },
+              front: s.bestTrials.map(frontRow),
+            });
+          },
+        ],
+      });
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await pool.close();
+  }
+
+  const all = study.trials;
+  const counts: Record<TrialState, number> = { COMPLETE: 0, PRUNED: 0, FAIL: 0, RUNNING: 0, WAITING: 0 };
+  for (const t of all) counts[t.state]++;
+  const front = study.bestTrials.map(frontRow).sort((a, b) => a.params - b.params || a.trial - b.trial);
+  await study.storage.close();
+  if (front.length === 0) {
+    // Nothing to show for a new run: leave nothing behind.
+    if (state === 'new') await rm(out, { recursive: true, force: true });
+    const failed = all.filter((t) => t.state === 'FAIL');
+    const reason = failed.length > 0 ? String(failed[failed.length - 1].systemAttrs[FAIL_REASON_KEY] ?? '') : '';
+    throw new NoCompletedTrialError(
+      `no trial completed within the budget of ${budgetSeconds} s (${counts.PRUNED} pruned, ${counts.FAIL} failed${reason ? `; the last: ${reason}` : ''})`,
+    );
+  }
+  const best = [...front].sort(
+    (a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params || a.trial - b.trial,
+  )[0];
+  await keepFrontModels(out, front, best);
+  const result: AutomlResult = {
+    out,
+    data: data.name,
+    kind: data.kind,
+    seed,
+    budgetSeconds,
+    elapsedSeconds: Math.round((Date.now() - started) / 100) / 10,
+    threads,
+    counts,
+    newTrials: all.length - before,
+    resumed: state === 'resume',
+    front,
+    best,
+    interrupted: options.signal?.aborted ? String(options.signal.reason ?? 'interrupted') : null,
+  };
+  await writeFile(path.join(out, AUTOML_FILES.report), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/** Removes the model directories of trials off the front (they never return to it) and copies the best. */
+async function keepFrontModels(out: string, front: AutomlFrontRow[], best: AutomlFrontRow): Promise<void> {
+  const trialsDir = path.join(out, AUTOML_FILES.trials);
+  const keep = new Set(front.map((r) => path.basename(r.model)));
+  for (const name of await readdir(trialsDir))
+    if (!keep.has(name)) await rm(path.join(trialsDir, name), { recursive: true, force: true });
+  const temporary = path.join(out, `.best.tmp-${process.pid}`);
+  await rm(temporary, { recursive: true, force: true });
+  await cp(path.join(out, best.model), temporary, { recursive: true });
+  await rm(path.join(out, AUTOML_FILES.best), { recursive: true, force: true });
+  await rename(temporary, path.join(out, AUTOML_FILES.best));
+}
+
+/** The report of an earlier run in `out`. */
+export async function readAutomlReport(out: string): Promise<AutomlResult> {
+  return JSON.parse(await readFile(path.join(out, AUTOML_FILES.report), 'utf8'));
+}

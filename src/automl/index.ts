@@ -1,0 +1,13 @@
+/** AutoML: from a data file to a small, good, saved model within a wall-clock budget; prediction with it. */
+export {
+  AUTOML_FILES,
+  type AutomlFrontRow,
+  type AutomlOptions,
+  type AutomlProgress,
+  type AutomlResult,
+  readAutomlReport,
+  runAutoml,
+} from './automl.js';
+export { type AutomlSource, type ImageShape, parseImageShape, parseSource } from './data.js';
+export { type Predictions, predictCsv, predictionsCsv, readPipeline } from './predict.js';
+export { smallestImageNetwork, smallestTableNetwork, suggestTablePreparation } from './space.js';

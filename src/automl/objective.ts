@@ -1,0 +1,176 @@
+/**
+ * One AutoML trial, run in a worker thread: choose and fit the feature preparation on the training
+ * split, choose the network (rejected from its spec alone when over budget), train it with the
+ * run's deadline as its time budget while reporting [validation accuracy, parameters] each epoch to
+ * the Pareto pruner, measure test accuracy, and save model, spec and pipeline to the trial's
+ * directory.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { TrialPruned } from '../core/errors.js';
+import type { Dataset } from '../data/dataset.js';
+import {
+  type FeatureChoices,
+  type FeaturePipeline,
+  fitFeatureSteps,
+  PIPELINE_FILE,
+  transformDataset,
+} from '../data/feature-pipeline.js';
+import { initBackend } from '../models/backends/index.js';
+import type { ModelSpec } from '../models/spec/types.js';
+import { buildTfjsModel } from '../models/tfjs/build.js';
+import { saveModel } from '../models/tfjs/save.js';
+import { checkBudget, imageSpace } from '../search/image-space.js';
+import type { SearchTrial } from '../search/mlp-objective.js';
+import { mlpSpec } from '../search/mlp-space.js';
+import { evaluate, trainingData, trainModel } from '../train/trainer.js';
+import { type AutomlData, type AutomlSource, loadAutomlData } from './data.js';
+import {
+  imageSpaceOptions,
+  suggestImageTraining,
+  suggestTableNetwork,
+  suggestTablePreparation,
+} from './space.js';
+
+/** What every thread needs to know (the thread context). */
+export interface AutomlContext {
+  source: AutomlSource;
+  seed: number;
+  /** Where each finished trial saves its model (`trial-<n>/`). */
+  trialsDir: string;
+  maxParams?: number;
+  maxMacs?: number;
+  maxEpochs: number;
+  patience: number;
+  /** Wall-clock end of the run (ms since the epoch): training stops there. */
+  deadline: number;
+}
+
+/** User attributes of AutoML trials. */
+export const AUTOML_ATTRS = {
+  params: 'params',
+  macs: 'macs',
+  testAccuracy: 'testAccuracy',
+  epochs: 'epochs',
+  seconds: 'trainSeconds',
+  features: 'features',
+  model: 'modelDir',
+  overBudget: 'overBudget',
+} as const;
+
+let loaded: Promise<AutomlData> | undefined;
+let loadedKey = '';
+
+function load(context: AutomlContext): Promise<AutomlData> {
+  const key = JSON.stringify([context.source, context.seed]);
+  if (!loaded || loadedKey !== key) {
+    loadedKey = key;
+    loaded = (async () => {
+      await initBackend();
+      return loadAutomlData(context.source, context.seed);
+    })();
+  }
+  return loaded;
+}
+
+/** Prepared splits per preparation choice; RFE refits a model, so the last few are kept. */
+const preparedCache = new Map<string, { steps: ReturnType<typeof fitFeatureSteps>; parts: Dataset[] }>();
+
+function prepare(data: AutomlData, choices: FeatureChoices, seed: number) {
+  const key = JSON.stringify(choices);
+  let entry = preparedCache.get(key);
+  if (!entry) {
+    const steps = fitFeatureSteps(data.train, choices, seed);
+    entry = { steps, parts: [data.train, data.validation, data.test].map((d) => transformDataset(steps, d)) };
+    preparedCache.set(key, entry);
+    if (preparedCache.size > 6) preparedCache.delete(preparedCache.keys().next().value as string);
+  }
+  return entry;
+}
+
+export async function objective(trial: SearchTrial, context: AutomlContext): Promise<number[]> {
+  const data = await load(context);
+  const classes = data.classNames.length;
+  let choices: FeatureChoices;
+  let spec: ModelSpec;
+  let training: { learningRate: number; batchSize: number; l2: number };
+  if (data.kind === 'table') {
+    choices = suggestTablePreparation(trial, data.train.numFeatures);
+    const config = suggestTableNetwork(trial);
+    training = { learningRate: config.learningRate, batchSize: config.batchSize, l2: config.l2 };
+    const { parts } = prepare(data, choices, context.seed);
+    spec = mlpSpec(config, parts[0].numFeatures, classes);
+    checkBudget(trial, spec, context);
+  } else {
+    const image = suggestImageTraining(trial);
+    choices = { scaler: image.scaler, reduction: 'none' };
+    training = { learningRate: image.learningRate, batchSize: image.batchSize, l2: 0 };
+    spec = imageSpace(trial, imageSpaceOptions(data.inputShape, classes, context));
+  }
+  const secondsLeft = (context.deadline - Date.now()) / 1000;
+  if (secondsLeft <= 0) throw new TrialPruned('the time budget is spent');
+  const { steps, parts } = prepare(data, choices, context.seed);
+  const [train, validation, test] = parts;
+  const shape = data.kind === 'image' ? data.inputShape : [train.numFeatures];
+  trial.setUserAttr(AUTOML_ATTRS.features, train.numFeatures);
+  const params = (await import('../models/complexity/analyze.js')).analyzeModel(spec).params;
+  const seed = context.seed * 100_003 + trial.number;
+  const model = await buildTfjsModel(spec, { seed });
+  try {
+    const result = await trainModel(model, trainingData(train, shape), {
+      epochs: context.maxEpochs,
+      batchSize: training.batchSize,
+      optimizer: { type: 'adam', learningRate: training.learningRate },
+      ...(training.l2 > 0 ? { regularization: { l2: training.l2 } } : {}),
+      validation: trainingData(validation, shape),
+      earlyStopping: { monitor: 'valAccuracy', patience: context.patience, restoreBestWeights: true },
+      timeBudgetSeconds: secondsLeft,
+      seed,
+      trial,
+      reportValue: (m) => [m.valAccuracy ?? 0, params],
+    });
+    if (result.history.length === 0) throw new TrialPruned('the time budget ended before the first epoch');
+    const best = result.history[result.bestEpoch ?? result.history.length - 1];
+    const testAccuracy = (await evaluate(model, trainingData(test, shape))).accuracy;
+    trial.setUserAttr(AUTOML_ATTRS.testAccuracy, testAccuracy);
+    trial.setUserAttr(AUTOML_ATTRS.epochs, result.history.length);
+    trial.setUserAttr(AUTOML_ATTRS.seconds, Math.round(result.seconds * 1000) / 1000);
+    const pipeline: FeaturePipeline = {
+      format: 'parsimony-pipeline',
+      version: 1,
+      classNames: data.classNames,
+      target: data.target,
+      featureNames: data.featureNames,
+      ...(data.table ? { table: data.table } : {}),
+      steps,
+      inputShape: shape,
+    };
+    const dir = path.join(context.trialsDir, `trial-${trial.number}`);
+    await saveTrialModel(dir, model, spec, pipeline);
+    trial.setUserAttr(AUTOML_ATTRS.model, path.basename(dir));
+    return [best.valAccuracy ?? 0, params];
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Model, spec and pipeline into `dir`, written under a temporary name and renamed when complete. */
+export async function saveTrialModel(
+  dir: string,
+  model: Parameters<typeof saveModel>[0],
+  spec: ModelSpec,
+  pipeline: FeaturePipeline,
+): Promise<void> {
+  const temporary = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await mkdir(temporary, { recursive: true });
+    await saveModel(model, spec, temporary);
+    await writeFile(path.join(temporary, PIPELINE_FILE), `${JSON.stringify(pipeline)}\n`);
+    await rm(dir, { recursive: true, force: true });
+    const { rename } = await import('node:fs/promises');
+    await rename(temporary, dir);
+  } catch (error) {
+    await rm(temporary, { recursive: true, force: true });
+    throw error;
+  }
+}
