@@ -92,7 +92,9 @@ async function fashion(): Promise<void> {
     ),
     '',
   );
-  log(`fashion: best trial ${result.best.trial}, ${result.best.params} params, test ${pct(stored)} (stored model)`);
+  log(
+    `fashion: best trial ${result.best.trial}, ${result.best.params} params, test ${pct(stored)} (stored model)`,
+  );
 }
 
 if (part === 'fashion' || part === 'all') await fashion();
@@ -100,4 +102,5 @@ if (part === 'fashion' || part === 'all') await fashion();
 const written = writeBenchResults(`automl-${part}`, report, markdown.join('\n'));
 process.stdout.write(`${markdown.join('\n')}\nresults: ${written.json}\n`);
 void [spawnSync, readFileSync, writeFileSync, predictCsv, hypervolume, REPO_ROOT, SYSTEM_PYTHON];
+
 export type { AutomlResult };

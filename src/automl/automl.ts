@@ -11,7 +11,7 @@
  * The output directory holds the study (`study.db`, so rerunning with the same directory continues
  * it), one model directory per Pareto-front trial (`trials/trial-<n>/`: model.json, weights.bin,
  * parsimony-model.json, pipeline.json), a copy of the best one (`best/`: highest validation
- * accuracy, then fewest parameters) and `report.json`.
+ * accuracy, then lowest validation loss, then fewest parameters) and `report.json`.
  */
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -28,6 +28,7 @@ import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halv
 import { threadObjective } from '../run/thread-objective.js';
 import { RandomSampler } from '../samplers/random.js';
 import { TPESampler } from '../samplers/tpe/tpe-sampler.js';
+import { keepTrialModels } from '../search/model-output.js';
 import { createStudy } from '../study/create.js';
 import { trainingData, trainModel } from '../train/trainer.js';
 import { type AutomlData, type AutomlSource, type ImageShape, loadAutomlData, parseSource } from './data.js';
@@ -74,6 +75,7 @@ export interface AutomlFrontRow {
   macs: number | null;
   features: number | null;
   epochs: number | null;
+  validationLoss: number | null;
   /** The trial's model directory, relative to the output directory. */
   model: string;
   params_: Record<string, string | number | boolean | null>;
@@ -181,6 +183,7 @@ function frontRow(t: FrozenTrial): AutomlFrontRow {
     macs: number(AUTOML_ATTRS.macs),
     features: number(AUTOML_ATTRS.features),
     epochs: number(AUTOML_ATTRS.epochs),
+    validationLoss: number(AUTOML_ATTRS.validationLoss),
     model: path.join(AUTOML_FILES.trials, String(t.userAttrs[AUTOML_ATTRS.model] ?? `trial-${t.number}`)),
     params_: { ...(t.params as Record<string, string | number | boolean | null>) },
   };
@@ -339,13 +342,18 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     // Nothing to show for a new run: leave nothing behind.
     if (state === 'new') await rm(out, { recursive: true, force: true });
     const failed = all.filter((t) => t.state === 'FAIL');
-    const reason = failed.length > 0 ? String(failed[failed.length - 1].systemAttrs[FAIL_REASON_KEY] ?? '') : '';
+    const reason =
+      failed.length > 0 ? String(failed[failed.length - 1].systemAttrs[FAIL_REASON_KEY] ?? '') : '';
     throw new NoCompletedTrialError(
       `no trial completed within the budget of ${budgetSeconds} s (${counts.PRUNED} pruned, ${counts.FAIL} failed${reason ? `; the last: ${reason}` : ''})`,
     );
   }
   const best = [...front].sort(
-    (a, b) => b.validationAccuracy - a.validationAccuracy || a.params - b.params || a.trial - b.trial,
+    (a, b) =>
+      b.validationAccuracy - a.validationAccuracy ||
+      (a.validationLoss ?? Number.POSITIVE_INFINITY) - (b.validationLoss ?? Number.POSITIVE_INFINITY) ||
+      a.params - b.params ||
+      a.trial - b.trial,
   )[0];
   await keepFrontModels(out, front, best);
   const result: AutomlResult = {
@@ -369,10 +377,10 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
 
 /** Removes the model directories of trials off the front (they never return to it) and copies the best. */
 async function keepFrontModels(out: string, front: AutomlFrontRow[], best: AutomlFrontRow): Promise<void> {
-  const trialsDir = path.join(out, AUTOML_FILES.trials);
-  const keep = new Set(front.map((r) => path.basename(r.model)));
-  for (const name of await readdir(trialsDir))
-    if (!keep.has(name)) await rm(path.join(trialsDir, name), { recursive: true, force: true });
+  await keepTrialModels(
+    path.join(out, AUTOML_FILES.trials),
+    front.map((r) => r.trial),
+  );
   const temporary = path.join(out, `.best.tmp-${process.pid}`);
   await rm(temporary, { recursive: true, force: true });
   await cp(path.join(out, best.model), temporary, { recursive: true });

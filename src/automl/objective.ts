@@ -5,7 +5,6 @@
  * the Pareto pruner, measure test accuracy, and save model, spec and pipeline to the trial's
  * directory.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TrialPruned } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
@@ -13,16 +12,16 @@ import {
   type FeatureChoices,
   type FeaturePipeline,
   fitFeatureSteps,
-  PIPELINE_FILE,
   transformDataset,
 } from '../data/feature-pipeline.js';
 import { initBackend } from '../models/backends/index.js';
+import { analyzeModel } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
 import { buildTfjsModel } from '../models/tfjs/build.js';
-import { saveModel } from '../models/tfjs/save.js';
 import { checkBudget, imageSpace } from '../search/image-space.js';
 import type { SearchTrial } from '../search/mlp-objective.js';
 import { mlpSpec } from '../search/mlp-space.js';
+import { saveTrialModel } from '../search/model-output.js';
 import { evaluate, trainingData, trainModel } from '../train/trainer.js';
 import { type AutomlData, type AutomlSource, loadAutomlData } from './data.js';
 import {
@@ -54,6 +53,7 @@ export const AUTOML_ATTRS = {
   epochs: 'epochs',
   seconds: 'trainSeconds',
   features: 'features',
+  validationLoss: 'validationLoss',
   model: 'modelDir',
   overBudget: 'overBudget',
 } as const;
@@ -113,7 +113,7 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
   const [train, validation, test] = parts;
   const shape = data.kind === 'image' ? data.inputShape : [train.numFeatures];
   trial.setUserAttr(AUTOML_ATTRS.features, train.numFeatures);
-  const params = (await import('../models/complexity/analyze.js')).analyzeModel(spec).params;
+  const params = analyzeModel(spec).params;
   const seed = context.seed * 100_003 + trial.number;
   const model = await buildTfjsModel(spec, { seed });
   try {
@@ -133,6 +133,7 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
     const best = result.history[result.bestEpoch ?? result.history.length - 1];
     const testAccuracy = (await evaluate(model, trainingData(test, shape))).accuracy;
     trial.setUserAttr(AUTOML_ATTRS.testAccuracy, testAccuracy);
+    if (best.valLoss !== undefined) trial.setUserAttr(AUTOML_ATTRS.validationLoss, best.valLoss);
     trial.setUserAttr(AUTOML_ATTRS.epochs, result.history.length);
     trial.setUserAttr(AUTOML_ATTRS.seconds, Math.round(result.seconds * 1000) / 1000);
     const pipeline: FeaturePipeline = {
@@ -151,26 +152,5 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
     return [best.valAccuracy ?? 0, params];
   } finally {
     model.dispose();
-  }
-}
-
-/** Model, spec and pipeline into `dir`, written under a temporary name and renamed when complete. */
-export async function saveTrialModel(
-  dir: string,
-  model: Parameters<typeof saveModel>[0],
-  spec: ModelSpec,
-  pipeline: FeaturePipeline,
-): Promise<void> {
-  const temporary = `${dir}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await mkdir(temporary, { recursive: true });
-    await saveModel(model, spec, temporary);
-    await writeFile(path.join(temporary, PIPELINE_FILE), `${JSON.stringify(pipeline)}\n`);
-    await rm(dir, { recursive: true, force: true });
-    const { rename } = await import('node:fs/promises');
-    await rename(temporary, dir);
-  } catch (error) {
-    await rm(temporary, { recursive: true, force: true });
-    throw error;
   }
 }

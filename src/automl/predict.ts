@@ -13,13 +13,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError, FileNotFoundError } from '../core/errors.js';
 import { type CsvRows, type CsvTable, loadCsvRows, parseNumber } from '../data/csv.js';
+import type { Dataset } from '../data/dataset.js';
 import {
   applyFeatureSteps,
   checkPipeline,
   type FeaturePipeline,
   PIPELINE_FILE,
 } from '../data/feature-pipeline.js';
-import type { Dataset } from '../data/dataset.js';
 import { applyTablePreparation } from '../data/table-preparation.js';
 import { initBackend } from '../models/backends/index.js';
 import { loadModel } from '../models/tfjs/save.js';

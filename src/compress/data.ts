@@ -5,8 +5,8 @@
  * is a one-line error naming both shapes, raised before anything is trained or written.
  */
 import { DataError } from '../core/errors.js';
-import { loadDataset } from '../data/registry.js';
-import { fitStandardScaler, splitBundle } from '../data/transforms.js';
+import { loadDatasetSplits } from '../data/registry.js';
+import { fitStandardScaler } from '../data/transforms.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
 import { type TrainingData, trainingData } from '../train/trainer.js';
@@ -17,9 +17,8 @@ export async function compressionData(
   spec: ModelSpec,
   seed: number,
 ): Promise<CompressionData> {
-  const bundle = await loadDataset(dataset);
-  checkDataFitsModel(dataset, bundle.train.featureShape, bundle.train.classNames.length, spec);
-  const splits = splitBundle(bundle, { seed });
+  const splits = await loadDatasetSplits(dataset, { seed });
+  checkDataFitsModel(dataset, splits.train.featureShape, splits.train.classNames.length, spec);
   const scaler = fitStandardScaler(splits.train);
   const shape = spec.inputs[0].shape;
   const as = (d: typeof splits.train): TrainingData => trainingData(scaler.transform(d), shape);

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { DatasetNotFoundError, InvalidArgumentError } from '../core/errors.js';
-import { type CsvOptions, loadCsv } from './csv.js';
+import { type CsvOptions, loadCsv, loadCsvTable } from './csv.js';
 import type { DatasetBundle } from './dataset.js';
 import { DIGITS_PATH, DIGITS_PROVENANCE, loadDigits } from './digits.js';
 import {
@@ -15,6 +15,8 @@ import {
   findFashionMnist,
   loadFashionMnist,
 } from './fashion-mnist.js';
+import { prepareTableSplits, type TablePreparation } from './table-preparation.js';
+import { type DataSplits, type SplitOptions, splitBundle } from './transforms.js';
 
 /** The prefix that turns a file path into a dataset name. */
 export const CSV_PREFIX = 'csv:';
@@ -126,4 +128,33 @@ export async function loadDataset(name: string, options: LoadDatasetOptions = {}
       `unknown dataset "${name}"; known datasets: ${BUILTIN_DATASET_NAMES.join(', ')}, or ${CSV_PREFIX}<path> for a CSV file`,
     );
   return builtIn.load(options);
+}
+
+/** Splits of a dataset, with the table preparation a `csv:` dataset was prepared with. */
+export interface PreparedSplits extends DataSplits {
+  /** Categorical columns and missing cells of a `csv:` dataset, fitted on its training rows. */
+  preparation?: TablePreparation;
+  /** A `csv:` dataset's feature columns by header name ('' without a header), in file order. */
+  featureNames?: string[];
+}
+
+/**
+ * Loads a dataset by name and splits it (as `splitBundle`). A `csv:` dataset may hold categorical
+ * columns and missing cells: its table preparation is fitted on the training rows only and applied
+ * to every part (a file of numbers alone comes out as `loadDataset` and `splitBundle` give it).
+ */
+export async function loadDatasetSplits(
+  name: string,
+  split: SplitOptions = {},
+  options: LoadDatasetOptions = {},
+): Promise<PreparedSplits> {
+  const trimmed = name.trim();
+  if (!trimmed.toLowerCase().startsWith(CSV_PREFIX))
+    return splitBundle(await loadDataset(name, options), split);
+  const path = trimmed.slice(CSV_PREFIX.length);
+  if (path === '') throw new InvalidArgumentError(`dataset "${name}": give a file after ${CSV_PREFIX}`);
+  const csv = { ...options.csv };
+  if (options.target !== undefined) csv.target = options.target;
+  const table = loadCsvTable(path, csv);
+  return { ...prepareTableSplits(table, split), featureNames: table.featureNames };
 }

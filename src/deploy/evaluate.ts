@@ -13,8 +13,8 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError, OnnxError } from '../core/errors.js';
 import type { Dataset } from '../data/dataset.js';
-import { loadDataset } from '../data/registry.js';
-import { fitStandardScaler, splitBundle } from '../data/transforms.js';
+import { loadDatasetSplits } from '../data/registry.js';
+import { fitStandardScaler } from '../data/transforms.js';
 import { int64 } from '../models/formats/onnx/proto.js';
 
 export interface EvaluateOptions {
@@ -152,8 +152,7 @@ async function evaluationData(
   dataset: string,
   seed: number,
 ): Promise<{ data: Dataset; split: 'test' | 'validation' }> {
-  const bundle = await loadDataset(dataset);
-  const splits = splitBundle(bundle, { seed });
+  const splits = await loadDatasetSplits(dataset, { seed });
   const scaler = fitStandardScaler(splits.train);
   if (splits.test && splits.test.numSamples > 0)
     return { data: scaler.transform(splits.test), split: 'test' };

@@ -5,13 +5,15 @@
  * [validation accuracy, parameters] each epoch so the Pareto pruner can stop weak trials, and
  * return the same pair.
  */
+import path from 'node:path';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { distillationLoss } from '../compress/distill/loss.js';
 import { checkTeacherStudent, logitsSpec } from '../compress/distill/teacher.js';
 import { buildModelWithWeights, loadModelWeights } from '../compress/model-weights.js';
 import { InvalidArgumentError, TrialPruned } from '../core/errors.js';
-import { loadDataset } from '../data/registry.js';
-import { fitStandardScaler, splitBundle } from '../data/transforms.js';
+import type { FeaturePipeline } from '../data/feature-pipeline.js';
+import { loadDatasetSplits } from '../data/registry.js';
+import { fitStandardScaler } from '../data/transforms.js';
 import { initBackend } from '../models/backends/index.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
@@ -25,6 +27,7 @@ import {
 } from '../train/trainer.js';
 import { SIZE_SEARCH_SPLIT } from './defaults.js';
 import { mlpSpec, type SuggestingTrial, suggestMlpConfig } from './mlp-space.js';
+import { saveTrialModel } from './model-output.js';
 
 export { mlpSpec };
 
@@ -45,6 +48,8 @@ export interface MlpSearchContext {
    * from this saved model (its input must be the search's standardised, flattened features).
    */
   teacher?: TeacherContext;
+  /** Where each finished trial saves its model directory (`trial-<n>/`, with pipeline.json). */
+  modelsDir?: string;
 }
 
 export interface TeacherContext {
@@ -78,6 +83,8 @@ interface Prepared {
   train: TrainingData;
   validation: TrainingData;
   test: TrainingData;
+  /** How raw rows become the network's input, saved with each model. */
+  pipeline: Omit<FeaturePipeline, 'inputShape'>;
 }
 
 let prepared: Promise<Prepared> | undefined;
@@ -90,13 +97,20 @@ function prepare(context: MlpSearchContext): Promise<Prepared> {
   preparedKey = key;
   prepared = (async () => {
     await initBackend();
-    const splits = splitBundle(await loadDataset(context.dataset), {
-      seed: context.seed,
-      ...SIZE_SEARCH_SPLIT,
-    });
+    const splits = await loadDatasetSplits(context.dataset, { seed: context.seed, ...SIZE_SEARCH_SPLIT });
     const scaler = fitStandardScaler(splits.train);
     const flat = [splits.train.numFeatures];
+    const pipeline: Omit<FeaturePipeline, 'inputShape'> = {
+      format: 'parsimony-pipeline',
+      version: 1,
+      classNames: [...splits.train.classNames],
+      target: null,
+      featureNames: splits.featureNames ?? [],
+      ...(splits.preparation ? { table: splits.preparation } : {}),
+      steps: [{ type: 'scale', scaler: scaler.getConfig() }],
+    };
     return {
+      pipeline,
       inputs: splits.train.numFeatures,
       classes: splits.train.classNames.length,
       train: trainingData(scaler.transform(splits.train), flat),
@@ -188,6 +202,12 @@ export async function objective(trial: SearchTrial, context: MlpSearchContext): 
     trial.setUserAttr(MLP_ATTRS.testAccuracy, test.accuracy);
     trial.setUserAttr(MLP_ATTRS.epochs, result.history.length);
     trial.setUserAttr(MLP_ATTRS.seconds, Math.round(result.seconds * 1000) / 1000);
+    // A teacher-guided network was trained on logits; it is saved as searched, with its softmax.
+    if (context.modelsDir && !context.teacher)
+      await saveTrialModel(path.join(context.modelsDir, `trial-${trial.number}`), model, spec, {
+        ...data.pipeline,
+        inputShape: [data.inputs],
+      });
     return [best.valAccuracy ?? 0, complexity.params];
   } finally {
     model.dispose();

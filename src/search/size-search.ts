@@ -12,7 +12,6 @@ import type { FrozenTrial, TrialState } from '../core/frozen-trial.js';
 import type { Sampler } from '../core/sampler.js';
 import { FAIL_REASON_KEY } from '../core/study-view.js';
 import type { Trial } from '../core/trial.js';
-import { splitBundle } from '../data/transforms.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
 import { threadObjective } from '../run/thread-objective.js';
@@ -20,6 +19,7 @@ import { createStudy } from '../study/create.js';
 import { LARGE_DATASET, SIZE_SEARCH_SPLIT, SIZE_SEARCH_TRIALS } from './defaults.js';
 import { MLP_ATTRS, type MlpSearchContext } from './mlp-objective.js';
 import { mlpSpec, smallestMlp } from './mlp-space.js';
+import { keepTrialModels } from './model-output.js';
 
 export type SizeSearchSampler = 'tpe' | 'nsga2';
 
@@ -44,6 +44,11 @@ export interface SizeSearchOptions {
   /** SQLite file of the study (default `parsimony-results/search.db`). */
   studyFile?: string;
   studyName?: string;
+  /**
+   * Where the Pareto front's models are saved (`trial-<n>/`: spec, weights, pipeline.json);
+   * default `<study file's directory>/<study name>-models`; false saves none.
+   */
+  modelsDir?: string | false;
   /**
    * Teacher-guided size search: a saved model directory whose input is the search's standardised,
    * flattened features; each trial trains with alpha * CE + (1 - alpha) * T^2 * KL to it.
@@ -85,6 +90,8 @@ export interface SizeSearchResult {
   studyName: string;
   studyFile: string;
   storage: string;
+  /** The directory of the front's saved models (null when none are saved). */
+  modelsDir: string | null;
   dataset: string;
   seed: number;
   sampler: SizeSearchSampler;
@@ -208,22 +215,22 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     await loadModelWeights(options.teacher.dir); // a missing or spec-less directory fails here, once
   }
   // Fail on an unknown dataset here, in one line, rather than in every thread.
-  const { loadDataset } = await import('../data/registry.js');
-  const bundle = await loadDataset(dataset);
+  const { loadDatasetSplits } = await import('../data/registry.js');
+  // What would make every trial fail or be rejected is said here, once, before any training.
+  const splits = await loadDatasetSplits(dataset, { seed, ...SIZE_SEARCH_SPLIT });
+  const poolSize = splits.train.numSamples + splits.validation.numSamples + splits.indices.test.length;
   // A large dataset gets fewer epochs by default: each epoch already sees many samples.
-  const large = bundle.train.numSamples > LARGE_DATASET;
+  const large = poolSize > LARGE_DATASET;
   const defaultEpochs = large ? LARGE_DATASET_EPOCHS : DEFAULTS.maxEpochs;
   const trials = options.trials ?? (large ? SIZE_SEARCH_TRIALS.large : SIZE_SEARCH_TRIALS.small);
-  // What would make every trial fail or be rejected is said here, once, before any training.
-  const splits = splitBundle(bundle, { seed, ...SIZE_SEARCH_SPLIT });
   for (const [part, data] of Object.entries(splits).filter(([name]) => name !== 'indices'))
     if ((data as { numSamples: number }).numSamples === 0)
       throw new InvalidArgumentError(
-        `dataset ${dataset} has ${bundle.train.numSamples} training samples: too few for the search's split (${100 * SIZE_SEARCH_SPLIT.validation}% validation, ${100 * SIZE_SEARCH_SPLIT.test}% test), whose ${part} part would be empty`,
+        `dataset ${dataset} has ${poolSize} training samples: too few for the search's split (${100 * SIZE_SEARCH_SPLIT.validation}% validation, ${100 * SIZE_SEARCH_SPLIT.test}% test), whose ${part} part would be empty`,
       );
   const minUnits = 8;
   const smallest = analyzeModel(
-    mlpSpec(smallestMlp({ minUnits }), bundle.train.numFeatures, bundle.train.classNames.length),
+    mlpSpec(smallestMlp({ minUnits }), splits.train.numFeatures, splits.train.classNames.length),
   ).params;
   if (options.maxParams !== undefined && options.maxParams < smallest)
     throw new InvalidArgumentError(
@@ -241,6 +248,11 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     pruner: new ParetoSuccessiveHalvingPruner({ minResource: 3, reductionFactor: 3 }),
     storage,
   });
+  // Teacher-guided networks train on logits and are not saved.
+  const modelsDir =
+    options.modelsDir === false || options.teacher
+      ? null
+      : path.resolve(options.modelsDir ?? path.join(path.dirname(studyFile), `${studyName.replace(/[^\w.-]+/g, '-')}-models`));
   const context: MlpSearchContext = {
     dataset,
     seed,
@@ -249,6 +261,7 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     maxLayers: options.maxLayers ?? DEFAULTS.maxLayers,
     maxUnits,
     maxParams: options.maxParams,
+    ...(modelsDir ? { modelsDir } : {}),
     ...(options.teacher
       ? {
           teacher: {
@@ -310,10 +323,17 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   for (const t of all) counts[t.state]++;
   const failed = all.filter((t) => t.state === 'FAIL');
   const lastReason = failed.length > 0 ? failed[failed.length - 1].systemAttrs[FAIL_REASON_KEY] : undefined;
+  const front = sortedFront(study.bestTrials);
+  if (modelsDir)
+    await keepTrialModels(
+      modelsDir,
+      front.map((r) => r.trial),
+    );
   const result: SizeSearchResult = {
     studyName,
     studyFile,
     storage,
+    modelsDir: modelsDir && front.length > 0 ? modelsDir : null,
     dataset,
     seed,
     sampler: samplerName,
@@ -323,7 +343,7 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
     lastFailure: typeof lastReason === 'string' ? lastReason : null,
     interrupted: options.signal?.aborted ? String(options.signal.reason ?? 'interrupted') : null,
     elapsedSeconds: Math.round((performance.now() - started) / 100) / 10,
-    front: sortedFront(study.bestTrials),
+    front,
   };
   await study.storage.close();
   return result;

@@ -109,13 +109,13 @@ export async function runGrow(
   options: Omit<GrowCommandOptions, 'json'>,
 ): Promise<{ growth: GrowthResult; testAccuracy: number }> {
   const spec = await readModel(modelRef);
-  const { loadDataset } = await import('../../data/registry.js');
-  const { fitStandardScaler, splitBundle } = await import('../../data/transforms.js');
+  const { loadDatasetSplits } = await import('../../data/registry.js');
+  const { fitStandardScaler } = await import('../../data/transforms.js');
   const { initBackend } = await import('../../models/backends/index.js');
   const { growNetwork } = await import('../../grow/schedule.js');
   const { buildNet } = await import('../../grow/net2net.js');
   const { evaluate, trainingData } = await import('../../train/trainer.js');
-  const splits = splitBundle(await loadDataset(options.dataset), { seed: options.seed });
+  const splits = await loadDatasetSplits(options.dataset, { seed: options.seed });
   if (spec.inputs.length !== 1) throw new UsageError(`${modelRef}: grow needs a model with one input`);
   const shape = spec.inputs[0].shape;
   const size = shape.reduce((a, b) => a * b, 1);

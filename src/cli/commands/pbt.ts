@@ -96,14 +96,14 @@ function formatPbt(result: PbtResult): string {
 export async function runPbtCommand(
   options: Omit<PbtCommandOptions, 'json'>,
 ): Promise<{ result: PbtResult; testAccuracy: number; studyName: string }> {
-  const { loadDataset } = await import('../../data/registry.js');
-  const { fitStandardScaler, splitBundle } = await import('../../data/transforms.js');
+  const { loadDatasetSplits } = await import('../../data/registry.js');
+  const { fitStandardScaler } = await import('../../data/transforms.js');
   const { initBackend } = await import('../../models/backends/index.js');
   const { evaluate, trainingData } = await import('../../train/trainer.js');
   const { createStudy } = await import('../../study/create.js');
   const { PBT_DEFAULT_SPACE, buildPbtModel, pbtMlpSpec, runPbt } = await import('../../adapt/pbt.js');
   if (options.storage.trim() === '') throw new UsageError('--storage must not be empty');
-  const splits = splitBundle(await loadDataset(options.dataset), { seed: options.seed });
+  const splits = await loadDatasetSplits(options.dataset, { seed: options.seed });
   await initBackend();
   const scaler = fitStandardScaler(splits.train);
   const shape = [...splits.train.featureShape];

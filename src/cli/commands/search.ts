@@ -183,6 +183,11 @@ export function formatSearchResult(r: SizeSearchResult): string {
     '',
     'MACs are multiply-accumulates per sample (FLOPs = 2 x MACs).',
     `study file: ${shownPath(r.studyFile)} (study "${r.studyName}"; \`parsimony studies list --storage sqlite:${shownPath(r.studyFile)}\`)`,
+    ...(r.modelsDir
+      ? [
+          `front models: ${shownPath(r.modelsDir)}/trial-<n> (spec, weights, pipeline.json; \`parsimony predict ${shownPath(r.modelsDir)}/trial-${r.front[r.front.length - 1]?.trial} data.csv\`)`,
+        ]
+      : []),
   );
   return lines.join('\n');
 }
