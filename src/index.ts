@@ -1,6 +1,13 @@
 /** The public API of Parsimony. Everything a user imports comes from here, named explicitly. */
 
 export * from './adapt/index.js';
+export {
+  type AutomlOptions,
+  type AutomlResult,
+  predictCsv,
+  predictionsCsv,
+  runAutoml,
+} from './automl/index.js';
 export { compressModel } from './compress/compress.js';
 export { compressionData } from './compress/data.js';
 export { type DistillationSettings, distillationLoss } from './compress/distill/loss.js';
@@ -79,6 +86,8 @@ export {
   type Dataset,
   type DatasetBundle,
   type DatasetInfo,
+  type FeaturePipeline,
+  fitFeatureSteps,
   fitMinMaxScaler,
   fitStandardScaler,
   fitTablePreparation,
@@ -86,6 +95,7 @@ export {
   loadCsv,
   loadCsvTable,
   loadDataset,
+  loadDatasetSplits,
   loadDigits,
   loadFashionMnist,
   oneHot,
@@ -97,6 +107,7 @@ export {
   splitBundle,
   type TablePreparation,
   trainValTestSplit,
+  transformDataset,
   writePreparation,
 } from './data/index.js';
 export { type EvaluationResult, evaluateModel, exportOnnx } from './deploy/index.js';

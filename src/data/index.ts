@@ -1,5 +1,14 @@
 /** The data module: datasets, loaders, the registry of named datasets, splits and scalers. */
-export { type CsvOptions, type CsvTable, loadCsv, loadCsvTable, parseCsv, parseCsvTable } from './csv.js';
+export {
+  type CsvOptions,
+  type CsvRows,
+  type CsvTable,
+  loadCsv,
+  loadCsvRows,
+  loadCsvTable,
+  parseCsv,
+  parseCsvTable,
+} from './csv.js';
 export {
   classCounts,
   createDataset,
@@ -31,6 +40,20 @@ export {
   loadFashionMnist,
 } from './fashion-mnist.js';
 export {
+  applyFeatureSteps,
+  checkPipeline,
+  eliminateFeatures,
+  type FeatureChoices,
+  type FeaturePipeline,
+  type FeatureStep,
+  fitFeatureSteps,
+  PIPELINE_FILE,
+  type RfeMethod,
+  type ScalingChoice,
+  stepsOutputSize,
+  transformDataset,
+} from './feature-pipeline.js';
+export {
   encodeIdx,
   type IdxArray,
   type IdxData,
@@ -48,6 +71,8 @@ export {
   type LoadDatasetOptions,
   listDatasets,
   loadDataset,
+  loadDatasetSplits,
+  type PreparedSplits,
 } from './registry.js';
 export {
   applyTablePreparation,
