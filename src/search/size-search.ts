@@ -252,7 +252,10 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   const modelsDir =
     options.modelsDir === false || options.teacher
       ? null
-      : path.resolve(options.modelsDir ?? path.join(path.dirname(studyFile), `${studyName.replace(/[^\w.-]+/g, '-')}-models`));
+      : path.resolve(
+          options.modelsDir ??
+            path.join(path.dirname(studyFile), `${studyName.replace(/[^\w.-]+/g, '-')}-models`),
+        );
   const context: MlpSearchContext = {
     dataset,
     seed,
