@@ -22,7 +22,9 @@ import path from 'node:path';
 import { type AutomlResult, runAutoml } from '../src/automl/automl.js';
 import { predictCsv, savedModelAccuracy } from '../src/automl/predict.js';
 import { hypervolume } from '../src/core/multi-objective.js';
+import { loadCsvTable } from '../src/data/csv.js';
 import { loadDataset } from '../src/data/registry.js';
+import { prepareTableSplits } from '../src/data/table-preparation.js';
 import { splitBundle } from '../src/data/transforms.js';
 import { BenchArgs } from './lib/args.js';
 import { REPO_ROOT } from './lib/load.js';
@@ -97,6 +99,180 @@ async function fashion(): Promise<void> {
   );
 }
 
+/** A `../shared/data` file (first line: rows, features, class names) as a CSV with a header and class names. */
+function sharedTable(file: string): { csv: string; header: string[]; rows: string[][] } {
+  const lines = readFileSync(path.join(REPO_ROOT, '..', 'shared', 'data', file), 'utf8')
+    .trim()
+    .split('\n');
+  const first = lines[0].split(',');
+  const features = Number(first[1]);
+  const classes = first.slice(2);
+  const header = [...Array.from({ length: features }, (_, j) => `f${j}`), 'class'];
+  const rows = lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    return [...cells.slice(0, features), classes[Number(cells[features])]];
+  });
+  return { csv: [header, ...rows].map((r) => r.join(',')).join('\n'), header, rows };
+}
+
+async function tabular(): Promise<void> {
+  const budget = args.number('tabular-budget', 120);
+  const rows: string[][] = [];
+  const raw: unknown[] = [];
+  for (const [name, file] of [
+    ['wine', 'wine_data.csv'],
+    ['breast cancer', 'breast_cancer.csv'],
+  ] as const) {
+    const table = sharedTable(file);
+    const csvPath = path.join(scratch, file);
+    writeFileSync(csvPath, `${table.csv}\n`);
+    // The split AutoML makes (same seed, same function): sklearn fits on its train + validation rows.
+    const split = prepareTableSplits(loadCsvTable(csvPath, { target: 'class' }), {
+      seed,
+      validation: 0.2,
+      test: 0.2,
+    });
+    const pick = (indices: Int32Array, withTarget: boolean) =>
+      `${[
+        withTarget ? table.header : table.header.slice(0, -1),
+        ...Array.from(indices, (i) => (withTarget ? table.rows[i] : table.rows[i].slice(0, -1))),
+      ]
+        .map((r) => r.join(','))
+        .join('\n')}\n`;
+    const fitRows = Int32Array.from([...split.indices.train, ...split.indices.validation]);
+    const trainFile = path.join(scratch, `${file}.train.csv`);
+    const testFile = path.join(scratch, `${file}.test.csv`);
+    const testFeatures = path.join(scratch, `${file}.test-features.csv`);
+    writeFileSync(trainFile, pick(fitRows, true));
+    writeFileSync(testFile, pick(split.indices.test, true));
+    writeFileSync(testFeatures, pick(split.indices.test, false));
+    log(`tabular: ${name}: automl, budget ${budget} s`);
+    const out = path.join(scratch, `tabular-${file}`);
+    const result = await runAutoml({
+      data: csvPath,
+      target: 'class',
+      budgetSeconds: budget,
+      seed,
+      out,
+      threads,
+    });
+    // The best model as stored, through `predict` on the test rows without their class.
+    const predictions = await predictCsv(path.join(out, 'best'), testFeatures);
+    const truth = Array.from(split.indices.test, (i) => table.rows[i].at(-1));
+    const accuracy = predictions.labels.filter((label, k) => label === truth[k]).length / truth.length;
+    const anchor = spawnSync(
+      SYSTEM_PYTHON,
+      [path.join(REPO_ROOT, 'bench', 'automl_anchor.py'), trainFile, testFile, String(seed)],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (anchor.status !== 0) throw new Error(`bench/automl_anchor.py failed: ${anchor.stderr}`);
+    const sk = JSON.parse(anchor.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      hgb: number;
+      mlp: number;
+      sklearn: string;
+    };
+    raw.push({
+      dataset: name,
+      budget,
+      automl: accuracy,
+      best: result.best,
+      counts: result.counts,
+      sklearn: sk,
+    });
+    rows.push([
+      name,
+      `${truth.length}`,
+      pct(accuracy),
+      `${result.best.params}`,
+      pct(sk.hgb),
+      pct(sk.mlp),
+      `${((accuracy - Math.max(sk.hgb, sk.mlp)) * 100).toFixed(1)}`,
+    ]);
+    log(`tabular: ${name}: automl ${pct(accuracy)}, HGB ${pct(sk.hgb)}, MLP ${pct(sk.mlp)}`);
+  }
+  report.tabular = raw;
+  markdown.push(
+    `## Tabular (AutoML ${budget} s per dataset; scikit-learn defaults on the same train + validation rows)`,
+    '',
+    markdownTable(
+      [
+        'dataset',
+        'test rows',
+        'automl (stored best)',
+        'its params',
+        'HistGradientBoosting',
+        'MLPClassifier',
+        'points vs better anchor',
+      ],
+      rows,
+    ),
+    '',
+  );
+}
+
+/** Hypervolume of a front of (test accuracy, parameters), reference (accuracy 0, the parameter budget). */
+function frontHypervolume(result: AutomlResult, maxParams: number): number {
+  const points = result.front
+    .filter((r) => r.testAccuracy !== null && r.params <= maxParams)
+    .map((r) => [-(r.testAccuracy as number), r.params]);
+  return points.length === 0 ? 0 : hypervolume(points, [0, maxParams]) / maxParams;
+}
+
+async function hypervolumes(): Promise<void> {
+  const budget = args.number('hv-budget', 300);
+  const datasets = args.string('hv-datasets', 'digits').split(',');
+  const rows: string[][] = [];
+  const raw: unknown[] = [];
+  for (const data of datasets) {
+    const maxParams = data === 'digits' ? 20_000 : 100_000;
+    const results: Record<string, AutomlResult> = {};
+    for (const sampler of ['tpe', 'random'] as const) {
+      log(`hypervolume: ${data}, ${sampler}, budget ${budget} s, max-params ${maxParams}`);
+      results[sampler] = await runAutoml({
+        data,
+        budgetSeconds: budget,
+        maxParams,
+        ...(data === 'fashion-mnist' ? { maxMacs: args.count('fashion-max-macs', 2_000_000) } : {}),
+        seed,
+        out: path.join(scratch, `hv-${data}-${sampler}`),
+        threads,
+        sampler,
+      });
+    }
+    const hv = {
+      tpe: frontHypervolume(results.tpe, maxParams),
+      random: frontHypervolume(results.random, maxParams),
+    };
+    raw.push({ dataset: data, budget, maxParams, hv, results });
+    for (const sampler of ['tpe', 'random'] as const) {
+      const r = results[sampler];
+      rows.push([
+        data,
+        sampler,
+        `${r.counts.COMPLETE} / ${r.counts.PRUNED}`,
+        `${r.front.length}`,
+        r.front.map((f) => `${pct(f.testAccuracy)}@${f.params}`).join(' '),
+        hv[sampler].toFixed(4),
+      ]);
+    }
+    log(`hypervolume: ${data}: tpe ${hv.tpe.toFixed(4)}, random ${hv.random.toFixed(4)}`);
+  }
+  report.hypervolume = raw;
+  markdown.push(
+    `## Hypervolume of (test accuracy, parameters) fronts, same budget (${budget} s each), reference (0, the parameter budget), divided by the budget`,
+    '',
+    markdownTable(
+      ['dataset', 'sampler', 'complete / pruned', 'front', 'front (test acc@params)', 'hypervolume'],
+      rows,
+    ),
+    '',
+  );
+}
+
+if (part === 'tabular' || part === 'all') await tabular();
+if (part === 'hypervolume' || part === 'all') await hypervolumes();
 if (part === 'fashion' || part === 'all') await fashion();
 
 const written = writeBenchResults(`automl-${part}`, report, markdown.join('\n'));
