@@ -97,6 +97,7 @@ export async function fineTuneWeights(
       optimizer: { type: settings.optimizer, learningRate: request.learningRate ?? settings.learningRate },
       validation: data.validation,
       ...(request.augmentation ? { augmentation: request.augmentation } : {}),
+      ...(request.mixup ? { mixup: request.mixup } : {}),
       seed,
       progress: settings.progress ?? false,
       signal,

@@ -69,6 +69,8 @@ export interface FineTuneRequest {
   learningRate?: number;
   /** Image augmentation in the training step (images only). */
   augmentation?: AugmentationConfig;
+  /** Mixup's Beta concentration (after augmentation; see `TrainOptions.mixup`). */
+  mixup?: number;
   /**
    * The method's own trainer hooks, made once the model is built (`owners` maps each variable name
    * to its layer and tensor); the masks' hooks run after them.

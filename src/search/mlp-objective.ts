@@ -57,6 +57,21 @@ export interface TeacherContext {
   dir: string;
   temperature: number;
   alpha: number;
+  /**
+   * Temperature and alpha as trial parameters (`distillTemperature` on a log scale in [1, 10],
+   * `distillAlpha` in [0, 1]) instead of the fixed values above.
+   */
+  searchSettings?: boolean;
+}
+
+/** The trial's distillation settings: the fixed ones, or suggested when they are searched. */
+export function trialTeacherSettings(trial: SuggestingTrial, context: TeacherContext): TeacherContext {
+  if (!context.searchSettings) return context;
+  return {
+    ...context,
+    temperature: trial.suggestFloat('distillTemperature', 1, 10, { log: true }),
+    alpha: trial.suggestFloat('distillAlpha', 0, 1),
+  };
 }
 
 export interface SearchTrial extends SuggestingTrial {
@@ -181,7 +196,8 @@ export async function objective(trial: SearchTrial, context: MlpSearchContext): 
   }
   const seed = context.seed * 100_003 + trial.number;
   // With a teacher the network trains on logits (its softmax removed); the cost is the same.
-  const hooks = context.teacher ? await teacherHooks(context.teacher, spec) : undefined;
+  const teacher = context.teacher ? trialTeacherSettings(trial, context.teacher) : undefined;
+  const hooks = teacher ? await teacherHooks(teacher, spec) : undefined;
   const model = await buildTfjsModel(context.teacher ? logitsSpec(spec) : spec, { seed });
   try {
     const result = await trainModel(model, data.train, {

@@ -53,7 +53,7 @@ export interface SizeSearchOptions {
    * Teacher-guided size search: a saved model directory whose input is the search's standardised,
    * flattened features; each trial trains with alpha * CE + (1 - alpha) * T^2 * KL to it.
    */
-  teacher?: { dir: string; temperature?: number; alpha?: number };
+  teacher?: { dir: string; temperature?: number; alpha?: number; searchSettings?: boolean };
   /** Called after each finished trial with the Pareto front so far. */
   onTrial?: (event: SizeSearchProgress) => void;
   /**
@@ -271,6 +271,7 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
             dir: path.resolve(options.teacher.dir),
             temperature: options.teacher.temperature ?? 4,
             alpha: options.teacher.alpha ?? 0.5,
+            ...(options.teacher.searchSettings ? { searchSettings: true } : {}),
           },
         }
       : {}),

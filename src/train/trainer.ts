@@ -12,6 +12,7 @@ import type { Dataset } from '../data/dataset.js';
 import { takeAuxiliaryLosses } from '../models/tfjs/custom-layers.js';
 import { type AugmentationConfig, augmentBatch, checkAugmentation } from './augment.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
+import { checkMixup, mixBatch } from './mixup.js';
 import { createOptimizer, type OptimizerConfig } from './optimizers.js';
 import {
   checkSchedule,
@@ -102,6 +103,11 @@ export interface TrainOptions {
   /** Replace one-hot targets by (1 - s) one-hot + s / classes. */
   labelSmoothing?: number;
   augmentation?: AugmentationConfig;
+  /**
+   * Mixup after augmentation: each batch mixed with a permutation of itself, lambda ~ Beta(m, m),
+   * targets mixed alike (training accuracy counts the larger share's label).
+   */
+  mixup?: number;
   validation?: TrainingData;
   earlyStopping?: Omit<EarlyStoppingOptions, 'mode'> & { monitor?: 'valLoss' | 'valAccuracy' };
   /** Seeds shuffling, dropout and augmentation (default 0). */
@@ -165,6 +171,7 @@ function checkOptions(options: TrainOptions, data: TrainingData): void {
     );
   if (options.schedule) checkSchedule(options.schedule);
   if (options.augmentation) checkAugmentation(options.augmentation, data.shape);
+  if (options.mixup !== undefined) checkMixup(options.mixup);
 }
 
 /** Loss and accuracy of the model on data, in batches (no gradients). */
@@ -234,6 +241,7 @@ export async function trainModel(
   const shuffleRng = rng.fork('shuffle');
   const augmentRng = rng.fork('augment');
   const dropoutRng = rng.fork('dropout');
+  const mixupRng = rng.fork('mixup');
   const batchSize = options.batchSize ?? 32;
   const n = data.labels.length;
   const size = data.shape.reduce((a, b) => a * b, 1);
@@ -277,6 +285,8 @@ export async function trainModel(
   const batchX = new Float32Array(batchSize * size);
   const batchY = new Int32Array(batchSize);
   const scratch = new Float32Array(size);
+  const mixScratch = options.mixup ? new Float32Array(batchSize * size) : null;
+  const partnerY = new Int32Array(batchSize);
   const history: EpochMetrics[] = [];
   const bar =
     options.progress && process.stderr.isTTY ? new ProgressBar(options.epochs, stepsPerEpoch) : null;
@@ -299,6 +309,11 @@ export async function trainModel(
         }
         if (options.augmentation)
           augmentBatch(batchX, count, data.shape, options.augmentation, augmentRng, scratch);
+        const mixed =
+          options.mixup && mixScratch
+            ? mixBatch(batchX, count, size, options.mixup, mixupRng, mixScratch)
+            : null;
+        if (mixed) for (let i = 0; i < count; i++) partnerY[i] = batchY[mixed.partner[i]];
         for (const d of dropouts) d.seed = dropoutRng.nextUint32() % 2_147_483_647;
         const at = { step, stepsPerEpoch };
         optimizer.learningRate =
@@ -307,8 +322,15 @@ export async function trainModel(
           (plateau?.scale ?? 1);
         const [nextLoss, nextCorrect] = tf.tidy(() => {
           const x = tf.tensor(batchX.subarray(0, count * size), [count, ...data.shape]);
-          const labels = tf.tensor1d(batchY.subarray(0, count), 'int32');
-          let targets: TfCore.Tensor = tf.cast(tf.oneHot(labels, data.numClasses), 'float32');
+          const own = tf.tensor1d(batchY.subarray(0, count), 'int32');
+          let targets: TfCore.Tensor = tf.cast(tf.oneHot(own, data.numClasses), 'float32');
+          let labels = own;
+          if (mixed) {
+            const partners = tf.tensor1d(partnerY.subarray(0, count), 'int32');
+            const other = tf.cast(tf.oneHot(partners, data.numClasses), 'float32');
+            targets = tf.add(tf.mul(targets, mixed.lambda), tf.mul(other, 1 - mixed.lambda));
+            if (mixed.lambda < 0.5) labels = partners;
+          }
           if (smoothing > 0) targets = tf.add(tf.mul(targets, 1 - smoothing), smoothing / data.numClasses);
           let correct: TfCore.Tensor | undefined;
           let auxiliary: TfCore.Scalar[] = [];

@@ -77,12 +77,13 @@ describe('parsimony compress --method lowrank / distill', () => {
         'digits',
       ],
       ...['--distill-epochs', '3', '--learning-rate', '0.01', '--alpha', '0.5', '--temperature', '4'],
-      ...['--out', distilled, '--json'],
+      ...['--mixup', '0.4', '--out', distilled, '--json'],
     ]);
     assert.equal(d.code, 0, d.err);
     const dj = JSON.parse(d.out);
     assert.equal(dj.result.params, 64 * 8 + 8 + 8 * 10 + 10);
     assert.ok(dj.result.testAccuracy > 0.3, `the student learned: ${dj.result.testAccuracy}`);
+    assert.equal(dj.steps[0].details.mixup, 0.4, 'the teacher labelled mixed batches');
   });
 
   const bad: [string, string[], RegExp][] = [
@@ -107,6 +108,21 @@ describe('parsimony compress --method lowrank / distill', () => {
       /^step 1 \(distill\): field "student": output size \[5\] differs from the teacher's \[10\]$/,
     ],
     ['distill without a student', ['--method', 'distill'], /--method distill needs --student/],
+    [
+      'a mixup concentration of 0',
+      ['--method', 'distill', '--student', 'STUDENT10', '--mixup', '0'],
+      /--mixup must be a number > 0, got "0"/,
+    ],
+    [
+      'shift augmentation on features that are not images',
+      ['--method', 'distill', '--student', 'STUDENT10', '--shift', '0.1'],
+      /^step 1 \(distill\): field "augmentation": augmentation needs images/,
+    ],
+    [
+      '--mixup with a pruning method',
+      ['--method', 'global', '--mixup', '1'],
+      /--mixup is for --method distill, not global/,
+    ],
   ];
   for (const [what, args, pattern] of bad)
     it(`rejects ${what} in one line before training, nothing written`, async () => {
@@ -116,7 +132,7 @@ describe('parsimony compress --method lowrank / distill', () => {
         specFile,
         '--dataset',
         'digits',
-        ...args.map((a) => (a === 'STUDENT5' ? wrongStudentFile : a)),
+        ...args.map((a) => (a === 'STUDENT5' ? wrongStudentFile : a === 'STUDENT10' ? studentFile : a)),
         '--out',
         out,
       ]);

@@ -12,6 +12,7 @@ import { saveModel } from '../../src/models/tfjs/save.js';
 import { runSizeSearch } from '../../src/search/size-search.js';
 import { loadStudy } from '../../src/study/create.js';
 import { trainingData, trainModel } from '../../src/train/trainer.js';
+import { runCliCaptured } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parsimony-teacher-search-'));
 const teacherDir = join(dir, 'teacher');
@@ -52,6 +53,31 @@ describe('teacher-guided size search', () => {
     const study = await loadStudy({ studyName: 't', storage: `sqlite:${studyFile}` });
     assert.equal(study.trials.length, 3);
     await study.storage.close();
+  });
+
+  it('searches temperature and alpha as trial parameters, from the CLI too', async () => {
+    const studyFile = join(dir, 's.db');
+    const r = await runCliCaptured([
+      ...['search', '--teacher', teacherDir, '--search-distillation', '--seed', String(seed)],
+      ...['--trials', '3', '--threads', '1', '--epochs', '3', '--out', studyFile, '--json', '--quiet'],
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const { studyName } = JSON.parse(r.out) as { studyName: string };
+    const study = await loadStudy({ studyName, storage: `sqlite:${studyFile}` });
+    try {
+      assert.equal(study.trials.length, 3);
+      for (const trial of study.trials) {
+        const t = trial.params.distillTemperature as number;
+        const a = trial.params.distillAlpha as number;
+        assert.ok(t >= 1 && t <= 10, `temperature ${t} in [1, 10]`);
+        assert.ok(a >= 0 && a <= 1, `alpha ${a} in [0, 1]`);
+      }
+    } finally {
+      await study.storage.close();
+    }
+    const bad = await runCliCaptured(['search', '--alpha', '0.5', '--out', join(dir, 'z.db')]);
+    assert.equal(bad.code, 2, 'a usage error');
+    assert.match(bad.err, /--alpha needs --teacher <dir>/);
   });
 
   it('rejects a missing teacher directory and a bad alpha before any trial', async () => {

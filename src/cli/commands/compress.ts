@@ -53,6 +53,8 @@ export interface CompressCommandOptions {
   temperature?: number;
   alpha?: number;
   distillEpochs?: number;
+  mixup?: number;
+  shift?: number;
   learningRate?: number;
   quantization?: string;
   calibrationSamples?: number;
@@ -196,6 +198,16 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
       '--distill-epochs <n>',
       'distill: epochs of student training (default 10)',
       parseIntegerOption('--distill-epochs', 1),
+    )
+    .option(
+      '--mixup <m>',
+      'distill: mix each batch with itself (lambda ~ Beta(m, m)); the teacher labels the mixed images the student sees',
+      parsePositive('--mixup'),
+    )
+    .option(
+      '--shift <fraction>',
+      'distill: shift augmentation up to this fraction of height and width (teacher and student see the same shifted images)',
+      parseFraction('--shift'),
     )
     .option(
       '--learning-rate <lr>',
@@ -358,6 +370,12 @@ export async function runCompress(
   if (options.lastLayerMinKept !== undefined) stepOptions.lastLayerMinKept = options.lastLayerMinKept;
   if (options.teacher !== undefined && options.method !== 'distill')
     throw new UsageError(`--teacher is for --method distill, not ${options.method}`);
+  for (const [flag, value] of [
+    ['--mixup', options.mixup],
+    ['--shift', options.shift],
+  ] as const)
+    if (value !== undefined && options.method !== 'distill')
+      throw new UsageError(`${flag} is for --method distill, not ${options.method}`);
   if (options.method === 'lowrank' || options.method === 'distill') {
     // Their own flags replace the pruning ones.
     if (options.sparsity !== undefined || options.search || options.sensitivity)
@@ -384,6 +402,8 @@ export async function runCompress(
       if (options.temperature !== undefined) stepOptions.temperature = options.temperature;
       if (options.alpha !== undefined) stepOptions.alpha = options.alpha;
       if (options.distillEpochs !== undefined) stepOptions.epochs = options.distillEpochs;
+      if (options.mixup !== undefined) stepOptions.mixup = options.mixup;
+      if (options.shift !== undefined) stepOptions.augmentation = { shift: options.shift };
     }
   }
   if (options.bits !== undefined) stepOptions.bits = options.bits;

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { type Command, CommanderError } from 'commander';
-import { NoCompletedTrialError, UsageError } from '../../core/errors.js';
+import { InvalidArgumentError, NoCompletedTrialError, UsageError } from '../../core/errors.js';
 import { SIZE_SEARCH_TRIALS } from '../../search/defaults.js';
 import type { SizeSearchProgress, SizeSearchResult, SizeSearchRow } from '../../search/size-search.js';
 import { parseIntegerOption, parsePositiveNumberOption } from '../options.js';
@@ -22,6 +22,10 @@ interface SearchCommandOptions {
   out?: string;
   json?: boolean;
   quiet?: boolean;
+  teacher?: string;
+  temperature?: number;
+  alpha?: number;
+  searchDistillation?: boolean;
 }
 
 export function registerSearchCommand(program: Command, io: CommandIO): void {
@@ -63,12 +67,39 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
       'start no new trial after this many seconds',
       parsePositiveNumberOption('--timeout'),
     )
+    .option(
+      '--teacher <dir>',
+      'teacher-guided search: train every network with the distillation loss from this saved model (it reads the standardised features)',
+    )
+    .option(
+      '--temperature <t>',
+      'with --teacher: softmax temperature T (default 4)',
+      parsePositiveNumberOption('--temperature'),
+    )
+    .option(
+      '--alpha <a>',
+      'with --teacher: weight of the label cross-entropy, the teacher term gets 1 - alpha (default 0.5)',
+      parseUnitInterval('--alpha'),
+    )
+    .option(
+      '--search-distillation',
+      'with --teacher: temperature (log scale, 1..10) and alpha (0..1) become trial parameters',
+    )
     .option('--out <file>', 'SQLite file of the study', 'parsimony-results/search.db')
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress output')
     .action(async (options: SearchCommandOptions) => {
       if (options.sampler !== 'tpe' && options.sampler !== 'nsga2')
         throw new UsageError(`--sampler must be tpe or nsga2, got "${options.sampler}"`);
+      if (!options.teacher)
+        for (const [flag, given] of [
+          ['--temperature', options.temperature !== undefined],
+          ['--alpha', options.alpha !== undefined],
+          ['--search-distillation', options.searchDistillation === true],
+        ] as const)
+          if (given) throw new UsageError(`${flag} needs --teacher <dir>`);
+      if (options.searchDistillation && (options.temperature !== undefined || options.alpha !== undefined))
+        throw new UsageError('--search-distillation searches --temperature and --alpha: give neither');
       const { runSizeSearch } = await import('../../search/size-search.js');
       const progress = options.quiet ? null : new SearchProgress(io);
       // As in `tune`: a signal stops the search, fails the running trials as "interrupted", prints
@@ -99,6 +130,16 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
           maxParams: options.maxParams,
           timeoutSeconds: options.timeout,
           studyFile: options.out,
+          ...(options.teacher
+            ? {
+                teacher: {
+                  dir: options.teacher,
+                  temperature: options.temperature,
+                  alpha: options.alpha,
+                  searchSettings: options.searchDistillation === true,
+                },
+              }
+            : {}),
           onTrial: progress && !received ? (event) => progress.update(event) : undefined,
           signal: controller.signal,
         });
@@ -111,6 +152,15 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
       if (received) throw new CommanderError(SIGNAL_EXIT_CODES[received] ?? 130, 'parsimony.interrupted', '');
       if (result.front.length === 0) throw new NoCompletedTrialError(whyNoTrialCompleted(result, options));
     });
+}
+
+function parseUnitInterval(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(value.trim() !== '' && n >= 0 && n <= 1))
+      throw new InvalidArgumentError(`${flag} must be in [0, 1], got "${value}"`);
+    return n;
+  };
 }
 
 const SIGNAL_EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };

@@ -10,6 +10,7 @@ import type { Trial } from '../../core/trial.js';
 import type { ModelSpec } from '../../models/spec/types.js';
 import { TPESampler } from '../../samplers/tpe/tpe-sampler.js';
 import { createStudy } from '../../study/create.js';
+import type { AugmentationConfig } from '../../train/augment.js';
 import type { CompressionData, FineTuneSettings } from '../method.js';
 import type { ModelWeights } from '../model-weights.js';
 import { runPipeline } from '../pipeline.js';
@@ -26,6 +27,10 @@ export interface DistillationStudyOptions {
   /** Alpha range (default [0, 1]). */
   alpha?: [number, number];
   fineTune?: Partial<FineTuneSettings>;
+  /** Given to every trial, the student-alone trial 0 included (so the baseline gets them too). */
+  augmentation?: AugmentationConfig;
+  /** Mixup's Beta concentration for every trial (the teacher labels the mixed images). */
+  mixup?: number;
   /** `memory:` (default) or a storage URL. */
   storage?: string;
   studyName?: string;
@@ -68,7 +73,14 @@ export async function distillationStudy(options: DistillationStudyOptions): Prom
         [
           {
             method: 'distill',
-            options: { student: options.student, temperature, alpha, epochs: options.epochs },
+            options: {
+              student: options.student,
+              temperature,
+              alpha,
+              epochs: options.epochs,
+              ...(options.augmentation ? { augmentation: options.augmentation } : {}),
+              ...(options.mixup ? { mixup: options.mixup } : {}),
+            },
           },
         ],
         {

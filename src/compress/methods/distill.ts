@@ -26,6 +26,7 @@ import {
   defineMethod,
   readLearningRate,
   readNumber,
+  readOptionalNumber,
   type StepContext,
   type StepInput,
   type StepOutput,
@@ -39,9 +40,22 @@ export interface DistillOptions {
   epochs: number;
   learningRate?: number;
   augmentation?: AugmentationConfig;
+  /**
+   * Mixup's Beta concentration: each batch is mixed with a permutation of itself after
+   * augmentation, and the teacher labels the mixed images the student sees (function matching).
+   */
+  mixup?: number;
 }
 
-const FIELDS = ['student', 'temperature', 'alpha', 'epochs', 'learningRate', 'augmentation'] as const;
+const FIELDS = [
+  'student',
+  'temperature',
+  'alpha',
+  'epochs',
+  'learningRate',
+  'augmentation',
+  'mixup',
+] as const;
 export const DEFAULT_TEMPERATURE = 4;
 export const DEFAULT_ALPHA = 0.5;
 
@@ -119,6 +133,7 @@ function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step:
     epochs: readNumber(raw, 'epochs', step, { min: 1, integer: true }, 10),
     learningRate: readLearningRate(raw, step),
     ...(augmentation ? { augmentation } : {}),
+    mixup: readOptionalNumber(raw, 'mixup', step, { min: 0, minExclusive: true }),
   };
 }
 
@@ -137,7 +152,10 @@ async function apply(input: StepInput, options: DistillOptions, context: StepCon
     // Without augmentation every batch row is a training image: its teacher logits are computed
     // once, up front, and looked up by the row's content (a conv teacher costs far more per image
     // than a small student, so this is most of a step's time otherwise).
-    const cache = options.augmentation || alpha === 1 ? null : teacherCache(tf, teacher, context.data.train);
+    const cache =
+      options.augmentation || options.mixup || alpha === 1
+        ? null
+        : teacherCache(tf, teacher, context.data.train);
     const teacherOf = (x: TfCore.Tensor): TfCore.Tensor =>
       cache ? cachedLogits(tf, teacher, cache, x) : (teacher.apply(x, { training: false }) as TfCore.Tensor);
     const tuned = await context.fineTune(
@@ -147,6 +165,7 @@ async function apply(input: StepInput, options: DistillOptions, context: StepCon
         epochs: options.epochs,
         learningRate: options.learningRate,
         augmentation: options.augmentation,
+        mixup: options.mixup,
         hooks: () =>
           alpha === 1
             ? {}
@@ -171,6 +190,7 @@ async function apply(input: StepInput, options: DistillOptions, context: StepCon
         temperature,
         alpha,
         epochs: tuned.result.history.length,
+        ...(options.mixup ? { mixup: options.mixup } : {}),
         teacherParams: costOf(input.weights.spec).params,
         studentParams: costOf(options.student).params,
       },
