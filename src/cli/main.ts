@@ -23,6 +23,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   datasets: async () => (await import('./commands/datasets.js')).registerDatasetsCommand,
   dashboard: async () => (await import('./commands/dashboard.js')).registerDashboardCommand,
   describe: async () => (await import('./commands/describe.js')).registerDescribeCommand,
+  dynamic: async () => (await import('./commands/dynamic.js')).registerDynamicCommand,
   evaluate: async () => (await import('./commands/evaluate.js')).registerEvaluateCommand,
   export: async () => (await import('./commands/export.js')).registerExportCommand,
   pbt: async () => (await import('./commands/pbt.js')).registerPbtCommand,
