@@ -97,7 +97,7 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
     )
     .argument(
       '[model]',
-      'a saved model directory, a spec file (.json), or zoo:<name> (the teacher with --method distill)',
+      'a saved model directory, a spec file (.json), zoo:<name> (the teacher with --method distill), or an ONNX model (.onnx: compressed as a graph, or imported as a spec with --finetune-epochs)',
     )
     .requiredOption('--dataset <name>', 'a built-in dataset or csv:<path> (see `parsimony datasets`)')
     .option(

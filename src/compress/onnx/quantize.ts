@@ -6,7 +6,7 @@
  *   (int8 weights) + a rescale; convolutions get QDQ weights;
  * - `static`: QDQ weights, int32 biases, and a QuantizeLinear/DequantizeLinear pair (uint8,
  *   asymmetric) on every activation read by a convolution, product, pooling, addition,
- *   concatenation, ReLU/Clip or reshaping, with ranges calibrated on data (calibrate.ts). Reshaping
+ *   concatenation or reshaping, with ranges calibrated on data (calibrate.ts). Reshaping
  *   and max pooling keep their input's scale, as onnxruntime needs to run them on int8 directly.
  */
 import { OnnxError } from '../../core/errors.js';
@@ -254,7 +254,12 @@ function dynamicProduct(
   return true;
 }
 
-/** Ops whose float activation inputs (by index; 'all' for every input) get a QDQ pair in static mode. */
+/**
+ * Ops whose float activation inputs (by index; 'all' for every input) get a QDQ pair in static mode.
+ * ReLU and Clip are not among them: their output's pair (range from 0) lets onnxruntime fold them
+ * into the product or sum before, which then writes int8 directly; a pair on their input as well
+ * would leave a requantization between every two layers.
+ */
 const ACTIVATION_INPUTS: Readonly<Record<string, readonly number[] | 'all'>> = {
   Conv: [0],
   ConvTranspose: [0],
@@ -265,8 +270,6 @@ const ACTIVATION_INPUTS: Readonly<Record<string, readonly number[] | 'all'>> = {
   MaxPool: [0],
   AveragePool: [0],
   GlobalAveragePool: [0],
-  Relu: [0],
-  Clip: [0],
   Flatten: [0],
   Reshape: [0],
   Transpose: [0],
