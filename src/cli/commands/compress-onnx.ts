@@ -29,6 +29,9 @@ function recipeFromFlags(options: CompressCommandOptions): Recipe {
   refuse('--criterion', options.criterion);
   refuse('--teacher', options.teacher);
   refuse('--student', options.student);
+  refuse('--mixup', options.mixup);
+  refuse('--shift', options.shift);
+  refuse('--learning-rate', options.learningRate);
   if (method === 'magnitude' || method === 'global') {
     if (options.sparsity === undefined) throw new UsageError('--sparsity is required');
     o.sparsity = options.sparsity;
