@@ -18,17 +18,18 @@ import { initBackend } from '../models/backends/index.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
 import { buildTfjsModel } from '../models/tfjs/build.js';
-import { checkBudget, imageSpace } from '../search/image-space.js';
+import { imageSpace } from '../search/image-space.js';
 import type { SearchTrial } from '../search/mlp-objective.js';
-import { mlpSpec } from '../search/mlp-space.js';
 import { saveTrialModel } from '../search/model-output.js';
+import { tabularSpace } from '../search/tabular-space.js';
 import { evaluate, trainingData, trainModel } from '../train/trainer.js';
 import { type AutomlData, type AutomlSource, loadAutomlData } from './data.js';
 import {
   imageSpaceOptions,
   suggestImageTraining,
-  suggestTableNetwork,
   suggestTablePreparation,
+  suggestTableTraining,
+  tableSpaceOptions,
 } from './space.js';
 
 /** What every thread needs to know (the thread context). */
@@ -96,11 +97,9 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
   let training: { learningRate: number; batchSize: number; l2: number };
   if (data.kind === 'table') {
     choices = suggestTablePreparation(trial, data.train.numFeatures);
-    const config = suggestTableNetwork(trial);
-    training = { learningRate: config.learningRate, batchSize: config.batchSize, l2: config.l2 };
+    training = suggestTableTraining(trial);
     const { parts } = prepare(data, choices, context.seed);
-    spec = mlpSpec(config, parts[0].numFeatures, classes);
-    checkBudget(trial, spec, context);
+    spec = tabularSpace(trial, tableSpaceOptions(parts[0].numFeatures, classes, context));
   } else {
     const image = suggestImageTraining(trial);
     choices = { scaler: image.scaler, reduction: 'none' };

@@ -1,22 +1,17 @@
 /**
  * What an AutoML trial chooses: the feature preparation (tables: scaling, then nothing, PCA or
- * recursive feature elimination; images: scaling), the network (an MLP for tables, `imageSpace` for
- * images) and how to train it (learning rate, batch size; L2 and dropout for MLPs).
+ * recursive feature elimination; images: scaling), the network (`tabularSpace`'s dense stacks for
+ * tables, `imageSpace` for images) and how to train it (learning rate, batch size; L2 for tables).
  */
 import type { FeatureChoices } from '../data/feature-pipeline.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
 import { type ImageSpaceOptions, imageSpace } from '../search/image-space.js';
-import {
-  type MlpConfig,
-  mlpSpec,
-  type SuggestingTrial,
-  smallestMlp,
-  suggestMlpConfig,
-} from '../search/mlp-space.js';
+import type { SuggestingTrial } from '../search/mlp-space.js';
+import { type TabularSpaceOptions, tabularSpec } from '../search/tabular-space.js';
 
-/** Bounds of the MLP of tables. */
-export const TABLE_MLP_BOUNDS = { maxLayers: 3, minUnits: 8, maxUnits: 256 } as const;
+/** Bounds of the dense stacks of tables. */
+export const TABLE_BOUNDS = { maxLayers: 3, minUnits: 8, maxUnits: 256 } as const;
 
 export const SCALERS = ['standard', 'minmax'] as const;
 export const REDUCTIONS = ['none', 'pca', 'rfe'] as const;
@@ -39,8 +34,34 @@ export function suggestTablePreparation(trial: SuggestingTrial, features: number
   return choices;
 }
 
-export function suggestTableNetwork(trial: SuggestingTrial): MlpConfig {
-  return suggestMlpConfig(trial, TABLE_MLP_BOUNDS);
+/** How a table network trains: learning rate, L2 and batch size (the network is `tabularSpace`'s). */
+export interface TableTraining {
+  learningRate: number;
+  l2: number;
+  batchSize: number;
+}
+
+export function suggestTableTraining(trial: SuggestingTrial): TableTraining {
+  return {
+    learningRate: trial.suggestFloat('lr', 1e-4, 3e-2, { log: true }),
+    l2: trial.suggestFloat('l2', 1e-7, 1e-2, { log: true }),
+    batchSize: trial.suggestCategorical('batchSize', [16, 32, 64]),
+  };
+}
+
+/** The tabular space's options for a run (dense stacks of 1-3 layers of 8-256 units; budgets checked by it). */
+export function tableSpaceOptions(
+  features: number,
+  classes: number,
+  budget: { maxParams?: number; maxMacs?: number },
+): TabularSpaceOptions {
+  return {
+    inputShape: [features],
+    classes,
+    ...TABLE_BOUNDS,
+    ...(budget.maxParams !== undefined ? { maxParams: budget.maxParams } : {}),
+    ...(budget.maxMacs !== undefined ? { maxMacs: budget.maxMacs } : {}),
+  };
 }
 
 /** How an image network trains: the network's own decisions are `imageSpace`'s. */
@@ -72,9 +93,13 @@ export function imageSpaceOptions(
   };
 }
 
-/** The smallest MLP of the table space: one hidden layer of the fewest units on one input feature. */
+/** The smallest network of the table space: one hidden layer of the fewest units, no normalisation, on one feature. */
 export function smallestTableNetwork(classes: number): ModelSpec {
-  return mlpSpec(smallestMlp(TABLE_MLP_BOUNDS), 1, classes);
+  return tabularSpec(
+    [{ units: TABLE_BOUNDS.minUnits, activation: 'relu', dropout: 0, norm: 'none', skip: false }],
+    [1],
+    classes,
+  );
 }
 
 /**

@@ -165,7 +165,7 @@ function describeChoices(p: Record<string, string | number | boolean | null>): s
   else if (p.reduction === 'rfe') parts.push(`rfe-${p.rfe_method} ${Number(p.rfe_keep).toFixed(2)}`);
   if (p.layers !== undefined)
     parts.push(
-      `mlp ${Array.from({ length: Number(p.layers) }, (_, i) => p[`units_${i + 1}`]).join('-')} ${p.activation}`,
+      `dense ${Array.from({ length: Number(p.layers) }, (_, i) => `${p[`l${i}_units`]}${p[`l${i}_norm`] === 'none' ? '' : `+${p[`l${i}_norm`]}`}${p[`l${i}_skip`] === true ? '+skip' : ''} ${p[`l${i}_activation`]}`).join(', ')}`,
     );
   else if (p.stages !== undefined)
     parts.push(
