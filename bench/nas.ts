@@ -16,7 +16,8 @@
  *
  * DARTS: a first-order search of `--darts-epochs` epochs (8 channels, 2 cells, 3 nodes), its
  * seconds per epoch, and the derived cell retrained `--retrain-epochs` epochs against random cells
- * of the same shape retrained the same way (test accuracy, parameters).
+ * of the same shape and nearly the same size (of 200 seeded random cells, the `--random-cells`
+ * whose parameter counts are closest to the derived cell's) retrained the same way (test accuracy).
  */
 import { hypervolume } from '../src/core/multi-objective.js';
 import type { Sampler } from '../src/core/sampler.js';
@@ -86,7 +87,7 @@ console.log(
 function samplerSpec(name: string, seed: number) {
   const options: Record<string, unknown> = { seed };
   if (name === 'aging-evolution') Object.assign(options, { populationSize: 8, sampleSize: 3 });
-  if (name === 'tpe') Object.assign(options, { nStartupTrials: 8 });
+  if (name === 'tpe') Object.assign(options, { nStartupTrials: 8, warnIndependentSampling: false });
   if (name === 'reinforce') Object.assign(options, { batchSize: 4 });
   return { name, options };
 }
@@ -187,16 +188,26 @@ if (!args.flag('skip-darts')) {
     { test: data.test, validation: data.validation },
     retrain,
   );
-  const random: DartsRun['random'] = [];
-  for (let k = 0; k < randomCells; k++) {
+  // Random cells of the same size: among 200 seeded random cells of the same shape, the ones whose
+  // parameter count is closest to the derived cell's.
+  const derivedParams = analyzeModel(derivedSpec).params;
+  const candidates = Array.from({ length: 200 }, (_, k) => {
     const cell = randomCell(search.cell, search.ops, 100 + k);
     const spec = dartsCellSpec(cell, network);
-    const r = await retrainCell(spec, data.train, { test: data.test }, retrain);
+    return { seed: 100 + k, cell, spec, params: analyzeModel(spec).params };
+  })
+    .filter((c) => formatCell(c.cell) !== formatCell(search.cell))
+    .sort(
+      (a, b) => Math.abs(a.params - derivedParams) - Math.abs(b.params - derivedParams) || a.seed - b.seed,
+    );
+  const random: DartsRun['random'] = [];
+  for (const c of candidates.slice(0, randomCells)) {
+    const r = await retrainCell(c.spec, data.train, { test: data.test }, retrain);
     random.push({
-      seed: 100 + k,
-      params: analyzeModel(spec).params,
+      seed: c.seed,
+      params: c.params,
       test: r.accuracy.test,
-      cell: formatCell(cell).replace(/\n/g, '; '),
+      cell: formatCell(c.cell).replace(/\n/g, '; '),
     });
   }
   dartsRun = {
@@ -205,7 +216,7 @@ if (!args.flag('skip-darts')) {
     supernetParams: search.supernetParams,
     cell: formatCell(search.cell).replace(/\n/g, '; '),
     derived: {
-      params: analyzeModel(derivedSpec).params,
+      params: derivedParams,
       test: derived.accuracy.test,
       validation: derived.accuracy.validation,
     },
@@ -287,10 +298,6 @@ if (dartsRun) {
   );
 }
 const markdown = sections.join('\n');
-const paths = writeBenchResults(
-  `nas-${datasetName}`,
-  { strategyRuns, dartsRun, loadAverage },
-  markdown,
-  started,
-);
+const name = `nas-${datasetName}${strategyRuns.length > 0 ? `-${trials}trials` : ''}${dartsRun ? '-darts' : ''}`;
+const paths = writeBenchResults(name, { strategyRuns, dartsRun, loadAverage }, markdown, started);
 console.log(`\n${markdown}\nwritten: ${paths.markdown}`);
