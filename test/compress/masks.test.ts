@@ -7,6 +7,11 @@ import { before, describe, it } from 'node:test';
 import { maskHooks } from '../../src/compress/fine-tune.js';
 import type { CompressionData } from '../../src/compress/method.js';
 import {
+  globalMagnitudeMethod,
+  type MagnitudeOptions,
+  magnitudeMethod,
+} from '../../src/compress/methods/magnitude.js';
+import {
   buildModelWithWeights,
   type ModelWeights,
   readModelWeights,
@@ -91,6 +96,25 @@ describe('magnitude masks', () => {
     assert.equal(smallMask?.[99], 0, 'the weight pruned before stays pruned');
     assert.equal(kept(lamp.get('big')?.get('kernel')) + kept(smallMask), 110, 'total kept is 10% of 1,100');
     assert.equal(kept(globalMasks([big, small], 0.9).get('small')?.get('kernel')), 0);
+  });
+});
+
+describe('the score option', () => {
+  it('global takes score magnitude (default) or lamp; layer-wise pruning has no score', () => {
+    const spec = mlpSpec();
+    const step = 'step 1 (global)';
+    const scoreOf = (raw: Record<string, unknown>) =>
+      (globalMagnitudeMethod.validate(raw, spec, step) as MagnitudeOptions).score;
+    assert.equal(scoreOf({ sparsity: 0.5 }), 'magnitude');
+    assert.equal(scoreOf({ sparsity: 0.5, score: 'lamp' }), 'lamp');
+    assert.throws(
+      () => globalMagnitudeMethod.validate({ sparsity: 0.5, score: 'snip' }, spec, step),
+      /step 1 \(global\): field "score"/,
+    );
+    assert.throws(
+      () => magnitudeMethod.validate({ sparsity: 0.5, score: 'lamp' }, spec, 'step 1 (magnitude)'),
+      /step 1 \(magnitude\): unknown field "score"/,
+    );
   });
 });
 

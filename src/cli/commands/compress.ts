@@ -37,6 +37,7 @@ export interface CompressCommandOptions {
   finetuneEpochs?: number;
   skip?: string;
   lastLayerMinKept?: number;
+  score?: string;
   sensitivity?: boolean;
   maxDrop: number;
   epochs: number;
@@ -146,6 +147,10 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
       '--last-layer-min-kept <f>',
       'fraction of the last layer kept at least (default 0.2)',
       parseFraction('--last-layer-min-kept', { allowOne: true }),
+    )
+    .option(
+      '--score <name>',
+      'global: rank weights across layers by magnitude (default) or lamp (layer-adaptive, Lee et al. 2021)',
     )
     .option(
       '--sensitivity',
@@ -342,6 +347,7 @@ export async function runCompress(
         ['--sparsity', options.sparsity],
         ['--schedule', options.schedule],
         ['--last-layer-min-kept', options.lastLayerMinKept],
+        ['--score', options.score],
         ['--search', options.search],
         ['--sensitivity', options.sensitivity],
       ] as const
@@ -368,6 +374,10 @@ export async function runCompress(
     stepOptions.finetuneEpochs = options.finetuneEpochs;
   if (!structured && skip) stepOptions.skip = skip;
   if (options.lastLayerMinKept !== undefined) stepOptions.lastLayerMinKept = options.lastLayerMinKept;
+  if (options.score !== undefined) {
+    if (options.method !== 'global') throw new UsageError('--score applies to --method global only');
+    stepOptions.score = options.score;
+  }
   if (options.teacher !== undefined && options.method !== 'distill')
     throw new UsageError(`--teacher is for --method distill, not ${options.method}`);
   for (const [flag, value] of [
