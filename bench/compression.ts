@@ -48,7 +48,7 @@ const finetunePerStep = args.count('finetune-epochs', 2);
 const schedule = args.string('schedule', 'polynomial');
 if (schedule !== 'polynomial' && schedule !== 'agp')
   throw new Error(`--schedule: polynomial or agp, got ${schedule}`);
-const score = args.string('score', 'lamp');
+const score = args.string('score', 'magnitude');
 if (!(PRUNE_SCORES as readonly string[]).includes(score))
   throw new Error(`--score: ${PRUNE_SCORES.join(' or ')}, got ${score}`);
 /** A directory where the dense models are kept between invocations (default: trained afresh each run). */
