@@ -275,7 +275,9 @@ if (part === 'tabular' || part === 'all') await tabular();
 if (part === 'hypervolume' || part === 'all') await hypervolumes();
 if (part === 'fashion' || part === 'all') await fashion();
 
-const written = writeBenchResults(`automl-${part}`, report, markdown.join('\n'));
+// Scratch paths say nothing about the result: stored relative to the scratch directory.
+const stored = JSON.parse(JSON.stringify(report).replaceAll(scratch, '<scratch>'));
+const written = writeBenchResults(`automl-${part}`, stored, markdown.join('\n'));
 process.stdout.write(`${markdown.join('\n')}\nresults: ${written.json}\n`);
 void [spawnSync, readFileSync, writeFileSync, predictCsv, hypervolume, REPO_ROOT, SYSTEM_PYTHON];
 
