@@ -1,6 +1,11 @@
 export { type AugmentationConfig, augmentBatch } from './augment.js';
 export { EarlyStopping, type EarlyStoppingOptions, type EarlyStoppingUpdate } from './early-stopping.js';
-export { createOptimizer, type OptimizerConfig, type TrainingOptimizer } from './optimizers.js';
+export {
+  createOptimizer,
+  type OptimizerConfig,
+  type OptimizerState,
+  type TrainingOptimizer,
+} from './optimizers.js';
 export {
   PlateauReducer,
   type ScheduleConfig,

@@ -34,11 +34,26 @@ export type OptimizerConfig =
     }
   | { type: 'adagrad'; learningRate: number; initialAccumulatorValue?: number };
 
+/**
+ * What an optimizer has accumulated (Adam's moments, momentum buffers) and its step count, as plain
+ * arrays in the order of the variables it was given, so training can stop and resume with the same
+ * optimizer (population-based training carries it with the weights).
+ */
+export interface OptimizerState {
+  type: OptimizerConfig['type'];
+  iterations: number;
+  slots: Float32Array[];
+}
+
 export interface TrainingOptimizer {
   readonly config: OptimizerConfig;
   learningRate: number;
   /** Applies one step of gradients (by variable name). */
   apply(grads: TfCore.NamedTensorMap, variables: readonly TfCore.Variable[]): void;
+  /** The accumulated state, positional over `variables`. */
+  getState(variables: readonly TfCore.Variable[]): Promise<OptimizerState>;
+  /** Resumes from a state taken with getState on variables of the same shapes, before any step. */
+  setState(state: OptimizerState, variables: readonly TfCore.Variable[]): Promise<void>;
   dispose(): void;
 }
 
@@ -47,6 +62,32 @@ interface TfOptimizer {
   dispose(): void;
   setLearningRate?: (lr: number) => void;
   learningRate: number;
+  getWeights(): Promise<{ name: string; tensor: TfCore.Tensor }[]>;
+  setWeights(weights: { name: string; tensor: TfCore.Tensor }[]): Promise<void>;
+}
+
+/** Refuses a state that another optimizer type or other variables produced. */
+function checkState(
+  state: OptimizerState,
+  type: OptimizerConfig['type'],
+  variables: readonly TfCore.Variable[],
+  slotsPerVariable: number,
+): void {
+  if (state.type !== type)
+    throw new InvalidArgumentError(`optimizer ${type}: the saved state belongs to optimizer ${state.type}`);
+  if (state.slots.length === 0) return;
+  const n = variables.length;
+  if (state.slots.length % n !== 0 || (slotsPerVariable > 0 && state.slots.length !== slotsPerVariable * n))
+    throw new InvalidArgumentError(
+      `optimizer ${type}: the saved state has ${state.slots.length} slots for ${n} variables`,
+    );
+  state.slots.forEach((slot, i) => {
+    const v = variables[i % n];
+    if (slot.length !== v.size)
+      throw new InvalidArgumentError(
+        `optimizer ${type}: saved slot ${i} has ${slot.length} values, variable ${v.name} has ${v.size}`,
+      );
+  });
 }
 
 function check(config: OptimizerConfig): void {
@@ -111,6 +152,29 @@ function fusedAdam(
         state.m = tf.keep(m);
         state.v = tf.keep(v);
       }
+    },
+    async getState(variables) {
+      const slots: Float32Array[] = [];
+      const stepped = variables.filter((v) => moments.has(v.name));
+      if (stepped.length === variables.length) {
+        for (const v of variables) slots.push((moments.get(v.name)!.m.dataSync() as Float32Array).slice());
+        for (const v of variables) slots.push((moments.get(v.name)!.v.dataSync() as Float32Array).slice());
+      }
+      return { type: config.type, iterations: step, slots };
+    },
+    async setState(state, variables) {
+      checkState(state, config.type, variables, 2);
+      step = state.iterations;
+      if (state.slots.length === 0) return;
+      const n = variables.length;
+      variables.forEach((variable, i) => {
+        const old = moments.get(variable.name);
+        if (old) tf.dispose([old.m, old.v]);
+        moments.set(variable.name, {
+          m: tf.keep(tf.tensor(state.slots[i], variable.shape)),
+          v: tf.keep(tf.tensor(state.slots[n + i], variable.shape)),
+        });
+      });
     },
     dispose() {
       for (const { m, v } of moments.values()) tf.dispose([m, v]);
@@ -190,6 +254,30 @@ export function createOptimizer(tf: typeof TfCore, config: OptimizerConfig): Tra
             Object.fromEntries(variables.map((v) => [v.name, grads[v.name] ?? tf.zerosLike(v)])),
           ),
         );
+    },
+    async getState() {
+      // tfjs lists the step count first, then its slots (moments, accumulators) in variable order.
+      const [iterations, ...slots] = await inner.getWeights();
+      const out: OptimizerState = {
+        type: config.type,
+        iterations: (await iterations.tensor.data())[0],
+        slots: [],
+      };
+      for (const s of slots) out.slots.push(((await s.tensor.data()) as Float32Array).slice());
+      return out;
+    },
+    async setState(state, variables) {
+      checkState(state, config.type, variables, 0);
+      const n = variables.length;
+      const tensors = [
+        { name: 'iter', tensor: tf.scalar(state.iterations, 'int32') },
+        ...state.slots.map((slot, i) => ({
+          name: `${variables[i % n].name}/slot${Math.floor(i / n)}`,
+          tensor: tf.tensor(slot, variables[i % n].shape),
+        })),
+      ];
+      await inner.setWeights(tensors);
+      tf.dispose(tensors.map((t) => t.tensor));
     },
     dispose() {
       inner.dispose();

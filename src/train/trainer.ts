@@ -13,7 +13,7 @@ import { takeAuxiliaryLosses } from '../models/tfjs/custom-layers.js';
 import { type AugmentationConfig, augmentBatch, checkAugmentation } from './augment.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
 import { checkMixup, mixBatch } from './mixup.js';
-import { createOptimizer, type OptimizerConfig } from './optimizers.js';
+import { createOptimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
 import {
   checkSchedule,
   PlateauReducer,
@@ -130,6 +130,10 @@ export interface TrainOptions {
    * cross-entropy times its weight (default 1 each); accuracy and hooks see the last output.
    */
   outputWeights?: readonly number[];
+  /** Resume the optimizer from this state (from an earlier `TrainResult.optimizerState`). */
+  optimizerState?: OptimizerState;
+  /** Return the optimizer's state at the end in `TrainResult.optimizerState` (default false). */
+  keepOptimizerState?: boolean;
 }
 
 export interface TrainResult {
@@ -139,6 +143,8 @@ export interface TrainResult {
   /** The epoch whose weights the model holds at the end (differs from the last with restoreBestWeights). */
   bestEpoch: number | undefined;
   seconds: number;
+  /** With `keepOptimizerState`: what the optimizer had accumulated when training ended. */
+  optimizerState?: OptimizerState;
 }
 
 /** Layer outputs are probabilities when the last layer ends in softmax; the loss then uses them. */
@@ -260,6 +266,14 @@ export async function trainModel(
   const optimizer = createOptimizer(tf, options.optimizer ?? { type: 'adam', learningRate: baseLr });
   const plateau = options.schedule?.type === 'reduceOnPlateau' ? new PlateauReducer(options.schedule) : null;
   const variables = model.trainableWeights.map((w) => w.read() as TfCore.Variable);
+  if (options.optimizerState) {
+    try {
+      await optimizer.setState(options.optimizerState, variables);
+    } catch (error) {
+      optimizer.dispose();
+      throw error;
+    }
+  }
   // Kernels (rank >= 2) carry the L1/L2 penalty; per-layer settings override the global ones.
   const reg = options.regularization;
   const penalised = reg
@@ -442,6 +456,7 @@ export async function trainModel(
       stopped,
       bestEpoch: best ? stopping?.bestEpoch : history.length - 1,
       seconds: (performance.now() - started) / 1000,
+      ...(options.keepOptimizerState ? { optimizerState: await optimizer.getState(variables) } : {}),
     };
   } finally {
     bar?.close();
