@@ -3,9 +3,13 @@
  *
  *   node --import tsx bench/pbt.ts [--dataset digits] [--population 8] [--rounds 5]
  *     [--epochs-per-round 2] [--hidden 32] [--train-size 0] [--seeds 0,1,2] [--backend cpu]
+ *     [--explore perturb|pb2] [--fraction 0.25] [--resample 0.25] [--factors 0.8,1.2]
+ *     [--fresh-optimizer] [--threads 1] [--lr 1e-4,1e-1] [--methods pbt,random,asha]
  *
  * Budget per method and seed: population x rounds x epochs-per-round epochs.
- * - PBT: `runPbt` (exploit the bottom 25% from the top 25%, explore x0.8/x1.2 or resample p=0.25).
+ * - PBT: `runPbt` (exploit the bottom `fraction` from the top `fraction`; explore 'perturb'
+ *   multiplies by one of `factors` or resamples with probability `resample`, 'pb2' uses the GP
+ *   bandit; the AdamW state is carried and copied unless --fresh-optimizer).
  * - Random search: `population` configurations drawn from the same space, each trained for
  *   rounds x epochs-per-round epochs with fixed values.
  * - ASHA: a study with the random sampler and the successive-halving pruner (min resource
@@ -27,6 +31,7 @@ import {
   replayPbtSchedule,
   runPbt,
   sampleHyperparameters,
+  withDropoutRate,
 } from '../src/adapt/pbt.js';
 import { TrialPruned } from '../src/core/errors.js';
 import { Random } from '../src/core/random.js';
@@ -41,18 +46,29 @@ import { createStudy } from '../src/study/create.js';
 import { evaluate, trainingData, trainModel } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
 import { writeBenchResults } from './lib/results.js';
+import { mean, median } from './lib/stats.js';
 import { markdownTable } from './lib/table.js';
 
-const args = new BenchArgs([
-  'dataset',
-  'population',
-  'rounds',
-  'epochs-per-round',
-  'hidden',
-  'train-size',
-  'seeds',
-  'backend',
-]);
+const args = new BenchArgs(
+  [
+    'dataset',
+    'population',
+    'rounds',
+    'epochs-per-round',
+    'hidden',
+    'train-size',
+    'seeds',
+    'backend',
+    'explore',
+    'fraction',
+    'resample',
+    'factors',
+    'threads',
+    'lr',
+    'methods',
+  ],
+  ['fresh-optimizer'],
+);
 const datasetName = args.string('dataset', 'digits');
 const population = args.count('population', 8);
 const rounds = args.count('rounds', 5);
@@ -61,6 +77,14 @@ const hidden = args.count('hidden', 32);
 const trainSize = args.integers('train-size', [0])[0];
 const seeds = args.integers('seeds', [0, 1, 2]);
 const backend = args.string('backend', 'cpu') as BackendName;
+const explore = args.string('explore', 'perturb') as 'perturb' | 'pb2';
+const fraction = args.number('fraction', 0.25);
+const resampleProbability = args.number('resample', 0.25);
+const factors = args.list('factors', ['0.8', '1.2']).map(Number) as [number, number];
+const carryOptimizerState = !args.flag('fresh-optimizer');
+const threads = args.count('threads', 1);
+const [lrLow, lrHigh] = args.list('lr', ['1e-4', '1e-1']).map(Number);
+const methods = args.list('methods', ['pbt', 'random', 'asha']);
 const info = await initBackend({ backend });
 
 const splits = splitBundle(await loadDataset(datasetName), { seed: 0 });
@@ -76,16 +100,17 @@ const train = trainingData(scaler.transform(trainPart), shape);
 const validation = trainingData(scaler.transform(splits.validation), shape);
 const test = trainingData(scaler.transform(splits.test), shape);
 const space: PbtSpace = {
-  learningRate: { low: 1e-4, high: 1e-1 },
+  learningRate: { low: lrLow, high: lrHigh },
   weightDecay: { low: 1e-6, high: 1e-1 },
   dropout: { low: 0, high: 0.5 },
   augmentation: { low: 0, high: 1 },
   batchSize: [16, 32, 64, 128],
 };
+// The network as a spec (its dropout layers follow each member's rate), so members can train in threads.
 const setup: PbtSetup = {
   train,
   validation,
-  buildSpec: (hp) => pbtMlpSpec(shape, train.numClasses, [hidden], hp.dropout),
+  spec: pbtMlpSpec(shape, train.numClasses, [hidden], 0),
   space,
   epochsPerRound,
 };
@@ -118,7 +143,7 @@ async function trainConfig(
   epochs: number,
   trial?: { report(v: number, s: number): void; shouldPrune(): boolean },
 ): Promise<{ valAccuracy: number; weights: Float32Array[]; epochs: number; pruned: boolean }> {
-  const model = await buildTfjsModel(setup.buildSpec(hp), { seed });
+  const model = await buildTfjsModel(withDropoutRate(setup.spec!, hp.dropout), { seed });
   let trained = 0;
   let valAccuracy = 0;
   let pruned = false;
@@ -174,7 +199,7 @@ async function runAsha(seed: number): Promise<Outcome> {
     const trial = await study.ask();
     const hp: PbtHyperparameters = {
       ...PBT_DEFAULT_HYPERPARAMETERS,
-      learningRate: trial.suggestFloat('learningRate', 1e-4, 1e-1, { log: true }),
+      learningRate: trial.suggestFloat('learningRate', lrLow, lrHigh, { log: true }),
       weightDecay: trial.suggestFloat('weightDecay', 1e-6, 1e-1, { log: true }),
       dropout: trial.suggestFloat('dropout', 0, 0.5),
       augmentation: trial.suggestFloat('augmentation', 0, 1),
@@ -194,65 +219,97 @@ async function runAsha(seed: number): Promise<Outcome> {
 
 interface Row {
   seed: number;
-  pbt: Outcome;
-  replayTestAccuracy: number;
-  random: Outcome;
-  asha: Outcome;
+  pbt?: Outcome;
+  replayTestAccuracy?: number;
+  random?: Outcome;
+  asha?: Outcome;
 }
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const rows: Row[] = [];
 for (const seed of seeds) {
-  const started = performance.now();
-  const result = await runPbt({
-    ...setup,
-    population,
-    rounds,
-    seed,
-    study: await createStudy({ direction: 'maximize' }),
-  });
-  const bestMember = result.members[result.best];
-  const pbt: Outcome = {
-    valAccuracy: bestMember.valAccuracy,
-    testAccuracy: await testAccuracy(
-      bestMember.hyperparameters,
+  const row: Row = { seed };
+  if (methods.includes('pbt')) {
+    const started = performance.now();
+    const result = await runPbt({
+      ...setup,
+      population,
+      rounds,
+      seed,
+      explore,
+      fraction,
+      resampleProbability,
+      perturbFactors: factors,
+      carryOptimizerState,
+      threads,
+      study: await createStudy({ direction: 'maximize' }),
+    });
+    const bestMember = result.members[result.best];
+    row.pbt = {
+      valAccuracy: bestMember.valAccuracy,
+      testAccuracy: await testAccuracy(
+        bestMember.hyperparameters,
+        bestMember.schedule.initSeed,
+        bestMember.weights,
+      ),
+      epochs: result.totalEpochs,
+      trials: population,
+      seconds: (performance.now() - started) / 1000,
+    };
+    const replay = await replayPbtSchedule(bestMember.schedule, setup);
+    row.replayTestAccuracy = await testAccuracy(
+      bestMember.schedule.steps[bestMember.schedule.steps.length - 1].hyperparameters,
       bestMember.schedule.initSeed,
-      bestMember.weights,
-    ),
-    epochs: result.totalEpochs,
-    trials: population,
-    seconds: (performance.now() - started) / 1000,
-  };
-  const replay = await replayPbtSchedule(bestMember.schedule, setup);
-  const replayTestAccuracy = await testAccuracy(
-    bestMember.schedule.steps[bestMember.schedule.steps.length - 1].hyperparameters,
-    bestMember.schedule.initSeed,
-    replay.weights,
-  );
-  const random = await runRandom(seed);
-  const asha = await runAsha(seed);
-  rows.push({ seed, pbt, replayTestAccuracy, random, asha });
+      replay.weights,
+    );
+  }
+  if (methods.includes('random')) row.random = await runRandom(seed);
+  if (methods.includes('asha')) row.asha = await runAsha(seed);
+  rows.push(row);
+  const show = (label: string, o: Outcome | undefined) =>
+    o
+      ? `${label} val ${pct(o.valAccuracy)} test ${pct(o.testAccuracy)} (${o.trials} trials, ${o.seconds.toFixed(0)} s)`
+      : '';
   console.log(
-    `seed ${seed}: PBT val ${pbt.valAccuracy.toFixed(4)} test ${pbt.testAccuracy.toFixed(4)} (replay ${replayTestAccuracy.toFixed(4)}), random val ${random.valAccuracy.toFixed(4)} test ${random.testAccuracy.toFixed(4)}, ASHA val ${asha.valAccuracy.toFixed(4)} test ${asha.testAccuracy.toFixed(4)} (${asha.trials} trials)`,
+    `seed ${seed}: ${[show('PBT', row.pbt), row.replayTestAccuracy !== undefined ? `replay test ${pct(row.replayTestAccuracy)}` : '', show('random', row.random), show('ASHA', row.asha)].filter(Boolean).join(', ')}`,
   );
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const line = (label: string, pick: (r: Row) => Outcome): string[] => [
-  label,
-  pct(mean(rows.map((r) => pick(r).valAccuracy))),
-  pct(mean(rows.map((r) => pick(r).testAccuracy))),
-  rows.map((r) => pct(pick(r).testAccuracy)).join(' / '),
-  String(mean(rows.map((r) => pick(r).epochs))),
-  mean(rows.map((r) => pick(r).trials)).toFixed(1),
-  mean(rows.map((r) => pick(r).seconds)).toFixed(1),
-];
+const line = (label: string, pick: (r: Row) => Outcome | undefined): string[] => {
+  const outcomes = rows.map(pick).filter((o): o is Outcome => o !== undefined);
+  return [
+    label,
+    pct(median(outcomes.map((o) => o.valAccuracy))),
+    pct(median(outcomes.map((o) => o.testAccuracy))),
+    pct(mean(outcomes.map((o) => o.testAccuracy))),
+    outcomes.map((o) => pct(o.testAccuracy)).join(' / '),
+    String(median(outcomes.map((o) => o.epochs))),
+    median(outcomes.map((o) => o.trials)).toFixed(1),
+    median(outcomes.map((o) => o.seconds)).toFixed(1),
+  ];
+};
 const table = markdownTable(
-  ['method', 'best val acc (mean)', 'its test acc (mean)', 'test acc per seed', 'epochs', 'trials', 's'],
-  [line('PBT', (r) => r.pbt), line('random search', (r) => r.random), line('ASHA', (r) => r.asha)],
+  [
+    'method',
+    'best val acc (median)',
+    'its test acc (median)',
+    'test acc (mean)',
+    'test acc per seed',
+    'epochs',
+    'trials',
+    's',
+  ],
+  [
+    ...(methods.includes('pbt') ? [line(`PBT (${explore})`, (r) => r.pbt)] : []),
+    ...(methods.includes('random') ? [line('random search', (r) => r.random)] : []),
+    ...(methods.includes('asha') ? [line('ASHA', (r) => r.asha)] : []),
+  ],
 );
-const replayExact = rows.every((r) => r.replayTestAccuracy === r.pbt.testAccuracy);
-const heading = `PBT vs random search vs ASHA at ${budget} epochs each (population ${population}, ${rounds} rounds x ${epochsPerRound} epochs), MLP [${hidden}] on ${datasetName}${trainPart === splits.train ? '' : ` (${trainSize} training samples)`}, seeds ${seeds.join(',')}, backend ${info.name}`;
-const replayLine = `PBT best member's schedule replayed: test accuracy ${rows.map((r) => pct(r.replayTestAccuracy)).join(' / ')} — ${replayExact ? 'identical to the member for every seed' : 'DIFFERS from the member'}`;
+const pbtRows = rows.filter((r) => r.pbt && r.replayTestAccuracy !== undefined);
+const replayExact = pbtRows.every((r) => r.replayTestAccuracy === r.pbt?.testAccuracy);
+const heading = `PBT (${explore}, fraction ${fraction}, ${carryOptimizerState ? 'optimizer state carried' : 'fresh optimizer per round'}, ${threads} thread${threads > 1 ? 's' : ''}) vs random search vs ASHA at ${budget} epochs each (population ${population}, ${rounds} rounds x ${epochsPerRound} epochs), MLP [${hidden}], learning rate ${lrLow}-${lrHigh}, on ${datasetName}${trainPart === splits.train ? '' : ` (${trainSize} training samples)`}, seeds ${seeds.join(',')}, backend ${info.name}`;
+const replayLine = pbtRows.length
+  ? `PBT best member's schedule replayed: test accuracy ${pbtRows.map((r) => pct(r.replayTestAccuracy as number)).join(' / ')} — ${replayExact ? 'identical to the member for every seed' : 'DIFFERS from the member'}`
+  : '';
 console.log(`\n${heading}\n\n${table}\n\n${replayLine}`);
 const files = writeBenchResults(
   `pbt-${datasetName}`,
@@ -264,6 +321,12 @@ const files = writeBenchResults(
     hidden,
     trainSize,
     backend: info.name,
+    explore,
+    fraction,
+    resampleProbability,
+    factors,
+    carryOptimizerState,
+    threads,
     space,
     rows,
   },

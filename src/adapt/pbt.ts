@@ -13,28 +13,29 @@
  *
  * Members train one after another in this process (no worker threads yet).
  */
-import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import type { Study } from '../core/study.js';
 import type { Trial } from '../core/trial.js';
 import { sequential } from '../models/spec/builder.js';
 import type { ModelSpec } from '../models/spec/types.js';
-import { buildTfjsModel } from '../models/tfjs/build.js';
-import type { AugmentationConfig } from '../train/augment.js';
-import { type TrainingData, trainModel } from '../train/trainer.js';
+import type { OptimizerState } from '../train/optimizers.js';
+import { type Pb2Observation, pb2Choose } from './pb2.js';
+import {
+  type PbtHyperparameters,
+  type PbtRoundInput,
+  type PbtRoundOutput,
+  type PbtRoundSetup,
+  trainPbtRound,
+} from './pbt-round.js';
+import { type PbtThreadPool, pbtThreadPool } from './pbt-threads.js';
 
-/** The hyperparameters PBT adapts (those the trainer supports). */
-export interface PbtHyperparameters {
-  learningRate: number;
-  /** Decoupled weight decay of AdamW. */
-  weightDecay: number;
-  /** Rate of every dropout layer the spec builder places. */
-  dropout: number;
-  /** Augmentation strength in [0, 1]: shift 0.125 * s of the image, rotation 15 * s degrees. */
-  augmentation: number;
-  batchSize: number;
-}
+export {
+  augmentationFor,
+  buildPbtModel,
+  type PbtHyperparameters,
+  withDropoutRate,
+} from './pbt-round.js';
 
 /** Bounds of what is searched; a missing entry keeps its default value fixed. */
 export interface PbtSpace {
@@ -63,14 +64,12 @@ export const PBT_DEFAULT_SPACE: Readonly<PbtSpace> = Object.freeze({
   batchSize: [16, 32, 64, 128],
 });
 
-/** What training needs: the data, the network for given hyperparameters, the space. */
-export interface PbtSetup {
-  train: TrainingData;
-  validation: TrainingData;
-  /** The network for these hyperparameters (only `dropout` may change the spec; weights must keep their shapes). */
-  buildSpec: (hyperparameters: PbtHyperparameters) => ModelSpec;
+/**
+ * What training needs: the data, the network (a spec whose dropout layers follow the member's
+ * dropout, or `buildSpec`, in-process only; weights must keep their shapes), the space.
+ */
+export interface PbtSetup extends PbtRoundSetup {
   space?: PbtSpace;
-  epochsPerRound: number;
 }
 
 export interface PbtOptions extends PbtSetup {
@@ -80,8 +79,25 @@ export interface PbtOptions extends PbtSetup {
   seed?: number;
   /** Fraction of the population replaced after each round (default 0.25); also the top fraction copied from. */
   fraction?: number;
-  /** Probability that explore resamples a value instead of scaling it (default 0.25). */
+  /** Probability that explore resamples a value instead of scaling it (default 0.25; explore 'perturb'). */
   resampleProbability?: number;
+  /** Factors explore multiplies a value by, one chosen at random (default [0.8, 1.2]; explore 'perturb'). */
+  perturbFactors?: readonly [number, number];
+  /**
+   * 'perturb' (default): multiply each value by a perturb factor or resample it; 'pb2': PB2's
+   * GP bandit on the rounds' accuracy changes chooses the new values (see pb2.ts).
+   */
+  explore?: 'perturb' | 'pb2';
+  /**
+   * Carry each member's optimizer state (AdamW's moments and step count) from round to round and
+   * copy it on exploit (default true); false restarts the optimizer every round.
+   */
+  carryOptimizerState?: boolean;
+  /**
+   * Worker threads training members side by side (default 1: in this thread). Needs `spec`
+   * (a function cannot cross threads); the result is the same for any number of threads.
+   */
+  threads?: number;
   /** A study to hold the members as trials (direction maximize). */
   study: Study;
   /** After training (phase 'trained') and after exploit and explore (phase 'exploited') of every round. */
@@ -120,6 +136,8 @@ export interface PbtSchedule {
   member: number;
   initSeed: number;
   epochsPerRound: number;
+  /** 'carried': the optimizer state went from round to round (absent in older schedules: 'fresh'). */
+  optimizerState?: 'carried' | 'fresh';
   steps: PbtScheduleStep[];
 }
 
@@ -143,9 +161,6 @@ export interface PbtResult {
 /** User attribute holding a member's schedule in the study. */
 export const PBT_SCHEDULE_ATTR = 'pbtSchedule';
 
-const AUGMENT_SHIFT = 0.125;
-const AUGMENT_ROTATION = 15;
-
 /** A small MLP for PBT: flatten (for images), hidden dense layers each followed by dropout, softmax. */
 export function pbtMlpSpec(
   shape: readonly number[],
@@ -159,11 +174,6 @@ export function pbtMlpSpec(
   for (const units of hidden)
     model.add('dense', { units, activation: 'relu' }).add('dropout', { rate: dropout });
   return model.add('dense', { units: classes, activation: 'softmax' }).build();
-}
-
-export function augmentationFor(strength: number): AugmentationConfig | undefined {
-  if (!(strength > 0)) return undefined;
-  return { shift: AUGMENT_SHIFT * strength, rotation: AUGMENT_ROTATION * strength };
 }
 
 function checkRange(
@@ -185,6 +195,8 @@ function checkRange(
 
 function checkSetup(setup: PbtSetup): PbtSpace {
   const space = setup.space ?? PBT_DEFAULT_SPACE;
+  if ((setup.spec === undefined) === (setup.buildSpec === undefined))
+    throw new InvalidArgumentError('pbt: give the network as exactly one of spec and buildSpec');
   if (!(Number.isInteger(setup.epochsPerRound) && setup.epochsPerRound > 0))
     throw new InvalidArgumentError(
       `pbt: epochsPerRound must be a positive integer, got ${setup.epochsPerRound}`,
@@ -234,6 +246,7 @@ export function exploreHyperparameters(
   space: PbtSpace,
   rng: Random,
   resampleProbability: number,
+  factors: readonly [number, number] = [0.8, 1.2],
 ): PbtHyperparameters {
   const fresh = sampleHyperparameters(space, rng.fork('resample'));
   const next = { ...hp };
@@ -241,7 +254,7 @@ export function exploreHyperparameters(
     const range = space[key];
     if (!range) continue;
     if (rng.bool(resampleProbability)) next[key] = fresh[key];
-    else next[key] = clamp(hp[key] * (rng.bool() ? 0.8 : 1.2), range.low, range.high);
+    else next[key] = clamp(hp[key] * (rng.bool() ? factors[0] : factors[1]), range.low, range.high);
   }
   if (space.batchSize) {
     const choices = [...space.batchSize].sort((a, b) => a - b);
@@ -254,58 +267,6 @@ export function exploreHyperparameters(
   return next;
 }
 
-/** Builds the network for `hyperparameters` holding `weights` (or the seeded initial ones). */
-export async function buildPbtModel(
-  setup: Pick<PbtSetup, 'buildSpec'>,
-  hyperparameters: PbtHyperparameters,
-  initSeed: number,
-  weights?: readonly Float32Array[],
-): Promise<TfLayers.LayersModel> {
-  const tf = await import('@tensorflow/tfjs-core');
-  const model = await buildTfjsModel(setup.buildSpec(hyperparameters), { seed: initSeed });
-  if (weights) {
-    const shapes = model.weights.map((w) => w.shape);
-    if (shapes.length !== weights.length)
-      throw new InvalidArgumentError(
-        `pbt: the network has ${shapes.length} weight tensors, the member carries ${weights.length}`,
-      );
-    const tensors = weights.map((w, i) => tf.tensor(w, shapes[i] as number[]));
-    model.setWeights(tensors);
-    tf.dispose(tensors);
-  }
-  return model;
-}
-
-function readWeights(model: TfLayers.LayersModel): Float32Array[] {
-  return model.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
-}
-
-/** One round: load the weights, train `epochsPerRound` epochs with these values, return the new weights. */
-async function trainRound(
-  setup: PbtSetup,
-  hp: PbtHyperparameters,
-  initSeed: number,
-  weights: Float32Array[] | undefined,
-  trainSeed: number,
-): Promise<{ weights: Float32Array[]; valAccuracy: number }> {
-  const model = await buildPbtModel(setup, hp, initSeed, weights);
-  try {
-    const augmentation = augmentationFor(hp.augmentation);
-    const result = await trainModel(model, setup.train, {
-      epochs: setup.epochsPerRound,
-      batchSize: hp.batchSize,
-      optimizer: { type: 'adamw', learningRate: hp.learningRate, weightDecay: hp.weightDecay },
-      validation: setup.validation,
-      seed: trainSeed,
-      ...(augmentation ? { augmentation } : {}),
-    });
-    const last = result.history[result.history.length - 1];
-    return { weights: readWeights(model), valAccuracy: last.valAccuracy ?? 0 };
-  } finally {
-    model.dispose();
-  }
-}
-
 function seedOf(rng: Random, label: string): number {
   return rng.fork(label).nextUint32() % 2_147_483_647;
 }
@@ -316,6 +277,7 @@ interface Member {
   hp: PbtHyperparameters;
   initSeed: number;
   weights: Float32Array[] | undefined;
+  optimizerState: OptimizerState | undefined;
   valAccuracy: number;
   steps: PbtScheduleStep[];
   /** Set by exploit: who the weights entering the next round came from. */
@@ -332,16 +294,56 @@ function snapshot(members: readonly Member[]): PbtMemberSnapshot[] {
   }));
 }
 
-function scheduleOf(m: Member, epochsPerRound: number): PbtSchedule {
+function scheduleOf(m: Member, epochsPerRound: number, carried: boolean): PbtSchedule {
   return {
     member: m.index,
     initSeed: m.initSeed,
     epochsPerRound,
+    optimizerState: carried ? 'carried' : 'fresh',
     steps: m.steps.map((s) => ({ ...s, hyperparameters: { ...s.hyperparameters } })),
   };
 }
 
-export async function runPbt(options: PbtOptions): Promise<PbtResult> {
+function copyState(state: OptimizerState | undefined): OptimizerState | undefined {
+  return state && { ...state, slots: state.slots.map((s) => s.slice()) };
+}
+
+/** The searched values scaled to [0, 1] (rates on a log scale, the batch size by its index), for PB2. */
+function toUnit(hp: PbtHyperparameters, space: PbtSpace): number[] {
+  const x: number[] = [];
+  const log = (v: number, r: { low: number; high: number }) =>
+    r.high > r.low ? (Math.log(v) - Math.log(r.low)) / (Math.log(r.high) - Math.log(r.low)) : 0;
+  const lin = (v: number, r: { low: number; high: number }) =>
+    r.high > r.low ? (v - r.low) / (r.high - r.low) : 0;
+  if (space.learningRate) x.push(log(hp.learningRate, space.learningRate));
+  if (space.weightDecay) x.push(log(hp.weightDecay, space.weightDecay));
+  if (space.dropout) x.push(lin(hp.dropout, space.dropout));
+  if (space.augmentation) x.push(lin(hp.augmentation, space.augmentation));
+  if (space.batchSize) {
+    const choices = [...space.batchSize].sort((a, b) => a - b);
+    x.push(choices.length > 1 ? Math.max(0, choices.indexOf(hp.batchSize)) / (choices.length - 1) : 0);
+  }
+  return x.map((v) => clamp(v, 0, 1));
+}
+
+function fromUnit(x: readonly number[], space: PbtSpace, base: PbtHyperparameters): PbtHyperparameters {
+  const hp = { ...base };
+  let i = 0;
+  const log = (u: number, r: { low: number; high: number }) =>
+    Math.exp(Math.log(r.low) + u * (Math.log(r.high) - Math.log(r.low)));
+  const lin = (u: number, r: { low: number; high: number }) => r.low + u * (r.high - r.low);
+  if (space.learningRate) hp.learningRate = log(x[i++], space.learningRate);
+  if (space.weightDecay) hp.weightDecay = log(x[i++], space.weightDecay);
+  if (space.dropout) hp.dropout = lin(x[i++], space.dropout);
+  if (space.augmentation) hp.augmentation = lin(x[i++], space.augmentation);
+  if (space.batchSize) {
+    const choices = [...space.batchSize].sort((a, b) => a - b);
+    hp.batchSize = choices[Math.round(x[i++] * (choices.length - 1))];
+  }
+  return hp;
+}
+
+function checkOptions(options: PbtOptions): PbtSpace {
   const space = checkSetup(options);
   const { population, rounds } = options;
   if (!(Number.isInteger(population) && population >= 2))
@@ -354,10 +356,37 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
   const resampleProbability = options.resampleProbability ?? 0.25;
   if (!(resampleProbability >= 0 && resampleProbability <= 1))
     throw new InvalidArgumentError(`pbt: resampleProbability must be in [0, 1], got ${resampleProbability}`);
+  const factors = options.perturbFactors ?? [0.8, 1.2];
+  if (!(factors.length === 2 && factors.every((f) => Number.isFinite(f) && f > 0)))
+    throw new InvalidArgumentError(
+      `pbt: perturbFactors must be two positive numbers, got [${factors.join(', ')}]`,
+    );
+  const explore = options.explore ?? 'perturb';
+  if (explore !== 'perturb' && explore !== 'pb2')
+    throw new InvalidArgumentError(`pbt: explore must be "perturb" or "pb2", got ${JSON.stringify(explore)}`);
+  const threads = options.threads ?? 1;
+  if (!(Number.isInteger(threads) && threads >= 1))
+    throw new InvalidArgumentError(`pbt: threads must be a positive integer, got ${threads}`);
+  if (threads > 1 && options.spec === undefined)
+    throw new InvalidArgumentError(
+      'pbt: threads > 1 need the network as spec (a buildSpec function cannot cross threads)',
+    );
   if (options.study.directions.length !== 1 || options.study.directions[0] !== 'maximize')
     throw new InvalidArgumentError(
       'pbt: the study must have one objective to maximize (validation accuracy)',
     );
+  return space;
+}
+
+export async function runPbt(options: PbtOptions): Promise<PbtResult> {
+  const space = checkOptions(options);
+  const { population, rounds } = options;
+  const fraction = options.fraction ?? 0.25;
+  const resampleProbability = options.resampleProbability ?? 0.25;
+  const factors = options.perturbFactors ?? [0.8, 1.2];
+  const explore = options.explore ?? 'perturb';
+  const carry = options.carryOptimizerState ?? true;
+  const threads = Math.min(options.threads ?? 1, population);
   const root = new Random(options.seed ?? 0);
   const replaced = Math.max(1, Math.floor(population * fraction));
 
@@ -377,6 +406,7 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
       trial.suggestFloat('augmentation', space.augmentation.low, space.augmentation.high);
     if (space.batchSize) trial.suggestCategorical('batchSize', space.batchSize);
     trial.setUserAttr('pbtMember', index);
+    trial.setUserAttr('pbtExplore', explore);
     for (const [key, value] of Object.entries(hp)) trial.setUserAttr(`pbtInitial.${key}`, value);
     members.push({
       index,
@@ -384,29 +414,60 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
       hp,
       initSeed: seedOf(root, `init-${index}`),
       weights: undefined,
+      optimizerState: undefined,
       valAccuracy: Number.NaN,
       steps: [],
       copiedFrom: undefined,
     });
   }
+  let pool: PbtThreadPool | undefined;
+  if (threads > 1) {
+    const tf = await import('@tensorflow/tfjs-core');
+    pool = pbtThreadPool(threads, {
+      backend: tf.getBackend(),
+      train: options.train,
+      validation: options.validation,
+      spec: options.spec as ModelSpec,
+      epochsPerRound: options.epochsPerRound,
+    });
+  }
+  const trainAll = async (inputs: PbtRoundInput[]): Promise<PbtRoundOutput[]> => {
+    if (pool) return pool.run(inputs);
+    const outputs: PbtRoundOutput[] = [];
+    for (const input of inputs) outputs.push(await trainPbtRound(options, input));
+    return outputs;
+  };
+  const observations: Pb2Observation[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
+      const inputs = members.map((m) => ({
+        hyperparameters: { ...m.hp },
+        initSeed: m.initSeed,
+        trainSeed: seedOf(root, `train-${m.index}-${round}`),
+        ...(m.weights ? { weights: m.weights } : {}),
+        ...(carry && m.optimizerState ? { optimizerState: m.optimizerState } : {}),
+        keepOptimizerState: carry,
+      }));
+      const outputs = await trainAll(inputs);
       for (const m of members) {
-        const trainSeed = seedOf(root, `train-${m.index}-${round}`);
-        const out = await trainRound(options, m.hp, m.initSeed, m.weights, trainSeed);
+        const out = outputs[m.index];
+        // PB2's data: how much the round changed the accuracy the member entered it with.
+        if (round > 0)
+          observations.push({ round, x: toUnit(m.hp, space), reward: out.valAccuracy - m.valAccuracy });
         m.weights = out.weights;
+        m.optimizerState = carry ? out.optimizerState : undefined;
         m.valAccuracy = out.valAccuracy;
         m.steps.push({
           round,
           hyperparameters: { ...m.hp },
-          trainSeed,
+          trainSeed: inputs[m.index].trainSeed,
           trainedBy: m.index,
           ...(m.copiedFrom !== undefined ? { copiedFrom: m.copiedFrom } : {}),
           valAccuracy: out.valAccuracy,
         });
         m.copiedFrom = undefined;
         m.trial.report(out.valAccuracy, round);
-        m.trial.setUserAttr(PBT_SCHEDULE_ATTR, scheduleOf(m, options.epochsPerRound));
+        m.trial.setUserAttr(PBT_SCHEDULE_ATTR, scheduleOf(m, options.epochsPerRound, carry));
         await m.trial.flush();
       }
       options.onRound?.({ round, phase: 'trained', members: snapshot(members) });
@@ -416,24 +477,38 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
       const top = ranked.slice(0, replaced);
       const bottom = ranked.slice(population - replaced);
       const pick = root.fork(`exploit-${round}`);
-      for (const m of bottom) {
-        const source = top[pick.int(0, top.length - 1)];
+      const sources = bottom.map(() => top[pick.int(0, top.length - 1)]);
+      const chosen =
+        explore === 'pb2'
+          ? pb2Choose(
+              observations,
+              sources.map((source) => toUnit(source.hp, space)),
+              round,
+              root.fork(`pb2-${round}`),
+            ).map((x, i) => fromUnit(x, space, sources[i].hp))
+          : sources.map((source, i) =>
+              exploreHyperparameters(
+                source.hp,
+                space,
+                root.fork(`explore-${bottom[i].index}-${round}`),
+                resampleProbability,
+                factors,
+              ),
+            );
+      for (const [i, m] of bottom.entries()) {
+        const source = sources[i];
         m.weights = (source.weights ?? []).map((w) => w.slice());
+        m.optimizerState = copyState(source.optimizerState);
         m.steps = source.steps.map((s) => ({ ...s, hyperparameters: { ...s.hyperparameters } }));
         m.initSeed = source.initSeed;
         m.valAccuracy = source.valAccuracy;
-        m.hp = exploreHyperparameters(
-          source.hp,
-          space,
-          root.fork(`explore-${m.index}-${round}`),
-          resampleProbability,
-        );
+        m.hp = chosen[i];
         m.copiedFrom = source.index;
       }
       options.onRound?.({ round, phase: 'exploited', members: snapshot(members) });
     }
     for (const m of members) {
-      m.trial.setUserAttr(PBT_SCHEDULE_ATTR, scheduleOf(m, options.epochsPerRound));
+      m.trial.setUserAttr(PBT_SCHEDULE_ATTR, scheduleOf(m, options.epochsPerRound, carry));
       for (const [key, value] of Object.entries(m.hp)) m.trial.setUserAttr(`pbtFinal.${key}`, value);
       await options.study.tell(m.trial, m.valAccuracy);
     }
@@ -441,6 +516,8 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
     // Members not yet told fail with the error; one already told stays as it was.
     for (const m of members) await options.study.tell(m.trial, { state: 'FAIL' }).catch(() => undefined);
     throw error;
+  } finally {
+    await pool?.close();
   }
   let best = 0;
   for (const m of members) if (m.valAccuracy > members[best].valAccuracy) best = m.index;
@@ -450,7 +527,7 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
       trialNumber: m.trial.number,
       hyperparameters: { ...m.hp },
       valAccuracy: m.valAccuracy,
-      schedule: scheduleOf(m, options.epochsPerRound),
+      schedule: scheduleOf(m, options.epochsPerRound, carry),
       weights: m.weights ?? [],
     })),
     best,
@@ -460,7 +537,8 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
 
 /**
  * Trains one model along a recorded schedule: the same initial weights, then per round the same
- * hyperparameters and training seed. Returns its weights and the last round's validation accuracy.
+ * hyperparameters and training seed (and the optimizer state carried when the schedule says so).
+ * Returns its weights and the last round's validation accuracy.
  */
 export async function replayPbtSchedule(
   schedule: PbtSchedule,
@@ -472,15 +550,25 @@ export async function replayPbtSchedule(
       `replay: the schedule trained ${schedule.epochsPerRound} epochs per round, the setup asks ${setup.epochsPerRound}`,
     );
   if (schedule.steps.length === 0) throw new InvalidArgumentError('replay: the schedule has no rounds');
+  const carry = schedule.optimizerState === 'carried';
   let weights: Float32Array[] | undefined;
+  let optimizerState: OptimizerState | undefined;
   const rounds: number[] = [];
   for (const [i, step] of schedule.steps.entries()) {
     if (step.round !== i)
       throw new InvalidArgumentError(
         `replay: step ${i} of the schedule is round ${step.round}, expected ${i}`,
       );
-    const out = await trainRound(setup, step.hyperparameters, schedule.initSeed, weights, step.trainSeed);
+    const out = await trainPbtRound(setup, {
+      hyperparameters: step.hyperparameters,
+      initSeed: schedule.initSeed,
+      trainSeed: step.trainSeed,
+      ...(weights ? { weights } : {}),
+      ...(optimizerState ? { optimizerState } : {}),
+      keepOptimizerState: carry,
+    });
     weights = out.weights;
+    optimizerState = out.optimizerState;
     rounds.push(out.valAccuracy);
   }
   return { weights: weights ?? [], valAccuracy: rounds[rounds.length - 1], rounds };

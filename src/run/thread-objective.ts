@@ -8,7 +8,7 @@
  *   try { await study.optimize(objective, { nTrials: 100, concurrency: 2 }); } finally { await objective.close(); }
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { errorFromRecord, InvalidArgumentError, ParsimonyError, TrialPruned } from '../core/errors.js';
 import type { ObjectiveResult } from '../core/study.js';
 import type { Trial } from '../core/trial.js';
@@ -20,6 +20,7 @@ import {
   type ToWorker,
   type WorkerData,
 } from './thread-protocol.js';
+import { siblingEntry, startThread } from './thread-start.js';
 
 export interface ThreadObjectiveOptions {
   /** Worker threads in the pool (default: one per core). */
@@ -196,28 +197,7 @@ function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
   });
 }
 
-/**
- * Starts a worker on the entry next to this file. When TypeScript must be loaded (running from
- * source, or a .ts objective), the worker first registers tsx's loader: Node 20 does not carry
- * `--import tsx` hooks into worker threads.
- */
-function startWorker(moduleUrl: string, data: WorkerData): Worker {
-  const here = import.meta.url;
-  const fromSource = here.endsWith('.ts');
-  const entry = new URL(fromSource ? './thread-worker.ts' : './thread-worker.js', here);
-  if (!fromSource && !/\.[mc]?ts$/.test(new URL(moduleUrl).pathname))
-    return new Worker(entry, { workerData: data });
-  // Resolved here: the eval'd boot code would resolve a bare 'tsx' from the working directory.
-  const boot = `import(${JSON.stringify(tsxApi())}).then((api) => { api.register(); return import(${JSON.stringify(entry.href)}); })
-    .catch((error) => { require('node:worker_threads').parentPort.postMessage({ type: 'load-error', message: String(error && error.message || error) }); });`;
-  return new Worker(boot, { eval: true, workerData: data });
-}
-
-/** tsx's register API as this module resolves it, or the bare name when tsx is not installed here. */
-function tsxApi(): string {
-  try {
-    return import.meta.resolve('tsx/esm/api');
-  } catch {
-    return 'tsx/esm/api';
-  }
+/** Starts a worker on the entry next to this file (see thread-start.ts for the TypeScript case). */
+function startWorker(moduleUrl: string, data: WorkerData) {
+  return startThread(siblingEntry(import.meta.url, 'thread-worker'), data, moduleUrl);
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { type Pb2Observation, pb2Choose } from '../../src/adapt/pb2.js';
 import {
   exploreHyperparameters,
   PBT_SCHEDULE_ATTR,
@@ -18,6 +19,7 @@ import { Random } from '../../src/core/random.js';
 import { loadDigits } from '../../src/data/digits.js';
 import { fitStandardScaler, trainValTestSplit } from '../../src/data/transforms.js';
 import { initBackend } from '../../src/models/backends/index.js';
+import { sequential } from '../../src/models/spec/builder.js';
 import { createStudy } from '../../src/study/create.js';
 import { trainingData } from '../../src/train/trainer.js';
 
@@ -153,6 +155,88 @@ describe('population-based training', () => {
       other.members[0].weights,
       result.members[0].weights,
       'another seed gives other weights',
+    );
+  });
+
+  it('trains members of a user spec (a small CNN) in worker threads with the same result as in one thread', async () => {
+    const cnn = sequential([8, 8, 1], { name: 'pbt-cnn' })
+      .add('conv2d', { filters: 4, kernelSize: 3, activation: 'relu' })
+      .add('flatten')
+      .add('dropout', { rate: 0 })
+      .add('dense', { units: 10, activation: 'softmax' })
+      .build();
+    const { buildSpec: _unused, ...rest } = setup;
+    const specSetup: PbtSetup = { ...rest, spec: cnn };
+    const run = async (threads: number) =>
+      runPbt({
+        ...specSetup,
+        population: 4,
+        rounds: 2,
+        seed: 5,
+        threads,
+        study: await createStudy({ direction: 'maximize' }),
+      });
+    const inThread = await run(1);
+    const threaded = await run(2);
+    assert.deepEqual(
+      threaded.members.map((m) => m.schedule),
+      inThread.members.map((m) => m.schedule),
+      'same schedules with 2 threads',
+    );
+    for (const [i, m] of threaded.members.entries())
+      assert.deepEqual(m.weights, inThread.members[i].weights, `member ${i}: same weights with 2 threads`);
+    const best = threaded.members[threaded.best];
+    assert.equal(best.schedule.optimizerState, 'carried', 'the optimizer state is carried by default');
+    const replay = await replayPbtSchedule(best.schedule, specSetup);
+    assert.equal(replay.valAccuracy, best.valAccuracy, 'replayed accuracy of the threaded best member');
+    await assert.rejects(
+      runPbt({
+        ...setup,
+        population: 2,
+        rounds: 1,
+        threads: 2,
+        study: await createStudy({ direction: 'maximize' }),
+      }),
+      /threads > 1 need the network as spec/,
+    );
+  });
+
+  it('PB2 explore picks values where the rewards were high, stays in bounds and replays exactly', async () => {
+    // Rewards peak at x = 0.8 on a dense grid of 3 rounds: the upper bound is highest near there.
+    const observations: Pb2Observation[] = [];
+    for (let round = 1; round <= 3; round++)
+      for (let i = 0; i <= 20; i++) {
+        const x = i / 20;
+        observations.push({ round, x: [x], reward: Math.exp(-((x - 0.8) ** 2) / 0.02) });
+      }
+    const [choice] = pb2Choose(observations, [[0.1]], 3, new Random(1));
+    assert.ok(Math.abs(choice[0] - 0.8) < 0.15, `PB2 chose ${choice[0]}, the peak is at 0.8`);
+
+    const result = await runPbt({
+      ...setup,
+      population: 4,
+      rounds: 3,
+      seed: 2,
+      explore: 'pb2',
+      study: await createStudy({ direction: 'maximize' }),
+    });
+    for (const m of result.members) {
+      within(m.hyperparameters as unknown as Record<string, number>, SPACE);
+      for (const step of m.schedule.steps)
+        within(step.hyperparameters as unknown as Record<string, number>, SPACE);
+    }
+    const best = result.members[result.best];
+    const replay = await replayPbtSchedule(best.schedule, setup);
+    assert.equal(replay.valAccuracy, best.valAccuracy, 'replayed accuracy of the PB2 best member');
+    await assert.rejects(
+      runPbt({
+        ...setup,
+        population: 2,
+        rounds: 1,
+        explore: 'bayes' as 'pb2',
+        study: await createStudy({ direction: 'maximize' }),
+      }),
+      /explore must be/,
     );
   });
 
