@@ -220,7 +220,12 @@ export { PartialFixedSampler } from './samplers/partial-fixed.js';
 export { QMCSampler, type QMCSamplerOptions } from './samplers/qmc/qmc-sampler.js';
 export { RandomSampler, type RandomSamplerOptions } from './samplers/random.js';
 export { ReinforceSampler, type ReinforceSamplerOptions } from './samplers/reinforce.js';
-export { TPESampler, type TPESamplerOptions } from './samplers/tpe/tpe-sampler.js';
+export {
+  TPESampler,
+  type TPESamplerOptions,
+  type TpePrior,
+  type TpePriorStudy,
+} from './samplers/tpe/tpe-sampler.js';
 export {
   DARTS_OPS,
   type DartsCell,

@@ -1,4 +1,5 @@
 /** Adaptive training: population-based training and warm starts from past studies. */
+export { type Pb2Observation, pb2Choose } from './pb2.js';
 export {
   augmentationFor,
   buildPbtModel,
@@ -20,6 +21,7 @@ export {
   replayPbtSchedule,
   runPbt,
   sampleHyperparameters,
+  withDropoutRate,
 } from './pbt.js';
 export {
   type DatasetMetaFeatures,
@@ -29,6 +31,8 @@ export {
   WARM_START_DISTANCE_ATTR,
   WARM_START_FROM_ATTR,
   type WarmStartOptions,
+  type WarmStartPriorOptions,
   type WarmStartSource,
+  warmStartPrior,
   warmStartStudy,
 } from './warm-start.js';

@@ -4,15 +4,18 @@
  * enqueues the best configurations of the nearest past studies in the same storage that searched
  * the same space, so they run before anything the sampler proposes.
  *
- * Not done yet: using the past trials as a prior for TPE (only their best configurations are
- * enqueued).
+ * `warmStartPrior` turns the same nearest past studies into a prior for TPE: every completed
+ * trial of each (not only the best) joins TPE's good or bad density, weighted by how similar the
+ * past dataset is, so the sampler models the space from the new study's first trial.
  */
 import type { Distribution, ParamValue } from '../core/distributions.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial } from '../core/frozen-trial.js';
 import { Random } from '../core/random.js';
+import type { Storage } from '../core/storage.js';
 import type { Study } from '../core/study.js';
 import type { Dataset } from '../data/dataset.js';
+import type { TpePrior } from '../samplers/tpe/tpe-sampler.js';
 
 /** Study user attribute holding the meta-features of the study's dataset. */
 export const META_FEATURES_ATTR = 'datasetMetaFeatures';
@@ -143,6 +146,8 @@ export interface WarmStartOptions {
   perStudy?: number;
   /** Past studies farther than this are not used (default: no limit). */
   maxDistance?: number;
+  /** Names of studies never to draw from (e.g. one on the same data, for a fair comparison). */
+  exclude?: readonly string[];
 }
 
 export interface WarmStartSource {
@@ -165,11 +170,24 @@ function fitsSpace(trial: FrozenTrial, space: Readonly<Record<string, Distributi
   return true;
 }
 
+interface PastStudy {
+  studyId: number;
+  studyName: string;
+  distance: number;
+  /** Completed trials with exactly the space's parameters, best first. */
+  trials: FrozenTrial[];
+}
+
 /**
- * Records the meta-features on `study` and enqueues the best configurations of the nearest past
- * studies (single objective, same direction, same space) in its storage, nearest first.
+ * The past studies in `storage` with recorded meta-features, one objective in `direction` and
+ * completed trials over `space`, nearest first (at most `maxStudies`).
  */
-export async function warmStartStudy(study: Study, options: WarmStartOptions): Promise<WarmStartSource[]> {
+async function nearestPastStudies(
+  storage: Storage,
+  options: WarmStartOptions,
+  direction: 'minimize' | 'maximize',
+  excludeStudyId?: number,
+): Promise<PastStudy[]> {
   if (!isMetaFeatures(options.metaFeatures))
     throw new InvalidArgumentError('warm start: metaFeatures must come from datasetMetaFeatures');
   const maxStudies = options.maxStudies ?? 3;
@@ -180,13 +198,9 @@ export async function warmStartStudy(study: Study, options: WarmStartOptions): P
   ] as const)
     if (!(Number.isInteger(value) && value > 0))
       throw new InvalidArgumentError(`warm start: ${name} must be a positive integer, got ${value}`);
-  if (study.directions.length !== 1)
-    throw new InvalidArgumentError('warm start: only single-objective studies can be warm-started');
-  const direction = study.directions[0];
-  await study.setUserAttr(META_FEATURES_ATTR, { ...options.metaFeatures });
   const candidates: { studyId: number; studyName: string; distance: number }[] = [];
-  for (const past of await study.storage.getAllStudies()) {
-    if (past.studyId === study.studyId) continue;
+  for (const past of await storage.getAllStudies()) {
+    if (past.studyId === excludeStudyId || options.exclude?.includes(past.studyName)) continue;
     if (past.directions.length !== 1 || past.directions[0] !== direction) continue;
     const meta = past.userAttrs[META_FEATURES_ATTR];
     if (!isMetaFeatures(meta)) continue;
@@ -196,15 +210,32 @@ export async function warmStartStudy(study: Study, options: WarmStartOptions): P
   }
   candidates.sort((a, b) => a.distance - b.distance || a.studyId - b.studyId);
   const sign = direction === 'maximize' ? -1 : 1;
-  const sources: WarmStartSource[] = [];
+  const out: PastStudy[] = [];
   for (const past of candidates) {
-    if (sources.length >= maxStudies) break;
-    const trials = (await study.storage.getAllTrials(past.studyId, { states: ['COMPLETE'] }))
+    if (out.length >= maxStudies) break;
+    const trials = (await storage.getAllTrials(past.studyId, { states: ['COMPLETE'] }))
       .filter((t) => t.values !== null && Number.isFinite(t.values[0]) && fitsSpace(t, options.space))
       .sort((a, b) => sign * ((a.values as number[])[0] - (b.values as number[])[0]) || a.number - b.number);
-    if (trials.length === 0) continue;
+    if (trials.length > 0) out.push({ ...past, trials });
+  }
+  return out;
+}
+
+/**
+ * Records the meta-features on `study` and enqueues the best configurations of the nearest past
+ * studies (single objective, same direction, same space) in its storage, nearest first.
+ */
+export async function warmStartStudy(study: Study, options: WarmStartOptions): Promise<WarmStartSource[]> {
+  if (study.directions.length !== 1)
+    throw new InvalidArgumentError('warm start: only single-objective studies can be warm-started');
+  const direction = study.directions[0];
+  const pasts = await nearestPastStudies(study.storage, options, direction, study.studyId);
+  await study.setUserAttr(META_FEATURES_ATTR, { ...options.metaFeatures });
+  const perStudy = options.perStudy ?? 1;
+  const sources: WarmStartSource[] = [];
+  for (const past of pasts) {
     const enqueued: Record<string, ParamValue>[] = [];
-    for (const t of trials.slice(0, perStudy)) {
+    for (const t of past.trials.slice(0, perStudy)) {
       const params = { ...t.params };
       await study.enqueueTrial(params, {
         skipIfExists: true,
@@ -215,4 +246,41 @@ export async function warmStartStudy(study: Study, options: WarmStartOptions): P
     sources.push({ studyName: past.studyName, distance: past.distance, enqueued });
   }
   return sources;
+}
+
+export interface WarmStartPriorOptions extends WarmStartOptions {
+  /** The new study's direction (default maximize). */
+  direction?: 'minimize' | 'maximize';
+  /**
+   * Weight of one past observation relative to one of the new study's, for a past dataset at
+   * meta-feature distance d: `weightScale / (1 + d)` (default weightScale 1).
+   */
+  weightScale?: number;
+}
+
+/**
+ * A TPE prior from the nearest past studies in `storage` (for `new TPESampler({ prior })`): all
+ * their completed trials over `space`, each study weighted by its similarity. Empty `studies`
+ * when there is no usable past study (TPE then starts as usual, after its random startup trials).
+ */
+export async function warmStartPrior(
+  storage: Storage,
+  options: WarmStartPriorOptions,
+): Promise<TpePrior & { sources: { studyName: string; distance: number; trials: number }[] }> {
+  const direction = options.direction ?? 'maximize';
+  const scale = options.weightScale ?? 1;
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new InvalidArgumentError(`warm start: weightScale must be > 0, got ${scale}`);
+  const pasts = await nearestPastStudies(storage, options, direction);
+  return {
+    space: { ...options.space },
+    studies: pasts.map((past) => ({
+      direction,
+      weight: scale / (1 + past.distance),
+      observations: past.trials.map((t) => ({ params: t.params, value: (t.values as number[])[0] })),
+    })),
+    // Without any past study, TPE keeps its usual random startup.
+    ...(pasts.length === 0 ? { startupTrials: Number.MAX_SAFE_INTEGER } : {}),
+    sources: pasts.map((p) => ({ studyName: p.studyName, distance: p.distance, trials: p.trials.length })),
+  };
 }

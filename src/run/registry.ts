@@ -108,6 +108,8 @@ const SAMPLERS: Readonly<Record<string, Entry<Sampler>>> = {
       univariateEvery: 'integer',
       bandwidth: { oneOf: ['scott', 'optuna'] },
       minBandwidthFactor: 'number',
+      // Past studies' trials come from warmStartPrior (src/adapt), not from a study file.
+      prior: 'unsupported',
     } as const satisfies OptionTable<TPESamplerOptions>,
     build: async (o) => new (await import('../samplers/tpe/tpe-sampler.js')).TPESampler(o),
   },

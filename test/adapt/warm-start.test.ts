@@ -5,6 +5,7 @@ import {
   META_FEATURES_ATTR,
   metaFeatureDistance,
   WARM_START_FROM_ATTR,
+  warmStartPrior,
   warmStartStudy,
 } from '../../src/adapt/warm-start.js';
 import { CategoricalDistribution, FloatDistribution } from '../../src/core/distributions.js';
@@ -14,6 +15,7 @@ import { Random } from '../../src/core/random.js';
 import { createDataset, type Dataset, subset } from '../../src/data/dataset.js';
 import { loadDigits } from '../../src/data/digits.js';
 import { RandomSampler } from '../../src/samplers/random.js';
+import { TPESampler } from '../../src/samplers/tpe/tpe-sampler.js';
 import { InMemoryStorage } from '../../src/storage/memory.js';
 import { createStudy } from '../../src/study/create.js';
 
@@ -131,6 +133,76 @@ describe('warm starts from past studies', () => {
     await assert.rejects(
       warmStartStudy(study, { metaFeatures: meta, space: SPACE, maxStudies: 0 }),
       (e: unknown) => e instanceof InvalidArgumentError && /maxStudies/.test(e.message),
+    );
+  });
+
+  it('gives TPE a prior from past trials: the first sampled trials go where the past good ones were', async () => {
+    const storage = new InMemoryStorage();
+    const digits = loadDigits();
+    // Past study on digits: the best learning rates are near 1e-2; units do not matter much.
+    const peak = (lr: number, units: number) => -Math.abs(Math.log10(lr) + 2) - units / 1000;
+    const past = await createStudy({
+      storage,
+      studyName: 'digits-past',
+      direction: 'maximize',
+      sampler: new RandomSampler({ seed: 4 }),
+    });
+    await past.setUserAttr(META_FEATURES_ATTR, datasetMetaFeatures(digits));
+    for (let i = 0; i < 40; i++) {
+      const trial = await past.ask();
+      await past.tell(
+        trial,
+        peak(
+          trial.suggestFloat('learningRate', 1e-4, 1e-1, { log: true }),
+          trial.suggestCategorical('units', [8, 16, 32]),
+        ),
+      );
+    }
+    await pastStudy(storage, 'blobs-past', blobs(400, 3), (lr) => lr, 1);
+    const meta = datasetMetaFeatures(subset(digits, new Random(5).permutation(1797).subarray(0, 1200)));
+    const prior = await warmStartPrior(storage, { metaFeatures: meta, space: SPACE, maxStudies: 1 });
+    assert.deepEqual(
+      prior.sources.map((s) => s.studyName),
+      ['digits-past'],
+      'the nearest past study only',
+    );
+    assert.equal(prior.studies[0].observations.length, 40, 'every completed trial, not only the best');
+    assert.ok(
+      Math.abs(prior.studies[0].weight - 1 / (1 + prior.sources[0].distance)) < 1e-12,
+      'weight 1 / (1 + distance)',
+    );
+    const firstLearningRates = async (sampler: TPESampler) => {
+      const study = await createStudy({ direction: 'maximize', sampler });
+      const out: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const trial = await study.ask();
+        const lr = trial.suggestFloat('learningRate', 1e-4, 1e-1, { log: true });
+        await study.tell(trial, peak(lr, trial.suggestCategorical('units', [8, 16, 32])));
+        out.push(Math.abs(Math.log10(lr) + 2));
+      }
+      return out.sort((a, b) => a - b)[4];
+    };
+    const warm = await firstLearningRates(new TPESampler({ seed: 3, prior }));
+    const cold = await firstLearningRates(new TPESampler({ seed: 3 }));
+    assert.ok(warm < 0.4, `warm: median distance of the first 8 learning rates from 1e-2 is ${warm} decades`);
+    assert.ok(warm < cold, `warm ${warm} should start nearer the past optimum than cold ${cold}`);
+    // Excluding the study by name leaves the other one; no usable study keeps the random startup.
+    const other = await warmStartPrior(storage, {
+      metaFeatures: meta,
+      space: SPACE,
+      exclude: ['digits-past'],
+    });
+    assert.deepEqual(
+      other.sources.map((s) => s.studyName),
+      ['blobs-past'],
+      'excluded by name',
+    );
+    const none = await warmStartPrior(new InMemoryStorage(), { metaFeatures: meta, space: SPACE });
+    assert.equal(none.studies.length, 0, 'no past study');
+    assert.ok((none.startupTrials ?? 0) > 1000, 'TPE keeps its startup trials without a past study');
+    assert.throws(
+      () => new TPESampler({ prior: { space: SPACE, studies: [{ ...prior.studies[0], weight: 0 }] } }),
+      /weight > 0/,
     );
   });
 });

@@ -94,6 +94,39 @@ export interface TPESamplerOptions {
   bandwidth?: 'scott' | 'optuna';
   /** Bandwidth floor as a fraction of each parameter's range under bandwidth 'scott' (default 0.03). */
   minBandwidthFactor?: number;
+  /**
+   * Past studies' trials as a prior (warm start): each past study's observations are split into
+   * good and bad by its own ranking (gamma of its size) and join l(x) and g(x) with the study's
+   * weight, so TPE models the space from the first trial on (see `TpePrior`).
+   */
+  prior?: TpePrior;
+}
+
+/** One past study whose trials inform a new study (single objective). */
+export interface TpePriorStudy {
+  /** Finished trials of the past study: their parameters and objective value. */
+  observations: readonly { params: Readonly<Record<string, ParamValue>>; value: number }[];
+  direction: StudyDirection;
+  /** Weight of one of its observations relative to one of the new study's (> 0; e.g. by dataset similarity). */
+  weight: number;
+}
+
+/** Past studies over the same search space, used as a prior by TPE. */
+export interface TpePrior {
+  /** The space the past trials were sampled from; parameters elsewhere ignore the prior. */
+  space: SearchSpace;
+  studies: readonly TpePriorStudy[];
+  /** Finished trials of the new study before TPE takes over from random sampling (default 0). */
+  startupTrials?: number;
+}
+
+/** The prior's observations in model space, per parameter, with their good flag and weight. */
+interface PriorColumns {
+  /** Model-space values by parameter (NaN where absent or outside the distribution). */
+  columns: Map<string, { distKey: string; values: Float64Array }>;
+  good: Uint8Array;
+  weight: Float64Array;
+  startupTrials: number;
 }
 
 /** Optuna's default gamma: 10% of the trials, at most 25. */
@@ -205,6 +238,8 @@ export class TPESampler implements Sampler {
   private readonly minBandwidthFactor: number;
   private readonly caches = new Map<string, StudyCache>();
   private readonly warned = new Set<string>();
+  private readonly prior: PriorColumns | undefined;
+  private readonly priorSpace: SearchSpace | undefined;
 
   constructor(options: TPESamplerOptions = {}) {
     if (options.seed !== undefined && !Number.isFinite(options.seed))
@@ -250,11 +285,28 @@ export class TPESampler implements Sampler {
     this.gamma = options.gamma ?? defaultGamma;
     this.weights = options.weights ?? defaultWeights;
     this.warnIndependent = options.warnIndependentSampling ?? true;
+    this.prior = options.prior ? priorColumns(options.prior, this.gamma) : undefined;
+    this.priorSpace = options.prior?.space;
+  }
+
+  /** Whether TPE (rather than random sampling) models these parameters after `finished` trials. */
+  private ready(finished: number, names: readonly string[], space: SearchSpace): boolean {
+    if (finished >= this.nStartupTrials && finished > 0) return true;
+    const prior = this.prior;
+    if (!prior || finished < prior.startupTrials) return false;
+    return names.every((n) => prior.columns.get(n)?.distKey === distKey(space[n]));
   }
 
   inferRelativeSearchSpace(study: StudyView, trial: FrozenTrial): SearchSpace {
     const collected = this.collect(study, trial, false);
-    if (collected.nFinished < this.nStartupTrials) return {};
+    if (collected.nFinished < this.nStartupTrials) {
+      // Warm-started: the prior's space is modelled from the start.
+      const prior = this.prior;
+      if (!prior || collected.nFinished < prior.startupTrials) return {};
+      const space: SearchSpace = {};
+      for (const [name, d] of Object.entries(this.priorSpace ?? {})) if (!d.single()) space[name] = d;
+      return space;
+    }
     if (this.group) {
       const union: SearchSpace = {};
       for (const sub of this.groups(collected)) Object.assign(union, sub);
@@ -267,7 +319,7 @@ export class TPESampler implements Sampler {
     const names = Object.keys(searchSpace).sort();
     if (names.length === 0) return {};
     const collected = this.collect(study, trial, true);
-    if (collected.nFinished < this.nStartupTrials) return {};
+    if (!this.ready(collected.nFinished, names, searchSpace)) return {};
     const rng = this.rng.fork(trial.number);
     const out: Record<string, ParamValue> = {};
     const every = this.univariateEvery;
@@ -293,7 +345,7 @@ export class TPESampler implements Sampler {
       let finished = 0;
       for (const i of subset) if (collected.records[i].kind !== KIND_RUNNING) finished++;
       // Too few trials for this group: its parameters fall back to independent sampling.
-      if (finished < this.nStartupTrials || finished === 0) continue;
+      if (!this.ready(finished, sub, searchSpace)) continue;
       Object.assign(out, this.sampleSubspace(collected, subset, sub, searchSpace, rng, true));
     }
     return out;
@@ -307,7 +359,8 @@ export class TPESampler implements Sampler {
   ): ParamValue {
     const rng = this.rng.fork(`${trial.number}/${name}`);
     const collected = this.collect(study, trial, true);
-    if (collected.nFinished < this.nStartupTrials) return sampleUniform(rng, distribution);
+    const alone = { [name]: distribution };
+    if (!this.ready(collected.nFinished, [name], alone)) return sampleUniform(rng, distribution);
     const values = column(collected, name, distribution);
     const subset: number[] = [];
     let finished = 0;
@@ -325,8 +378,8 @@ export class TPESampler implements Sampler {
           `multivariate model${this.group ? '' : '; group: true models conditional parameters jointly'}`,
       );
     }
-    if (finished < this.nStartupTrials || finished === 0) return sampleUniform(rng, distribution);
-    const sampled = this.sampleSubspace(collected, subset, [name], { [name]: distribution }, rng, false);
+    if (!this.ready(finished, [name], alone)) return sampleUniform(rng, distribution);
+    const sampled = this.sampleSubspace(collected, subset, [name], alone, rng, false);
     return sampled[name];
   }
 
@@ -394,13 +447,27 @@ export class TPESampler implements Sampler {
         bandwidth,
         minBandwidthFactor: scott ? this.minBandwidthFactor : undefined,
       };
-      const l = new ParzenEstimator(blockDims, obs(belowIdx), belowWeights, options);
-      const g = new ParzenEstimator(
-        blockDims,
+      const blockNames = block.map((j) => names[j]);
+      const blockSpace: SearchSpace = {};
+      for (const j of block) blockSpace[names[j]] = dists[j];
+      const [belowObs, belowW] = withPrior(
+        this.prior,
+        blockNames,
+        blockSpace,
+        obs(belowIdx),
+        belowWeights,
+        true,
+      );
+      const [aboveObs, aboveW] = withPrior(
+        this.prior,
+        blockNames,
+        blockSpace,
         obs(aboveIdx),
         this.observationWeights(aboveIdx.length),
-        options,
+        false,
       );
+      const l = new ParzenEstimator(blockDims, belowObs, belowW, options);
+      const g = new ParzenEstimator(blockDims, aboveObs, aboveW, options);
       const candidates = l.sample(rng, this.nEiCandidates);
       const ll = l.logPdf(candidates);
       const lg = g.logPdf(candidates);
@@ -615,6 +682,86 @@ function improvementWeights(
   if (!(max > 0) || !Number.isFinite(max)) return undefined;
   for (let i = 0; i < w.length; i++) w[i] = Math.max(w[i] / max, MIN_IMPROVEMENT_WEIGHT);
   return w;
+}
+
+/** The prior's observations in model space, each past study split by its own ranking. */
+function priorColumns(prior: TpePrior, gamma: (n: number) => number): PriorColumns {
+  const startupTrials = prior.startupTrials ?? 0;
+  if (!(Number.isInteger(startupTrials) && startupTrials >= 0))
+    throw new InvalidArgumentError(
+      `TPESampler: prior.startupTrials must be an integer >= 0, got ${startupTrials}`,
+    );
+  const names = Object.keys(prior.space).sort();
+  const rows: { params: Readonly<Record<string, ParamValue>>; good: boolean; weight: number }[] = [];
+  for (const [k, study] of prior.studies.entries()) {
+    if (!(Number.isFinite(study.weight) && study.weight > 0))
+      throw new InvalidArgumentError(`TPESampler: prior study ${k} needs a weight > 0, got ${study.weight}`);
+    const usable = study.observations.filter((o) => Number.isFinite(o.value));
+    const sign = study.direction === 'maximize' ? -1 : 1;
+    const order = argsort(usable.map((o) => sign * o.value));
+    const nGood = Math.min(usable.length, Math.max(1, Math.ceil(gamma(usable.length))));
+    for (let r = 0; r < order.length; r++)
+      rows.push({ params: usable[order[r]].params, good: r < nGood, weight: study.weight });
+  }
+  const columns = new Map<string, { distKey: string; values: Float64Array }>();
+  for (const name of names) {
+    const d = prior.space[name];
+    const values = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const value = rows[i].params[name];
+      values[i] = Number.NaN;
+      if (value === undefined) continue;
+      try {
+        const internal = d.toInternal(value);
+        if (d.contains(internal)) values[i] = toModel(d, internal);
+      } catch {
+        // Not a value of this distribution: no evidence.
+      }
+    }
+    columns.set(name, { distKey: distKey(d), values });
+  }
+  return {
+    columns,
+    good: Uint8Array.from(rows, (r) => (r.good ? 1 : 0)),
+    weight: Float64Array.from(rows, (r) => r.weight),
+    startupTrials,
+  };
+}
+
+/**
+ * Observations and weights of one group (good or bad) with the prior's of the same group appended,
+ * for parameters the prior has under the same distributions.
+ */
+function withPrior(
+  prior: PriorColumns | undefined,
+  names: readonly string[],
+  space: SearchSpace,
+  observations: Float64Array[],
+  weights: ArrayLike<number>,
+  good: boolean,
+): [Float64Array[], ArrayLike<number>] {
+  if (!prior) return [observations, weights];
+  const columns = names.map((n) => prior.columns.get(n));
+  if (columns.some((c, j) => c === undefined || c.distKey !== distKey(space[names[j]])))
+    return [observations, weights];
+  const rows: number[] = [];
+  for (let i = 0; i < prior.good.length; i++) {
+    if ((prior.good[i] === 1) !== good) continue;
+    if (columns.every((c) => !Number.isNaN((c as { values: Float64Array }).values[i]))) rows.push(i);
+  }
+  if (rows.length === 0) return [observations, weights];
+  const n = observations[0]?.length ?? weights.length;
+  const merged = observations.map((col, j) => {
+    const out = new Float64Array(n + rows.length);
+    out.set(col);
+    const values = (columns[j] as { values: Float64Array }).values;
+    for (let r = 0; r < rows.length; r++) out[n + r] = values[rows[r]];
+    return out;
+  });
+  const w = new Float64Array(n + rows.length);
+  for (let i = 0; i < n; i++) w[i] = weights[i];
+  for (let r = 0; r < rows.length; r++) w[n + r] = prior.weight[rows[r]];
+  return [merged, w];
 }
 
 function checkInteger(option: string, value: number, min: number): number {

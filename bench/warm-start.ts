@@ -1,0 +1,231 @@
+/**
+ * Warm starts from past studies: how many trials a warm-started study needs to reach the final
+ * best of a cold study on the same dataset, on digits, wine and breast cancer.
+ *
+ *   node --import tsx bench/warm-start.ts [--trials 30] [--epochs 10] [--seeds 0,1,2,3,4]
+ *     [--datasets digits,wine,breast-cancer] [--backend cpu]
+ *
+ * Per seed s, for every dataset D:
+ * - cold: a TPE study (seed s, its usual 10 random startup trials) of `trials` trials;
+ * - warm: a TPE study (seed s) whose prior is `warmStartPrior` over the cold studies of the
+ *   OTHER datasets at the same seed (never D's own study: that would be the same search
+ *   repeated), weighted by meta-feature similarity, with their best configurations enqueued first
+ *   (`warmStartStudy`); and "enqueue only": the best configurations enqueued, no prior.
+ * Each trial trains a one-hidden-layer MLP (hidden units, dropout, AdamW learning rate and weight
+ * decay, batch size; `epochs` epochs) on D's seeded split and returns its validation accuracy. A
+ * study "reaches" the cold study's final best at the first trial whose running best is at least
+ * as high; a study that never does counts as trials + 1. The target: the warm study's median over
+ * seeds is at most half the trials.
+ */
+import {
+  datasetMetaFeatures,
+  META_FEATURES_ATTR,
+  warmStartPrior,
+  warmStartStudy,
+} from '../src/adapt/warm-start.js';
+import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../src/core/distributions.js';
+import type { Trial } from '../src/core/trial.js';
+import type { Dataset } from '../src/data/dataset.js';
+import { loadDigits } from '../src/data/digits.js';
+import { fitStandardScaler, trainValTestSplit } from '../src/data/transforms.js';
+import { type BackendName, initBackend } from '../src/models/backends/index.js';
+import { sequential } from '../src/models/spec/builder.js';
+import { buildTfjsModel } from '../src/models/tfjs/build.js';
+import { TPESampler } from '../src/samplers/tpe/tpe-sampler.js';
+import { InMemoryStorage } from '../src/storage/memory.js';
+import { createStudy } from '../src/study/create.js';
+import { trainingData, trainModel } from '../src/train/trainer.js';
+import { BenchArgs } from './lib/args.js';
+import { writeBenchResults } from './lib/results.js';
+import { loadSklearnCsv } from './lib/sklearn-csv.js';
+import { median } from './lib/stats.js';
+import { markdownTable } from './lib/table.js';
+
+const args = new BenchArgs(['trials', 'epochs', 'seeds', 'datasets', 'backend']);
+const nTrials = args.count('trials', 30);
+const epochs = args.count('epochs', 10);
+const seeds = args.integers('seeds', [0, 1, 2, 3, 4]);
+const datasetNames = args.list('datasets', ['digits', 'wine', 'breast-cancer']);
+const info = await initBackend({ backend: args.string('backend', 'cpu') as BackendName });
+
+const LOADERS: Record<string, () => Dataset> = {
+  digits: () => loadDigits(),
+  wine: () => loadSklearnCsv('../shared/data/wine_data.csv', 'wine'),
+  'breast-cancer': () => loadSklearnCsv('../shared/data/breast_cancer.csv', 'breast-cancer'),
+};
+const datasets = new Map(
+  datasetNames.map((name) => {
+    const load = LOADERS[name];
+    if (!load)
+      throw new Error(`bench/warm-start: unknown dataset ${name} (${Object.keys(LOADERS).join(', ')})`);
+    const dataset = load();
+    return [name, { dataset, meta: datasetMetaFeatures(dataset) }];
+  }),
+);
+
+const SPACE = {
+  learningRate: new FloatDistribution(1e-4, 0.3, { log: true }),
+  weightDecay: new FloatDistribution(1e-6, 1e-1, { log: true }),
+  hidden: new IntDistribution(4, 256, { log: true }),
+  dropout: new FloatDistribution(0, 0.6),
+  batchSize: new CategoricalDistribution([8, 16, 32, 64, 128]),
+};
+
+/** Trains the trial's MLP on the dataset's split for this seed; returns validation accuracy. */
+function objectiveFor(name: string, seed: number) {
+  const { dataset } = datasets.get(name)!;
+  const splits = trainValTestSplit(dataset, { seed });
+  const scaler = fitStandardScaler(splits.train);
+  const shape = [dataset.numFeatures];
+  const train = trainingData(scaler.transform(splits.train), shape);
+  const validation = trainingData(scaler.transform(splits.validation), shape);
+  return async (trial: Trial): Promise<number> => {
+    const lr = trial.suggestFloat('learningRate', 1e-4, 0.3, { log: true });
+    const wd = trial.suggestFloat('weightDecay', 1e-6, 1e-1, { log: true });
+    const hidden = trial.suggestInt('hidden', 4, 256, { log: true });
+    const dropout = trial.suggestFloat('dropout', 0, 0.6);
+    const batchSize = trial.suggestCategorical('batchSize', [8, 16, 32, 64, 128]);
+    const spec = sequential(shape, { name: 'warm-start-mlp' })
+      .add('dense', { units: hidden, activation: 'relu' })
+      .add('dropout', { rate: dropout })
+      .add('dense', { units: dataset.classNames.length, activation: 'softmax' })
+      .build();
+    const model = await buildTfjsModel(spec, { seed: seed * 10_000 + trial.number });
+    try {
+      const result = await trainModel(model, train, {
+        epochs,
+        batchSize,
+        optimizer: { type: 'adamw', learningRate: lr, weightDecay: wd },
+        validation,
+        seed: seed * 10_000 + trial.number,
+      });
+      return result.history[result.history.length - 1].valAccuracy ?? 0;
+    } finally {
+      model.dispose();
+    }
+  };
+}
+
+/** Running best after each trial. */
+async function runningBest(study: Awaited<ReturnType<typeof createStudy>>): Promise<number[]> {
+  const values = (await study.getTrials())
+    .sort((a, b) => a.number - b.number)
+    .map((t) => (t.state === 'COMPLETE' && t.values ? t.values[0] : Number.NEGATIVE_INFINITY));
+  let best = Number.NEGATIVE_INFINITY;
+  return values.map((v) => (best = Math.max(best, v)));
+}
+
+function trialsToReach(curve: readonly number[], target: number): number {
+  const at = curve.findIndex((v) => v >= target);
+  return at < 0 ? curve.length + 1 : at + 1;
+}
+
+interface Row {
+  seed: number;
+  dataset: string;
+  coldBest: number;
+  coldReachedAt: number;
+  warmReachedAt: number;
+  enqueueOnlyReachedAt: number;
+  warmBest: number;
+  priorFrom: string;
+}
+const rows: Row[] = [];
+for (const seed of seeds) {
+  const storage = new InMemoryStorage();
+  const coldCurves = new Map<string, number[]>();
+  for (const name of datasetNames) {
+    const study = await createStudy({
+      direction: 'maximize',
+      storage,
+      studyName: `cold-${name}-${seed}`,
+      sampler: new TPESampler({ seed }),
+    });
+    await study.setUserAttr(META_FEATURES_ATTR, { ...datasets.get(name)!.meta });
+    await study.optimize(objectiveFor(name, seed), { nTrials });
+    coldCurves.set(name, await runningBest(study));
+  }
+  const coldNames = datasetNames.map((n) => `cold-${n}-${seed}`);
+  for (const name of datasetNames) {
+    const meta = datasets.get(name)!.meta;
+    // Only the other datasets' cold studies: never this dataset's own, nor a warm study.
+    const exclude = (await storage.getAllStudies())
+      .map((s) => s.studyName)
+      .filter((n) => n === `cold-${name}-${seed}` || !coldNames.includes(n));
+    const prior = await warmStartPrior(storage, { metaFeatures: meta, space: SPACE, maxStudies: 2, exclude });
+    const runWarm = async (withPrior: boolean) => {
+      const study = await createStudy({
+        direction: 'maximize',
+        storage,
+        studyName: `${withPrior ? 'warm' : 'enqueue'}-${name}-${seed}`,
+        sampler: new TPESampler({ seed, ...(withPrior ? { prior } : {}) }),
+      });
+      await warmStartStudy(study, {
+        metaFeatures: meta,
+        space: SPACE,
+        maxStudies: 2,
+        perStudy: 1,
+        exclude: (await storage.getAllStudies())
+          .map((s) => s.studyName)
+          .filter((n) => n === `cold-${name}-${seed}` || !coldNames.includes(n)),
+      });
+      await study.optimize(objectiveFor(name, seed), { nTrials });
+      return runningBest(study);
+    };
+    const warm = await runWarm(true);
+    const enqueueOnly = await runWarm(false);
+    const cold = coldCurves.get(name)!;
+    const coldBest = cold[cold.length - 1];
+    const row: Row = {
+      seed,
+      dataset: name,
+      coldBest,
+      coldReachedAt: trialsToReach(cold, coldBest),
+      warmReachedAt: trialsToReach(warm, coldBest),
+      enqueueOnlyReachedAt: trialsToReach(enqueueOnly, coldBest),
+      warmBest: warm[warm.length - 1],
+      priorFrom: prior.sources
+        .map((s) => `${s.studyName.split('-').slice(1, -1).join('-')} (d ${s.distance.toFixed(2)})`)
+        .join(', '),
+    };
+    rows.push(row);
+    console.log(
+      `seed ${seed} ${name}: cold best ${(100 * coldBest).toFixed(2)}% at trial ${row.coldReachedAt}; warm reaches it at trial ${row.warmReachedAt} (its best ${(100 * row.warmBest).toFixed(2)}%), enqueue-only at ${row.enqueueOnlyReachedAt}; prior from ${row.priorFrom}`,
+    );
+  }
+}
+
+const shown = (n: number) => (n > nTrials ? `>${nTrials}` : String(n));
+const tableRows = datasetNames.map((name) => {
+  const mine = rows.filter((r) => r.dataset === name);
+  const warm = median(mine.map((r) => r.warmReachedAt));
+  return [
+    name,
+    `${(100 * median(mine.map((r) => r.coldBest))).toFixed(2)}%`,
+    String(median(mine.map((r) => r.coldReachedAt))),
+    String(median(mine.map((r) => r.enqueueOnlyReachedAt))),
+    String(warm),
+    mine.map((r) => shown(r.warmReachedAt)).join(' / '),
+    warm <= nTrials / 2 ? 'yes' : 'no',
+  ];
+});
+const table = markdownTable(
+  [
+    'dataset',
+    'cold final best (median)',
+    'cold reaches it at (median)',
+    'enqueue only (median)',
+    'warm: prior + enqueue (median)',
+    'warm per seed',
+    `warm <= ${nTrials / 2}`,
+  ],
+  tableRows,
+);
+const heading = `Warm start vs cold TPE, ${nTrials} trials per study, MLP (${epochs} epochs) on ${datasetNames.join(', ')}, seeds ${seeds.join(',')}, backend ${info.name}; trials until the running best reaches the cold study's final best (a study that never does counts ${nTrials + 1}); the prior comes from the other datasets' cold studies at the same seed`;
+console.log(`\n${heading}\n\n${table}`);
+const files = writeBenchResults(
+  'warm-start',
+  { nTrials, epochs, seeds, datasets: datasetNames, rows },
+  `${heading}\n\n${table}`,
+);
+console.log(`\nwrote ${files.json} and ${files.markdown}`);
