@@ -19,6 +19,10 @@ describe('parsimony pbt', () => {
       '8',
       '--seed',
       '1',
+      '--explore',
+      'pb2',
+      '--threads',
+      '2',
       '--storage',
       storage,
       '--json',
@@ -45,10 +49,14 @@ describe('parsimony pbt', () => {
       ['--population', '1', '--rounds', '2'],
       ['--population', '2', '--rounds', 'x'],
       ['--population', '2', '--rounds', '1', '--epochs-per-round', '0'],
+      ['--population', '2', '--rounds', '1', '--explore', 'random'],
     ]) {
       const { code, err } = await runCliCaptured(['pbt', '--dataset', 'digits', ...args]);
       assert.notEqual(code, 0, `exit code for ${args.join(' ')}`);
-      assert.ok(/--(population|rounds|epochs-per-round)/.test(err.split('\n')[0]), `one-line error: ${err}`);
+      assert.ok(
+        /--(population|rounds|epochs-per-round|explore)/.test(err.split('\n')[0]),
+        `one-line error: ${err}`,
+      );
     }
   });
 });

@@ -18,6 +18,8 @@ interface PbtCommandOptions {
   epochsPerRound: number;
   hidden: number;
   seed: number;
+  explore: 'perturb' | 'pb2';
+  threads: number;
   storage: string;
   studyName?: string;
   json?: boolean;
@@ -43,6 +45,22 @@ export function registerPbtCommand(program: Command, io: CommandIO): void {
       1,
     )
     .option('--hidden <n>', 'units of the hidden layer', parseIntegerOption('--hidden', 1), 32)
+    .option(
+      '--explore <kind>',
+      "perturb (x0.8/x1.2 or resample) or pb2 (GP bandit on the rounds' accuracy changes)",
+      (value: string) => {
+        if (value !== 'perturb' && value !== 'pb2')
+          throw new UsageError(`--explore must be perturb or pb2, got "${value}"`);
+        return value;
+      },
+      'perturb',
+    )
+    .option(
+      '--threads <n>',
+      'worker threads training members side by side (same result for any number)',
+      parseIntegerOption('--threads', 1),
+      1,
+    )
     .option(
       '--seed <n>',
       'seed of the split, initial values, training and explore',
@@ -114,7 +132,8 @@ export async function runPbtCommand(
   const setup = {
     train: trainingData(scaler.transform(splits.train), shape),
     validation: trainingData(scaler.transform(splits.validation), shape),
-    buildSpec: (hp: { dropout: number }) => pbtMlpSpec(shape, classes, [options.hidden], hp.dropout),
+    // A spec (its dropout layer follows each member's rate), so members can train in threads.
+    spec: pbtMlpSpec(shape, classes, [options.hidden], 0),
     space,
     epochsPerRound: options.epochsPerRound,
   };
@@ -125,6 +144,8 @@ export async function runPbtCommand(
     population: options.population,
     rounds: options.rounds,
     seed: options.seed,
+    explore: options.explore,
+    threads: options.threads,
     study,
   });
   const best = result.members[result.best];
