@@ -87,12 +87,10 @@ export async function runCompressOnnx(
     throw new InvalidArgumentError(`--out ${out}: is a directory, not a .onnx file`);
   if (path.resolve(out) === path.resolve(reference))
     throw new InvalidArgumentError(`--out ${out}: would overwrite the model being compressed`);
-  const { mkdir } = await import('node:fs/promises');
   const { evaluateModel } = await import('../../deploy/evaluate.js');
   // The original is evaluated first: a dataset that does not fit the graph fails before any work.
   const evaluation = { dataset: options.dataset, seed: options.seed, repeats: 10 };
   const base = await evaluateModel(reference, evaluation);
-  await mkdir(path.dirname(path.resolve(out)), { recursive: true });
   const result = await compressOnnxFile(reference, steps, out, {
     dataset: options.dataset,
     seed: options.seed,
@@ -100,9 +98,16 @@ export async function runCompressOnnx(
   });
   const compressed = await evaluateModel(out, evaluation);
   const { analyzeOnnxFile } = await import('../../models/formats/onnx/analyze.js');
+  const { isParsimonyError } = await import('../../core/errors.js');
+  // Counts need every op to have a cost rule; a graph analyze cannot count still compresses.
   const counts = (file: string) => {
-    const a = analyzeOnnxFile(file);
-    return { params: a.params, nonZeroParams: a.nonZeroParams, macs: a.macs };
+    try {
+      const a = analyzeOnnxFile(file);
+      return { params: a.params, nonZeroParams: a.nonZeroParams, macs: a.macs };
+    } catch (error) {
+      if (!isParsimonyError(error)) throw error;
+      return { params: null, nonZeroParams: null, macs: null };
+    }
   };
   const summary = {
     base: { ...counts(reference), ...base },
@@ -113,7 +118,7 @@ export async function runCompressOnnx(
   io.stdout(options.json ? JSON.stringify(summary, null, 2) : formatOnnxReport(summary, result));
 }
 
-type Row = EvaluationResult & { params: number; nonZeroParams: number; macs: number };
+type Row = EvaluationResult & { params: number | null; nonZeroParams: number | null; macs: number | null };
 
 function formatOnnxReport(
   summary: { base: Row; result: Row; out: string },
@@ -125,9 +130,9 @@ function formatOnnxReport(
   ];
   const table = formatTable(rows, [
     { header: '', value: (r) => r.label },
-    { header: 'params', value: (r) => formatInteger(r.params), align: 'right' },
-    { header: 'non-zero', value: (r) => formatInteger(r.nonZeroParams), align: 'right' },
-    { header: 'MACs', value: (r) => formatInteger(r.macs), align: 'right' },
+    { header: 'params', value: (r) => count(r.params), align: 'right' },
+    { header: 'non-zero', value: (r) => count(r.nonZeroParams), align: 'right' },
+    { header: 'MACs', value: (r) => count(r.macs), align: 'right' },
     { header: 'file bytes', value: (r) => formatInteger(r.fileBytes), align: 'right' },
     {
       header: `${r0(summary.base.split)} acc`,
@@ -159,6 +164,10 @@ function formatOnnxReport(
     '',
     `Accuracy and latency measured with ${summary.base.runtime} (${summary.base.threads} thread${summary.base.threads === 1 ? '' : 's'}) on the files as written.`,
   ].join('\n');
+}
+
+function count(n: number | null): string {
+  return n === null ? '-' : formatInteger(n);
 }
 
 function r0(split: string): string {

@@ -5,7 +5,7 @@
  * options are checked before anything runs, and the file is written only when every step worked
  * (to a temporary name, then renamed). Fine-tuning needs a trainable model: see import-spec.ts.
  */
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { OnnxError, RecipeError } from '../../core/errors.js';
 import { readGraph } from '../../models/formats/onnx/graph.js';
@@ -241,6 +241,7 @@ export async function compressOnnxFile(
   // Written under a temporary name and renamed: a failure leaves nothing at `out`.
   const temporary = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.partial`);
   try {
+    await mkdir(path.dirname(path.resolve(out)), { recursive: true });
     writeOnnxFile(proto, temporary);
     await rename(temporary, out);
   } catch (error) {
