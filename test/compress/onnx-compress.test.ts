@@ -198,6 +198,26 @@ describe('parsimony compress model.onnx', { skip }, () => {
     assert.ok(maxDifference(reference, await outputs(out, [2, 1, 8, 8])) < 0.2, 'close to the original');
   });
 
+  it('a recipe prunes then quantizes; analyze still counts the pruned weights behind DequantizeLinear', async () => {
+    const recipe = path.join(dir, 'recipe.yaml');
+    writeFileSync(
+      recipe,
+      'steps:\n  - method: global\n    sparsity: 0.7\n  - method: quantize\n    activations: entropy\n    granularity: channel\n',
+    );
+    const { out, report } = await compress(model('cnn'), 'cnn-recipe', ['--recipe', recipe]);
+    written.push(out);
+    assert.deepEqual(
+      report.steps.map((s: { method: string }) => s.method),
+      ['global', 'quantize'],
+    );
+    const kept = report.result.nonZeroParams / report.result.params;
+    // int8 may round a few more small weights to zero, never bring a pruned one back
+    assert.ok(
+      kept <= 0.33 && kept > 0.28,
+      `non-zero share ${kept} after pruning 70% of the weights (biases kept)`,
+    );
+  });
+
   it('low-rank splits a Gemm into two products whose factors are the truncated SVD', async () => {
     const { out } = await compress(model('mlp'), 'mlp-lowrank', ['--method', 'lowrank', '--rank', '6']);
     written.push(out);
@@ -227,7 +247,7 @@ describe('parsimony compress model.onnx', { skip }, () => {
     const r = spawnSync(python?.executable ?? 'python3', ['-W', 'ignore', '-c', code, ...written], {
       encoding: 'utf8',
     });
-    assert.ok(written.length >= 8, `${written.length} files checked`);
+    assert.ok(written.length >= 9, `${written.length} files checked`);
     assert.equal(r.status, 0, r.stderr);
   });
 

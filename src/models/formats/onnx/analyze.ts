@@ -33,6 +33,8 @@ export interface OnnxModelComplexity extends Omit<ModelComplexity, 'layers'> {
 }
 
 const FLOAT = 1;
+const UINT8 = 2;
+const INT8 = 3;
 
 export function analyzeOnnxFile(file: string): OnnxModelComplexity {
   return analyzeOnnxGraph(readGraph(readOnnxFile(file)));
@@ -129,19 +131,45 @@ export function analyzeOnnxGraph(graph: OnnxGraph): OnnxModelComplexity {
   };
 }
 
-/** Non-zero values of a constant: counted from the stored float32 data, else all taken as non-zero. */
+/**
+ * Non-zero values of a constant: counted from the stored data of a float32 initializer, of int8
+ * codes a DequantizeLinear turns back into floats (zero point 0), or of uint8 codes a Gather looks
+ * up in a codebook (weight clustering); anything else is taken as all non-zero.
+ */
 function nonZero(graph: OnnxGraph, name: string, size: number): number {
   const init = graph.initializers.get(name);
   const raw = init?.proto.rawData;
-  if (!init || init.dataType !== FLOAT || !raw || raw.length !== size * 4) return size;
-  // A typed view (copied when the bytes are not 4-aligned) reads ten times faster than a DataView.
-  const values =
-    raw.byteOffset % 4 === 0
-      ? new Float32Array(raw.buffer, raw.byteOffset, size)
-      : new Float32Array(new Uint8Array(raw).buffer, 0, size);
-  let n = 0;
-  for (let i = 0; i < size; i++) if (values[i] !== 0) n++;
-  return n;
+  if (init?.dataType === FLOAT && raw && raw.length === size * 4) {
+    // A typed view (copied when the bytes are not 4-aligned) reads ten times faster than a DataView.
+    const values =
+      raw.byteOffset % 4 === 0
+        ? new Float32Array(raw.buffer, raw.byteOffset, size)
+        : new Float32Array(new Uint8Array(raw).buffer, 0, size);
+    let n = 0;
+    for (let i = 0; i < size; i++) if (values[i] !== 0) n++;
+    return n;
+  }
+  const producer = init ? undefined : graph.nodes.find((n) => n.outputs[0] === name);
+  const bytes = (tensor: string | undefined, types: number[]) => {
+    const t = tensor === undefined ? undefined : graph.initializers.get(tensor);
+    return t && types.includes(t.dataType) ? t.proto.rawData : undefined;
+  };
+  if (producer?.opType === 'DequantizeLinear') {
+    const codes = bytes(producer.inputs[0], [INT8, UINT8]);
+    const zero = producer.inputs[2] ? bytes(producer.inputs[2], [INT8, UINT8]) : new Uint8Array(1);
+    if (codes && codes.length === size && zero && zero.every((z) => z === 0))
+      return codes.reduce((a, c) => a + (c !== 0 ? 1 : 0), 0);
+  }
+  if (producer?.opType === 'Gather') {
+    const cast = graph.nodes.find((n) => n.outputs[0] === producer.inputs[1] && n.opType === 'Cast');
+    const codes = bytes(cast?.inputs[0], [UINT8]);
+    const codebook = graph.initializers.get(producer.inputs[0]);
+    if (codes && codes.length === size && codebook?.dataType === FLOAT) {
+      const book = tensorValues(codebook.proto);
+      return codes.reduce((a, c) => a + (book[c] !== 0 ? 1 : 0), 0);
+    }
+  }
+  return size;
 }
 
 function nodeComplexity(
