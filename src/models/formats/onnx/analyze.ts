@@ -157,7 +157,7 @@ function nonZero(graph: OnnxGraph, name: string, size: number): number {
   if (producer?.opType === 'DequantizeLinear') {
     const codes = bytes(producer.inputs[0], [INT8, UINT8]);
     const zero = producer.inputs[2] ? bytes(producer.inputs[2], [INT8, UINT8]) : new Uint8Array(1);
-    if (codes && codes.length === size && zero && zero.every((z) => z === 0))
+    if (codes && codes.length === size && zero?.every((z) => z === 0))
       return codes.reduce((a, c) => a + (c !== 0 ? 1 : 0), 0);
   }
   if (producer?.opType === 'Gather') {
