@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { classCounts, type Dataset } from '../../data/dataset.js';
-import { loadDataset } from '../../data/registry.js';
-import { trainValTestSplit } from '../../data/transforms.js';
+import { loadDatasetSplits } from '../../data/registry.js';
 import { type CommandIO, formatInteger, formatTable } from '../output.js';
 
 export interface DescribeOptions {
@@ -35,23 +34,24 @@ export interface DatasetDescription {
 /** Loads a dataset, splits it as a search would (seeded, stratified) and summarises every part. */
 export async function runDescribe(options: DescribeOptions): Promise<DatasetDescription> {
   const seed = options.seed ?? 0;
-  const bundle = await loadDataset(options.dataset, { target: options.target });
-  const base = bundle.train;
-  const splits = trainValTestSplit(base, {
-    seed,
-    validation: options.validation ?? 0.2,
-    test: bundle.test ? 0 : (options.test ?? 0.2),
-  });
-  const test = bundle.test ?? splits.test;
+  // A csv: table with categorical or missing cells is described as prepared (fitted on its training rows).
+  const splits = await loadDatasetSplits(
+    options.dataset,
+    { seed, validation: options.validation ?? 0.2, test: options.test ?? 0.2 },
+    { target: options.target },
+  );
+  const base = splits.train;
+  const test = splits.test;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
-  for (const v of base.data) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
+  for (const d of [splits.train, splits.validation, test])
+    for (const v of d.data) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
   const part = (d: Dataset): PartSummary => ({ samples: d.numSamples, classCounts: classCounts(d) });
   return {
-    name: base.name,
+    name: base.name.replace(/ \(train\)$/, ''),
     source: base.provenance.source,
     location: base.provenance.location,
     license: base.provenance.license,
