@@ -13,10 +13,11 @@
  *
  * K is cut into blocks so what a tile reads stays in L1 across the rows of A; blocks after the
  * first accumulate onto C. Bias (added once) and ReLU (applied after the last block) are
- * fused. Edges: rows beyond a multiple of 4 use a 1 × 8 tile, columns beyond a multiple of 8 a
+ * fused. With relaxed SIMD each step of k is one fused multiply-add per vector (relaxed-simd.ts). Edges: rows beyond a multiple of 4 use a 1 × 8 tile, columns beyond a multiple of 8 a
  * 4-wide tile, and up to 3 last columns a scalar loop.
  */
 import { Code, type FunctionDefinition, Locals, perMemory } from './module-builder.js';
+import { useRelaxedSimd } from './relaxed-simd.js';
 
 /** Tile parameters, in order (all i32; addresses and strides in bytes). */
 const PARAMS = [
@@ -44,7 +45,7 @@ const INIT_ACCUMULATE = 2;
 const p = (name: Param): number => PARAMS.indexOf(name);
 
 /** An R-row × V-vector (4V columns) tile function over [i0, i1) × [j0, j1), stepping whole tiles. */
-function vectorTile(rows: number, vectors: number): FunctionDefinition {
+function vectorTile(rows: number, vectors: number, fused: boolean): FunctionDefinition {
   const L = new Locals(PARAMS.length);
   const acc = Array.from({ length: rows }, () => Array.from({ length: vectors }, () => L.add('v128')));
   const bv = Array.from({ length: vectors }, () => L.add('v128'));
@@ -114,7 +115,12 @@ function vectorTile(rows: number, vectors: number): FunctionDefinition {
   for (let r = 0; r < rows; r++) {
     c.get(pa[r]).v128Load32Splat().set(splat);
     for (let v = 0; v < vectors; v++)
-      c.get(acc[r][v]).get(splat).get(bv[v]).f32x4Mul().f32x4Add().set(acc[r][v]);
+      c.f32x4MulAdd(
+        fused,
+        () => c.get(splat),
+        () => c.get(bv[v]),
+        () => c.get(acc[r][v]),
+      ).set(acc[r][v]);
     c.get(pa[r]).get(p('sak')).i32Add().set(pa[r]);
   }
   c.get(pb).get(p('ldb')).i32Add().set(pb);
@@ -320,8 +326,27 @@ export class WasmGemm {
   }
 }
 
-/** The kernels for a memory, instantiated once per memory. */
-export const wasmGemm = perMemory(
-  () => [vectorTile(4, 2), vectorTile(1, 2), vectorTile(4, 1), vectorTile(1, 1), scalarTile()],
-  (exports) => new WasmGemm(exports),
-);
+const gemmFunctions = (fused: boolean) => [
+  vectorTile(4, 2, fused),
+  vectorTile(1, 2, fused),
+  vectorTile(4, 1, fused),
+  vectorTile(1, 1, fused),
+  scalarTile(),
+];
+const variants = {
+  fused: perMemory(
+    () => gemmFunctions(true),
+    (exports) => new WasmGemm(exports),
+  ),
+  plain: perMemory(
+    () => gemmFunctions(false),
+    (exports) => new WasmGemm(exports),
+  ),
+};
+
+/** The GEMM with fused multiply-add (relaxed SIMD) or with a multiply and an add, for one memory. */
+export const wasmGemmVariant = (fused: boolean): ((memory: WebAssembly.Memory) => WasmGemm) =>
+  fused ? variants.fused : variants.plain;
+
+/** The kernels for a memory, instantiated once per memory; fused when relaxed SIMD is available. */
+export const wasmGemm = (memory: WebAssembly.Memory): WasmGemm => wasmGemmVariant(useRelaxedSimd())(memory);

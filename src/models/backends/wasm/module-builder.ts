@@ -5,7 +5,7 @@
  *
  * Only what the generated kernels use is encoded (i32/f32/v128 locals, structured control flow,
  * loads and stores, integer address arithmetic, f32 and f32x4 arithmetic). Opcodes follow the
- * WebAssembly 2.0 specification, SIMD included; the module is checked by WebAssembly.validate
+ * WebAssembly 2.0 specification, SIMD included, plus relaxed SIMD's fused multiply-add; the module is checked by WebAssembly.validate
  * before it is compiled.
  */
 
@@ -268,6 +268,26 @@ export class Code {
   }
   f32x4Sqrt(): this {
     return this.simd(0xe3);
+  }
+  /** Pops a, b and c; pushes a·b + c, fused (relaxed SIMD: see relaxed-simd.ts). */
+  f32x4RelaxedMadd(): this {
+    return this.simd(0x105);
+  }
+  /**
+   * a·b + c for f32x4 values pushed by the three callbacks: one relaxed_madd when `fused`, else
+   * c + a·b as a multiply and an add.
+   */
+  f32x4MulAdd(fused: boolean, a: () => void, b: () => void, c: () => void): this {
+    if (fused) {
+      a();
+      b();
+      c();
+      return this.f32x4RelaxedMadd();
+    }
+    c();
+    a();
+    b();
+    return this.f32x4Mul().f32x4Add();
   }
 }
 
