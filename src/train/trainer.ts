@@ -9,9 +9,16 @@ import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { InvalidArgumentError, TrialPruned } from '../core/errors.js';
 import { Random } from '../core/random.js';
 import type { Dataset } from '../data/dataset.js';
-import { takeAuxiliaryLosses } from '../models/tfjs/custom-layers.js';
 import { type AugmentationConfig, augmentBatch, checkAugmentation } from './augment.js';
+import { GradientReplicas, shardRange } from './data-parallel.js';
 import { EarlyStopping, type EarlyStoppingOptions } from './early-stopping.js';
+import {
+  crossEntropy,
+  type LossSettings,
+  type PartialGradients,
+  partialGradients,
+  penalisedKernels,
+} from './gradient-step.js';
 import { checkMixup, mixBatch } from './mixup.js';
 import { createOptimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
 import {
@@ -134,6 +141,18 @@ export interface TrainOptions {
   optimizerState?: OptimizerState;
   /** Return the optimizer's state at the end in `TrainResult.optimizerState` (default false). */
   keepOptimizerState?: boolean;
+  /**
+   * Threads computing each batch's gradients, each on its shard of the batch (default 1: this
+   * thread alone). The others are worker threads holding replicas of the model; the result is the
+   * single-thread one up to the order of float additions (see data-parallel.ts). Not with
+   * `hooks.extraLoss`, which is a function of this thread.
+   */
+  threads?: number;
+  /**
+   * Most samples whose gradients are computed at once (default: a whole batch, or shard): a larger
+   * batch accumulates its gradients over parts of this size before the one optimizer step.
+   */
+  microBatchSize?: number;
 }
 
 export interface TrainResult {
@@ -175,6 +194,16 @@ function checkOptions(options: TrainOptions, data: TrainingData): void {
     throw new InvalidArgumentError(
       `train: ${data.x.length} feature values do not make ${data.labels.length} samples of shape [${data.shape.join(',')}]`,
     );
+  const threads = options.threads ?? 1;
+  if (!(Number.isInteger(threads) && threads > 0))
+    throw new InvalidArgumentError(`train: threads must be a positive integer, got ${threads}`);
+  if (threads > 1 && options.hooks?.extraLoss)
+    throw new InvalidArgumentError(
+      `train: threads ${threads} cannot run hooks.extraLoss (a loss term of this thread, e.g. distillation); use threads 1`,
+    );
+  const micro = options.microBatchSize;
+  if (micro !== undefined && !(Number.isInteger(micro) && micro > 0))
+    throw new InvalidArgumentError(`train: microBatchSize must be a positive integer, got ${micro}`);
   if (options.schedule) checkSchedule(options.schedule);
   if (options.augmentation) checkAugmentation(options.augmentation, data.shape);
   if (options.mixup !== undefined) checkMixup(options.mixup);
@@ -188,17 +217,6 @@ export async function evaluate(
 ): Promise<{ loss: number; accuracy: number }> {
   const tf = await import('@tensorflow/tfjs-core');
   return evaluateWith(tf, model, data, outputsInSoftmax(model).at(-1) as boolean, options.batchSize ?? 512);
-}
-
-function crossEntropy(
-  tf: typeof TfCore,
-  targets: TfCore.Tensor,
-  output: TfCore.Tensor,
-  probabilities: boolean,
-): TfCore.Scalar {
-  if (!probabilities) return tf.losses.softmaxCrossEntropy(targets, output) as TfCore.Scalar;
-  const clipped = tf.clipByValue(output, 1e-7, 1 - 1e-7);
-  return tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.log(clipped)), -1))) as TfCore.Scalar;
 }
 
 function evaluateWith(
@@ -274,17 +292,17 @@ export async function trainModel(
       throw error;
     }
   }
-  // Kernels (rank >= 2) carry the L1/L2 penalty; per-layer settings override the global ones.
-  const reg = options.regularization;
-  const penalised = reg
-    ? model.layers.flatMap((layer) => {
-        const own = reg.layers?.[layer.name];
-        const l1 = own?.l1 ?? reg.l1 ?? 0;
-        const l2 = own?.l2 ?? reg.l2 ?? 0;
-        if (l1 === 0 && l2 === 0) return [];
-        return layer.trainableWeights.filter((w) => w.shape.length > 1).map((w) => ({ v: w.read(), l1, l2 }));
-      })
-    : [];
+  const lossSettings: LossSettings = {
+    numClasses: data.numClasses,
+    outputProbabilities,
+    outputWeights: [...outputWeights],
+    labelSmoothing: smoothing,
+    crossEntropyWeight,
+    penalised: penalisedKernels(model, options.regularization),
+    extraLoss: hooks.extraLoss,
+  };
+  const threads = options.threads ?? 1;
+  const microBatch = Math.min(options.microBatchSize ?? batchSize, batchSize);
   // tfjs's Dropout with a fixed seed draws the same mask every call, so each batch gets a new seed.
   const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as DropoutLike[];
   const monitor = options.earlyStopping?.monitor ?? (options.validation ? 'valLoss' : undefined);
@@ -304,10 +322,25 @@ export async function trainModel(
   const history: EpochMetrics[] = [];
   const bar =
     options.progress && process.stderr.isTTY ? new ProgressBar(options.epochs, stepsPerEpoch) : null;
+  let replicas: GradientReplicas | null = null;
   let stopped: TrainResult['stopped'] = 'epochs';
   let step = 0;
   if (options.signal?.aborted) stopped = 'aborted';
   try {
+    // Replicas in worker threads compute the other shards of every batch.
+    if (threads > 1)
+      replicas = await GradientReplicas.start(tf, model, variables, {
+        threads,
+        batchSize,
+        microBatch,
+        sampleShape: data.shape,
+        numClasses: data.numClasses,
+        outputProbabilities,
+        outputWeights: [...outputWeights],
+        labelSmoothing: smoothing,
+        crossEntropyWeight,
+        regularization: options.regularization,
+      });
     for (let epoch = 0; epoch < options.epochs && stopped === 'epochs'; epoch++) {
       const epochStart = performance.now();
       shuffleRng.shuffle(order);
@@ -328,67 +361,48 @@ export async function trainModel(
             ? mixBatch(batchX, count, size, options.mixup, mixupRng, mixScratch)
             : null;
         if (mixed) for (let i = 0; i < count; i++) partnerY[i] = batchY[mixed.partner[i]];
-        for (const d of dropouts) d.seed = dropoutRng.nextUint32() % 2_147_483_647;
+        const mix = mixed ? { partners: partnerY, lambda: mixed.lambda } : undefined;
         const at = { step, stepsPerEpoch };
         optimizer.learningRate =
           scheduledLearningRate(baseLr, options.schedule ?? { type: 'constant' }, at) *
           warmupFactor(options.warmup, at) *
           (plateau?.scale ?? 1);
+        for (const d of dropouts) d.seed = dropoutRng.nextUint32() % 2_147_483_647;
+        const dropoutSeed = dropouts[0]?.seed ?? 0;
+        const shard = { from: 0, to: replicas ? shardRange(count, 0, threads).to : count };
+        // The replicas get this step's batch and the weights the last step left.
+        replicas?.launch({ x: batchX, labels: batchY, mix }, count, size, variables, dropoutSeed, step);
+        const own: PartialGradients = tf.tidy(
+          () =>
+            partialGradients(
+              tf,
+              model,
+              variables,
+              { x: batchX, labels: batchY, shape: data.shape, mix },
+              { ...shard, batchTotal: count, microBatch },
+              lossSettings,
+              step,
+            ) as unknown as TfCore.TensorContainer,
+        ) as unknown as PartialGradients;
+        if (replicas) await replicas.wait();
         const [nextLoss, nextCorrect] = tf.tidy(() => {
-          const x = tf.tensor(batchX.subarray(0, count * size), [count, ...data.shape]);
-          const own = tf.tensor1d(batchY.subarray(0, count), 'int32');
-          let targets: TfCore.Tensor = tf.cast(tf.oneHot(own, data.numClasses), 'float32');
-          let labels = own;
-          if (mixed) {
-            const partners = tf.tensor1d(partnerY.subarray(0, count), 'int32');
-            const other = tf.cast(tf.oneHot(partners, data.numClasses), 'float32');
-            targets = tf.add(tf.mul(targets, mixed.lambda), tf.mul(other, 1 - mixed.lambda));
-            if (mixed.lambda < 0.5) labels = partners;
+          let grads = own.grads;
+          let value: TfCore.Scalar = own.loss;
+          let correct: TfCore.Tensor = own.correct;
+          if (replicas) {
+            const others = replicas.combine(tf, own.grads, variables);
+            grads = others.grads;
+            value = tf.add(value, others.loss / count);
+            correct = tf.add(correct, others.correct);
           }
-          if (smoothing > 0) targets = tf.add(tf.mul(targets, 1 - smoothing), smoothing / data.numClasses);
-          let correct: TfCore.Tensor | undefined;
-          let auxiliary: TfCore.Scalar[] = [];
-          const { value, grads } = tf.variableGrads(() => {
-            const raw = model.apply(x, { training: true }) as TfCore.Tensor | TfCore.Tensor[];
-            const outputs = Array.isArray(raw) ? raw : [raw];
-            const output = outputs[outputs.length - 1];
-            // Kept: variableGrads disposes what its function creates, and this is read after it.
-            correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(output, -1), labels), 'float32')));
-            let loss =
-              outputs.length === 1
-                ? crossEntropy(tf, targets, output, probabilities)
-                : outputs.reduce<TfCore.Scalar>(
-                    (sum, o, i) =>
-                      tf.add(
-                        sum,
-                        tf.mul(crossEntropy(tf, targets, o, outputProbabilities[i]), outputWeights[i]),
-                      ),
-                    tf.scalar(0),
-                  );
-            if (crossEntropyWeight !== 1) loss = tf.mul(loss, crossEntropyWeight);
-            if (hooks.extraLoss) loss = tf.add(loss, hooks.extraLoss({ x, output, targets, step }));
-            // Layers' own loss terms (a mixture of experts' load balancing), from every forward pass above.
-            auxiliary = takeAuxiliaryLosses(model);
-            for (const term of auxiliary) loss = tf.add(loss, term);
-            for (const { v, l1, l2 } of penalised) {
-              if (l2 > 0) loss = tf.add(loss, tf.mul(tf.sum(tf.square(v)), l2));
-              if (l1 > 0) loss = tf.add(loss, tf.mul(tf.sum(tf.abs(v)), l1));
-            }
-            return loss as TfCore.Scalar;
-          }, variables);
           optimizer.apply(
             hooks.transformGradients ? hooks.transformGradients(grads, variables, step) : grads,
             variables,
           );
           hooks.afterStep?.(variables, step);
-          const sums = [
-            tf.keep(tf.add(lossSum, tf.mul(value, count))),
-            tf.keep(tf.add(correctSum, correct as TfCore.Tensor)),
-          ];
-          correct?.dispose();
-          tf.dispose(auxiliary);
-          return sums;
+          return [tf.keep(tf.add(lossSum, tf.mul(value, count))), tf.keep(tf.add(correctSum, correct))];
         }) as [TfCore.Scalar, TfCore.Scalar];
+        tf.dispose([own.loss, own.correct, ...Object.values(own.grads)]);
         lossSum.dispose();
         correctSum.dispose();
         lossSum = nextLoss;
@@ -459,6 +473,7 @@ export async function trainModel(
       ...(options.keepOptimizerState ? { optimizerState: await optimizer.getState(variables) } : {}),
     };
   } finally {
+    await replicas?.close();
     bar?.close();
     const snapshot = stopping?.bestSnapshot;
     if (snapshot) tf.dispose(snapshot);

@@ -1,0 +1,124 @@
+/**
+ * A data-parallel replica (see data-parallel.ts): rebuilds the model from its topology, then for
+ * every step loads the weights the trainer wrote, computes the gradients of its shard of the batch
+ * and writes them into shared memory. It blocks on Atomics.wait between steps.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import { ParsimonyError } from '../core/errors.js';
+import { initBackend } from '../models/backends/index.js';
+import { customLayers } from '../models/tfjs/custom-layers.js';
+import { CONTROL, type ReplicaData, type ReplicaMessage, shardRange, sharedLayout } from './data-parallel.js';
+import { type LossSettings, partialGradients, penalisedKernels } from './gradient-step.js';
+
+const data = workerData as ReplicaData;
+const port = parentPort as NonNullable<typeof parentPort>;
+const send = (message: ReplicaMessage) => port.postMessage(message);
+
+interface DropoutLike {
+  seed?: number;
+}
+
+async function main(): Promise<void> {
+  await initBackend({ backend: data.backend === 'tensorflow' ? 'node' : (data.backend as 'wasm' | 'cpu') });
+  const tf = await import('@tensorflow/tfjs-core');
+  const tfl = await import('@tensorflow/tfjs-layers');
+  customLayers(tf, tfl);
+  const model = await tfl.models.modelFromJSON({ modelTopology: data.modelTopology as never });
+  const variables = model.trainableWeights.map((w) => w.read() as TfCore.Variable);
+  const sizes = data.shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const params = sizes.reduce((a, b) => a + b, 0);
+  const sampleSize = data.sampleShape.reduce((a, b) => a * b, 1);
+  const layout = sharedLayout(params, data.batchSize, sampleSize, data.threads);
+  const control = new Int32Array(data.shared, 0, CONTROL.slots);
+  const weights = new Float32Array(data.shared, layout.weights, params);
+  const batchX = new Float32Array(data.shared, layout.batchX, data.batchSize * sampleSize);
+  const batchY = new Int32Array(data.shared, layout.batchY, data.batchSize);
+  const partnerY = new Int32Array(data.shared, layout.partnerY, data.batchSize);
+  const controlFloats = new Float32Array(data.shared, 0, CONTROL.slots);
+  const grads = new Float32Array(data.shared, layout.grads + (data.rank - 1) * params * 4, params);
+  const stats = new Float32Array(data.shared, layout.stats, 2 * data.threads);
+  const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as DropoutLike[];
+  const settings: LossSettings = {
+    numClasses: data.numClasses,
+    outputProbabilities: data.outputProbabilities,
+    outputWeights: data.outputWeights,
+    labelSmoothing: data.labelSmoothing,
+    crossEntropyWeight: data.crossEntropyWeight,
+    penalised: penalisedKernels(model, data.regularization),
+  };
+  // Read before saying ready: the first step may start as soon as the trainer hears it.
+  let generation = Atomics.load(control, CONTROL.generation);
+  send({ type: 'ready' });
+  for (;;) {
+    Atomics.wait(control, CONTROL.generation, generation);
+    generation = Atomics.load(control, CONTROL.generation);
+    if (Atomics.load(control, CONTROL.stop) === 1) break;
+    try {
+      const count = Atomics.load(control, CONTROL.count);
+      let offset = 0;
+      variables.forEach((v, i) => {
+        tf.tidy(() => v.assign(tf.tensor(weights.slice(offset, offset + sizes[i]), data.shapes[i])));
+        offset += sizes[i];
+      });
+      // Another mask than rank 0's, as each shard is its own part of the batch.
+      const seed = Atomics.load(control, CONTROL.dropoutSeed);
+      dropouts.forEach((d, i) => {
+        d.seed = (seed + 7919 * data.rank + 104_729 * i) % 2_147_483_647;
+      });
+      const { from, to } = shardRange(count, data.rank, data.threads);
+      const step = Atomics.load(control, CONTROL.step);
+      tf.tidy(() => {
+        if (to <= from) {
+          grads.fill(0);
+          stats[2 * data.rank] = 0;
+          stats[2 * data.rank + 1] = 0;
+          return;
+        }
+        const part = partialGradients(
+          tf,
+          model,
+          variables,
+          {
+            x: batchX,
+            labels: batchY,
+            shape: data.sampleShape,
+            mix:
+              Atomics.load(control, CONTROL.mixed) === 1
+                ? { partners: partnerY, lambda: controlFloats[CONTROL.mixLambda] }
+                : undefined,
+          },
+          { from, to, batchTotal: count, microBatch: data.microBatch },
+          settings,
+          step,
+        );
+        let offset = 0;
+        variables.forEach((v, i) => {
+          const g = part.grads[v.name];
+          if (g) grads.set(g.dataSync() as Float32Array, offset);
+          else grads.fill(0, offset, offset + sizes[i]);
+          offset += sizes[i];
+        });
+        stats[2 * data.rank] = part.loss.dataSync()[0] * count;
+        stats[2 * data.rank + 1] = part.correct.dataSync()[0];
+        tf.dispose([part.loss, part.correct]);
+      });
+    } catch (error) {
+      const e = error as Error;
+      send({
+        type: 'error',
+        name: e?.name ?? 'Error',
+        message: `data-parallel worker ${data.rank}: ${e?.message ?? String(error)}`,
+        code: error instanceof ParsimonyError ? error.code : undefined,
+      });
+      Atomics.store(control, CONTROL.failed, data.rank);
+    }
+    Atomics.add(control, CONTROL.done, 1);
+    Atomics.notify(control, CONTROL.done);
+  }
+  model.dispose();
+}
+
+main().catch((error: Error) => {
+  send({ type: 'load-error', message: error?.message ?? String(error) });
+});
