@@ -70,12 +70,11 @@ function assertSameTraining(
 ) {
   const difference = maxDifference(one.weights, other.weights);
   assert.ok(difference <= tolerance, `${label}: weights differ by ${difference} (tolerance ${tolerance})`);
-  one.losses.forEach((loss, i) =>
+  for (const [i, loss] of one.losses.entries())
     assert.ok(
       Math.abs(loss - other.losses[i]) <= 1e-4 * Math.max(1, loss),
       `${label}: epoch ${i} loss ${loss} vs ${other.losses[i]}`,
-    ),
-  );
+    );
   assert.deepEqual(one.accuracies, other.accuracies, `${label}: same training accuracy every epoch`);
 }
 
