@@ -91,6 +91,10 @@ export async function fineTuneWeights(
   const model = await buildModelWithWeights(start);
   const masking = await maskHooks(model, start.spec, masks);
   try {
+    const hooks = composeHooks(
+      request.hooks ? await request.hooks(variableOwners(model, start.spec)) : undefined,
+      masking.hooks,
+    );
     const result = await trainModel(model, data.train, {
       epochs: request.epochs,
       batchSize: settings.batchSize,
@@ -101,10 +105,9 @@ export async function fineTuneWeights(
       seed,
       progress: settings.progress ?? false,
       signal,
-      hooks: composeHooks(
-        request.hooks ? await request.hooks(variableOwners(model, start.spec)) : undefined,
-        masking.hooks,
-      ),
+      hooks,
+      // A loss term of this thread (distillation) cannot run in the replicas.
+      threads: hooks.extraLoss ? 1 : settings.threads,
       onStep: request.onStep,
       onEpoch: (m) => request.onEpoch?.(m.epoch, m.valAccuracy),
       trial: request.trial,

@@ -59,6 +59,11 @@ export interface FineTuneSettings {
   optimizer: 'adam' | 'sgd' | 'rmsprop';
   /** Draw the trainer's progress bar on stderr (a terminal only). */
   progress?: boolean;
+  /**
+   * Threads training each fine-tune (data-parallel, the trainer's `threads`; default 1). A method
+   * whose loss is computed in this thread (distillation's extraLoss) trains on one.
+   */
+  threads?: number;
 }
 
 export const DEFAULT_FINE_TUNE: FineTuneSettings = { batchSize: 128, learningRate: 1e-3, optimizer: 'adam' };

@@ -69,7 +69,33 @@ describe('parsimony compress', () => {
     assert.ok(Object.keys(stored.masks).length === 3, 'masks of the three dense layers are stored');
   });
 
+  it('--train-threads 2 trains the base model and the fine-tune as one thread does', async () => {
+    const run = async (threads: number) => {
+      const r = await runCliCaptured([
+        ...['compress', specFile, '--dataset', 'digits', '--method', 'global', '--sparsity', '0.8'],
+        ...['--epochs', '2', '--finetune-epochs', '1', '--train-threads', String(threads)],
+        ...['--out', path.join(dir, `threads-${threads}`), '--json'],
+      ]);
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out);
+    };
+    const one = await run(1);
+    const two = await run(2);
+    assert.ok(two.result.nonZeroParams < 0.3 * two.base.nonZeroParams, 'pruned to 80% zeros');
+    for (const row of ['base', 'result'])
+      for (const field of ['valAccuracy', 'testAccuracy'])
+        assert.ok(
+          Math.abs(one[row][field] - two[row][field]) <= 0.01,
+          `${row} ${field}: ${one[row][field]} on 1 thread, ${two[row][field]} on 2`,
+        );
+  });
+
   const bad: [string, string[], RegExp][] = [
+    [
+      'no training thread',
+      ['--sparsity', '0.5', '--train-threads', '0'],
+      /--train-threads must be an integer >= 1, got "0"/,
+    ],
     ['a sparsity outside [0, 1)', ['--sparsity', '1.5'], /--sparsity must be in \[0, 1\), got "1\.5"/],
     ['a layer that does not exist', ['--sparsity', '0.5', '--skip', 'dense_9'], /"dense_9"/],
     ['an unknown method', ['--sparsity', '0.5', '--method', 'nosuch'], /unknown method "nosuch"/],

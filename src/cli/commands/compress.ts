@@ -41,6 +41,7 @@ export interface CompressCommandOptions {
   sensitivity?: boolean;
   maxDrop: number;
   epochs: number;
+  trainThreads: number;
   seed: number;
   out?: string;
   json?: boolean;
@@ -167,6 +168,12 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
       `epochs to train a spec that has no weights first (Adam ${BASE_TRAINING.learningRate}, batch ${BASE_TRAINING.batchSize})`,
       parseIntegerOption('--epochs', 1),
       BASE_TRAINING.epochs,
+    )
+    .option(
+      '--train-threads <n>',
+      'threads training one model (data-parallel: each computes the gradients of its shard of every batch), for the base training and every fine-tune; distillation trains on one',
+      parseIntegerOption('--train-threads', 1),
+      1,
     )
     .option('--seed <n>', 'seed of the split, training and sampling', parseIntegerOption('--seed', 0), 0)
     .option('--out <dir>', 'output directory (default parsimony-results/compress-<model>)')
@@ -478,6 +485,7 @@ export async function runCompress(
         optimizer: { type: 'adam', learningRate: BASE_TRAINING.learningRate },
         validation: data.validation,
         seed: options.seed,
+        threads: options.trainThreads,
         signal,
         progress: !options.json,
         onEpoch: (m) =>
@@ -521,7 +529,7 @@ export async function runCompress(
     seed: options.seed,
     signal,
     dataset: options.dataset,
-    fineTune: { progress: !options.json },
+    fineTune: { progress: !options.json, threads: options.trainThreads },
     onProgress: (p) => progress(`${p.step}: ${p.message}`),
   });
   if (options.json) {
