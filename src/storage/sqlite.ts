@@ -90,12 +90,17 @@ function checkOwnFile(path: string): void {
   try {
     const hasTable = (name: string) =>
       probe.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
-    const known = hasTable(SCHEMA_TABLE);
-    const current = known
-      ? ((probe.prepare(`SELECT MAX(version) AS v FROM ${SCHEMA_TABLE}`).get() as { v: number | null }).v ??
-        0)
-      : 0;
-    pendingMigrations(current, `sqlite:${path}`, { hasForeignTables: !known && hasTable('studies') });
+    // One read transaction, so every probe sees one snapshot: between two separate reads another
+    // process may commit the first migration, and "no version table, but a studies table" would
+    // then look like another program's database.
+    probe.transaction(() => {
+      const known = hasTable(SCHEMA_TABLE);
+      const current = known
+        ? ((probe.prepare(`SELECT MAX(version) AS v FROM ${SCHEMA_TABLE}`).get() as { v: number | null }).v ??
+          0)
+        : 0;
+      pendingMigrations(current, `sqlite:${path}`, { hasForeignTables: !known && hasTable('studies') });
+    })();
   } catch (error) {
     if (error instanceof ParsimonyError) throw error;
     throw new StorageError(`sqlite:${path}: ${(error as Error).message}`, { cause: error });
