@@ -4,8 +4,8 @@
  * when a module is validated or compiled, so setting it at run time (before the kernels compile)
  * is enough. Later Node versions ship it on, and the probe then passes without the flag.
  *
- * `PARSIMONY_RELAXED_SIMD=0` keeps the plain multiply and add (the fallback, also used when the
- * engine rejects the probe). With FMA each product is added without rounding it first, so results
+ * Opt-in: `PARSIMONY_RELAXED_SIMD=1` turns it on; otherwise, and when the engine rejects the probe,
+ * the kernels keep the plain multiply and add (a first end-to-end run was slower with it). With FMA each product is added without rounding it first, so results
  * differ from the plain kernels in the last bits of each sum, not more.
  */
 import v8 from 'node:v8';
@@ -29,6 +29,6 @@ export function relaxedSimdSupported(): boolean {
 
 /** Whether the generated kernels use fused multiply-add (decided once per thread). */
 export function useRelaxedSimd(): boolean {
-  decided ??= process.env.PARSIMONY_RELAXED_SIMD !== '0' && relaxedSimdSupported();
+  decided ??= process.env.PARSIMONY_RELAXED_SIMD === '1' && relaxedSimdSupported();
   return decided;
 }
