@@ -20,9 +20,11 @@
  *   position, its header name when there is one, and its 0-based index (as `target` counts),
  *   e.g. `data.csv: line 3, column 2 "width" (index 1): "n/a" is not a number`.
  */
+
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
 import { DataError, FileNotFoundError, InvalidArgumentError } from '../core/errors.js';
 import { createDataset, type Dataset, type Provenance } from './dataset.js';
 import { isGzip } from './idx.js';
@@ -316,79 +318,49 @@ export function parseNumber(cell: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-/** Splits text into records, with quoted fields and the line number each record starts on. */
+/**
+ * Splits text into records with csv-parse (quoted fields, embedded line breaks, a BOM, blank lines
+ * skipped), keeping the line each record starts on for error messages.
+ */
 function splitRecords(input: string, delimiter: string, source: string): CsvRecord[] {
-  let text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
-  if (!text.includes('\n') && text.includes('\r')) text = text.replace(/\r/g, '\n'); // classic Mac line ends
+  // One line-end convention before parsing: csv-parse fixes the record delimiter from the first
+  // line end it sees, and files that mix CRLF and LF (or use classic Mac CR) exist.
+  const text = input.replace(/\r\n?/g, '\n');
+  let lastLine = 0;
   const records: CsvRecord[] = [];
-  const n = text.length;
-  let pos = 0;
-  let line = 1;
-  while (pos < n) {
-    const start = line;
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = n;
-    const raw = text.slice(pos, end);
-    if (!raw.includes('"')) {
-      // Fast path: an unquoted line.
-      const content = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      pos = end + 1;
-      line++;
-      if (content.trim() !== '') records.push({ line: start, cells: content.split(delimiter) });
-      continue;
-    }
-    const cells: string[] = [];
-    let cell = '';
-    let quoted = false;
-    let i = pos;
-    for (;;) {
-      if (i >= n) {
-        if (quoted)
-          throw new DataError(
-            `${source}: line ${start}, column ${cells.length + 1}: a quoted field is never closed`,
-          );
-        break;
-      }
-      const ch = text[i];
-      if (quoted) {
-        if (ch === '"') {
-          if (text[i + 1] === '"') {
-            cell += '"';
-            i += 2;
-          } else {
-            quoted = false;
-            i++;
-          }
-          continue;
-        }
-        if (ch === '\n') line++;
-        cell += ch;
-        i++;
-        continue;
-      }
-      if (ch === '"') {
-        quoted = true;
-        i++;
-      } else if (ch === '\n') {
-        i++;
-        line++;
-        break;
-      } else if (ch === '\r' && text[i + 1] === '\n') {
-        i += 2;
-        line++;
-        break;
-      } else if (text.startsWith(delimiter, i)) {
-        cells.push(cell);
-        cell = '';
-        i += delimiter.length;
-      } else {
-        cell += ch;
-        i++;
-      }
-    }
-    cells.push(cell);
-    pos = i;
-    records.push({ line: start, cells });
+  try {
+    parse(text, {
+      bom: true,
+      delimiter,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+      on_record: (cells, context) => {
+        lastLine = context.lines;
+        if (cells.length === 1 && cells[0].trim() === '') return null; // a line of spaces only
+        // context.lines is where the record ends; a quoted field may span several lines.
+        let inside = 0;
+        for (const cell of cells)
+          for (let i = cell.indexOf('\n'); i >= 0; i = cell.indexOf('\n', i + 1)) inside++;
+        records.push({ line: context.lines - inside, cells });
+        return null; // kept in `records`, not in parse's own result
+      },
+    });
+  } catch (error) {
+    const csvError = error as { code?: string; column?: number; message?: string };
+    const line = firstContentLineAfter(text, lastLine);
+    if (csvError.code === 'CSV_QUOTE_NOT_CLOSED')
+      throw new DataError(
+        `${source}: line ${line}, column ${(csvError.column ?? 0) + 1}: a quoted field is never closed`,
+      );
+    throw new DataError(`${source}: line ${line}: ${csvError.message ?? String(error)}`, { cause: error });
   }
   return records;
+}
+
+/** 1-based number of the first non-blank line after line `after`. */
+function firstContentLineAfter(text: string, after: number): number {
+  const lines = text.split('\n');
+  for (let i = after; i < lines.length; i++) if (lines[i].trim() !== '') return i + 1;
+  return after + 1;
 }
