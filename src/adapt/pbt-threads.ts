@@ -4,8 +4,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { errorFromRecord, InvalidArgumentError } from '../core/errors.js';
+import { siblingEntry, startThread } from '../core/module-worker.js';
 import type { ModelSpec } from '../models/spec/types.js';
-import { siblingEntry, startThread } from '../run/thread-start.js';
 import type { TrainingData } from '../train/trainer.js';
 import type { PbtRoundInput, PbtRoundOutput } from './pbt-round.js';
 

@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { errorFromRecord, InvalidArgumentError, ParsimonyError, TrialPruned } from '../core/errors.js';
+import { siblingEntry, startThread } from '../core/module-worker.js';
 import type { ObjectiveResult } from '../core/study.js';
 import type { Trial } from '../core/trial.js';
 import {
@@ -20,7 +21,6 @@ import {
   type ToWorker,
   type WorkerData,
 } from './thread-protocol.js';
-import { siblingEntry, startThread } from './thread-start.js';
 
 export interface ThreadObjectiveOptions {
   /** Worker threads in the pool (default: one per core). */
@@ -197,7 +197,7 @@ function runOn(w: PoolWorker, trial: Trial): Promise<ObjectiveResult> {
   });
 }
 
-/** Starts a worker on the entry next to this file (see thread-start.ts for the TypeScript case). */
+/** Starts a worker on the entry next to this file (see core/module-worker.ts for the TypeScript case). */
 function startWorker(moduleUrl: string, data: WorkerData) {
   return startThread(siblingEntry(import.meta.url, 'thread-worker'), data, moduleUrl);
 }

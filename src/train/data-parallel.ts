@@ -14,7 +14,7 @@ import type { Worker } from 'node:worker_threads';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { errorFromRecord } from '../core/errors.js';
-import { startModuleWorker } from '../core/module-worker.js';
+import { siblingEntry, startThread } from '../core/module-worker.js';
 import type { BatchArrays } from './gradient-step.js';
 import type { RegularizationConfig } from './trainer.js';
 
@@ -193,7 +193,7 @@ export class GradientReplicas {
         crossEntropyWeight: settings.crossEntropyWeight,
         regularization: settings.regularization,
       };
-      const worker = startModuleWorker(import.meta.url, './data-parallel-worker', data);
+      const worker = startThread(siblingEntry(import.meta.url, 'data-parallel-worker'), data);
       workers.push(worker);
       ready.push(
         new Promise<void>((resolve, reject) => {
