@@ -19,13 +19,12 @@ import path from 'node:path';
 import { InvalidArgumentError, NoCompletedTrialError } from '../core/errors.js';
 import type { FrozenTrial, TrialState } from '../core/frozen-trial.js';
 import { FAIL_REASON_KEY } from '../core/study-view.js';
-import type { Trial } from '../core/trial.js';
 import { initBackend } from '../models/backends/index.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
 import { buildTfjsModel } from '../models/tfjs/build.js';
 import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
-import { threadObjective } from '../run/thread-objective.js';
+import { interruptibleThreadObjective, TrialInterrupted } from '../run/thread-objective.js';
 import { RandomSampler } from '../samplers/random.js';
 import { TPESampler } from '../samplers/tpe/tpe-sampler.js';
 import { keepTrialModels } from '../search/model-output.js';
@@ -107,13 +106,6 @@ export const AUTOML_FILES = {
 } as const;
 
 const STUDY_NAME = 'automl';
-
-class TrialInterrupted extends Error {
-  override name = 'TrialInterrupted';
-  constructor() {
-    super('interrupted');
-  }
-}
 
 function positiveInteger(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value > 0))
@@ -292,21 +284,12 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
   };
   const here = import.meta.url;
   const objectiveUrl = new URL(here.endsWith('.ts') ? './objective.ts' : './objective.js', here);
-  const pool = threadObjective(objectiveUrl, { threads, context });
-  const objective = async (trial: Trial) => {
-    try {
-      return await pool(trial);
-    } catch (error) {
-      if (options.signal?.aborted) throw new TrialInterrupted();
-      throw error;
-    }
-  };
-  const onAbort = () => {
-    study.stop();
-    void pool.close();
-  };
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  // On an abort the pool is closed under the running trials: they end as FAIL "interrupted".
+  const { objective, dispose } = interruptibleThreadObjective(
+    objectiveUrl,
+    { threads, context },
+    { study, signal: options.signal },
+  );
   let finished = 0;
   try {
     if (!options.signal?.aborted)
@@ -329,8 +312,7 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
         ],
       });
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    await pool.close();
+    await dispose();
   }
 
   const all = study.trials;

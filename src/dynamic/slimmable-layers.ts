@@ -7,11 +7,12 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { conv2dOutputShape, type Shape } from '../models/tfjs/custom-layers.js';
 
 type Tfc = typeof TfCore;
 type Tfl = typeof TfLayers;
 type Tensor = TfCore.Tensor;
-type Shape = (number | null)[];
+
 type Kwargs = Record<string, unknown>;
 type Initializer = ReturnType<Tfl['initializers']['zeros']>;
 interface Weight {
@@ -178,19 +179,7 @@ export function slimmableLayers(tfc: Tfc, tfl: Tfl): SlimmableLayers {
     }
 
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-      const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-      const { kernelSize, strides, padding, dilationRate, filters } = this.args;
-      const out = (size: number | null, k: number, s: number, d: number) => {
-        if (size === null) return null;
-        const extent = (k - 1) * d + 1;
-        return padding === 'same' ? Math.ceil(size / s) : Math.floor((size - extent) / s) + 1;
-      };
-      return [
-        n,
-        out(h, kernelSize[0], strides[0], dilationRate[0]),
-        out(w, kernelSize[1], strides[1], dilationRate[1]),
-        filters,
-      ];
+      return conv2dOutputShape(inputShape, this.args);
     }
 
     override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {

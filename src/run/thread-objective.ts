@@ -119,6 +119,49 @@ export function threadObjective(module: URL | string, options: ThreadObjectiveOp
   return objective;
 }
 
+/** Stored as the FAIL reason of trials stopped by an abort: "TrialInterrupted: interrupted". */
+export class TrialInterrupted extends Error {
+  override name = 'TrialInterrupted';
+  constructor() {
+    super('interrupted');
+  }
+}
+
+/**
+ * A thread pool objective that `signal` stops: on abort the study takes no more trials and the
+ * pool closes under the running ones, which end as FAIL `TrialInterrupted` (give that class to
+ * `optimize`'s `catch`). `dispose()` detaches from the signal and closes the pool.
+ */
+export function interruptibleThreadObjective(
+  module: URL | string,
+  options: ThreadObjectiveOptions,
+  stop: { study: { stop(): void }; signal?: AbortSignal },
+): { objective: (trial: Trial) => Promise<ObjectiveResult>; dispose(): Promise<void> } {
+  const pool = threadObjective(module, options);
+  const { study, signal } = stop;
+  const objective = async (trial: Trial) => {
+    try {
+      return await pool(trial);
+    } catch (error) {
+      if (signal?.aborted) throw new TrialInterrupted();
+      throw error;
+    }
+  };
+  const onAbort = () => {
+    study.stop();
+    void pool.close();
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    objective,
+    dispose: async () => {
+      signal?.removeEventListener('abort', onAbort);
+      await pool.close();
+    },
+  };
+}
+
 /** The thread running a trial ended before the trial did (the pool was closed). */
 export class ThreadStopped extends Error {
   override name = 'ThreadStopped';

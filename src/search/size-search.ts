@@ -11,10 +11,9 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { FrozenTrial, TrialState } from '../core/frozen-trial.js';
 import type { Sampler } from '../core/sampler.js';
 import { FAIL_REASON_KEY } from '../core/study-view.js';
-import type { Trial } from '../core/trial.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
-import { threadObjective } from '../run/thread-objective.js';
+import { interruptibleThreadObjective, TrialInterrupted } from '../run/thread-objective.js';
 import { createStudy } from '../study/create.js';
 import { LARGE_DATASET, SIZE_SEARCH_SPLIT, SIZE_SEARCH_TRIALS } from './defaults.js';
 import { MLP_ATTRS, type MlpSearchContext } from './mlp-objective.js';
@@ -174,14 +173,6 @@ async function buildSampler(name: SizeSearchSampler, seed: number): Promise<Samp
   throw new InvalidArgumentError(`sampler must be tpe or nsga2, got "${name}"`);
 }
 
-/** Stored as the FAIL reason of trials stopped by an abort: "TrialInterrupted: interrupted". */
-class TrialInterrupted extends Error {
-  override name = 'TrialInterrupted';
-  constructor() {
-    super('interrupted');
-  }
-}
-
 function timestamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
@@ -279,22 +270,12 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   // Under tsx the sources are .ts files; compiled, they are .js next to this one.
   const here = import.meta.url;
   const objectiveUrl = new URL(here.endsWith('.ts') ? './mlp-objective.ts' : './mlp-objective.js', here);
-  const pool = threadObjective(objectiveUrl, { threads, context });
   // On an abort the pool is closed under the running trials: they end as FAIL "interrupted".
-  const objective = async (trial: Trial) => {
-    try {
-      return await pool(trial);
-    } catch (error) {
-      if (options.signal?.aborted) throw new TrialInterrupted();
-      throw error;
-    }
-  };
-  const onAbort = () => {
-    study.stop();
-    void pool.close();
-  };
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  const { objective, dispose } = interruptibleThreadObjective(
+    objectiveUrl,
+    { threads, context },
+    { study, signal: options.signal },
+  );
   const started = performance.now();
   let finished = 0;
   try {
@@ -319,8 +300,7 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
         ],
       });
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    await pool.close();
+    await dispose();
   }
   const all = study.trials;
   const counts: Record<TrialState, number> = { COMPLETE: 0, PRUNED: 0, FAIL: 0, RUNNING: 0, WAITING: 0 };

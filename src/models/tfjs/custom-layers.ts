@@ -10,14 +10,37 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
-import { poolOutput } from '../spec/layers/kind.js';
+import { poolOutput, windowOutput } from '../spec/layers/kind.js';
 
 type Tfc = typeof TfCore;
 type Tfl = typeof TfLayers;
 type Tensor = TfCore.Tensor;
-type Shape = (number | null)[];
+export type Shape = (number | null)[];
 type Kwargs = Record<string, unknown>;
 type Initializer = ReturnType<Tfl['initializers']['zeros']>;
+
+/** Input shape of a single-input layer, whether tfjs passes it alone or in a list. */
+export function firstShape(shape: Shape | Shape[]): Shape {
+  return (Array.isArray(shape[0]) ? shape[0] : shape) as Shape;
+}
+
+/** Output shape [n, h, w, filters] of a 2-D convolution over an NHWC input (TensorFlow's rule). */
+export function conv2dOutputShape(
+  inputShape: Shape | Shape[],
+  conv: {
+    kernelSize: readonly number[];
+    strides: readonly number[];
+    dilationRate: readonly number[];
+    padding: string;
+    filters: number;
+  },
+): Shape {
+  const [n, h, w] = firstShape(inputShape);
+  const { kernelSize, strides, padding, dilationRate, filters } = conv;
+  const out = (size: number | null, axis: 0 | 1) =>
+    size === null ? null : windowOutput(size, kernelSize[axis], strides[axis], dilationRate[axis], padding);
+  return [n, out(h, 0), out(w, 1), filters];
+}
 
 export interface GroupedConv2dArgs {
   name?: string;
@@ -142,19 +165,7 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
     }
 
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-      const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-      const { kernelSize, strides, padding, dilationRate, filters } = this.args;
-      const out = (size: number | null, k: number, s: number, d: number) => {
-        if (size === null) return null;
-        const extent = (k - 1) * d + 1;
-        return padding === 'same' ? Math.ceil(size / s) : Math.floor((size - extent) / s) + 1;
-      };
-      return [
-        n,
-        out(h, kernelSize[0], strides[0], dilationRate[0]),
-        out(w, kernelSize[1], strides[1], dilationRate[1]),
-        filters,
-      ];
+      return conv2dOutputShape(inputShape, this.args);
     }
 
     override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
