@@ -142,6 +142,12 @@ describe('loadCsv', () => {
       '"z" is not a number',
     );
     assertDataError(() => parseCsv('x,y\n1,"open\n', {}, 'q.csv'), 'line 2', 'never closed');
+    // A record is named by the line it starts on, also when a quoted field spans several lines.
+    assertDataError(
+      () => parseCsv('x,y\n1,0\n"2\n3",0\n', { header: true }, 'm.csv'),
+      'line 3',
+      'is not a number',
+    );
     const tsv = loadCsv(file('tabs.tsv', 'a\tb\ty\n1\t2\tn\n3\t4\tp\n'));
     assert.deepEqual([...tsv.data], [1, 2, 3, 4]);
     const semi = parseCsv('a;b\n1.5;x\n', { delimiter: ';', header: true });

@@ -123,6 +123,26 @@ describe('layers tfjs-layers lacks (Parsimony custom layers)', () => {
     }
   });
 
+  it('a dilated grouped conv2d with valid padding has the output shape the analysis gives', async () => {
+    const spec = sequential([11, 9, 4], { name: 'grouped-dilated' })
+      .add('conv2d', { filters: 4, kernelSize: 3, groups: 2, dilation: 2, padding: 'valid', name: 'g' })
+      .add('flatten')
+      .build();
+    const model = await buildTfjsModel(spec, { seed: 1 });
+    try {
+      // (11 - 5) + 1 = 7 rows, (9 - 5) + 1 = 5 columns: the dilated kernel spans 5.
+      assert.deepEqual(model.outputs[0].shape, [
+        null,
+        analyzeModel(spec)
+          .layers.at(-1)
+          ?.outputShape.reduce((a, b) => a * b, 1),
+      ]);
+      assert.deepEqual(model.outputs[0].shape, [null, 7 * 5 * 4]);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('multi-head attention matches a reference computed head by head', async () => {
     const [steps, features, heads, keyDim, valueDim] = [3, 4, 2, 3, 2];
     const spec = sequential([steps, features], { name: 'attention' })
