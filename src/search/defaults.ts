@@ -11,3 +11,9 @@ export const LARGE_DATASET = 20_000;
 
 /** Shares of the data the size search holds out (a dataset with its own test part keeps it). */
 export const SIZE_SEARCH_SPLIT = { validation: 0.2, test: 0.2 } as const;
+
+/**
+ * Samplers of the size search: those of the registry that handle two objectives and define-by-run
+ * spaces (cmaes and gp model continuous spaces, grid needs a declared space, qmc ignores the results).
+ */
+export const SIZE_SEARCH_SAMPLERS = ['tpe', 'nsga2', 'random', 'aging-evolution', 'reinforce'] as const;

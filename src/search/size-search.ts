@@ -15,12 +15,12 @@ import { analyzeModel } from '../models/complexity/analyze.js';
 import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halving.js';
 import { interruptibleThreadObjective, TrialInterrupted } from '../run/thread-objective.js';
 import { createStudy } from '../study/create.js';
-import { LARGE_DATASET, SIZE_SEARCH_SPLIT, SIZE_SEARCH_TRIALS } from './defaults.js';
+import { LARGE_DATASET, SIZE_SEARCH_SAMPLERS, SIZE_SEARCH_SPLIT, SIZE_SEARCH_TRIALS } from './defaults.js';
 import { MLP_ATTRS, type MlpSearchContext } from './mlp-objective.js';
 import { mlpSpec, smallestMlp } from './mlp-space.js';
 import { keepTrialModels } from './model-output.js';
 
-export type SizeSearchSampler = 'tpe' | 'nsga2';
+export type SizeSearchSampler = (typeof SIZE_SEARCH_SAMPLERS)[number];
 
 export interface SizeSearchOptions {
   /** A dataset name as `parsimony datasets` lists it (default 'digits'). */
@@ -170,7 +170,11 @@ async function buildSampler(name: SizeSearchSampler, seed: number): Promise<Samp
     const { NSGAIISampler } = await import('../samplers/nsga2/nsga2-sampler.js');
     return new NSGAIISampler({ seed, populationSize: 10 });
   }
-  throw new InvalidArgumentError(`sampler must be tpe or nsga2, got "${name}"`);
+  if ((SIZE_SEARCH_SAMPLERS as readonly string[]).includes(name)) {
+    const { createSampler } = await import('../run/registry.js');
+    return createSampler({ name, options: { seed } });
+  }
+  throw new InvalidArgumentError(`sampler must be one of ${SIZE_SEARCH_SAMPLERS.join(', ')}; got "${name}"`);
 }
 
 function timestamp(date: Date): string {
@@ -181,6 +185,10 @@ export async function runSizeSearch(options: SizeSearchOptions = {}): Promise<Si
   const dataset = options.dataset ?? DEFAULTS.dataset;
   const seed = options.seed ?? DEFAULTS.seed;
   const samplerName = options.sampler ?? DEFAULTS.sampler;
+  if (!(SIZE_SEARCH_SAMPLERS as readonly string[]).includes(samplerName))
+    throw new InvalidArgumentError(
+      `sampler must be one of ${SIZE_SEARCH_SAMPLERS.join(', ')}; got "${samplerName}"`,
+    );
   const threads = options.threads ?? Math.max(1, availableParallelism());
   positiveInteger('trials', options.trials);
   positiveInteger('threads', threads);

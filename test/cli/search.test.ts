@@ -92,6 +92,33 @@ describe('parsimony search output', () => {
   });
 });
 
+describe('parsimony search --sampler', () => {
+  for (const sampler of ['reinforce', 'aging-evolution', 'random'])
+    it(`runs the size search with the ${sampler} sampler`, async () => {
+      const out = join(dir, `sampler-${sampler}.db`);
+      const r = await runCliCaptured([
+        'search',
+        ...['--sampler', sampler, '--trials', '3', '--threads', '1', '--epochs', '1'],
+        ...['--out', out, '--json', '--quiet'],
+      ]);
+      assert.equal(r.code, 0, r.err);
+      const result = JSON.parse(r.out);
+      assert.equal(result.sampler, sampler);
+      assert.equal(result.counts.COMPLETE + result.counts.PRUNED, 3, r.out);
+    });
+
+  it('names the samplers it accepts when given another', async () => {
+    const out = join(dir, 'sampler-cmaes.db');
+    const r = await runCliCaptured(['search', '--sampler', 'cmaes', '--out', out, '--quiet']);
+    assert.equal(r.code, 2, r.err);
+    assert.match(
+      r.err,
+      /^error: --sampler must be one of tpe, nsga2, random, aging-evolution, reinforce; got "cmaes"\n$/,
+    );
+    assert.equal(existsSync(out), false, 'nothing written');
+  });
+});
+
 describe('parsimony search that cannot complete a trial', () => {
   it('refuses, before training, a budget below the smallest network of the space', async () => {
     const out = join(dir, 'budget.db');

@@ -132,7 +132,10 @@ describe('parsimony search', () => {
     assert.equal(unknown.err.trim().split('\n').length, 1);
     const sampler = await cli(['search', '--sampler', 'grid']);
     assert.notEqual(sampler.code, 0);
-    assert.match(sampler.err, /--sampler must be tpe or nsga2/);
+    assert.match(
+      sampler.err,
+      /--sampler must be one of tpe, nsga2, random, aging-evolution, reinforce; got "grid"/,
+    );
     const trials = await cli(['search', '--trials', '0']);
     assert.notEqual(trials.code, 0);
     assert.match(trials.err, /--trials must be an integer >= 1/);

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { type Command, CommanderError } from 'commander';
 import { InvalidArgumentError, NoCompletedTrialError, UsageError } from '../../core/errors.js';
-import { SIZE_SEARCH_TRIALS } from '../../search/defaults.js';
+import { SIZE_SEARCH_SAMPLERS, SIZE_SEARCH_TRIALS } from '../../search/defaults.js';
 import type { SizeSearchProgress, SizeSearchResult, SizeSearchRow } from '../../search/size-search.js';
 import { parseIntegerOption, parsePositiveNumberOption } from '../options.js';
 import { type CommandIO, formatInteger, formatTable, processIO } from '../output.js';
@@ -46,7 +46,11 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
       `trials to run (default ${SIZE_SEARCH_TRIALS.small}; ${SIZE_SEARCH_TRIALS.large} for datasets over 20,000 samples)`,
       parseIntegerOption('--trials', 1),
     )
-    .option('--sampler <name>', 'tpe (multi-objective TPE) or nsga2', 'tpe')
+    .option(
+      '--sampler <name>',
+      'tpe (multi-objective TPE), nsga2, random, aging-evolution (regularized evolution) or reinforce (policy-gradient controller)',
+      'tpe',
+    )
     .option(
       '--threads <n>',
       'trials at once, one per worker thread (default: one per core)',
@@ -89,8 +93,10 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress output')
     .action(async (options: SearchCommandOptions) => {
-      if (options.sampler !== 'tpe' && options.sampler !== 'nsga2')
-        throw new UsageError(`--sampler must be tpe or nsga2, got "${options.sampler}"`);
+      if (!(SIZE_SEARCH_SAMPLERS as readonly string[]).includes(options.sampler))
+        throw new UsageError(
+          `--sampler must be one of ${SIZE_SEARCH_SAMPLERS.join(', ')}; got "${options.sampler}"`,
+        );
       if (!options.teacher)
         for (const [flag, given] of [
           ['--temperature', options.temperature !== undefined],
@@ -124,7 +130,7 @@ export function registerSearchCommand(program: Command, io: CommandIO): void {
           dataset: options.dataset,
           seed: options.seed,
           trials: options.trials,
-          sampler: options.sampler as 'tpe' | 'nsga2',
+          sampler: options.sampler as (typeof SIZE_SEARCH_SAMPLERS)[number],
           threads: options.threads,
           maxEpochs: options.epochs,
           maxParams: options.maxParams,
