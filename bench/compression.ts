@@ -34,7 +34,7 @@ const args = new BenchArgs(
     'score',
     'dense-cache',
   ],
-  ['skip-torch', 'anchor-parallel'],
+  ['skip-torch', 'anchor-parallel', 'restart-optimizer'],
 );
 const networks = args.string('networks', 'lenet-300-100,lenet-5').split(',');
 const sections = args.string('sections', 'unstructured').split(',');
@@ -48,6 +48,8 @@ const finetunePerStep = args.count('finetune-epochs', 2);
 const schedule = args.string('schedule', 'polynomial');
 if (schedule !== 'polynomial' && schedule !== 'agp')
   throw new Error(`--schedule: polynomial or agp, got ${schedule}`);
+/** A fresh Adam at each pruning event, as the anchor's loop (one fine-tuning run per step) has. */
+const restartOptimizer = args.flag('restart-optimizer');
 const score = args.string('score', 'magnitude');
 if (!(PRUNE_SCORES as readonly string[]).includes(score))
   throw new Error(`--score: ${PRUNE_SCORES.join(' or ')}, got ${score}`);
@@ -149,6 +151,7 @@ async function unstructured(
             pruneSteps,
             frequency: 100,
             finetuneEpochs: pruneSteps * finetunePerStep,
+            restartOptimizer,
           },
         },
       ],
@@ -162,7 +165,7 @@ async function unstructured(
   await anchor;
   const torchDense = rows.find((r) => r.torch)?.torch?.dense_test_accuracy;
   console.log(
-    `\n## ${network}: unstructured pruning, global magnitude (Parsimony ranks by ${score === 'lamp' ? 'LAMP score' : '|w|'}); PyTorch: AGP ${pruneSteps} steps x ${finetunePerStep} fine-tuning epochs; Parsimony: ${schedule === 'agp' ? `AGP ${pruneSteps} steps` : 'PolynomialDecay every 100 steps to 3/4 of'} the same ${pruneSteps * finetunePerStep} epochs\n`,
+    `\n## ${network}: unstructured pruning, global magnitude (Parsimony ranks by ${score === 'lamp' ? 'LAMP score' : '|w|'}); PyTorch: AGP ${pruneSteps} steps x ${finetunePerStep} fine-tuning epochs; Parsimony: ${schedule === 'agp' ? `AGP ${pruneSteps} steps` : 'PolynomialDecay every 100 steps to 3/4 of'} the same ${pruneSteps * finetunePerStep} epochs, ${restartOptimizer ? 'a fresh Adam at each pruning event (as PyTorch)' : 'one Adam throughout (PyTorch: a fresh one at each step)'}\n`,
   );
   console.log(
     `Dense (${epochs} epochs): Parsimony ${pct(denseAccuracy)} in ${denseSeconds.toFixed(1)} s; PyTorch ${pct(torchDense)}${

@@ -74,6 +74,10 @@ export function composeHooks(first: TrainingHooks | undefined, then: TrainingHoo
             then.afterStep?.(v, s);
           }
         : (first.afterStep ?? then.afterStep),
+    restartOptimizer:
+      first.restartOptimizer && then.restartOptimizer
+        ? (s) => Boolean(first.restartOptimizer?.(s)) || Boolean(then.restartOptimizer?.(s))
+        : (first.restartOptimizer ?? then.restartOptimizer),
   };
 }
 

@@ -98,6 +98,11 @@ export interface TrainingHooks {
   ) => TfCore.NamedTensorMap;
   /** After each optimizer step (re-applying masks so pruned weights stay exactly zero). */
   afterStep?: (variables: readonly TfCore.Variable[], step: number) => void;
+  /**
+   * Before each step: true to replace the optimizer by a fresh one there (moments and step count
+   * from zero), as a run restarted after a pruning event would have.
+   */
+  restartOptimizer?: (step: number) => boolean;
 }
 
 export interface TrainOptions {
@@ -281,7 +286,8 @@ export async function trainModel(
   const crossEntropyWeight = hooks.crossEntropyWeight ?? 1;
   const smoothing = options.labelSmoothing ?? 0;
   const baseLr = options.optimizer?.learningRate ?? 1e-3;
-  const optimizer = createOptimizer(tf, options.optimizer ?? { type: 'adam', learningRate: baseLr });
+  const optimizerConfig = options.optimizer ?? { type: 'adam' as const, learningRate: baseLr };
+  let optimizer = createOptimizer(tf, optimizerConfig);
   const plateau = options.schedule?.type === 'reduceOnPlateau' ? new PlateauReducer(options.schedule) : null;
   const variables = model.trainableWeights.map((w) => w.read() as TfCore.Variable);
   if (options.optimizerState) {
@@ -363,6 +369,10 @@ export async function trainModel(
         if (mixed) for (let i = 0; i < count; i++) partnerY[i] = batchY[mixed.partner[i]];
         const mix = mixed ? { partners: partnerY, lambda: mixed.lambda } : undefined;
         const at = { step, stepsPerEpoch };
+        if (hooks.restartOptimizer?.(step)) {
+          optimizer.dispose();
+          optimizer = createOptimizer(tf, optimizerConfig);
+        }
         optimizer.learningRate =
           scheduledLearningRate(baseLr, options.schedule ?? { type: 'constant' }, at) *
           warmupFactor(options.warmup, at) *

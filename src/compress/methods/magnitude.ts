@@ -20,6 +20,7 @@ import {
   readChoice,
   readLayerMap,
   readLearningRate,
+  readBoolean,
   readNumber,
   readOptionalNumber,
   readStringList,
@@ -73,9 +74,16 @@ export interface MagnitudeOptions {
   endStep?: number;
   power: number;
   frequency: number;
+  /**
+   * In-training schedules: a fresh optimizer (moments and step count from zero) at each pruning
+   * event, as when every event starts its own fine-tuning run. Iterative rounds are separate runs
+   * and always start fresh.
+   */
+  restartOptimizer: boolean;
 }
 
 export const DEFAULT_LAST_LAYER_MIN_KEPT = 0.2;
+export const DEFAULT_RESTART_OPTIMIZER = false;
 
 const FIELDS = [
   'sparsity',
@@ -93,6 +101,7 @@ const FIELDS = [
   'endStep',
   'power',
   'frequency',
+  'restartOptimizer',
 ] as const;
 
 /** Layers this method can prune, in spec order. */
@@ -145,6 +154,7 @@ function validate(scope: 'layer' | 'global') {
       endStep: readOptionalNumber(raw, 'endStep', step, { min: 1, integer: true }),
       power: readNumber(raw, 'power', step, { min: 0, minExclusive: true }, 3),
       frequency: readNumber(raw, 'frequency', step, { min: 1, integer: true }, 100),
+      restartOptimizer: readBoolean(raw, 'restartOptimizer', step, DEFAULT_RESTART_OPTIMIZER),
     };
     if (options.initialSparsity > Math.max(sparsity, ...Object.values(layers)))
       throw new RecipeError(
@@ -268,7 +278,9 @@ async function schedulingHooks(
     }
   };
   let uploaded = false;
+  const eventSteps = new Set(events.map((e) => e.step));
   const hooks: TrainingHooks = {
+    ...(o.restartOptimizer ? { restartOptimizer: (step: number) => eventSteps.has(step) } : {}),
     afterStep: (variables, step) => {
       if (!uploaded) {
         upload(variables);
@@ -392,6 +404,7 @@ async function apply(input: StepInput, o: MagnitudeOptions, context: StepContext
       ...(Object.keys(o.layers).length > 0 ? { layerSparsity: o.layers } : {}),
       skip: o.skip,
       finetuneEpochs: o.finetuneEpochs,
+      ...(o.restartOptimizer && o.schedule !== 'iterative' ? { restartOptimizer: true } : {}),
       pruningEvents: prunedEvents.map((e) => ({ step: e.step, sparsity: Number(e.sparsity.toFixed(4)) })),
     },
   };
