@@ -40,12 +40,14 @@ describe('parsimony compress', () => {
     const r = await runCliCaptured([
       ...['compress', specFile, '--dataset', 'digits', '--method', 'global', '--sparsity', '0.8'],
       ...['--epochs', '3', '--finetune-epochs', '1', '--seed', '1', '--out', out, '--json'],
+      '--restart-optimizer',
     ]);
     assert.equal(r.code, 0, r.err);
     const json = JSON.parse(r.out);
     for (const part of [json.base, json.result, ...json.steps])
       for (const field of ROW_FIELDS) assert.ok(field in part, `field ${field} in ${JSON.stringify(part)}`);
     assert.equal(json.steps.length, 1);
+    assert.equal(json.steps[0].details.restartOptimizer, true, '--restart-optimizer reaches the step');
     assert.ok(
       Array.isArray(json.layers) &&
         json.layers.every((l: { name: string; kept: number }) => l.name && l.kept > 0),
@@ -95,6 +97,11 @@ describe('parsimony compress', () => {
       'no training thread',
       ['--sparsity', '0.5', '--train-threads', '0'],
       /--train-threads must be an integer >= 1, got "0"/,
+    ],
+    [
+      '--restart-optimizer with structured pruning',
+      ['--method', 'structured', '--keep', '0.5', '--restart-optimizer'],
+      /--restart-optimizer is for --method magnitude or global, not structured/,
     ],
     ['a sparsity outside [0, 1)', ['--sparsity', '1.5'], /--sparsity must be in \[0, 1\), got "1\.5"/],
     ['a layer that does not exist', ['--sparsity', '0.5', '--skip', 'dense_9'], /"dense_9"/],

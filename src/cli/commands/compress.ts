@@ -38,6 +38,7 @@ export interface CompressCommandOptions {
   skip?: string;
   lastLayerMinKept?: number;
   score?: string;
+  restartOptimizer?: boolean;
   sensitivity?: boolean;
   maxDrop: number;
   epochs: number;
@@ -152,6 +153,10 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
     .option(
       '--score <name>',
       'global: rank weights across layers by magnitude (default) or lamp (layer-adaptive, Lee et al. 2021)',
+    )
+    .option(
+      '--restart-optimizer',
+      'magnitude/global: a fresh optimizer at each pruning event (default: one optimizer throughout)',
     )
     .option(
       '--sensitivity',
@@ -384,6 +389,15 @@ export async function runCompress(
   if (options.score !== undefined) {
     if (options.method !== 'global') throw new UsageError('--score applies to --method global only');
     stepOptions.score = options.score;
+  }
+  if (options.restartOptimizer) {
+    if (options.method !== 'magnitude' && options.method !== 'global')
+      throw new UsageError(`--restart-optimizer is for --method magnitude or global, not ${options.method}`);
+    if (options.search)
+      throw new UsageError(
+        '--restart-optimizer does not apply to --search (its trials fine-tune on their own)',
+      );
+    stepOptions.restartOptimizer = true;
   }
   if (options.teacher !== undefined && options.method !== 'distill')
     throw new UsageError(`--teacher is for --method distill, not ${options.method}`);
