@@ -24,6 +24,7 @@ import { saveTrialModel } from '../search/model-output.js';
 import { tabularSpace } from '../search/tabular-space.js';
 import { evaluate, trainingData, trainModel } from '../train/trainer.js';
 import { type AutomlData, type AutomlSource, loadAutomlData } from './data.js';
+import { searchSubset } from './final.js';
 import {
   imageSpaceOptions,
   suggestImageTraining,
@@ -41,6 +42,8 @@ export interface AutomlContext {
   maxParams?: number;
   maxMacs?: number;
   maxEpochs: number;
+  /** Training samples of each trial (the first ones of the shuffled training split). */
+  searchSamples?: number;
   patience: number;
   /** Wall-clock end of the run (ms since the epoch): training stops there. */
   deadline: number;
@@ -53,6 +56,7 @@ export const AUTOML_ATTRS = {
   testAccuracy: 'testAccuracy',
   epochs: 'epochs',
   seconds: 'trainSeconds',
+  trainSamples: 'trainSamples',
   features: 'features',
   validationLoss: 'validationLoss',
   model: 'modelDir',
@@ -109,9 +113,11 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
   const secondsLeft = (context.deadline - Date.now()) / 1000;
   if (secondsLeft <= 0) throw new TrialPruned('the time budget is spent');
   const { steps, parts } = prepare(data, choices, context.seed);
-  const [train, validation, test] = parts;
+  const [prepared, validation, test] = parts;
+  const train = searchSubset(prepared, context.searchSamples);
   const shape = data.kind === 'image' ? data.inputShape : [train.numFeatures];
   trial.setUserAttr(AUTOML_ATTRS.features, train.numFeatures);
+  trial.setUserAttr(AUTOML_ATTRS.trainSamples, train.numSamples);
   const params = analyzeModel(spec).params;
   const seed = context.seed * 100_003 + trial.number;
   const model = await buildTfjsModel(spec, { seed });

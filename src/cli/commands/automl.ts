@@ -22,8 +22,17 @@ interface AutomlCommandOptions {
   imageShape?: string;
   threads?: number;
   epochs?: number;
+  finalShare?: number;
+  searchSamples?: number;
   json?: boolean;
   quiet?: boolean;
+}
+
+function parseShare(value: string): number {
+  const share = Number(value);
+  if (value.trim() === '' || !(share >= 0 && share < 1))
+    throw new UsageError(`--final-share must be a number in [0, 1), got "${value}"`);
+  return share;
 }
 
 const SIGNAL_EXIT_CODES: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -68,6 +77,16 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
       'most epochs per trial (default 60 for tables, 20 for images)',
       parseIntegerOption('--epochs', 1),
     )
+    .option(
+      '--final-share <x>',
+      'share of the budget kept for training the best configuration on the whole training split (default 0.4 for images, 0 for tables)',
+      parseShare,
+    )
+    .option(
+      '--search-samples <n>',
+      'training samples each search trial sees (default all; a fifth, at least 10000, of image training splits above 20000)',
+      parseIntegerOption('--search-samples', 1),
+    )
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress output')
     .action(async (data: string, options: AutomlCommandOptions) => {
@@ -108,6 +127,8 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
           out: options.out,
           threads: options.threads,
           maxEpochs: options.epochs,
+          finalShare: options.finalShare,
+          searchSamples: options.searchSamples,
           onProgress: progress ? (event) => progress.update(event) : undefined,
           signal: controller.signal,
         });
@@ -189,7 +210,12 @@ export function formatAutomlResult(r: AutomlResult): string {
       { header: 'model', value: (x) => x.model },
     ]),
     '',
-    `best: trial ${r.best.trial} (${percent(r.best.validationAccuracy)} validation, ${percent(r.best.testAccuracy)} test, ${formatInteger(r.best.params)} parameters), copied to ${path.join(r.out, 'best')}`,
+    ...(r.final
+      ? [
+          `final training: trial ${r.final.trial}'s configuration on ${formatInteger(r.final.trainSamples)} samples, ${r.final.epochs}/${r.final.plannedEpochs} epochs (cosine), ${r.final.threads} thread(s): ${percent(r.final.validationAccuracy)} validation, ${percent(r.final.testAccuracy)} test as stored`,
+        ]
+      : []),
+    `best: trial ${r.best.trial}${r.best.model === r.final?.model ? ' retrained' : ''} (${percent(r.best.validationAccuracy)} validation, ${percent(r.best.testAccuracy)} test, ${formatInteger(r.best.params)} parameters), copied to ${path.join(r.out, 'best')}`,
     `report: ${path.join(r.out, 'report.json')}; predict with \`parsimony predict ${path.join(r.out, 'best')} data.csv\``,
   ];
   return lines.join('\n');
