@@ -17,7 +17,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AutomlResult, runAutoml } from '../src/automl/automl.js';
 import { predictCsv, savedModelAccuracy } from '../src/automl/predict.js';
@@ -56,6 +56,7 @@ async function fashion(): Promise<void> {
   const maxMacs = args.count('fashion-max-macs', 2_000_000);
   log(`fashion: automl fashion-mnist, budget ${budget} s, max-params 100000, max-macs ${maxMacs}`);
   const out = path.join(scratch, 'fashion');
+  const loadBefore = loadavg();
   const result = await runAutoml({
     data: 'fashion-mnist',
     budgetSeconds: budget,
@@ -74,17 +75,36 @@ async function fashion(): Promise<void> {
   const bundle = await loadDataset('fashion-mnist');
   const test = splitBundle(bundle, { seed }).test;
   const stored = await savedModelAccuracy(path.join(out, 'best'), test);
-  report.fashion = { budget, maxMacs, result, storedTestAccuracy: stored };
+  const loadAfter = loadavg();
+  const load = `load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after`;
+  report.fashion = { budget, maxMacs, result, storedTestAccuracy: stored, loadBefore, loadAfter };
+  const final = result.final;
   markdown.push(
     '## Fashion-MNIST (at most 100,000 parameters)',
     '',
+    `Elapsed ${result.elapsedSeconds} s of ${budget} s; search ${result.searchSeconds} s on ${result.searchSamples} training samples per trial; ${load}.`,
+    '',
     markdownTable(
-      ['budget', 'trials', 'best trial', 'params', 'val acc', 'test acc (stored model)', 'target'],
+      [
+        'budget',
+        'trials',
+        'best',
+        'final training',
+        'params',
+        'val acc',
+        'test acc (stored model)',
+        'target',
+      ],
       [
         [
           `${budget} s`,
           `${result.counts.COMPLETE} complete, ${result.counts.PRUNED} pruned`,
-          String(result.best.trial),
+          result.best.model === final?.model
+            ? `trial ${result.best.trial} retrained`
+            : `trial ${result.best.trial}`,
+          final
+            ? `${final.epochs}/${final.plannedEpochs} epochs on ${final.trainSamples}, ${final.threads} thread(s), ${final.seconds} s, test ${pct(final.testAccuracy)}`
+            : 'none',
           String(result.best.params),
           pct(result.best.validationAccuracy),
           pct(stored),
@@ -95,7 +115,7 @@ async function fashion(): Promise<void> {
     '',
   );
   log(
-    `fashion: best trial ${result.best.trial}, ${result.best.params} params, test ${pct(stored)} (stored model)`,
+    `fashion: best trial ${result.best.trial} (${result.best.model}), ${result.best.params} params, test ${pct(stored)} (stored model); ${load}`,
   );
 }
 
@@ -239,6 +259,8 @@ async function hypervolumes(): Promise<void> {
         out: path.join(scratch, `hv-${data}-${sampler}`),
         threads,
         sampler,
+        // The fronts compared are the search's trials: the whole budget goes to the search.
+        finalShare: 0,
       });
     }
     const hv = {
@@ -257,7 +279,11 @@ async function hypervolumes(): Promise<void> {
         hv[sampler].toFixed(4),
       ]);
     }
-    log(`hypervolume: ${data}: tpe ${hv.tpe.toFixed(4)}, random ${hv.random.toFixed(4)}`);
+    log(
+      `hypervolume: ${data}: tpe ${hv.tpe.toFixed(4)}, random ${hv.random.toFixed(4)}; load average ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
   }
   report.hypervolume = raw;
   markdown.push(

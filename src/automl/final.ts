@@ -86,28 +86,43 @@ function part(data: TrainingData, count: number): TrainingData {
   return { ...data, x: data.x.subarray(0, count * size), labels: data.labels.subarray(0, count) };
 }
 
-/** Seconds of one training epoch over `samples` with `threads`, from the second of two short epochs. */
+/**
+ * Seconds of one training epoch with `threads`, from the median time of a step over the six
+ * batches after two warm-up steps; Infinity when `withinSeconds` ends before that.
+ */
 async function timeEpoch(
   spec: ModelSpec,
   train: TrainingData,
-  options: { batchSize: number; threads: number; seed: number; augmentation: AugmentationConfig | null },
+  options: {
+    batchSize: number;
+    threads: number;
+    seed: number;
+    augmentation: AugmentationConfig | null;
+    withinSeconds: number;
+  },
 ): Promise<number> {
   const n = train.labels.length;
-  const probe = Math.min(n, Math.max(options.batchSize * 8, 1024));
+  const probe = Math.min(n, options.batchSize * 8);
   const model = await buildTfjsModel(spec, { seed: options.seed });
+  const stamps: number[] = [];
   try {
-    const r = await trainModel(model, part(train, probe), {
-      epochs: 2,
+    await trainModel(model, part(train, probe), {
+      epochs: 1,
       batchSize: options.batchSize,
       optimizer: { type: 'adam', learningRate: 1e-3 },
       seed: options.seed,
       threads: options.threads,
+      timeBudgetSeconds: Math.max(0.001, options.withinSeconds),
+      onStep: () => stamps.push(performance.now()),
       ...(options.augmentation ? { augmentation: options.augmentation } : {}),
     });
-    return r.history[r.history.length - 1].seconds * (n / probe);
   } finally {
     model.dispose();
   }
+  const steps = stamps.slice(2).map((t, i) => t - stamps[i + 1]);
+  if (steps.length < 3) return Number.POSITIVE_INFINITY;
+  steps.sort((a, b) => a - b);
+  return (steps[Math.floor(steps.length / 2)] / 1000) * Math.ceil(n / options.batchSize);
 }
 
 /**
@@ -128,16 +143,25 @@ export async function trainFinalModel(input: FinalTrainingInput): Promise<Automl
   const augmentation = input.data.kind === 'image' ? finalAugmentation(shape) : null;
   const seed = input.seed * 100_003 + 99_991;
 
-  // Time one epoch with one thread and with all of them; train with the faster.
+  // Time one epoch with one thread and with all of them (in at most an eighth of the time left
+  // each); train with the faster.
+  const withinSeconds = (input.deadline - Date.now()) / 8000;
   let threads = 1;
-  let epochSeconds = await timeEpoch(spec, train, { ...input, threads: 1, seed, augmentation });
-  if (input.threads > 1) {
-    const parallel = await timeEpoch(spec, train, { ...input, seed, augmentation });
+  let epochSeconds = await timeEpoch(spec, train, {
+    ...input,
+    threads: 1,
+    seed,
+    augmentation,
+    withinSeconds,
+  });
+  if (input.threads > 1 && Number.isFinite(epochSeconds)) {
+    const parallel = await timeEpoch(spec, train, { ...input, seed, augmentation, withinSeconds });
     if (parallel < epochSeconds) {
       threads = input.threads;
       epochSeconds = parallel;
     }
   }
+  if (!Number.isFinite(epochSeconds)) return null;
   const model = await buildTfjsModel(spec, { seed });
   try {
     const t0 = performance.now();
