@@ -33,7 +33,7 @@ import { trainingData, trainModel } from '../train/trainer.js';
 import { type AutomlData, type AutomlSource, type ImageShape, loadAutomlData, parseSource } from './data.js';
 import { type AutomlFinal, trainFinalModel } from './final.js';
 import { AUTOML_ATTRS, type AutomlContext } from './objective.js';
-import { smallestImageNetwork, smallestTableNetwork } from './space.js';
+import { imagePortfolio, smallestImageNetwork, smallestTableNetwork } from './space.js';
 
 export interface AutomlOptions {
   /** A CSV file (`data.csv` or `csv:data.csv`) or a built-in dataset name (`digits`, `fashion-mnist`). */
@@ -67,6 +67,11 @@ export interface AutomlOptions {
    * training splits above 20,000 samples.
    */
   searchSamples?: number;
+  /**
+   * Try the known-good small CNNs of `IMAGE_PORTFOLIO` that keep to the budget first (default true
+   * with TPE on images; never with random search, the baseline).
+   */
+  portfolio?: boolean;
   onProgress?: (event: AutomlProgress) => void;
   signal?: AbortSignal;
 }
@@ -306,6 +311,9 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
             `--out ${out}: holds a run with ${key.slice('automl:'.length)} ${JSON.stringify(stored[key])}, not ${JSON.stringify(value)}; choose another --out to start a new run`,
           );
     } else for (const [key, value] of Object.entries(identity)) await study.setUserAttr(key, value);
+    if (data.kind === 'image' && options.sampler !== 'random' && options.portfolio !== false)
+      for (const params of imagePortfolio(data.inputShape, classes, options))
+        await study.enqueueTrial(params, { skipIfExists: true });
   } catch (error) {
     if (state === 'new') await rm(out, { recursive: true, force: true });
     throw error;

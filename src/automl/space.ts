@@ -155,3 +155,80 @@ export function smallestImageNetwork(
       }
   return best;
 }
+
+/** A plain conv-norm-ReLU stage of one 3x3 block, as image-space parameters. */
+function plainStage(i: number, filters: number, stride: 1 | 2): Record<string, string | number | boolean> {
+  return {
+    [`s${i}_block`]: 'plain',
+    [`s${i}_blocks`]: 1,
+    [`s${i}_filters`]: filters,
+    [`s${i}_kernel`]: 3,
+    [`s${i}_stride`]: stride,
+    [`s${i}_skip`]: false,
+  };
+}
+
+const PORTFOLIO_TRAINING = {
+  scaler: 'standard',
+  lr: 0.002,
+  batchSize: 64,
+  activation: 'relu',
+  norm: 'batch',
+} as const;
+
+/**
+ * Known-good small CNNs the image search tries first (before the sampler's own choices, as
+ * auto-sklearn starts from a portfolio): plain 3x3 conv + batch norm + ReLU stacks that halve the
+ * resolution per stage, with a flatten head (two or three stages) or a global-average-pool head.
+ * Each is a complete set of the image space's parameters and the image training's.
+ */
+export const IMAGE_PORTFOLIO: readonly Record<string, string | number | boolean>[] = [
+  {
+    ...PORTFOLIO_TRAINING,
+    stem_filters: 16,
+    stages: 2,
+    ...plainStage(0, 32, 2),
+    ...plainStage(1, 32, 2),
+    dropout: 0.2,
+    head: 'flatten',
+  },
+  {
+    ...PORTFOLIO_TRAINING,
+    stem_filters: 16,
+    stages: 3,
+    ...plainStage(0, 32, 2),
+    ...plainStage(1, 48, 2),
+    ...plainStage(2, 48, 1),
+    dropout: 0.2,
+    head: 'flatten',
+  },
+  {
+    ...PORTFOLIO_TRAINING,
+    stem_filters: 16,
+    stages: 3,
+    ...plainStage(0, 32, 2),
+    ...plainStage(1, 64, 2),
+    ...plainStage(2, 64, 1),
+    dropout: 0,
+    head: 'gap',
+  },
+];
+
+/** The portfolio's configurations whose networks keep to the budget (they cost no training otherwise). */
+export function imagePortfolio(
+  inputShape: readonly number[],
+  classes: number,
+  budget: { maxParams?: number; maxMacs?: number },
+): Record<string, string | number | boolean>[] {
+  return IMAGE_PORTFOLIO.filter((params) => {
+    const fixed: SuggestingTrial = {
+      suggestInt: (name) => params[name] as number,
+      suggestFloat: (name) => params[name] as number,
+      suggestCategorical: (name) => params[name] as never,
+    };
+    const { params: count, macs } = analyzeModel(
+      imageSpace(fixed, imageSpaceOptions(inputShape, classes, {})),
+    );
+    return count <= (budget.maxParams ?? Infinity) && macs <= (budget.maxMacs ?? Infinity);
+  });
+}

@@ -5,9 +5,13 @@ import { describe, it } from 'node:test';
 import { defaultSearchSamples, runAutoml } from '../../src/automl/automl.js';
 import { loadAutomlData } from '../../src/automl/data.js';
 import { finalAugmentation, plannedEpochs } from '../../src/automl/final.js';
+import { IMAGE_PORTFOLIO, imagePortfolio } from '../../src/automl/space.js';
 import { PIPELINE_FILE, transformDataset } from '../../src/data/feature-pipeline.js';
 import { initBackend } from '../../src/models/backends/index.js';
+import { analyzeModel } from '../../src/models/complexity/analyze.js';
 import { loadModel } from '../../src/models/tfjs/save.js';
+import { imageSpace } from '../../src/search/image-space.js';
+import { loadStudy } from '../../src/study/create.js';
 import { evaluate, trainingData } from '../../src/train/trainer.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -34,6 +38,32 @@ describe('AutoML final training and search fidelity', () => {
     assert.equal(finalAugmentation([64]), null);
   });
 
+  it('starts image searches from the known-good CNNs that keep to the budget', () => {
+    const fixed = (params: Record<string, string | number | boolean>) => ({
+      suggestInt: (name: string) => params[name] as number,
+      suggestFloat: (name: string) => params[name] as number,
+      suggestCategorical: (name: string) => {
+        assert.ok(name in params, `portfolio entry sets ${name}`);
+        return params[name] as never;
+      },
+    });
+    const costs = IMAGE_PORTFOLIO.map((p) =>
+      analyzeModel(imageSpace(fixed(p), { inputShape: [28, 28, 1], classes: 10 })),
+    );
+    assert.ok(
+      costs.every((c) => c.params < 100_000),
+      'all under 100,000 parameters on 28x28',
+    );
+    const budget = { maxParams: 100_000, maxMacs: 2_000_000 };
+    const kept = imagePortfolio([28, 28, 1], 10, budget);
+    assert.deepEqual(
+      kept,
+      IMAGE_PORTFOLIO.filter((_, i) => costs[i].macs <= budget.maxMacs),
+      'exactly those within the MAC budget',
+    );
+    assert.ok(kept.length > 0 && kept.length < IMAGE_PORTFOLIO.length, 'the MAC budget drops some');
+  });
+
   it('rejects a final share outside [0, 1) before anything is written', async () => {
     const out = path.join(dir, 'bad-share');
     await assert.rejects(
@@ -50,7 +80,7 @@ describe('AutoML final training and search fidelity', () => {
       budgetSeconds: 30,
       finalShare: 0.5,
       searchSamples: 300,
-      maxParams: 5000,
+      maxParams: 20_000,
       maxEpochs: 6,
       threads: 1,
       seed: 3,
@@ -66,7 +96,7 @@ describe('AutoML final training and search fidelity', () => {
     assert.ok(final, 'a final model was trained');
     assert.equal(final.trainSamples, data.train.numSamples);
     assert.ok(final.epochs >= 1 && final.epochs <= final.plannedEpochs, 'epochs within the plan');
-    assert.ok(final.params <= 5000, 'within the parameter budget');
+    assert.ok(final.params <= 20_000, 'within the parameter budget');
     const trialRow = result.front.find((r) => r.trial === final.trial);
     assert.ok(trialRow, 'the retrained configuration is on the front');
     assert.equal(final.learningRate, trialRow.params_.lr, "the trial's learning rate");
@@ -91,6 +121,14 @@ describe('AutoML final training and search fidelity', () => {
       assert.equal(result.best.model, final.model, 'the final model is the best');
       assert.equal(spec(path.join(out, 'best')), spec(finalDir), 'best/ holds the final model');
     } else assert.notEqual(result.best.model, final.model, 'a search trial is the best');
+    // The search began with the portfolio's networks that keep to 20,000 parameters.
+    const study = await loadStudy({ studyName: 'automl', storage: `sqlite:${path.join(out, 'study.db')}` });
+    const portfolio = imagePortfolio(data.inputShape, 10, { maxParams: 20_000 });
+    assert.ok(portfolio.length > 0, 'some portfolio networks fit 20,000 parameters on 8x8');
+    for (const [i, params] of portfolio.entries())
+      for (const [key, value] of Object.entries(params))
+        assert.equal(study.trials[i].params[key], value, `trial ${i} ${key}`);
+    await study.storage.close();
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
     assert.equal(report.final.testAccuracy, final.testAccuracy, 'the report holds the final training');
   });
