@@ -5,9 +5,10 @@
  *     [--epochs-per-round 2] [--hidden 32] [--train-size 0] [--seeds 0,1,2] [--backend cpu]
  *     [--explore perturb|pb2] [--fraction 0.25] [--resample 0.25] [--factors 0.8,1.2]
  *     [--fresh-optimizer] [--threads 1] [--lr 1e-4,1e-1] [--methods pbt,random,asha]
+ *     [--initial latin-hypercube|random]
  *
  * Budget per method and seed: population x rounds x epochs-per-round epochs.
- * - PBT: `runPbt` (exploit the bottom `fraction` from the top `fraction`; explore 'perturb'
+ * - PBT: `runPbt` (starting values a Latin hypercube unless --initial random; exploit the bottom `fraction` from the top `fraction`; explore 'perturb'
  *   multiplies by one of `factors` or resamples with probability `resample`, 'pb2' uses the GP
  *   bandit; the AdamW state is carried and copied unless --fresh-optimizer).
  * - Random search: `population` configurations drawn from the same space, each trained for
@@ -66,6 +67,7 @@ const args = new BenchArgs(
     'threads',
     'lr',
     'methods',
+    'initial',
   ],
   ['fresh-optimizer'],
 );
@@ -85,6 +87,7 @@ const carryOptimizerState = !args.flag('fresh-optimizer');
 const threads = args.count('threads', 1);
 const [lrLow, lrHigh] = args.list('lr', ['1e-4', '1e-1']).map(Number);
 const methods = args.list('methods', ['pbt', 'random', 'asha']);
+const initialDesign = args.string('initial', 'latin-hypercube') as 'latin-hypercube' | 'random';
 const info = await initBackend({ backend });
 
 const splits = splitBundle(await loadDataset(datasetName), { seed: 0 });
@@ -241,6 +244,7 @@ for (const seed of seeds) {
       perturbFactors: factors,
       carryOptimizerState,
       threads,
+      initialDesign,
       study: await createStudy({ direction: 'maximize' }),
     });
     const bestMember = result.members[result.best];
@@ -306,7 +310,7 @@ const table = markdownTable(
 );
 const pbtRows = rows.filter((r) => r.pbt && r.replayTestAccuracy !== undefined);
 const replayExact = pbtRows.every((r) => r.replayTestAccuracy === r.pbt?.testAccuracy);
-const heading = `PBT (${explore}, fraction ${fraction}, ${carryOptimizerState ? 'optimizer state carried' : 'fresh optimizer per round'}, ${threads} thread${threads > 1 ? 's' : ''}) vs random search vs ASHA at ${budget} epochs each (population ${population}, ${rounds} rounds x ${epochsPerRound} epochs), MLP [${hidden}], learning rate ${lrLow}-${lrHigh}, on ${datasetName}${trainPart === splits.train ? '' : ` (${trainSize} training samples)`}, seeds ${seeds.join(',')}, backend ${info.name}`;
+const heading = `PBT (${explore}, ${initialDesign} start, fraction ${fraction}, ${carryOptimizerState ? 'optimizer state carried' : 'fresh optimizer per round'}, ${threads} thread${threads > 1 ? 's' : ''}) vs random search vs ASHA at ${budget} epochs each (population ${population}, ${rounds} rounds x ${epochsPerRound} epochs), MLP [${hidden}], learning rate ${lrLow}-${lrHigh}, on ${datasetName}${trainPart === splits.train ? '' : ` (${trainSize} training samples)`}, seeds ${seeds.join(',')}, backend ${info.name}`;
 const replayLine = pbtRows.length
   ? `PBT best member's schedule replayed: test accuracy ${pbtRows.map((r) => pct(r.replayTestAccuracy as number)).join(' / ')} — ${replayExact ? 'identical to the member for every seed' : 'DIFFERS from the member'}`
   : '';
@@ -327,6 +331,7 @@ const files = writeBenchResults(
     factors,
     carryOptimizerState,
     threads,
+    initialDesign,
     space,
     rows,
   },

@@ -4,6 +4,7 @@ export {
   augmentationFor,
   buildPbtModel,
   exploreHyperparameters,
+  latinHypercubeHyperparameters,
   PBT_DEFAULT_HYPERPARAMETERS,
   PBT_DEFAULT_SPACE,
   PBT_SCHEDULE_ATTR,

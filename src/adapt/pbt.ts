@@ -5,13 +5,11 @@
  * by 0.8 or 1.2, or resample with some probability). Every member is a trial of a study (visible
  * in `parsimony studies` and the dashboard), reporting its validation accuracy after each round.
  *
- * Members' weights are held as plain Float32Arrays between rounds; each round builds the model
- * from the spec (so dropout can change), loads the weights and trains with a fresh AdamW state.
- * Each member's schedule (its lineage: per round the hyperparameters, the training seed, the
- * member that trained that round and whom it copied) is recorded, and `replayPbtSchedule`
- * retrains one model along it; on the cpu backend this reproduces the member exactly.
- *
- * Members train one after another in this process (no worker threads yet).
+ * Members' weights (and AdamW state) are held as plain arrays between rounds; each round builds
+ * the model from the spec (so dropout can change) and loads them. The starting values form a
+ * Latin hypercube by default. Each member's schedule (its lineage: per round the hyperparameters,
+ * the training seed, the member that trained that round and whom it copied) is recorded, and
+ * `replayPbtSchedule` retrains one model along it, reproducing the member exactly.
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import { Random } from '../core/random.js';
@@ -77,6 +75,11 @@ export interface PbtOptions extends PbtSetup {
   rounds: number;
   /** Default 0. Seeds initial values, initialisation, training and explore per member and round. */
   seed?: number;
+  /**
+   * How the starting values are drawn: 'latin-hypercube' (default: every stratum of each range
+   * holds one member) or 'random' (independent draws, as before).
+   */
+  initialDesign?: 'latin-hypercube' | 'random';
   /** Fraction of the population replaced after each round (default 0.25); also the top fraction copied from. */
   fraction?: number;
   /** Probability that explore resamples a value instead of scaling it (default 0.25; explore 'perturb'). */
@@ -238,6 +241,51 @@ export function sampleHyperparameters(space: PbtSpace, rng: Random): PbtHyperpar
 }
 
 /**
+ * A population's starting values as a Latin hypercube: each searched range is cut into
+ * `population` equal strata (log scale for rates) and every stratum holds exactly one member, the
+ * strata paired at random across values; batch sizes are dealt out evenly. Unlike independent
+ * draws, a small population then always covers every part of each range (e.g. every third of a
+ * decade of learning rates for 8 members over 3 decades), so exploit has a good region to copy.
+ */
+export function latinHypercubeHyperparameters(
+  space: PbtSpace,
+  population: number,
+  rng: Random,
+): PbtHyperparameters[] {
+  if (!(Number.isInteger(population) && population >= 1))
+    throw new InvalidArgumentError(`pbt: population must be a positive integer, got ${population}`);
+  const members = Array.from({ length: population }, () => ({ ...PBT_DEFAULT_HYPERPARAMETERS }));
+  // Per value: a random stratum for every member and a uniform position inside it.
+  const unit = (label: string): number[] => {
+    const r = rng.fork(label);
+    const strata = r.permutation(population);
+    return Array.from(strata, (stratum) => (stratum + r.next()) / population);
+  };
+  const log = (u: number, range: { low: number; high: number }) =>
+    clamp(
+      Math.exp(Math.log(range.low) + u * (Math.log(range.high) - Math.log(range.low))),
+      range.low,
+      range.high,
+    );
+  const lin = (u: number, range: { low: number; high: number }) =>
+    clamp(range.low + u * (range.high - range.low), range.low, range.high);
+  for (const key of ['learningRate', 'weightDecay'] as const) {
+    const range = space[key];
+    if (range) for (const [i, u] of unit(key).entries()) members[i][key] = log(u, range);
+  }
+  for (const key of ['dropout', 'augmentation'] as const) {
+    const range = space[key];
+    if (range) for (const [i, u] of unit(key).entries()) members[i][key] = lin(u, range);
+  }
+  if (space.batchSize) {
+    const choices = [...space.batchSize].sort((a, b) => a - b);
+    for (const [i, u] of unit('batchSize').entries())
+      members[i].batchSize = choices[Math.min(choices.length - 1, Math.floor(u * choices.length))];
+  }
+  return members;
+}
+
+/**
  * Explore: each searched value is resampled with `resampleProbability`, else multiplied by 0.8 or
  * 1.2 (clipped to its bounds); the batch size moves to a neighbouring choice instead.
  */
@@ -364,6 +412,11 @@ function checkOptions(options: PbtOptions): PbtSpace {
   const explore = options.explore ?? 'perturb';
   if (explore !== 'perturb' && explore !== 'pb2')
     throw new InvalidArgumentError(`pbt: explore must be "perturb" or "pb2", got ${JSON.stringify(explore)}`);
+  const design = options.initialDesign ?? 'latin-hypercube';
+  if (design !== 'latin-hypercube' && design !== 'random')
+    throw new InvalidArgumentError(
+      `pbt: initialDesign must be "latin-hypercube" or "random", got ${JSON.stringify(design)}`,
+    );
   const threads = options.threads ?? 1;
   if (!(Number.isInteger(threads) && threads >= 1))
     throw new InvalidArgumentError(`pbt: threads must be a positive integer, got ${threads}`);
@@ -390,9 +443,16 @@ export async function runPbt(options: PbtOptions): Promise<PbtResult> {
   const root = new Random(options.seed ?? 0);
   const replaced = Math.max(1, Math.floor(population * fraction));
 
+  const design = options.initialDesign ?? 'latin-hypercube';
+  const starts =
+    design === 'random'
+      ? Array.from({ length: population }, (_, index) =>
+          sampleHyperparameters(space, root.fork(`initial-${index}`)),
+        )
+      : latinHypercubeHyperparameters(space, population, root.fork('initial-design'));
   const members: Member[] = [];
   for (let index = 0; index < population; index++) {
-    const hp = sampleHyperparameters(space, root.fork(`initial-${index}`));
+    const hp = starts[index];
     // The trial's params are the member's starting values (enqueued, so the sampler does not
     // choose them); the values it moves to later live in its schedule.
     await options.study.enqueueTrial({ ...hp });

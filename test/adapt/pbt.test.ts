@@ -3,6 +3,7 @@ import { before, describe, it } from 'node:test';
 import { type Pb2Observation, pb2Choose } from '../../src/adapt/pb2.js';
 import {
   exploreHyperparameters,
+  latinHypercubeHyperparameters,
   PBT_SCHEDULE_ATTR,
   type PbtMemberSnapshot,
   type PbtRoundEvent,
@@ -78,6 +79,64 @@ describe('population-based training', () => {
       within(hp as unknown as Record<string, number>, SPACE);
     }
     assert.ok(scaled > 100, `only ${scaled} unclipped scalings`);
+  });
+
+  it('starts the population as a Latin hypercube: one member per stratum of every range', async () => {
+    const population = 12;
+    const members = latinHypercubeHyperparameters(SPACE, population, new Random(5));
+    assert.equal(members.length, population, 'one set of values per member');
+    for (const hp of members) within(hp as unknown as Record<string, number>, SPACE);
+    const strata = (values: number[], low: number, high: number, log: boolean) =>
+      values
+        .map((v) => {
+          const u = log ? Math.log(v / low) / Math.log(high / low) : (v - low) / (high - low);
+          return Math.min(population - 1, Math.floor(u * population));
+        })
+        .sort((a, b) => a - b);
+    const every = Array.from({ length: population }, (_, i) => i);
+    for (const key of ['learningRate', 'weightDecay', 'dropout', 'augmentation'] as const) {
+      const range = SPACE[key] as { low: number; high: number };
+      const log = key === 'learningRate' || key === 'weightDecay';
+      assert.deepEqual(
+        strata(
+          members.map((m) => m[key]),
+          range.low,
+          range.high,
+          log,
+        ),
+        every,
+        `${key}: every stratum holds exactly one member`,
+      );
+    }
+    for (const size of SPACE.batchSize ?? [])
+      assert.equal(members.filter((m) => m.batchSize === size).length, 4, `batch size ${size} dealt evenly`);
+    // The strata are paired at random: another seed gives other pairs.
+    const other = latinHypercubeHyperparameters(SPACE, population, new Random(6));
+    assert.notDeepEqual(
+      other.map((m) => m.learningRate),
+      members.map((m) => m.learningRate),
+      'the design depends on the seed',
+    );
+    // runPbt starts from it by default; 'random' draws independently.
+    const starts = async (initialDesign?: 'random') => {
+      const study = await createStudy({ direction: 'maximize' });
+      await runPbt({
+        ...setup,
+        population: 4,
+        rounds: 1,
+        seed: 2,
+        study,
+        ...(initialDesign ? { initialDesign } : {}),
+      });
+      return (await study.getTrials()).map((t) => t.params.learningRate as number);
+    };
+    const lhs = await starts();
+    assert.deepEqual(
+      strata(lhs, 1e-3, 5e-2, true).map((s) => Math.floor(s / 3)),
+      [0, 1, 2, 3],
+      `runPbt's default start covers every quarter of the learning rates: ${lhs.join(', ')}`,
+    );
+    assert.notDeepEqual(await starts('random'), lhs, 'initialDesign random draws other values');
   });
 
   it('exploits by copying weights exactly, records schedules that replay exactly, and differs by seed', async () => {
@@ -252,6 +311,10 @@ describe('population-based training', () => {
     );
     const flat = { ...setup, train: { ...setup.train, shape: [64] } };
     await assert.rejects(runPbt({ ...flat, population: 2, rounds: 1, study }), /augmentation needs images/);
+    await assert.rejects(
+      runPbt({ ...setup, population: 2, rounds: 1, study, initialDesign: 'sobol' as 'random' }),
+      /initialDesign/,
+    );
     assert.equal((await study.getTrials()).length, 0, 'nothing written');
   });
 });
