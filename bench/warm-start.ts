@@ -3,14 +3,16 @@
  * best of a cold study on the same dataset, on digits, wine and breast cancer.
  *
  *   node --import tsx bench/warm-start.ts [--trials 30] [--epochs 10] [--seeds 0,1,2,3,4]
- *     [--datasets digits,wine,breast-cancer] [--backend cpu]
+ *     [--datasets digits,wine,breast-cancer] [--backend cpu] [--skip-enqueue-only] [--fixed-prior]
  *
  * Per seed s, for every dataset D:
  * - cold: a TPE study (seed s, its usual 10 random startup trials) of `trials` trials;
  * - warm: a TPE study (seed s) whose prior is `warmStartPrior` over the cold studies of the
  *   OTHER datasets at the same seed (never D's own study: that would be the same search
  *   repeated), weighted by meta-feature similarity, with their best configurations enqueued first
- *   (`warmStartStudy`); and "enqueue only": the best configurations enqueued, no prior.
+ *   (`warmStartStudy`); and "enqueue only": the best configurations enqueued, no prior (not run
+ *   with --skip-enqueue-only). The prior's study weights adapt to the new study's trials unless
+ *   --fixed-prior.
  * Each trial trains a one-hidden-layer MLP (hidden units, dropout, AdamW learning rate and weight
  * decay, batch size; `epochs` epochs) on D's seeded split and returns its validation accuracy. A
  * study "reaches" the cold study's final best at the first trial whose running best is at least
@@ -41,7 +43,12 @@ import { loadSklearnCsv } from './lib/sklearn-csv.js';
 import { median } from './lib/stats.js';
 import { markdownTable } from './lib/table.js';
 
-const args = new BenchArgs(['trials', 'epochs', 'seeds', 'datasets', 'backend']);
+const args = new BenchArgs(
+  ['trials', 'epochs', 'seeds', 'datasets', 'backend'],
+  ['skip-enqueue-only', 'fixed-prior'],
+);
+const skipEnqueueOnly = args.flag('skip-enqueue-only');
+const adaptive = !args.flag('fixed-prior');
 const nTrials = args.count('trials', 30);
 const epochs = args.count('epochs', 10);
 const seeds = args.integers('seeds', [0, 1, 2, 3, 4]);
@@ -152,7 +159,10 @@ for (const seed of seeds) {
     const exclude = (await storage.getAllStudies())
       .map((s) => s.studyName)
       .filter((n) => n === `cold-${name}-${seed}` || !coldNames.includes(n));
-    const prior = await warmStartPrior(storage, { metaFeatures: meta, space: SPACE, maxStudies: 2, exclude });
+    const prior = {
+      ...(await warmStartPrior(storage, { metaFeatures: meta, space: SPACE, maxStudies: 2, exclude })),
+      adaptive,
+    };
     const runWarm = async (withPrior: boolean) => {
       const study = await createStudy({
         direction: 'maximize',
@@ -173,7 +183,7 @@ for (const seed of seeds) {
       return runningBest(study);
     };
     const warm = await runWarm(true);
-    const enqueueOnly = await runWarm(false);
+    const enqueueOnly = skipEnqueueOnly ? [] : await runWarm(false);
     const cold = coldCurves.get(name)!;
     const coldBest = cold[cold.length - 1];
     const row: Row = {
@@ -182,7 +192,7 @@ for (const seed of seeds) {
       coldBest,
       coldReachedAt: trialsToReach(cold, coldBest),
       warmReachedAt: trialsToReach(warm, coldBest),
-      enqueueOnlyReachedAt: trialsToReach(enqueueOnly, coldBest),
+      enqueueOnlyReachedAt: skipEnqueueOnly ? Number.NaN : trialsToReach(enqueueOnly, coldBest),
       warmBest: warm[warm.length - 1],
       priorFrom: prior.sources
         .map((s) => `${s.studyName.split('-').slice(1, -1).join('-')} (d ${s.distance.toFixed(2)})`)
@@ -203,7 +213,7 @@ const tableRows = datasetNames.map((name) => {
     name,
     `${(100 * median(mine.map((r) => r.coldBest))).toFixed(2)}%`,
     String(median(mine.map((r) => r.coldReachedAt))),
-    String(median(mine.map((r) => r.enqueueOnlyReachedAt))),
+    skipEnqueueOnly ? 'not run' : String(median(mine.map((r) => r.enqueueOnlyReachedAt))),
     String(warm),
     mine.map((r) => shown(r.warmReachedAt)).join(' / '),
     warm <= nTrials / 2 ? 'yes' : 'no',
@@ -221,11 +231,11 @@ const table = markdownTable(
   ],
   tableRows,
 );
-const heading = `Warm start vs cold TPE, ${nTrials} trials per study, MLP (${epochs} epochs) on ${datasetNames.join(', ')}, seeds ${seeds.join(',')}, backend ${info.name}; trials until the running best reaches the cold study's final best (a study that never does counts ${nTrials + 1}); the prior comes from the other datasets' cold studies at the same seed`;
+const heading = `Warm start vs cold TPE (${adaptive ? 'prior weights adapt to the new trials' : 'fixed prior weights'}), ${nTrials} trials per study, MLP (${epochs} epochs) on ${datasetNames.join(', ')}, seeds ${seeds.join(',')}, backend ${info.name}; trials until the running best reaches the cold study's final best (a study that never does counts ${nTrials + 1}); the prior comes from the other datasets' cold studies at the same seed`;
 console.log(`\n${heading}\n\n${table}`);
 const files = writeBenchResults(
   'warm-start',
-  { nTrials, epochs, seeds, datasets: datasetNames, rows },
+  { nTrials, epochs, seeds, datasets: datasetNames, backend: info.name, adaptive, rows },
   `${heading}\n\n${table}`,
 );
 console.log(`\nwrote ${files.json} and ${files.markdown}`);

@@ -205,4 +205,75 @@ describe('warm starts from past studies', () => {
       /weight > 0/,
     );
   });
+
+  it('lets a misleading past study fade once the new trials rank against it, and splits ties at the cut evenly', async () => {
+    const LR = { learningRate: new FloatDistribution(1e-4, 1e-1, { log: true }) };
+    const logs = Array.from({ length: 40 }, (_, i) => -4 + (3 * i) / 39);
+    // The past study found the best learning rates near 1e-4; the new problem peaks near 5e-2.
+    const misleading = {
+      space: LR,
+      studies: [
+        {
+          direction: 'maximize' as const,
+          weight: 1,
+          observations: logs.map((l) => ({ params: { learningRate: 10 ** l }, value: -Math.abs(l + 4) })),
+        },
+      ],
+    };
+    const bestAfter = async (sampler: TPESampler, n: number) => {
+      const study = await createStudy({ direction: 'maximize', sampler });
+      for (let i = 0; i < n; i++) {
+        const trial = await study.ask();
+        const lr = trial.suggestFloat('learningRate', 1e-4, 1e-1, { log: true });
+        await study.tell(trial, -Math.abs(Math.log10(lr) + 1.3));
+      }
+      return -Math.max(...(await study.getTrials()).map((t) => t.values?.[0] ?? Number.NEGATIVE_INFINITY));
+    };
+    const adaptive = await bestAfter(new TPESampler({ seed: 1, prior: misleading }), 20);
+    const fixed = await bestAfter(new TPESampler({ seed: 1, prior: { ...misleading, adaptive: false } }), 20);
+    assert.ok(adaptive < 0.1, `adaptive: best of 20 trials ${adaptive} decades from the new optimum`);
+    assert.ok(
+      fixed > 2 * adaptive,
+      `fixed weights stay misled (${fixed}) longer than adaptive (${adaptive})`,
+    );
+    // 20 past trials tie at the best value over 1e-3..1e-2, listed from the top end down, with
+    // worse ones on both sides: the good places are shared among all of them, not given to the
+    // first few listed.
+    const tied = {
+      space: LR,
+      relevanceAfter: 1000,
+      studies: [
+        {
+          direction: 'maximize' as const,
+          weight: 1,
+          observations: [
+            ...Array.from({ length: 20 }, (_, i) => ({
+              params: { learningRate: 10 ** (-2 - i / 19) },
+              value: 1,
+            })),
+            ...Array.from({ length: 20 }, (_, i) => ({
+              params: { learningRate: 10 ** (i < 10 ? -4 + (0.8 * i) / 9 : -1.8 + (0.8 * (i - 10)) / 9) },
+              value: 0,
+            })),
+          ],
+        },
+      ],
+    };
+    const study = await createStudy({
+      direction: 'maximize',
+      sampler: new TPESampler({ seed: 2, prior: tied }),
+    });
+    const sampled: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const trial = await study.ask();
+      sampled.push(Math.log10(trial.suggestFloat('learningRate', 1e-4, 1e-1, { log: true })));
+      await study.tell(trial, 0);
+    }
+    const middle = [...sampled].sort((a, b) => a - b)[7];
+    assert.ok(
+      middle < -2.3 && middle > -2.9,
+      `sampled learning rates should spread over the tied range 1e-3..1e-2, median 10^${middle}`,
+    );
+    assert.throws(() => new TPESampler({ prior: { ...tied, relevanceAfter: 1 } }), /relevanceAfter/);
+  });
 });

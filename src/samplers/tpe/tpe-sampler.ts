@@ -118,16 +118,38 @@ export interface TpePrior {
   studies: readonly TpePriorStudy[];
   /** Finished trials of the new study before TPE takes over from random sampling (default 0). */
   startupTrials?: number;
+  /**
+   * Re-weigh each past study by how well it ranks the new study's own trials (default true): from
+   * `relevanceAfter` completed trials on, a past study's weight is multiplied by Kendall's rank
+   * correlation (clipped at 0) between the new trials' values and how good the past study finds
+   * their neighbourhood, so a past study that misleads fades out (the ranking loss of RGPE,
+   * Feurer et al. 2018, applied to TPE's good/bad split). false keeps the weights fixed.
+   */
+  adaptive?: boolean;
+  /** Completed trials of the new study before the weights adapt (default 5, at least 2). */
+  relevanceAfter?: number;
 }
 
-/** The prior's observations in model space, per parameter, with their good flag and weight. */
+/** The prior's observations in model space, per parameter, with their good share and weight. */
 interface PriorColumns {
   /** Model-space values by parameter (NaN where absent or outside the distribution). */
   columns: Map<string, { distKey: string; values: Float64Array }>;
-  good: Uint8Array;
+  /**
+   * Share of each observation in the good group: 1 or 0, or in between for observations tied
+   * with the cut (the good group's remaining places are split evenly among them).
+   */
+  good: Float64Array;
   weight: Float64Array;
+  /** Index of each observation's past study. */
+  study: Int32Array;
+  nStudies: number;
   startupTrials: number;
+  adaptive: boolean;
+  relevanceAfter: number;
 }
+
+/** Kernel width, as a share of each parameter's range, of a past study's goodness around a point. */
+const RELEVANCE_BANDWIDTH = 0.2;
 
 /** Optuna's default gamma: 10% of the trials, at most 25. */
 export function defaultGamma(n: number): number {
@@ -450,8 +472,10 @@ export class TPESampler implements Sampler {
       const blockNames = block.map((j) => names[j]);
       const blockSpace: SearchSpace = {};
       for (const j of block) blockSpace[names[j]] = dists[j];
+      const relevance = this.priorRelevance(collected);
       const [belowObs, belowW] = withPrior(
         this.prior,
+        relevance,
         blockNames,
         blockSpace,
         obs(belowIdx),
@@ -460,6 +484,7 @@ export class TPESampler implements Sampler {
       );
       const [aboveObs, aboveW] = withPrior(
         this.prior,
+        relevance,
         blockNames,
         blockSpace,
         obs(aboveIdx),
@@ -486,6 +511,70 @@ export class TPESampler implements Sampler {
       }
     }
     return out;
+  }
+
+  /**
+   * Per past study of the prior, the factor its weight is multiplied by: 1 until the new study has
+   * `relevanceAfter` completed trials, then Kendall's tau (clipped at 0) between the new trials'
+   * values and the past study's goodness around them (kernel-weighted share of its good group).
+   */
+  private priorRelevance(collected: Collected): Float64Array | undefined {
+    const prior = this.prior;
+    if (!prior?.adaptive || collected.nObjectives !== 1) return undefined;
+    const key = '\u0000prior-relevance';
+    const memo = collected.memo.get(key);
+    if (memo) return memo;
+    const names = [...prior.columns.keys()];
+    const dims = names.map((n) => modelDimension((this.priorSpace as SearchSpace)[n]));
+    const own = names.map((n) => column(collected, n, (this.priorSpace as SearchSpace)[n]));
+    const rows: number[] = [];
+    for (let i = 0; i < collected.records.length; i++)
+      if (collected.records[i].kind === KIND_COMPLETE && own.every((c) => !Number.isNaN(c[i]))) rows.push(i);
+    const relevance = new Float64Array(prior.nStudies).fill(1);
+    if (rows.length >= prior.relevanceAfter) {
+      const past = names.map((n) => (prior.columns.get(n) as { values: Float64Array }).values);
+      // Distance per parameter as a share of its range; categorical: 0 if equal, else 1.
+      const gap = (j: number, a: number, b: number) => {
+        const d = dims[j];
+        if (d.categorical) return a === b ? 0 : 1;
+        return (a - b) / (d.high - d.low || 1);
+      };
+      const goodness = new Float64Array(prior.nStudies * rows.length);
+      const mass = new Float64Array(prior.nStudies * rows.length);
+      for (let r = 0; r < prior.good.length; r++) {
+        if (past.some((c) => Number.isNaN(c[r]))) continue;
+        const k = prior.study[r];
+        for (let i = 0; i < rows.length; i++) {
+          let sq = 0;
+          for (let j = 0; j < names.length; j++) sq += gap(j, own[j][rows[i]], past[j][r]) ** 2;
+          const kernel = Math.exp((-0.5 * sq) / RELEVANCE_BANDWIDTH ** 2);
+          goodness[k * rows.length + i] += kernel * prior.good[r];
+          mass[k * rows.length + i] += kernel;
+        }
+      }
+      // values are sign-adjusted: lower is better.
+      const value = rows.map((i) => collected.records[i].values[0]);
+      for (let k = 0; k < prior.nStudies; k++) {
+        const score = (i: number) => {
+          const m = mass[k * rows.length + i];
+          return m > 0 ? goodness[k * rows.length + i] / m : 0;
+        };
+        let agree = 0;
+        let pairs = 0;
+        for (let a = 0; a < rows.length; a++)
+          for (let b = a + 1; b < rows.length; b++) {
+            if (value[a] === value[b]) continue;
+            pairs++;
+            const better = value[a] < value[b] ? a : b;
+            const worse = better === a ? b : a;
+            const diff = score(better) - score(worse);
+            agree += diff > 0 ? 1 : diff < 0 ? -1 : 0;
+          }
+        relevance[k] = pairs > 0 ? Math.max(0, agree / pairs) : 1;
+      }
+    }
+    collected.memo.set(key, relevance);
+    return relevance;
   }
 
   /** Flags (by position in `subset`) of the good group. */
@@ -691,17 +780,42 @@ function priorColumns(prior: TpePrior, gamma: (n: number) => number): PriorColum
     throw new InvalidArgumentError(
       `TPESampler: prior.startupTrials must be an integer >= 0, got ${startupTrials}`,
     );
+  const relevanceAfter = prior.relevanceAfter ?? 5;
+  if (!(Number.isInteger(relevanceAfter) && relevanceAfter >= 2))
+    throw new InvalidArgumentError(
+      `TPESampler: prior.relevanceAfter must be an integer >= 2, got ${relevanceAfter}`,
+    );
   const names = Object.keys(prior.space).sort();
-  const rows: { params: Readonly<Record<string, ParamValue>>; good: boolean; weight: number }[] = [];
+  const rows: {
+    params: Readonly<Record<string, ParamValue>>;
+    good: number;
+    weight: number;
+    study: number;
+  }[] = [];
   for (const [k, study] of prior.studies.entries()) {
     if (!(Number.isFinite(study.weight) && study.weight > 0))
       throw new InvalidArgumentError(`TPESampler: prior study ${k} needs a weight > 0, got ${study.weight}`);
     const usable = study.observations.filter((o) => Number.isFinite(o.value));
     const sign = study.direction === 'maximize' ? -1 : 1;
-    const order = argsort(usable.map((o) => sign * o.value));
+    const keys = usable.map((o) => sign * o.value);
+    const order = argsort(keys);
     const nGood = Math.min(usable.length, Math.max(1, Math.ceil(gamma(usable.length))));
-    for (let r = 0; r < order.length; r++)
-      rows.push({ params: usable[order[r]].params, good: r < nGood, weight: study.weight });
+    if (order.length === 0) continue;
+    // Observations tied with the cut share its remaining good places: which of equal trials
+    // ranks first says nothing about the space (e.g. many at 100% accuracy).
+    const cut = keys[order[nGood - 1]];
+    let better = 0;
+    let tied = 0;
+    for (const key of keys) {
+      if (key < cut) better++;
+      else if (key === cut) tied++;
+    }
+    const tiedShare = (nGood - better) / tied;
+    for (let r = 0; r < order.length; r++) {
+      const key = keys[order[r]];
+      const good = key < cut ? 1 : key === cut ? tiedShare : 0;
+      rows.push({ params: usable[order[r]].params, good, weight: study.weight, study: k });
+    }
   }
   const columns = new Map<string, { distKey: string; values: Float64Array }>();
   for (const name of names) {
@@ -722,18 +836,24 @@ function priorColumns(prior: TpePrior, gamma: (n: number) => number): PriorColum
   }
   return {
     columns,
-    good: Uint8Array.from(rows, (r) => (r.good ? 1 : 0)),
+    good: Float64Array.from(rows, (r) => r.good),
     weight: Float64Array.from(rows, (r) => r.weight),
+    study: Int32Array.from(rows, (r) => r.study),
+    nStudies: prior.studies.length,
     startupTrials,
+    adaptive: prior.adaptive ?? true,
+    relevanceAfter,
   };
 }
 
 /**
- * Observations and weights of one group (good or bad) with the prior's of the same group appended,
- * for parameters the prior has under the same distributions.
+ * Observations and weights of one group (good or bad) with the prior's of the same group appended
+ * (an observation tied with the cut joins both with its share of the weight), for parameters the
+ * prior has under the same distributions; `relevance` scales each past study's weight.
  */
 function withPrior(
   prior: PriorColumns | undefined,
+  relevance: Float64Array | undefined,
   names: readonly string[],
   space: SearchSpace,
   observations: Float64Array[],
@@ -745,9 +865,15 @@ function withPrior(
   if (columns.some((c, j) => c === undefined || c.distKey !== distKey(space[names[j]])))
     return [observations, weights];
   const rows: number[] = [];
+  const rowWeights: number[] = [];
   for (let i = 0; i < prior.good.length; i++) {
-    if ((prior.good[i] === 1) !== good) continue;
-    if (columns.every((c) => !Number.isNaN((c as { values: Float64Array }).values[i]))) rows.push(i);
+    const share = good ? prior.good[i] : 1 - prior.good[i];
+    const weight = prior.weight[i] * share * (relevance ? relevance[prior.study[i]] : 1);
+    if (!(weight > 0)) continue;
+    if (columns.every((c) => !Number.isNaN((c as { values: Float64Array }).values[i]))) {
+      rows.push(i);
+      rowWeights.push(weight);
+    }
   }
   if (rows.length === 0) return [observations, weights];
   const n = observations[0]?.length ?? weights.length;
@@ -760,7 +886,7 @@ function withPrior(
   });
   const w = new Float64Array(n + rows.length);
   for (let i = 0; i < n; i++) w[i] = weights[i];
-  for (let r = 0; r < rows.length; r++) w[n + r] = prior.weight[rows[r]];
+  for (let r = 0; r < rows.length; r++) w[n + r] = rowWeights[r];
   return [merged, w];
 }
 
