@@ -4,6 +4,7 @@
  *
  *   node --import tsx bench/warm-start.ts [--trials 30] [--epochs 10] [--seeds 0,1,2,3,4]
  *     [--datasets digits,wine,breast-cancer] [--backend cpu] [--skip-enqueue-only] [--fixed-prior]
+ *     [--common-seed]
  *
  * Per seed s, for every dataset D:
  * - cold: a TPE study (seed s, its usual 10 random startup trials) of `trials` trials;
@@ -14,7 +15,9 @@
  *   with --skip-enqueue-only). The prior's study weights adapt to the new study's trials unless
  *   --fixed-prior.
  * Each trial trains a one-hidden-layer MLP (hidden units, dropout, AdamW learning rate and weight
- * decay, batch size; `epochs` epochs) on D's seeded split and returns its validation accuracy. A
+ * decay, batch size; `epochs` epochs; initialised and shuffled with a seed of its trial number,
+ * or with one seed for all trials with --common-seed) on D's seeded split and returns its
+ * validation accuracy. A
  * study "reaches" the cold study's final best at the first trial whose running best is at least
  * as high; a study that never does counts as trials + 1. The target: the warm study's median over
  * seeds is at most half the trials.
@@ -45,10 +48,13 @@ import { markdownTable } from './lib/table.js';
 
 const args = new BenchArgs(
   ['trials', 'epochs', 'seeds', 'datasets', 'backend'],
-  ['skip-enqueue-only', 'fixed-prior'],
+  ['skip-enqueue-only', 'fixed-prior', 'common-seed'],
 );
 const skipEnqueueOnly = args.flag('skip-enqueue-only');
 const adaptive = !args.flag('fixed-prior');
+// Common random numbers: every trial of a seed trains with the same seed, so a configuration's
+// value does not depend on which trial number it happened to get.
+const commonSeed = args.flag('common-seed');
 const nTrials = args.count('trials', 30);
 const epochs = args.count('epochs', 10);
 const seeds = args.integers('seeds', [0, 1, 2, 3, 4]);
@@ -97,14 +103,15 @@ function objectiveFor(name: string, seed: number) {
       .add('dropout', { rate: dropout })
       .add('dense', { units: dataset.classNames.length, activation: 'softmax' })
       .build();
-    const model = await buildTfjsModel(spec, { seed: seed * 10_000 + trial.number });
+    const trainSeed = seed * 10_000 + (commonSeed ? 0 : trial.number);
+    const model = await buildTfjsModel(spec, { seed: trainSeed });
     try {
       const result = await trainModel(model, train, {
         epochs,
         batchSize,
         optimizer: { type: 'adamw', learningRate: lr, weightDecay: wd },
         validation,
-        seed: seed * 10_000 + trial.number,
+        seed: trainSeed,
       });
       return result.history[result.history.length - 1].valAccuracy ?? 0;
     } finally {
@@ -216,6 +223,7 @@ const tableRows = datasetNames.map((name) => {
     skipEnqueueOnly ? 'not run' : String(median(mine.map((r) => r.enqueueOnlyReachedAt))),
     String(warm),
     mine.map((r) => shown(r.warmReachedAt)).join(' / '),
+    mine.map((r) => `${(100 * r.coldBest).toFixed(2)} / ${(100 * r.warmBest).toFixed(2)}`).join(', '),
     warm <= nTrials / 2 ? 'yes' : 'no',
   ];
 });
@@ -227,15 +235,16 @@ const table = markdownTable(
     'enqueue only (median)',
     'warm: prior + enqueue (median)',
     'warm per seed',
+    'final best % cold / warm per seed',
     `warm <= ${nTrials / 2}`,
   ],
   tableRows,
 );
-const heading = `Warm start vs cold TPE (${adaptive ? 'prior weights adapt to the new trials' : 'fixed prior weights'}), ${nTrials} trials per study, MLP (${epochs} epochs) on ${datasetNames.join(', ')}, seeds ${seeds.join(',')}, backend ${info.name}; trials until the running best reaches the cold study's final best (a study that never does counts ${nTrials + 1}); the prior comes from the other datasets' cold studies at the same seed`;
+const heading = `Warm start vs cold TPE (${adaptive ? 'prior weights adapt to the new trials' : 'fixed prior weights'}, ${commonSeed ? 'one training seed per study seed' : 'training seed per trial'}), ${nTrials} trials per study, MLP (${epochs} epochs) on ${datasetNames.join(', ')}, seeds ${seeds.join(',')}, backend ${info.name}; trials until the running best reaches the cold study's final best (a study that never does counts ${nTrials + 1}); the prior comes from the other datasets' cold studies at the same seed`;
 console.log(`\n${heading}\n\n${table}`);
 const files = writeBenchResults(
   'warm-start',
-  { nTrials, epochs, seeds, datasets: datasetNames, backend: info.name, adaptive, rows },
+  { nTrials, epochs, seeds, datasets: datasetNames, backend: info.name, adaptive, commonSeed, rows },
   `${heading}\n\n${table}`,
 );
 console.log(`\nwrote ${files.json} and ${files.markdown}`);
