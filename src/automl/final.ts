@@ -87,8 +87,9 @@ function part(data: TrainingData, count: number): TrainingData {
 }
 
 /**
- * Seconds of one training epoch with `threads`, from the median time of a step over the six
- * batches after two warm-up steps; Infinity when `withinSeconds` ends before that.
+ * Seconds of one training epoch with `threads`, from the median time of a step over eight
+ * batches, the first two left out as warm-up; when `withinSeconds` ends sooner, from the steps
+ * taken (warm-up included, so longer), and Infinity when not one step fitted.
  */
 async function timeEpoch(
   spec: ModelSpec,
@@ -104,7 +105,7 @@ async function timeEpoch(
   const n = train.labels.length;
   const probe = Math.min(n, options.batchSize * 8);
   const model = await buildTfjsModel(spec, { seed: options.seed });
-  const stamps: number[] = [];
+  const stamps = [performance.now()];
   try {
     await trainModel(model, part(train, probe), {
       epochs: 1,
@@ -119,8 +120,10 @@ async function timeEpoch(
   } finally {
     model.dispose();
   }
-  const steps = stamps.slice(2).map((t, i) => t - stamps[i + 1]);
-  if (steps.length < 3) return Number.POSITIVE_INFINITY;
+  const all = stamps.slice(1).map((t, i) => t - stamps[i]);
+  // The first two steps warm up (kernels, worker replicas) when enough others were timed.
+  const steps = all.length > 4 ? all.slice(2) : all;
+  if (steps.length === 0) return Number.POSITIVE_INFINITY;
   steps.sort((a, b) => a - b);
   return (steps[Math.floor(steps.length / 2)] / 1000) * Math.ceil(n / options.batchSize);
 }
