@@ -2,11 +2,18 @@
  * Cost of a network whose size changes at run time, from its stored spec alone: the static upper
  * bound (everything running: full width, every head, every cascade member) and the cost of each
  * way it can run (per width, per exit, per member: what a sample answered there has run). Given
- * the share of samples that run each way (measured on data), the expected cost per sample.
+ * the share of samples that run each way (measured on data, and stored with a chosen threshold),
+ * the expected cost per sample. A plain model with conditional layers (mixture of experts) runs
+ * one way: its top-k experts per sample.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { FileNotFoundError, InvalidArgumentError, ModelSpecError } from '../core/errors.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
-import type { DynamicModelSpec } from './format.js';
+import type { ModelSpec } from '../models/spec/types.js';
+import { parseModelSpec } from '../models/spec/validate.js';
+import { MODEL_FILES } from '../models/tfjs/save.js';
+import { DYNAMIC_FILE, type DynamicModelSpec, readDynamicSpec } from './format.js';
 import { cumulativeOutputCosts } from './graph.js';
 import { specAtWidth } from './slimmable.js';
 
@@ -19,15 +26,24 @@ export interface DynamicVariant {
 }
 
 export interface DynamicComplexity {
-  kind: DynamicModelSpec['kind'];
+  /** `conditional`: a plain model whose conditional layers run part of their weights per sample. */
+  kind: DynamicModelSpec['kind'] | 'conditional';
   /** Everything that can run for one sample: the largest width, every head, every member. */
   upperBound: { params: number; macs: number };
   variants: DynamicVariant[];
-  /** Mean MACs per sample when `shares` of the samples run each variant (given shares only). */
+  /**
+   * Mean MACs per sample when `shares` of the samples run each variant: the shares given, else
+   * those stored with the threshold (validation data); a conditional model's active MACs.
+   */
   expectedMacs?: number;
+  /** The shares `expectedMacs` was computed from. */
+  shares?: number[];
 }
 
-export function analyzeDynamicModel(spec: DynamicModelSpec, shares?: readonly number[]): DynamicComplexity {
+export function analyzeDynamicModel(
+  spec: DynamicModelSpec,
+  shares: readonly number[] | undefined = spec.kind === 'slimmable' ? undefined : spec.exitShares,
+): DynamicComplexity {
   let variants: DynamicVariant[];
   let upperBound: { params: number; macs: number };
   if (spec.kind === 'slimmable') {
@@ -63,6 +79,52 @@ export function analyzeDynamicModel(spec: DynamicModelSpec, shares?: readonly nu
     if (shares.length !== variants.length || Math.abs(shares.reduce((a, b) => a + b, 0) - 1) > 1e-6)
       throw new InvalidArgumentError(`analyzeDynamicModel: ${variants.length} shares summing to 1 expected`);
     result.expectedMacs = shares.reduce((sum, s, i) => sum + s * variants[i].macs, 0);
+    result.shares = [...shares];
   }
   return result;
+}
+
+/** A plain model with conditional layers: every expert at most, its top-k experts per sample. */
+export function analyzeConditionalModel(spec: ModelSpec): DynamicComplexity {
+  const a = analyzeModel(spec);
+  if (a.activeMacs === a.macs && a.activeParams === a.params)
+    throw new ModelSpecError(
+      `${spec.name ?? 'model'}: not a dynamic model (no conditional layer: every sample runs all of it)`,
+    );
+  return {
+    kind: 'conditional',
+    upperBound: { params: a.params, macs: a.macs },
+    variants: [{ label: 'top-k experts', params: a.activeParams, macs: a.activeMacs }],
+    expectedMacs: a.activeMacs,
+    shares: [1],
+  };
+}
+
+/**
+ * Whether a directory holds a saved dynamic network (`parsimony-dynamic.json`), and its spec.
+ * Null for anything else (a plain model directory, a file).
+ */
+export async function readDynamicDirectory(dir: string): Promise<DynamicModelSpec | null> {
+  if (!(await stat(dir).catch(() => null))?.isDirectory()) return null;
+  if (!(await stat(path.join(dir, DYNAMIC_FILE)).catch(() => null))) return null;
+  return readDynamicSpec(dir);
+}
+
+/**
+ * The cost of a saved model directory: a dynamic network (`parsimony-dynamic.json`), or a plain
+ * model whose spec (`parsimony-model.json`) has conditional layers.
+ */
+export async function analyzeSavedModel(dir: string): Promise<DynamicComplexity> {
+  const dynamic = await readDynamicDirectory(dir);
+  if (dynamic) return analyzeDynamicModel(dynamic);
+  const file = path.join(dir, MODEL_FILES.spec);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new FileNotFoundError(path.join(dir, DYNAMIC_FILE), 'dynamic model file', { cause: error });
+    throw error;
+  }
+  return analyzeConditionalModel(parseModelSpec(text, file));
 }

@@ -39,12 +39,14 @@ export interface CascadePrediction {
 export class ModelCascade {
   readonly members: CascadeMember[];
   threshold: number;
+  /** Share of the validation samples each member answered at the chosen threshold. */
+  exitShares: number[] | undefined;
   /** MACs per sample of each member alone. */
   readonly memberMacs: number[];
   /** MACs a sample answered by member i has run (members 0..i). */
   readonly cumulativeMacs: number[];
 
-  constructor(members: CascadeMember[], threshold = 1) {
+  constructor(members: CascadeMember[], threshold = 1, exitShares?: number[]) {
     if (members.length === 0) throw new InvalidArgumentError('cascade: no members');
     if (!(threshold >= 0 && threshold <= 1))
       throw new InvalidArgumentError(`cascade: threshold must be in [0, 1], got ${threshold}`);
@@ -57,6 +59,7 @@ export class ModelCascade {
     });
     this.members = members;
     this.threshold = threshold;
+    this.exitShares = exitShares;
     this.memberMacs = members.map((m) => analyzeModel(m.spec).activeMacs);
     let sum = 0;
     this.cumulativeMacs = this.memberMacs.map((m) => {
@@ -86,6 +89,7 @@ export class ModelCascade {
       kind: 'cascade',
       members: this.members.map((m) => m.spec),
       threshold: this.threshold,
+      ...(this.exitShares ? { exitShares: this.exitShares } : {}),
     };
   }
 
@@ -125,6 +129,7 @@ export class ModelCascade {
       thresholds,
     );
     this.threshold = choice.chosen.threshold;
+    this.exitShares = choice.chosen.exitShares;
     return choice;
   }
 
@@ -181,7 +186,7 @@ export class ModelCascade {
     const members: CascadeMember[] = [];
     for (const [i, memberSpec] of spec.members.entries())
       members.push({ spec: memberSpec, model: (await loadModel(memberDir(dir, i))).model });
-    return new ModelCascade(members, spec.threshold);
+    return new ModelCascade(members, spec.threshold, spec.exitShares);
   }
 
   dispose(): void {

@@ -13,9 +13,16 @@ import { inferShapes } from '../models/spec/validate.js';
 import { buildTfjsModel } from '../models/tfjs/build.js';
 import { loadModel, saveModel } from '../models/tfjs/save.js';
 import { type TrainingData, type TrainOptions, type TrainResult, trainModel } from '../train/trainer.js';
-import { DEFAULT_THRESHOLDS, type ExitPoint, exitCurve, type StageOutputs } from './exits.js';
+import {
+  chooseThreshold,
+  DEFAULT_THRESHOLDS,
+  type ExitPoint,
+  exitCurve,
+  type StageOutputs,
+  type ThresholdChoice,
+} from './exits.js';
 import { DYNAMIC_FORMAT, type EarlyExitSpec, readDynamicSpec, writeDynamicSpec } from './format.js';
-import { cumulativeOutputCosts, outputStages, type StageCost } from './graph.js';
+import { ancestors, cumulativeOutputCosts, outputStages, type StageCost } from './graph.js';
 
 /**
  * A spec with a softmax head after each named layer (global average pooling first for images,
@@ -100,9 +107,58 @@ export class EarlyExitNetwork {
     return new EarlyExitNetwork(await buildTfjsModel(model, { seed: options.seed ?? 0 }), spec);
   }
 
-  /** Trains every head at once with the trainer (weighted cross-entropies). */
-  train(data: TrainingData, options: Omit<TrainOptions, 'outputWeights'>): Promise<TrainResult> {
-    return trainModel(this.model, data, { ...options, outputWeights: this.spec.lossWeights });
+  /**
+   * Trains every head at once with the trainer (weighted cross-entropies). `gradientScale`
+   * multiplies the gradient each early head sends back into the shared blocks (its own weights
+   * get the full gradient): 1 trains the blocks on every head's loss, 0 on the last head's only.
+   */
+  async train(
+    data: TrainingData,
+    options: Omit<TrainOptions, 'outputWeights'>,
+    joint: { gradientScale?: number } = {},
+  ): Promise<TrainResult> {
+    const scale = joint.gradientScale ?? 1;
+    if (!(scale >= 0 && scale <= 1))
+      throw new InvalidArgumentError(`early exit: gradientScale must be in [0, 1], got ${scale}`);
+    const restore = scale === 1 ? () => {} : await this.scaleHeadGradients(scale);
+    try {
+      return await trainModel(this.model, data, { ...options, outputWeights: this.spec.lossWeights });
+    } finally {
+      restore();
+    }
+  }
+
+  /**
+   * Makes every head layer that reads a layer of the last head's path scale the gradient flowing
+   * back through that input (the forward pass is unchanged); returns the undo.
+   */
+  private async scaleHeadGradients(scale: number): Promise<() => void> {
+    const tf = await import('@tensorflow/tfjs-core');
+    const model = this.spec.model;
+    const shared = ancestors(model, model.outputs[model.outputs.length - 1]);
+    const scaled = tf.customGrad((x, _save) => ({
+      value: tf.clone(x as TfCore.Tensor),
+      gradFunc: (dy: TfCore.Tensor) => tf.mul(dy, scale),
+    }));
+    const undo: (() => void)[] = [];
+    for (const spec of model.layers) {
+      if (shared.has(spec.name) || !spec.inputs.some((i) => shared.has(i))) continue;
+      const layer = this.model.getLayer(spec.name) as unknown as {
+        call(inputs: TfCore.Tensor | TfCore.Tensor[], kwargs: object): TfCore.Tensor | TfCore.Tensor[];
+      };
+      const call = layer.call;
+      layer.call = (inputs, kwargs) => {
+        const list = Array.isArray(inputs) ? inputs : [inputs];
+        const through = list.map((t, i) => (shared.has(spec.inputs[i]) ? (scaled(t) as TfCore.Tensor) : t));
+        return call.call(layer, Array.isArray(inputs) ? through : through[0], kwargs);
+      };
+      undo.push(() => {
+        layer.call = call;
+      });
+    }
+    return () => {
+      for (const u of undo) u();
+    };
   }
 
   /** Every head's probabilities for the data (all heads run on every sample). */
@@ -123,6 +179,27 @@ export class EarlyExitNetwork {
       });
     }
     return out.map((probabilities, h) => ({ probabilities, cumulativeMacs: this.costs[h].activeMacs }));
+  }
+
+  /**
+   * Sets the threshold to the cheapest one whose accuracy on these (validation) data reaches
+   * `targetAccuracy`, and records the share of samples each head answered there.
+   */
+  async chooseThreshold(
+    validation: TrainingData,
+    targetAccuracy: number,
+    thresholds: readonly number[] = DEFAULT_THRESHOLDS,
+  ): Promise<ThresholdChoice> {
+    const choice = chooseThreshold(
+      await this.headOutputs(validation),
+      validation.labels,
+      validation.numClasses,
+      targetAccuracy,
+      thresholds,
+    );
+    this.spec.threshold = choice.chosen.threshold;
+    this.spec.exitShares = choice.chosen.exitShares;
+    return choice;
   }
 
   /** Accuracy and average MACs per sample at each threshold. */

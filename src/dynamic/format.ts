@@ -31,6 +31,8 @@ export interface EarlyExitSpec {
   lossWeights: number[];
   /** A sample leaves at the first head whose confidence exceeds it (1: never early). */
   threshold: number;
+  /** Share of the validation samples each head answered at `threshold`, measured when it was chosen. */
+  exitShares?: number[];
 }
 
 /** Models of increasing size; a sample goes on to the next while the current one's confidence is at most the threshold. */
@@ -40,6 +42,8 @@ export interface CascadeSpec {
   /** Member i is saved in the sub-directory `member-<i>`. */
   members: ModelSpec[];
   threshold: number;
+  /** Share of the validation samples each member answered at `threshold`, measured when it was chosen. */
+  exitShares?: number[];
 }
 
 export type DynamicModelSpec = SlimmableSpec | EarlyExitSpec | CascadeSpec;
@@ -77,6 +81,13 @@ export function parseDynamicSpec(text: string, source: string): DynamicModelSpec
     if (typeof t !== 'number' || !(t >= 0 && t <= 1)) fail('field "threshold" must be a number in [0, 1]');
     return t as number;
   };
+  const exitShares = (ways: number): { exitShares?: number[] } => {
+    if (value.exitShares === undefined) return {};
+    const shares = numbers('exitShares', (x) => x >= 0 && x <= 1, 'numbers in [0, 1]');
+    if (shares.length !== ways || Math.abs(shares.reduce((a, b) => a + b, 0) - 1) > 1e-6)
+      fail(`field "exitShares" must hold ${ways} shares summing to 1`);
+    return { exitShares: shares };
+  };
   switch (value.kind) {
     case 'slimmable': {
       const model = parseModelSpec(value.model, `${source}: model`);
@@ -90,7 +101,14 @@ export function parseDynamicSpec(text: string, source: string): DynamicModelSpec
       const lossWeights = numbers('lossWeights', (x) => x >= 0 && Number.isFinite(x), 'numbers >= 0');
       if (lossWeights.length !== model.outputs.length)
         fail(`field "lossWeights" has ${lossWeights.length} entries for ${model.outputs.length} heads`);
-      return { format: DYNAMIC_FORMAT, kind: 'early-exit', model, lossWeights, threshold: threshold() };
+      return {
+        format: DYNAMIC_FORMAT,
+        kind: 'early-exit',
+        model,
+        lossWeights,
+        threshold: threshold(),
+        ...exitShares(model.outputs.length),
+      };
     }
     case 'cascade': {
       if (!Array.isArray(value.members) || value.members.length === 0)
@@ -98,7 +116,13 @@ export function parseDynamicSpec(text: string, source: string): DynamicModelSpec
       const members = (value.members as unknown[]).map((m, i) =>
         parseModelSpec(m, `${source}: members[${i}]`),
       );
-      return { format: DYNAMIC_FORMAT, kind: 'cascade', members, threshold: threshold() };
+      return {
+        format: DYNAMIC_FORMAT,
+        kind: 'cascade',
+        members,
+        threshold: threshold(),
+        ...exitShares(members.length),
+      };
     }
     default:
       return fail(`field "kind" must be slimmable, early-exit or cascade, got ${JSON.stringify(value.kind)}`);

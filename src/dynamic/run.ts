@@ -169,8 +169,7 @@ export async function runEarlyExit(
     const validation = await network.headOutputs(data.validation);
     const [full] = chooseThreshold(validation, data.validation.labels, data.classes, 0, [1]).curve;
     const target = options.targetAccuracy ?? defaultTarget(full.accuracy);
-    const choice = chooseThreshold(validation, data.validation.labels, data.classes, target, thresholds);
-    network.spec.threshold = choice.chosen.threshold;
+    const choice = await network.chooseThreshold(data.validation, target, thresholds);
     const curve = await network.curve(data.test, thresholds);
     const [test] = await network.curve(data.test, [choice.chosen.threshold]);
     if (options.out) await network.save(options.out);

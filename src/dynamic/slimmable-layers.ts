@@ -67,6 +67,16 @@ export interface SwitchableWeights {
   widthWeights(index: number): Tensor[];
 }
 
+/**
+ * Post-training calibration of a switchable batch norm: `startCalibration` zeroes the current
+ * width's statistics, then every training-mode call adds its batch's mean and variance to a
+ * cumulative average (instead of the moving average), until `endCalibration`.
+ */
+export interface CalibratableNorm {
+  startCalibration(): void;
+  endCalibration(): void;
+}
+
 export function setLayerWidth(model: TfLayers.LayersModel, index: number): void {
   for (const layer of model.layers)
     if ('widthIndex' in layer) (layer as unknown as WidthSwitchable).widthIndex = index;
@@ -197,9 +207,27 @@ export function slimmableLayers(tfc: Tfc, tfl: Tfl): SlimmableLayers {
     }
   }
 
-  class SwitchableBatchNorm extends Slim<SwitchableBatchNormArgs> implements SwitchableWeights {
+  class SwitchableBatchNorm
+    extends Slim<SwitchableBatchNormArgs>
+    implements SwitchableWeights, CalibratableNorm
+  {
     static className = 'ParsimonySwitchableBatchNorm';
     private sets: { gamma: Weight; beta: Weight; mean: Weight; variance: Weight }[] = [];
+    /** Batches averaged so far while calibrating; null when not calibrating. */
+    private calibrated: number | null = null;
+
+    startCalibration(): void {
+      const set = this.sets[this.widthIndex];
+      tfc.tidy(() => {
+        set.mean.write(tfc.zerosLike(set.mean.read()));
+        set.variance.write(tfc.zerosLike(set.variance.read()));
+      });
+      this.calibrated = 0;
+    }
+
+    endCalibration(): void {
+      this.calibrated = null;
+    }
 
     override build(_inputShape: Shape | Shape[]): void {
       const ones = tfl.initializers.ones();
@@ -238,9 +266,12 @@ export function slimmableLayers(tfc: Tfc, tfl: Tfl): SlimmableLayers {
           );
         const axes = x.shape.map((_, i) => i).slice(0, -1);
         const { mean, variance } = tfc.moments(x, axes);
-        // Moving statistics as Keras keeps them (variance of the batch, not unbiased).
-        set.mean.write(tfc.add(tfc.mul(set.mean.read(), momentum), tfc.mul(mean, 1 - momentum)));
-        set.variance.write(tfc.add(tfc.mul(set.variance.read(), momentum), tfc.mul(variance, 1 - momentum)));
+        // Moving statistics as Keras keeps them (variance of the batch, not unbiased); while
+        // calibrating, the plain average of every batch's so far.
+        const keep = this.calibrated === null ? momentum : this.calibrated / (this.calibrated + 1);
+        if (this.calibrated !== null) this.calibrated++;
+        set.mean.write(tfc.add(tfc.mul(set.mean.read(), keep), tfc.mul(mean, 1 - keep)));
+        set.variance.write(tfc.add(tfc.mul(set.variance.read(), keep), tfc.mul(variance, 1 - keep)));
         return tfc.batchNorm(x, mean, variance, set.beta.read(), set.gamma.read(), epsilon);
       });
     }

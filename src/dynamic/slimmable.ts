@@ -27,7 +27,13 @@ import {
   trainModel,
 } from '../train/trainer.js';
 import { DYNAMIC_FORMAT, readDynamicSpec, type SlimmableSpec, writeDynamicSpec } from './format.js';
-import { type SwitchableWeights, setLayerWidth, slimmableLayers, slimUnits } from './slimmable-layers.js';
+import {
+  type CalibratableNorm,
+  type SwitchableWeights,
+  setLayerWidth,
+  slimmableLayers,
+  slimUnits,
+} from './slimmable-layers.js';
 
 /** Layers that follow their input's channels (run unchanged at any width). */
 const PASS_THROUGH: ReadonlySet<LayerType> = new Set([
@@ -136,6 +142,14 @@ export interface SandwichOptions {
   randomWidths?: number;
   /** Train the smaller widths on the largest width's predictions (default true) instead of the labels. */
   inplaceDistillation?: boolean;
+  /** Weight of each smaller width's loss beside the largest width's (default 1: the losses summed). */
+  smallerWeight?: number;
+  /**
+   * After training, recompute every width's batch-norm statistics on the training data
+   * (`calibrateNorms`; default true): the moving averages kept during training lag behind the
+   * weights, and each width's lags differently.
+   */
+  calibrate?: boolean;
 }
 
 export interface WidthResult {
@@ -262,6 +276,7 @@ export class SlimmableNetwork {
     const rng = new Random(options.seed ?? 0).fork('sandwich');
     const randomWidths = sandwich.randomWidths ?? 2;
     const distill = sandwich.inplaceDistillation ?? true;
+    const smallerWeight = sandwich.smallerWeight ?? 1;
     const probabilities =
       (this.spec.model.layers.find((l) => l.name === this.spec.model.outputs[0]) as { activation?: string })
         .activation === 'softmax';
@@ -274,7 +289,7 @@ export class SlimmableNetwork {
     };
     setLayerWidth(this.model, last);
     try {
-      return await trainModel(this.model, data, {
+      const result = await trainModel(this.model, data, {
         ...options,
         hooks: {
           extraLoss: ({ x, output, targets }) => {
@@ -289,14 +304,51 @@ export class SlimmableNetwork {
             const chosen = [0, ...middle.slice(0, randomWidths)];
             let loss: TfCore.Scalar = tf.scalar(0);
             for (const index of chosen) loss = tf.add(loss, lossAt(x, soft, index));
+            if (smallerWeight !== 1) loss = tf.mul(loss, smallerWeight);
             setLayerWidth(this.model, last);
             return loss;
           },
         },
       });
+      if (sandwich.calibrate ?? true) await this.calibrateNorms(data);
+      return result;
     } finally {
       setLayerWidth(this.model, last);
     }
+  }
+
+  /**
+   * Sets every width's batch-norm statistics to the average of the batch statistics over `data`
+   * (up to `samples` samples, in batches of `batchSize`), the weights unchanged (post-training
+   * calibration as in universally slimmable networks). Returns the number of samples used.
+   */
+  async calibrateNorms(
+    data: TrainingData,
+    options: { samples?: number; batchSize?: number } = {},
+  ): Promise<number> {
+    const norms = this.model.layers.filter((l) => 'startCalibration' in l) as unknown as CalibratableNorm[];
+    if (norms.length === 0) return 0;
+    const tf = await import('@tensorflow/tfjs-core');
+    const n = Math.min(data.labels.length, options.samples ?? data.labels.length);
+    const batchSize = options.batchSize ?? 256;
+    const size = data.shape.reduce((a, b) => a * b, 1);
+    try {
+      for (const [index] of this.spec.widths.entries()) {
+        setLayerWidth(this.model, index);
+        for (const norm of norms) norm.startCalibration();
+        for (let start = 0; start < n; start += batchSize) {
+          const end = Math.min(n, start + batchSize);
+          tf.tidy(() => {
+            const x = tf.tensor(data.x.subarray(start * size, end * size), [end - start, ...data.shape]);
+            this.model.apply(x, { training: true });
+          });
+        }
+        for (const norm of norms) norm.endCalibration();
+      }
+    } finally {
+      setLayerWidth(this.model, this.spec.widths.length - 1);
+    }
+    return n;
   }
 
   /** Accuracy, parameters and MACs at each width. */

@@ -45,12 +45,15 @@ export async function readModel(model: string): Promise<ModelSpec> {
 
 /**
  * A Parsimony spec, or a TensorFlow.js layers model (`model.json`), from a file; a directory
- * written by `saveModel` (or `model.save('file://...')`) reads its spec.json, else its model.json.
+ * written by `saveModel` reads its parsimony-model.json (else a spec.json, else the model.json of
+ * `model.save('file://...')`).
  */
 async function readModelFile(file: string): Promise<ModelSpec> {
   let target = file;
   if ((await stat(file).catch(() => null))?.isDirectory()) {
-    const candidates = [path.join(file, 'spec.json'), path.join(file, 'model.json')];
+    const candidates = ['parsimony-model.json', 'spec.json', 'model.json'].map((name) =>
+      path.join(file, name),
+    );
     const found = await Promise.all(
       candidates.map((c) =>
         stat(c)
@@ -172,7 +175,7 @@ export function registerAnalyzeCommand(program: Command, io: CommandIO): void {
     .description('parameters, connections, MACs and memory of a model, per layer, computed from its spec')
     .argument(
       '<model>',
-      'a model spec (JSON), a TensorFlow.js model.json or its directory, an ONNX model (.onnx), or zoo:<name>, e.g. zoo:resnet-18 or zoo:mobilenet-v2?alpha=0.5',
+      'a model spec (JSON), a saved model directory (also a network from `parsimony dynamic --out`), a TensorFlow.js model.json, an ONNX model (.onnx), or zoo:<name>, e.g. zoo:resnet-18 or zoo:mobilenet-v2?alpha=0.5',
     )
     .option('--json', 'print the analysis as JSON')
     .option(
@@ -184,6 +187,30 @@ export function registerAnalyzeCommand(program: Command, io: CommandIO): void {
       `\nZoo models (options as ?key=value&...):\n${ZOO.map((e) => `  ${e.name.padEnd(20)} ${e.description}${e.options.length ? ` [${e.options.join(', ')}]` : ''}`).join('\n')}`,
     )
     .action(async (model: string, options: { json?: boolean; spec?: boolean }) => {
+      const { readDynamicDirectory } = await import('../../dynamic/analyze.js');
+      const dynamic = await readDynamicDirectory(model);
+      if (dynamic) {
+        // A network whose size changes at run time: its stored form, or its largest model's layers
+        // (not a cascade's: one per member) and the cost of each way a sample runs.
+        if (options.spec) {
+          io.stdout(JSON.stringify(dynamic, null, 2));
+          return;
+        }
+        const { analyzeDynamicModel } = await import('../../dynamic/analyze.js');
+        const { analyzeModel } = await import('../../models/complexity/analyze.js');
+        const { formatDynamicAnalysis } = await import('./dynamic.js');
+        const cost = analyzeDynamicModel(dynamic);
+        const whole = dynamic.kind === 'cascade' ? undefined : analyzeModel(dynamic.model);
+        const threshold = dynamic.kind === 'slimmable' ? undefined : dynamic.threshold;
+        io.stdout(
+          options.json
+            ? JSON.stringify({ ...(whole ? { model: whole } : {}), dynamic: cost }, null, 2)
+            : [...(whole ? [formatAnalysis(whole), ''] : []), formatDynamicAnalysis(cost, threshold)].join(
+                '\n',
+              ),
+        );
+        return;
+      }
       if (options.spec && isOnnxFile(model))
         throw new UsageError(
           '--spec: an ONNX model has no Parsimony spec to print (analyze it without --spec)',

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
+import type { DynamicComplexity } from '../../dynamic/analyze.js';
 import type { ExitPoint } from '../../dynamic/exits.js';
 import type { DynamicRunOptions, ThresholdRunResult } from '../../dynamic/run.js';
 import { parseIntegerOption, parsePositiveNumberOption } from '../options.js';
@@ -92,6 +93,28 @@ function curveTable(curve: readonly ExitPoint[], stage: string): string {
 
 function chosenLine(c: ThresholdRunResult): string {
   return `threshold ${c.threshold} chosen on validation data for accuracy >= ${percent(c.targetAccuracy)}${c.met ? '' : ' (not reached: the most accurate threshold instead)'}: validation ${percent(c.validation.accuracy)} at ${formatInteger(c.validation.averageMacs)} MACs; test ${percent(c.test.accuracy)} at ${formatInteger(c.test.averageMacs)} MACs per sample on average`;
+}
+
+/** The cost of a dynamic network: upper bound, each way a sample can run, the expected cost. */
+export function formatDynamicAnalysis(a: DynamicComplexity, threshold?: number): string {
+  const ways = { slimmable: 'width', 'early-exit': 'head', cascade: 'member', conditional: 'way' }[a.kind];
+  return [
+    `${a.kind}: at most ${formatInteger(a.upperBound.params)} parameters and ${formatInteger(a.upperBound.macs)} MACs per sample`,
+    formatTable(a.variants, [
+      { header: 'runs as', value: (v) => v.label },
+      { header: 'params', value: (v) => formatInteger(v.params), align: 'right' },
+      { header: 'MACs', value: (v) => formatInteger(v.macs), align: 'right' },
+    ]),
+    ...(a.expectedMacs === undefined
+      ? a.kind === 'slimmable'
+        ? ['expected      the width is chosen per call: each costs its row']
+        : []
+      : [
+          a.kind === 'conditional'
+            ? `expected      ${formatInteger(a.expectedMacs)} MACs per sample (every sample runs its top-k experts)`
+            : `expected      ${formatInteger(a.expectedMacs)} MACs per sample${threshold === undefined ? '' : ` at threshold ${threshold}`} (${(a.shares ?? []).map((s) => `${(100 * s).toFixed(0)}%`).join(' / ')} of the validation samples answered by each ${ways})`,
+        ]),
+  ].join('\n');
 }
 
 export function registerDynamicCommand(program: Command, io: CommandIO): void {
@@ -247,21 +270,16 @@ export function registerDynamicCommand(program: Command, io: CommandIO): void {
     .description(
       'cost of a saved dynamic network from its spec: upper bound and cost per width, exit or member',
     )
-    .argument('<dir>', 'a directory written by `parsimony dynamic ... --out`')
+    .argument(
+      '<dir>',
+      'a directory written by `parsimony dynamic ... --out` (a mixture-of-experts model: any saved model directory)',
+    )
     .option('--json', 'print the analysis as JSON')
     .action(async (dir: string, o: { json?: boolean }) => {
-      const { readDynamicSpec } = await import('../../dynamic/format.js');
-      const { analyzeDynamicModel } = await import('../../dynamic/analyze.js');
-      const a = analyzeDynamicModel(await readDynamicSpec(dir));
-      print(o.json, a, () =>
-        [
-          `${a.kind}: at most ${formatInteger(a.upperBound.params)} parameters and ${formatInteger(a.upperBound.macs)} MACs per sample`,
-          formatTable(a.variants, [
-            { header: 'runs as', value: (v) => v.label },
-            { header: 'params', value: (v) => formatInteger(v.params), align: 'right' },
-            { header: 'MACs', value: (v) => formatInteger(v.macs), align: 'right' },
-          ]),
-        ].join('\n'),
-      );
+      const { analyzeSavedModel, readDynamicDirectory } = await import('../../dynamic/analyze.js');
+      const a = await analyzeSavedModel(dir);
+      const spec = await readDynamicDirectory(dir);
+      const threshold = spec && spec.kind !== 'slimmable' ? spec.threshold : undefined;
+      print(o.json, a, () => formatDynamicAnalysis(a, threshold));
     });
 }
