@@ -16,6 +16,7 @@ import { type DigitsSplits, digitsSplits } from '../helpers/digits.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 let digits: DigitsSplits;
+const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 let network: EarlyExitNetwork;
 
 before(async () => {
@@ -82,6 +83,56 @@ describe('early exit', () => {
     assert.ok(point.exitShares[0] > 0, 'some samples leave at the first head');
     const [zero] = await network.curve(digits.test, [0]);
     assert.equal(zero.averageMacs, network.costs[0].macs, 'threshold 0: all leave at the first head');
+  });
+
+  it("gradientScale scales what the early heads send into the blocks: 0 trains the last head's path as the network alone", async () => {
+    const { buildTfjsModel } = await import('../../src/models/tfjs/build.js');
+    const { trainModel } = await import('../../src/train/trainer.js');
+    const base = sequential([64], { name: 'mlp' })
+      .add('dense', { name: 'block-1', units: 16, activation: 'relu' })
+      .add('dense', { name: 'block-2', units: 16, activation: 'relu' })
+      .add('dense', { name: 'classes', units: 10, activation: 'softmax' })
+      .build();
+    // One plain SGD step on one batch: the blocks' change is linear in the scale.
+    const batch = {
+      ...digits.train,
+      x: digits.train.x.subarray(0, 64 * 64),
+      labels: digits.train.labels.subarray(0, 64),
+    };
+    const options = {
+      epochs: 1,
+      batchSize: 64,
+      seed: 4,
+      optimizer: { type: 'sgd' as const, learningRate: 0.5 },
+    };
+    const kernelAfter = async (scale: number | null) => {
+      let model: EarlyExitNetwork['model'];
+      if (scale === null) {
+        model = await buildTfjsModel(base, { seed: 4 });
+        await trainModel(model, batch, options);
+      } else {
+        const net = await EarlyExitNetwork.create(withExitHeads(base, ['block-1']), { seed: 4 });
+        await net.train(batch, options, { gradientScale: scale });
+        model = net.model;
+      }
+      const kernel = model.getLayer('block-1').getWeights()[0].clone();
+      model.dispose();
+      return kernel;
+    };
+    const [alone, zero, half, one] = [
+      await kernelAfter(null),
+      await kernelAfter(0),
+      await kernelAfter(0.5),
+      await kernelAfter(1),
+    ];
+    assert.ok(
+      maxDiff(zero, alone) < 1e-6,
+      `scale 0: the blocks train as alone (off by ${maxDiff(zero, alone)})`,
+    );
+    assert.ok(maxDiff(one, alone) > 1e-3, 'scale 1: the head changes the blocks');
+    const mid = tf.div(tf.add(zero, one), 2);
+    assert.ok(maxDiff(half, mid) < 1e-6, `scale 0.5: halfway (off by ${maxDiff(half, mid)})`);
+    tf.dispose([alone, zero, half, one, mid]);
   });
 
   it('saves and loads with the same outputs', async () => {

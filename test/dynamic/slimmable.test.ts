@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { SlimmableNetwork, specAtWidth } from '../../src/dynamic/slimmable.js';
+import type { SwitchableWeights } from '../../src/dynamic/slimmable-layers.js';
 import { initBackend } from '../../src/models/backends/index.js';
 import { sequential } from '../../src/models/spec/builder.js';
 import { type DigitsSplits, digitsSplits } from '../helpers/digits.js';
@@ -62,6 +63,47 @@ describe('slimmable network', () => {
       tf.dispose([slim, want]);
       plain.model.dispose();
     }
+  });
+
+  it("calibration sets each width's batch-norm statistics to the average of its batch statistics", async () => {
+    // Two batches of 128: the mean over both is the mean of the 256 samples, the variance the
+    // mean of the two batch variances (a moving average would weigh the batches unequally).
+    const used = await network.calibrateNorms(digits.train, { samples: 256, batchSize: 128 });
+    assert.equal(used, 256);
+    const [kernel] = network.model.getLayer('hidden-1').getWeights();
+    const norm = network.model.getLayer('bn-1') as unknown as SwitchableWeights;
+    WIDTHS.forEach((width, index) => {
+      const units = 64 * width;
+      const [want, have] = tf.tidy(() => {
+        const inputs = tf.tensor2d(digits.train.x.subarray(0, 256 * 64), [256, 64]);
+        const h = tf.matMul(inputs, tf.slice(kernel, [0, 0], [64, units]));
+        const halves = [tf.slice(h, [0, 0], [128, units]), tf.slice(h, [128, 0], [128, units])];
+        const variance = tf.div(
+          tf.add(tf.moments(halves[0], 0).variance, tf.moments(halves[1], 0).variance),
+          2,
+        );
+        const [, , mean, moving] = norm.widthWeights(index);
+        return [tf.concat([tf.mean(h, 0), variance]), tf.concat([mean, moving])];
+      });
+      assert.equal(have.shape[0], 2 * units, `width ${width}: its own statistics`);
+      assert.ok(maxDiff(want, have) < 1e-4, `width ${width}: off by ${maxDiff(want, have)}`);
+      tf.dispose([want, have]);
+    });
+  });
+
+  it('at full width is about as accurate as the same network trained alone', async () => {
+    const { buildTfjsModel } = await import('../../src/models/tfjs/build.js');
+    const { evaluate, trainModel } = await import('../../src/train/trainer.js');
+    const alone = await buildTfjsModel(network.spec.model, { seed: 1 });
+    await trainModel(alone, digits.train, {
+      epochs: 8,
+      seed: 1,
+      optimizer: { type: 'adam', learningRate: 0.003 },
+    });
+    const want = (await evaluate(alone, digits.test)).accuracy;
+    alone.dispose();
+    const [full] = (await network.evaluateWidths(digits.test)).slice(-1);
+    assert.ok(full.accuracy >= want - 0.015, `slimmable ${full.accuracy}, alone ${want}`);
   });
 
   it('saves and loads with the same outputs at every width', async () => {
