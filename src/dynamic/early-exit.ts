@@ -62,6 +62,9 @@ export function withExitHeads(base: ModelSpec, after: readonly string[]): ModelS
   return spec;
 }
 
+/** What early heads send back into the shared blocks, as a share of their gradient (see `train`). */
+export const DEFAULT_GRADIENT_SCALE = 0.3;
+
 export interface EarlyExitPrediction {
   predicted: Int32Array;
   /** The head (0-based) each sample left at. */
@@ -110,16 +113,24 @@ export class EarlyExitNetwork {
   /**
    * Trains every head at once with the trainer (weighted cross-entropies). `gradientScale`
    * multiplies the gradient each early head sends back into the shared blocks (its own weights
-   * get the full gradient): 1 trains the blocks on every head's loss, 0 on the last head's only.
+   * get the full gradient): 1 trains the blocks on every head's loss, 0 on the last head's only
+   * (the last head then trains exactly as the network without heads). Default 0.3: on
+   * Fashion-MNIST with 1 the last head lost 1.3 to 1.8 points to the network alone, with 0.3 at
+   * most 0.4, and the first head kept most of what scale 1 gave it.
    */
   async train(
     data: TrainingData,
     options: Omit<TrainOptions, 'outputWeights'>,
     joint: { gradientScale?: number } = {},
   ): Promise<TrainResult> {
-    const scale = joint.gradientScale ?? 1;
+    const scale = joint.gradientScale ?? DEFAULT_GRADIENT_SCALE;
     if (!(scale >= 0 && scale <= 1))
       throw new InvalidArgumentError(`early exit: gradientScale must be in [0, 1], got ${scale}`);
+    // The scaling wraps this thread's layers; replicas in worker threads would train without it.
+    if (scale !== 1 && (options.threads ?? 1) > 1)
+      throw new InvalidArgumentError(
+        `early exit: gradientScale ${scale} needs threads 1 (or gradientScale 1 with threads ${options.threads})`,
+      );
     const restore = scale === 1 ? () => {} : await this.scaleHeadGradients(scale);
     try {
       return await trainModel(this.model, data, { ...options, outputWeights: this.spec.lossWeights });

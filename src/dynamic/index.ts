@@ -1,6 +1,11 @@
 export { analyzeDynamicModel, type DynamicComplexity, type DynamicVariant } from './analyze.js';
 export { type CascadeMember, type CascadePrediction, ModelCascade } from './cascade.js';
-export { EarlyExitNetwork, type EarlyExitPrediction, withExitHeads } from './early-exit.js';
+export {
+  DEFAULT_GRADIENT_SCALE,
+  EarlyExitNetwork,
+  type EarlyExitPrediction,
+  withExitHeads,
+} from './early-exit.js';
 export {
   chooseThreshold,
   DEFAULT_THRESHOLDS,

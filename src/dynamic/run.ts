@@ -23,8 +23,8 @@ import {
   trainModel,
 } from '../train/trainer.js';
 import { ModelCascade } from './cascade.js';
-import { EarlyExitNetwork, withExitHeads } from './early-exit.js';
-import { chooseThreshold, DEFAULT_THRESHOLDS, type ExitPoint } from './exits.js';
+import { DEFAULT_GRADIENT_SCALE, EarlyExitNetwork, withExitHeads } from './early-exit.js';
+import { chooseThreshold, DEFAULT_THRESHOLDS, type ExitPoint, exitCurve } from './exits.js';
 import { DEFAULT_WIDTHS, SlimmableNetwork, type WidthResult } from './slimmable.js';
 
 export interface DynamicRunOptions {
@@ -103,7 +103,7 @@ export function slimmableMlp(features: number, hidden: readonly number[], classe
 }
 
 export async function runSlimmable(
-  options: DynamicRunOptions & { hidden?: number[]; widths?: number[] },
+  options: DynamicRunOptions & { hidden?: number[]; widths?: number[]; inplaceDistillation?: boolean },
 ): Promise<SlimRunResult> {
   const hidden = options.hidden ?? [128, 64];
   checkList('hidden', hidden, true);
@@ -114,7 +114,9 @@ export async function runSlimmable(
     seed: options.seed ?? 0,
   });
   try {
-    await network.train(data.train, trainOptions(options));
+    await network.train(data.train, trainOptions(options), {
+      inplaceDistillation: options.inplaceDistillation ?? false,
+    });
     const widths = await network.evaluateWidths(data.test);
     if (options.out) await network.save(options.out);
     return { dataset: options.dataset, hidden, widths, seconds: (performance.now() - started) / 1000 };
@@ -137,8 +139,8 @@ export interface ThresholdRunResult {
 export interface EarlyExitRunResult {
   dataset: string;
   hidden: number[];
-  /** MACs and parameters up to each head. */
-  heads: { output: string; params: number; macs: number }[];
+  /** MACs and parameters up to each head, and its test accuracy when every sample leaves there. */
+  heads: { output: string; params: number; macs: number; testAccuracy: number }[];
   /** On the test part. */
   curve: ExitPoint[];
   chosen: ThresholdRunResult;
@@ -149,7 +151,12 @@ export interface EarlyExitRunResult {
 const defaultTarget = (fullAccuracy: number) => Math.max(0, fullAccuracy - 0.005);
 
 export async function runEarlyExit(
-  options: DynamicRunOptions & { hidden?: number[]; targetAccuracy?: number; thresholds?: number[] },
+  options: DynamicRunOptions & {
+    hidden?: number[];
+    targetAccuracy?: number;
+    thresholds?: number[];
+    gradientScale?: number;
+  },
 ): Promise<EarlyExitRunResult> {
   const hidden = options.hidden ?? [128, 128, 128];
   checkList('hidden', hidden, true);
@@ -164,19 +171,27 @@ export async function runEarlyExit(
   const heads = hidden.slice(0, -1).map((_, i) => `block-${i + 1}`);
   const network = await EarlyExitNetwork.create(withExitHeads(base, heads), { seed: options.seed ?? 0 });
   try {
-    await network.train(data.train, trainOptions(options));
+    await network.train(data.train, trainOptions(options), {
+      gradientScale: options.gradientScale ?? DEFAULT_GRADIENT_SCALE,
+    });
     const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
     const validation = await network.headOutputs(data.validation);
     const [full] = chooseThreshold(validation, data.validation.labels, data.classes, 0, [1]).curve;
     const target = options.targetAccuracy ?? defaultTarget(full.accuracy);
     const choice = await network.chooseThreshold(data.validation, target, thresholds);
-    const curve = await network.curve(data.test, thresholds);
-    const [test] = await network.curve(data.test, [choice.chosen.threshold]);
+    const testOutputs = await network.headOutputs(data.test);
+    const curve = exitCurve(testOutputs, data.test.labels, data.classes, thresholds);
+    const [test] = exitCurve(testOutputs, data.test.labels, data.classes, [choice.chosen.threshold]);
     if (options.out) await network.save(options.out);
     return {
       dataset: options.dataset,
       hidden,
-      heads: network.costs.map((c) => ({ output: c.output, params: c.params, macs: c.activeMacs })),
+      heads: network.costs.map((c, h) => ({
+        output: c.output,
+        params: c.params,
+        macs: c.activeMacs,
+        testAccuracy: exitCurve([testOutputs[h]], data.test.labels, data.classes, [1])[0].accuracy,
+      })),
       curve,
       chosen: {
         targetAccuracy: target,

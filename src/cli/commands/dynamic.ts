@@ -140,25 +140,36 @@ export function registerDynamicCommand(program: Command, io: CommandIO): void {
       numberList('--widths', false),
       [0.25, 0.5, 0.75, 1],
     )
-    .action(async (o: CommonOptions & { hidden: number[]; widths: number[] }) => {
-      if (o.widths.some((w, i) => w > 1 || (i > 0 && w <= o.widths[i - 1])) || o.widths.at(-1) !== 1)
-        throw new UsageError(`--widths must ascend in (0, 1] and end at 1, got "${o.widths.join(',')}"`);
-      const { runSlimmable } = await import('../../dynamic/run.js');
-      const result = await runSlimmable({ ...runOptions(o), hidden: o.hidden, widths: o.widths });
-      print(o.json, result, () =>
-        [
-          `slimmable MLP on ${result.dataset} (${result.seconds.toFixed(1)} s)`,
-          formatTable(result.widths, [
-            { header: 'width', value: (r) => r.width, align: 'right' },
-            { header: 'hidden', value: (r) => r.hidden.join('-') },
-            { header: 'params', value: (r) => formatInteger(r.params), align: 'right' },
-            { header: 'MACs', value: (r) => formatInteger(r.macs), align: 'right' },
-            { header: 'test acc', value: (r) => percent(r.accuracy), align: 'right' },
-          ]),
-          ...(o.out ? [`saved to ${o.out}`] : []),
-        ].join('\n'),
-      );
-    });
+    .option(
+      '--inplace-distillation',
+      "train the smaller widths on the widest width's predictions instead of the labels",
+    )
+    .action(
+      async (o: CommonOptions & { hidden: number[]; widths: number[]; inplaceDistillation?: boolean }) => {
+        if (o.widths.some((w, i) => w > 1 || (i > 0 && w <= o.widths[i - 1])) || o.widths.at(-1) !== 1)
+          throw new UsageError(`--widths must ascend in (0, 1] and end at 1, got "${o.widths.join(',')}"`);
+        const { runSlimmable } = await import('../../dynamic/run.js');
+        const result = await runSlimmable({
+          ...runOptions(o),
+          hidden: o.hidden,
+          widths: o.widths,
+          inplaceDistillation: o.inplaceDistillation === true,
+        });
+        print(o.json, result, () =>
+          [
+            `slimmable MLP on ${result.dataset} (${result.seconds.toFixed(1)} s)`,
+            formatTable(result.widths, [
+              { header: 'width', value: (r) => r.width, align: 'right' },
+              { header: 'hidden', value: (r) => r.hidden.join('-') },
+              { header: 'params', value: (r) => formatInteger(r.params), align: 'right' },
+              { header: 'MACs', value: (r) => formatInteger(r.macs), align: 'right' },
+              { header: 'test acc', value: (r) => percent(r.accuracy), align: 'right' },
+            ]),
+            ...(o.out ? [`saved to ${o.out}`] : []),
+          ].join('\n'),
+        );
+      },
+    );
 
   common(
     dynamic
@@ -178,22 +189,31 @@ export function registerDynamicCommand(program: Command, io: CommandIO): void {
       "validation accuracy (0..1) the chosen threshold must reach (default: the last head's minus 0.005)",
       fraction('--target-accuracy'),
     )
-    .action(async (o: CommonOptions & { hidden: number[]; targetAccuracy?: number }) => {
-      const { runEarlyExit } = await import('../../dynamic/run.js');
-      const result = await runEarlyExit({
-        ...runOptions(o),
-        hidden: o.hidden,
-        targetAccuracy: o.targetAccuracy,
-      });
-      print(o.json, result, () =>
-        [
-          `early-exit MLP on ${result.dataset} (${result.seconds.toFixed(1)} s); MACs up to each head: ${result.heads.map((h) => `${h.output} ${formatInteger(h.macs)}`).join(', ')}`,
-          curveTable(result.curve, 'head'),
-          chosenLine(result.chosen),
-          ...(o.out ? [`saved to ${o.out}`] : []),
-        ].join('\n'),
-      );
-    });
+    .option(
+      '--gradient-scale <s>',
+      "share (0..1) of the early heads' gradient that reaches the blocks (1: all, 0: the last head alone trains them)",
+      fraction('--gradient-scale'),
+      0.3,
+    )
+    .action(
+      async (o: CommonOptions & { hidden: number[]; targetAccuracy?: number; gradientScale: number }) => {
+        const { runEarlyExit } = await import('../../dynamic/run.js');
+        const result = await runEarlyExit({
+          ...runOptions(o),
+          hidden: o.hidden,
+          targetAccuracy: o.targetAccuracy,
+          gradientScale: o.gradientScale,
+        });
+        print(o.json, result, () =>
+          [
+            `early-exit MLP on ${result.dataset} (${result.seconds.toFixed(1)} s); MACs up to each head: ${result.heads.map((h) => `${h.output} ${formatInteger(h.macs)}`).join(', ')}`,
+            curveTable(result.curve, 'head'),
+            chosenLine(result.chosen),
+            ...(o.out ? [`saved to ${o.out}`] : []),
+          ].join('\n'),
+        );
+      },
+    );
 
   common(
     dynamic
