@@ -8,7 +8,14 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import { ParsimonyError } from '../core/errors.js';
 import { initBackend } from '../models/backends/index.js';
 import { customLayers } from '../models/tfjs/custom-layers.js';
-import { CONTROL, type ReplicaData, type ReplicaMessage, shardRange, sharedLayout } from './data-parallel.js';
+import {
+  CONTROL,
+  copyValuesInto,
+  type ReplicaData,
+  type ReplicaMessage,
+  shardRange,
+  sharedLayout,
+} from './data-parallel.js';
 import { type LossSettings, partialGradients, penalisedKernels } from './gradient-step.js';
 
 const data = workerData as ReplicaData;
@@ -58,7 +65,8 @@ async function main(): Promise<void> {
       const count = Atomics.load(control, CONTROL.count);
       let offset = 0;
       variables.forEach((v, i) => {
-        tf.tidy(() => v.assign(tf.tensor(weights.slice(offset, offset + sizes[i]), data.shapes[i])));
+        // tf.tensor copies the values onto the backend: a view of the shared memory is enough.
+        tf.tidy(() => v.assign(tf.tensor(weights.subarray(offset, offset + sizes[i]), data.shapes[i])));
         offset += sizes[i];
       });
       // Another mask than rank 0's, as each shard is its own part of the batch.
@@ -95,7 +103,7 @@ async function main(): Promise<void> {
         let offset = 0;
         variables.forEach((v, i) => {
           const g = part.grads[v.name];
-          if (g) grads.set(g.dataSync() as Float32Array, offset);
+          if (g) copyValuesInto(tf, g, grads, offset);
           else grads.fill(0, offset, offset + sizes[i]);
           offset += sizes[i];
         });

@@ -111,6 +111,29 @@ export interface ReplicaSettings {
   regularization?: RegularizationConfig;
 }
 
+/** The part of tfjs-backend-wasm's backend that reads a tensor's values in place. */
+interface HeapBackend {
+  typedArrayFromHeap(info: TfCore.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * Copies a float tensor's values into `target` at `offset`: on the wasm backend straight from its
+ * heap (one copy, no array allocated per step), elsewhere through dataSync.
+ */
+export function copyValuesInto(
+  tf: typeof TfCore,
+  tensor: TfCore.Tensor,
+  target: Float32Array,
+  offset: number,
+): void {
+  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  const values =
+    tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function'
+      ? backend.typedArrayFromHeap(tensor)
+      : tensor.dataSync();
+  target.set(values as Float32Array, offset);
+}
+
 /** Atomics.waitAsync, which TypeScript's ES2022 library does not declare. */
 interface AtomicsWaitAsync {
   waitAsync(
@@ -234,6 +257,7 @@ export class GradientReplicas {
 
   /** Starts a step on the workers: the batch (its first `count` samples), the weights, the dropout seed. */
   launch(
+    tf: typeof TfCore,
     batch: BatchArrays,
     count: number,
     sampleSize: number,
@@ -244,9 +268,8 @@ export class GradientReplicas {
     const c = this.control;
     let offset = 0;
     for (const v of variables) {
-      const values = v.dataSync() as Float32Array;
-      this.weights.set(values, offset);
-      offset += values.length;
+      copyValuesInto(tf, v, this.weights, offset);
+      offset += v.size;
     }
     this.batchX.set(batch.x.subarray(0, count * sampleSize));
     this.batchY.set(batch.labels.subarray(0, count));
@@ -295,7 +318,8 @@ export class GradientReplicas {
       const size = v.size;
       let sum = own[v.name];
       for (const view of this.gradViews) {
-        const part = tf.tensor(view.slice(offset, offset + size), v.shape);
+        // tf.tensor copies the values onto the backend: a view of the shared memory is enough.
+        const part = tf.tensor(view.subarray(offset, offset + size), v.shape);
         sum = sum === undefined ? part : tf.add(sum, part);
       }
       grads[v.name] = sum;

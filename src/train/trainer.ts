@@ -381,7 +381,7 @@ export async function trainModel(
         const dropoutSeed = dropouts[0]?.seed ?? 0;
         const shard = { from: 0, to: replicas ? shardRange(count, 0, threads).to : count };
         // The replicas get this step's batch and the weights the last step left.
-        replicas?.launch({ x: batchX, labels: batchY, mix }, count, size, variables, dropoutSeed, step);
+        replicas?.launch(tf, { x: batchX, labels: batchY, mix }, count, size, variables, dropoutSeed, step);
         const own: PartialGradients = tf.tidy(
           () =>
             partialGradients(
