@@ -11,10 +11,14 @@ import { customLayers } from '../models/tfjs/custom-layers.js';
 import {
   CONTROL,
   copyValuesInto,
+  movingFloats,
+  movingStatistics,
   type ReplicaData,
   type ReplicaMessage,
+  readMovingStatistics,
   shardRange,
   sharedLayout,
+  writeMovingStatistics,
 } from './data-parallel.js';
 import { type LossSettings, partialGradients, penalisedKernels } from './gradient-step.js';
 
@@ -36,7 +40,8 @@ async function main(): Promise<void> {
   const sizes = data.shapes.map((s) => s.reduce((a, b) => a * b, 1));
   const params = sizes.reduce((a, b) => a + b, 0);
   const sampleSize = data.sampleShape.reduce((a, b) => a * b, 1);
-  const layout = sharedLayout(params, data.batchSize, sampleSize, data.threads);
+  const moving = movingStatistics(model);
+  const layout = sharedLayout(params, data.batchSize, sampleSize, data.threads, movingFloats(moving));
   const control = new Int32Array(data.shared, 0, CONTROL.slots);
   const weights = new Float32Array(data.shared, layout.weights, params);
   const batchX = new Float32Array(data.shared, layout.batchX, data.batchSize * sampleSize);
@@ -45,6 +50,12 @@ async function main(): Promise<void> {
   const controlFloats = new Float32Array(data.shared, 0, CONTROL.slots);
   const grads = new Float32Array(data.shared, layout.grads + (data.rank - 1) * params * 4, params);
   const stats = new Float32Array(data.shared, layout.stats, 2 * data.threads);
+  const movingIn = new Float32Array(data.shared, layout.moving, layout.movingFloats);
+  const movingOut = new Float32Array(
+    data.shared,
+    layout.movingOut + (data.rank - 1) * layout.movingFloats * 4,
+    layout.movingFloats,
+  );
   const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as DropoutLike[];
   const settings: LossSettings = {
     numClasses: data.numClasses,
@@ -69,6 +80,8 @@ async function main(): Promise<void> {
         tf.tidy(() => v.assign(tf.tensor(weights.subarray(offset, offset + sizes[i]), data.shapes[i])));
         offset += sizes[i];
       });
+      // Every rank's moving statistics start the step from rank 0's.
+      readMovingStatistics(tf, moving, movingIn);
       // Another mask than rank 0's, as each shard is its own part of the batch.
       const seed = Atomics.load(control, CONTROL.dropoutSeed);
       dropouts.forEach((d, i) => {
@@ -111,6 +124,7 @@ async function main(): Promise<void> {
         stats[2 * data.rank + 1] = part.correct.dataSync()[0];
         tf.dispose([part.loss, part.correct]);
       });
+      writeMovingStatistics(tf, moving, movingOut);
     } catch (error) {
       const e = error as Error;
       send({

@@ -7,8 +7,11 @@
  * memory and count themselves done with Atomics. The trainer adds the shards' gradients in rank order
  * and takes the one optimizer step (with the hooks: masks, straight-through estimators), whose
  * weights go out with the next batch. So the result is the single-thread one up to the order of
- * float additions; batch-norm statistics are per shard, as in PyTorch's DDP without SyncBatchNorm,
- * and the moving averages kept are rank 0's.
+ * float additions, except with batch norm: in training each rank normalises its shard by the shard's
+ * own mean and variance (as PyTorch's DDP without SyncBatchNorm), so the gradients, and the weights,
+ * differ slightly from one thread's. The moving mean and variance that inference uses are kept
+ * equal to one thread's: every rank starts a step from rank 0's, and after it rank 0 combines the
+ * ranks' updates into the update the whole batch would have made (see combineMovingStatistics).
  */
 import type { Worker } from 'node:worker_threads';
 import type * as TfCore from '@tensorflow/tfjs-core';
@@ -52,18 +55,135 @@ export interface SharedLayout {
   grads: number;
   /** Two floats per rank: loss share × batch size, correct samples. */
   stats: number;
+  /** Batch norm's moving statistics as rank 0 has them at the start of a step. */
+  moving: number;
+  /** The moving statistics of rank r (1-based) after its step, at movingOut + (r - 1) * moving floats. */
+  movingOut: number;
   bytes: number;
   params: number;
+  movingFloats: number;
 }
 
-export function sharedLayout(params: number, batchSize: number, sampleSize: number, threads: number) {
+export function sharedLayout(
+  params: number,
+  batchSize: number,
+  sampleSize: number,
+  threads: number,
+  movingFloats: number,
+): SharedLayout {
   const weights = CONTROL.slots * 4;
   const batchX = weights + params * 4;
   const batchY = batchX + batchSize * sampleSize * 4;
   const partnerY = batchY + batchSize * 4;
   const grads = partnerY + batchSize * 4;
   const stats = grads + (threads - 1) * params * 4;
-  return { weights, batchX, batchY, partnerY, grads, stats, bytes: stats + threads * 2 * 4, params };
+  const moving = stats + threads * 2 * 4;
+  const movingOut = moving + movingFloats * 4;
+  const bytes = movingOut + (threads - 1) * movingFloats * 4;
+  return { weights, batchX, batchY, partnerY, grads, stats, moving, movingOut, bytes, params, movingFloats };
+}
+
+/** A tfjs-layers variable (a batch-norm layer's moving mean or variance). */
+interface LayerVariableLike {
+  read(): TfCore.Tensor;
+  write(value: TfCore.Tensor): void;
+}
+
+/** One batch-norm layer's moving statistics (tfjs-layers' BatchNormalization). */
+export interface MovingStatistics {
+  mean: LayerVariableLike;
+  variance: LayerVariableLike;
+  /** Channels. */
+  size: number;
+  /** The moving average's momentum (the new batch counts 1 - momentum). */
+  momentum: number;
+}
+
+/** The moving statistics of the model's batch-norm layers, in layer order (same order in every replica). */
+export function movingStatistics(model: TfLayers.LayersModel): MovingStatistics[] {
+  return model.layers
+    .filter((l) => l.getClassName() === 'BatchNormalization')
+    .map((l) => {
+      const layer = l as unknown as {
+        movingMean: LayerVariableLike;
+        movingVariance: LayerVariableLike;
+        momentum: number;
+      };
+      return {
+        mean: layer.movingMean,
+        variance: layer.movingVariance,
+        size: layer.movingMean.read().size,
+        momentum: layer.momentum,
+      };
+    });
+}
+
+/** Floats the moving statistics take (mean and variance of every layer). */
+export const movingFloats = (stats: readonly MovingStatistics[]) => stats.reduce((n, s) => n + 2 * s.size, 0);
+
+/** Writes the moving statistics (per layer: mean, then variance) into `target`. */
+export function writeMovingStatistics(
+  tf: typeof TfCore,
+  stats: readonly MovingStatistics[],
+  target: Float32Array,
+): void {
+  let offset = 0;
+  for (const s of stats) {
+    copyValuesInto(tf, s.mean.read(), target, offset);
+    copyValuesInto(tf, s.variance.read(), target, offset + s.size);
+    offset += 2 * s.size;
+  }
+}
+
+/** Sets the moving statistics from `source` (laid out as writeMovingStatistics writes them). */
+export function readMovingStatistics(
+  tf: typeof TfCore,
+  stats: readonly MovingStatistics[],
+  source: Float32Array,
+): void {
+  let offset = 0;
+  for (const s of stats) {
+    tf.tidy(() => {
+      s.mean.write(tf.tensor1d(source.subarray(offset, offset + s.size)));
+      s.variance.write(tf.tensor1d(source.subarray(offset + s.size, offset + 2 * s.size)));
+    });
+    offset += 2 * s.size;
+  }
+}
+
+/**
+ * The moving statistics the whole batch would have given, from each rank's after a step that
+ * started from the same values, with weights w_r = shard size / batch size. A rank's update is
+ * m_r = m - d (m - mean_r) with d = 1 - momentum, so sum w_r m_r is the whole batch's update of the
+ * mean. The batch's (biased) variance is sum w_r (var_r + (mean_r - mean)^2), and
+ * mean_r - mean = (m_r - m_batch) / d, so the variance's update is sum w_r v_r plus
+ * sum w_r (m_r - m_batch)^2 / d. Computed in float64, ranks added in rank order.
+ */
+export function combineMovingStatistics(
+  stats: readonly MovingStatistics[],
+  ranks: readonly Float32Array[],
+  shares: readonly number[],
+  out: Float32Array,
+): void {
+  let offset = 0;
+  for (const s of stats) {
+    const d = 1 - s.momentum;
+    for (let c = 0; c < s.size; c++) {
+      const i = offset + c;
+      const j = offset + s.size + c;
+      let mean = 0;
+      let variance = 0;
+      for (let r = 0; r < ranks.length; r++) {
+        mean += shares[r] * ranks[r][i];
+        variance += shares[r] * ranks[r][j];
+      }
+      if (d > 0)
+        for (let r = 0; r < ranks.length; r++) variance += (shares[r] * (ranks[r][i] - mean) ** 2) / d;
+      out[i] = mean;
+      out[j] = variance;
+    }
+    offset += 2 * s.size;
+  }
 }
 
 /** The samples [from, to) of rank `rank` among `threads` for a batch of `count` (rank 0 first). */
@@ -154,6 +274,10 @@ export class GradientReplicas {
   private readonly controlFloats: Float32Array;
   private readonly stats: Float32Array;
   private readonly gradViews: Float32Array[];
+  /** Batch norm's moving statistics: rank 0's at the start of a step, each worker's after it. */
+  private readonly moving: Float32Array;
+  private readonly movingViews: Float32Array[];
+  private readonly stats0: MovingStatistics[];
   private readonly workers: Worker[];
   private readonly failure: Promise<never>;
 
@@ -162,6 +286,7 @@ export class GradientReplicas {
     shared: SharedArrayBuffer,
     workers: Worker[],
     failure: Promise<never>,
+    moving: MovingStatistics[],
   ) {
     this.threads = workers.length + 1;
     this.control = new Int32Array(shared, 0, CONTROL.slots);
@@ -174,6 +299,11 @@ export class GradientReplicas {
     this.gradViews = workers.map(
       (_, i) => new Float32Array(shared, layout.grads + i * layout.params * 4, layout.params),
     );
+    this.moving = new Float32Array(shared, layout.moving, layout.movingFloats);
+    this.movingViews = workers.map(
+      (_, i) => new Float32Array(shared, layout.movingOut + i * layout.movingFloats * 4, layout.movingFloats),
+    );
+    this.stats0 = moving;
     this.workers = workers;
     this.failure = failure;
   }
@@ -188,7 +318,14 @@ export class GradientReplicas {
     const shapes = variables.map((v) => [...v.shape]);
     const params = shapes.reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
     const sampleSize = settings.sampleShape.reduce((a, b) => a * b, 1);
-    const layout = sharedLayout(params, settings.batchSize, sampleSize, settings.threads);
+    const moving = movingStatistics(model);
+    const layout = sharedLayout(
+      params,
+      settings.batchSize,
+      sampleSize,
+      settings.threads,
+      movingFloats(moving),
+    );
     const shared = new SharedArrayBuffer(layout.bytes);
     const modelTopology = model.toJSON(null, false);
     let fail: (error: Error) => void = () => {};
@@ -245,7 +382,7 @@ export class GradientReplicas {
         }),
       );
     }
-    const replicas = new GradientReplicas(layout, shared, workers, failure);
+    const replicas = new GradientReplicas(layout, shared, workers, failure, moving);
     try {
       await Promise.all(ready);
     } catch (error) {
@@ -271,6 +408,7 @@ export class GradientReplicas {
       copyValuesInto(tf, v, this.weights, offset);
       offset += v.size;
     }
+    writeMovingStatistics(tf, this.stats0, this.moving);
     this.batchX.set(batch.x.subarray(0, count * sampleSize));
     this.batchY.set(batch.labels.subarray(0, count));
     if (batch.mix) {
@@ -332,6 +470,22 @@ export class GradientReplicas {
       correct += this.stats[2 * rank + 1];
     }
     return { grads, loss, correct };
+  }
+
+  /**
+   * Replaces rank 0's moving statistics (updated by its shard alone) by the whole batch's update
+   * (see combineMovingStatistics), after wait(). `count`: samples in the batch.
+   */
+  combineMovingStatistics(tf: typeof TfCore, count: number): void {
+    if (this.stats0.length === 0) return;
+    const own = new Float32Array(this.moving.length);
+    writeMovingStatistics(tf, this.stats0, own);
+    const shares = Array.from({ length: this.threads }, (_, r) => {
+      const { from, to } = shardRange(count, r, this.threads);
+      return (to - from) / count;
+    });
+    combineMovingStatistics(this.stats0, [own, ...this.movingViews], shares, own);
+    readMovingStatistics(tf, this.stats0, own);
   }
 
   /** Stops the workers (they leave their loop) and waits for them to end. */

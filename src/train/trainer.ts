@@ -394,7 +394,10 @@ export async function trainModel(
               step,
             ) as unknown as TfCore.TensorContainer,
         ) as unknown as PartialGradients;
-        if (replicas) await replicas.wait();
+        if (replicas) {
+          await replicas.wait();
+          replicas.combineMovingStatistics(tf, count);
+        }
         const [nextLoss, nextCorrect] = tf.tidy(() => {
           let grads = own.grads;
           let value: TfCore.Scalar = own.loss;

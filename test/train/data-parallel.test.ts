@@ -38,6 +38,14 @@ const cnnSpec = sequential([8, 8, 1])
   .add('dense', { units: 10 })
   .build();
 
+const batchNormSpec = sequential([8, 8, 1])
+  .add('conv2d', { filters: 6, kernelSize: 3 })
+  .add('batchNorm', { momentum: 0.8 })
+  .add('activation', { activation: 'relu' })
+  .add('flatten')
+  .add('dense', { units: 10 })
+  .build();
+
 /** Trains a fresh model (seed 1) and returns its trained weights and the loss history. */
 async function trained(spec: ModelSpec, data: TrainingData, options: TrainOptions) {
   const model = await buildTfjsModel(spec, { seed: 1 });
@@ -45,6 +53,7 @@ async function trained(spec: ModelSpec, data: TrainingData, options: TrainOption
     const result = await trainModel(model, data, options);
     return {
       weights: model.getWeights().map((w) => Float32Array.from(w.dataSync() as Float32Array)),
+      names: model.weights.map((w) => w.name),
       losses: result.history.map((h) => h.loss),
       accuracies: result.history.map((h) => h.accuracy),
     };
@@ -128,6 +137,36 @@ describe('data-parallel training', () => {
     assertSameTraining(whole, accumulated, 1e-5, 'micro-batches of 20');
     const parallel = await trained(cnnSpec, images, { ...options, microBatchSize: 20, threads: 2 });
     assertSameTraining(whole, parallel, 1e-5, '2 threads, micro-batches of 20');
+  });
+
+  it('batch norm: the moving statistics on 2 and 3 threads are those of 1 thread (weights held still)', async () => {
+    // A learning rate too small to move any weight, so every thread count normalises the same
+    // activations: only the combination of the shards' statistics can differ.
+    const options: TrainOptions = {
+      epochs: 2,
+      batchSize: 50,
+      optimizer: { type: 'sgd', learningRate: 1e-30 },
+      seed: 6,
+    };
+    const untrained = await buildTfjsModel(batchNormSpec, { seed: 1 });
+    const initial = untrained.getWeights().map((w) => Float32Array.from(w.dataSync() as Float32Array));
+    untrained.dispose();
+    const one = await trained(batchNormSpec, images, options);
+    const mean = one.names.findIndex((n) => n.includes('moving_mean'));
+    const variance = one.names.findIndex((n) => n.includes('moving_variance'));
+    assert.ok(mean >= 0 && variance >= 0, `moving statistics among ${one.names.join(', ')}`);
+    assert.ok(
+      maxDifference([one.weights[mean]], [initial[mean]]) > 1e-3 &&
+        maxDifference([one.weights[variance]], [initial[variance]]) > 0.1,
+      'training moved the moving statistics',
+    );
+    for (const threads of [2, 3]) {
+      const parallel = await trained(batchNormSpec, images, { ...options, threads });
+      for (const i of [mean, variance]) {
+        const difference = maxDifference([one.weights[i]], [parallel.weights[i]]);
+        assert.ok(difference <= 1e-5, `${threads} threads: moving statistic ${i} differs by ${difference}`);
+      }
+    }
   });
 
   it('hooks run on the summed gradients: a mask holds pruned weights at zero with 2 threads', async () => {
