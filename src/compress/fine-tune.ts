@@ -9,6 +9,7 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
+import { warn } from '../core/warnings.js';
 import { evaluate, type TrainingData, type TrainingHooks, trainModel } from '../train/trainer.js';
 import type { CompressionData, FineTuneRequest, FineTuneSettings } from './method.js';
 import {
@@ -99,6 +100,12 @@ export async function fineTuneWeights(
       request.hooks ? await request.hooks(variableOwners(model, start.spec)) : undefined,
       masking.hooks,
     );
+    const threads = settings.threads ?? 1;
+    if (hooks.extraLoss && threads > 1)
+      warn(
+        'ONE_THREAD',
+        `fine-tune: distillation trains on 1 thread, not ${threads} (its loss uses the teacher, which only this thread holds)`,
+      );
     const result = await trainModel(model, data.train, {
       epochs: request.epochs,
       batchSize: settings.batchSize,
@@ -111,7 +118,7 @@ export async function fineTuneWeights(
       signal,
       hooks,
       // A loss term of this thread (distillation) cannot run in the replicas.
-      threads: hooks.extraLoss ? 1 : settings.threads,
+      threads: hooks.extraLoss ? 1 : threads,
       onStep: request.onStep,
       onEpoch: (m) => request.onEpoch?.(m.epoch, m.valAccuracy),
       trial: request.trial,

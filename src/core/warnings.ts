@@ -9,7 +9,9 @@ export type WarningCode =
   /** A trial failed: the objective raised or returned something that is not a result. */
   | 'TRIAL_FAILED'
   /** A trial suggested a parameter again with another range; the first value stands. */
-  | 'PARAM_REDEFINED';
+  | 'PARAM_REDEFINED'
+  /** Training asked for several threads runs on one (a loss term of the calling thread: distillation). */
+  | 'ONE_THREAD';
 
 export const WARNING_TYPE = 'ParsimonyWarning';
 

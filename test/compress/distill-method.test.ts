@@ -9,6 +9,7 @@ import type { ModelWeights } from '../../src/compress/model-weights.js';
 import { runPipeline, validateRecipe } from '../../src/compress/pipeline.js';
 import { RecipeError } from '../../src/core/errors.js';
 import { sequential } from '../../src/models/spec/builder.js';
+import { captureWarnings } from '../helpers/warnings.js';
 import { cnnSpec, digitsData, mlpSpec, trainedWeights } from './helpers.js';
 
 let data: CompressionData;
@@ -84,6 +85,23 @@ describe('distill method', () => {
     const accuracy = await weightsAccuracy(result.weights, data.validation);
     assert.ok(accuracy > 0.8, `the distilled student learned (${accuracy})`);
     assert.equal(result.steps[0].details?.alpha, 0.3);
+  });
+
+  it('asked for 2 training threads, trains on one and says so with a ONE_THREAD warning', async () => {
+    const { result, warnings } = await captureWarnings(() =>
+      runPipeline(teacher, [{ method: 'distill', options: { student: student(), epochs: 1 } }], {
+        data,
+        seed: 0,
+        fineTune: { threads: 2 },
+      }),
+    );
+    assert.equal(result.completed, true);
+    assert.deepEqual(
+      warnings.filter((w) => w.code === 'ONE_THREAD').map((w) => w.message),
+      [
+        'fine-tune: distillation trains on 1 thread, not 2 (its loss uses the teacher, which only this thread holds)',
+      ],
+    );
   });
 
   it('works with augmentation on images', async () => {
