@@ -23,6 +23,7 @@ import type { SearchTrial } from '../search/mlp-objective.js';
 import { saveTrialModel } from '../search/model-output.js';
 import { tabularSpace } from '../search/tabular-space.js';
 import { evaluate, trainingData, trainModel } from '../train/trainer.js';
+import { crossValidatedTableTrial } from './cross-validated-trial.js';
 import { type AutomlData, type AutomlSource, loadAutomlData } from './data.js';
 import { searchSubset } from './final.js';
 import {
@@ -30,6 +31,7 @@ import {
   suggestImageTraining,
   suggestTablePreparation,
   suggestTableTraining,
+  type TableTraining,
   tableSpaceOptions,
 } from './space.js';
 
@@ -45,6 +47,8 @@ export interface AutomlContext {
   /** Training samples of each trial (the first ones of the shuffled training split). */
   searchSamples?: number;
   patience: number;
+  /** Tables: score each trial by stratified k-fold CV on train + validation and refit on both (0: one validation split). */
+  folds: number;
   /** Wall-clock end of the run (ms since the epoch): training stops there. */
   deadline: number;
 }
@@ -61,6 +65,7 @@ export const AUTOML_ATTRS = {
   validationLoss: 'validationLoss',
   model: 'modelDir',
   overBudget: 'overBudget',
+  foldAccuracies: 'foldAccuracies',
 } as const;
 
 let loaded: Promise<AutomlData> | undefined;
@@ -102,6 +107,7 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
   if (data.kind === 'table') {
     choices = suggestTablePreparation(trial, data.train.numFeatures);
     training = suggestTableTraining(trial);
+    if (context.folds >= 2) return crossValidatedObjective(trial, context, data, choices, training);
     const { parts } = prepare(data, choices, context.seed);
     spec = tabularSpace(trial, tableSpaceOptions(parts[0].numFeatures, classes, context));
   } else {
@@ -157,5 +163,40 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
     return [best.valAccuracy ?? 0, params];
   } finally {
     model.dispose();
+  }
+}
+
+/** A table trial scored by k-fold CV; the model refitted on train + validation is the one saved. */
+async function crossValidatedObjective(
+  trial: SearchTrial,
+  context: AutomlContext,
+  data: AutomlData,
+  choices: FeatureChoices,
+  training: TableTraining,
+): Promise<number[]> {
+  const result = await crossValidatedTableTrial(trial, context, data, choices, training);
+  try {
+    trial.setUserAttr(AUTOML_ATTRS.features, result.features);
+    trial.setUserAttr(AUTOML_ATTRS.testAccuracy, result.testAccuracy);
+    trial.setUserAttr(AUTOML_ATTRS.validationLoss, result.validationLoss);
+    trial.setUserAttr(AUTOML_ATTRS.foldAccuracies, result.foldAccuracies);
+    trial.setUserAttr(AUTOML_ATTRS.epochs, result.refitEpochs);
+    trial.setUserAttr(AUTOML_ATTRS.seconds, Math.round(result.seconds * 1000) / 1000);
+    const pipeline: FeaturePipeline = {
+      format: 'parsimony-pipeline',
+      version: 1,
+      classNames: data.classNames,
+      target: data.target,
+      featureNames: data.featureNames,
+      ...(data.table ? { table: data.table } : {}),
+      steps: result.steps,
+      inputShape: [result.features],
+    };
+    const dir = path.join(context.trialsDir, `trial-${trial.number}`);
+    await saveTrialModel(dir, result.model, result.spec, pipeline);
+    trial.setUserAttr(AUTOML_ATTRS.model, path.basename(dir));
+    return [result.accuracy, result.params];
+  } finally {
+    result.model.dispose();
   }
 }

@@ -10,8 +10,8 @@ import { type ImageSpaceOptions, imageSpace } from '../search/image-space.js';
 import type { SuggestingTrial } from '../search/mlp-space.js';
 import { type TabularSpaceOptions, tabularSpec } from '../search/tabular-space.js';
 
-/** Bounds of the dense stacks of tables. */
-export const TABLE_BOUNDS = { maxLayers: 3, minUnits: 8, maxUnits: 256 } as const;
+/** Bounds of the dense stacks of tables (no hidden layer: softmax regression). */
+export const TABLE_BOUNDS = { minLayers: 0, maxLayers: 3, minUnits: 8, maxUnits: 256 } as const;
 
 export const SCALERS = ['standard', 'minmax'] as const;
 export const REDUCTIONS = ['none', 'pca', 'rfe'] as const;
@@ -49,7 +49,7 @@ export function suggestTableTraining(trial: SuggestingTrial): TableTraining {
   };
 }
 
-/** The tabular space's options for a run (dense stacks of 1-3 layers of 8-256 units; budgets checked by it). */
+/** The tabular space's options for a run (dense stacks of 0-3 layers of 8-256 units; budgets checked by it). */
 export function tableSpaceOptions(
   features: number,
   classes: number,
@@ -93,13 +93,9 @@ export function imageSpaceOptions(
   };
 }
 
-/** The smallest network of the table space: one hidden layer of the fewest units, no normalisation, on one feature. */
+/** The smallest network of the table space: softmax regression on one feature. */
 export function smallestTableNetwork(classes: number): ModelSpec {
-  return tabularSpec(
-    [{ units: TABLE_BOUNDS.minUnits, activation: 'relu', dropout: 0, norm: 'none', skip: false }],
-    [1],
-    classes,
-  );
+  return tabularSpec([], [1], classes);
 }
 
 /**

@@ -6,7 +6,7 @@
  * costs no training.
  *
  * Decisions (parameter names in brackets; layer i counts from 0):
- * - the number of hidden layers (`layers`, 1..maxLayers);
+ * - the number of hidden layers (`layers`, minLayers..maxLayers; 0 is softmax regression);
  * - per layer: width (`l{i}_units`, log scale in [minUnits, maxUnits]), activation
  *   (`l{i}_activation`), dropout after it (`l{i}_dropout`, 0..0.5 in steps of 0.1), normalisation
  *   (`l{i}_norm`: batch, layer or none) and, from the second layer on, a skip connection from the
@@ -28,6 +28,8 @@ export interface TabularSpaceOptions {
   /** Shape of one sample: [features], or any shape, which is flattened. */
   inputShape: readonly number[];
   classes: number;
+  /** Fewest hidden layers (default 1; 0 offers softmax regression, often the best on small tables). */
+  minLayers?: number;
   /** Most hidden layers (default 4). */
   maxLayers?: number;
   /** Width bounds of a hidden layer (default 8 and 256, searched on a log scale). */
@@ -62,7 +64,8 @@ export function suggestTabularLayers(trial: ImageSpaceTrial, options: TabularSpa
   const activations = options.activations ?? TABULAR_ACTIVATIONS;
   const norms = options.norms ?? TABULAR_NORMS;
   const maxDropout = options.maxDropout ?? 0.5;
-  const count = trial.suggestInt('layers', 1, maxLayers);
+  const minLayers = options.minLayers ?? 1;
+  const count = trial.suggestInt('layers', minLayers, maxLayers);
   const layers: TabularLayer[] = [];
   for (let i = 0; i < count; i++) {
     const units = trial.suggestInt(`l${i}_units`, minUnits, maxUnits, { log: true });

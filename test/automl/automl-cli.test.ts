@@ -45,7 +45,9 @@ describe('parsimony automl and predict (CLI)', () => {
       '--target',
       'kind',
       '--budget',
-      '12s',
+      '20s',
+      '--epochs',
+      '15',
       '--threads',
       '1',
       '--seed',
@@ -54,7 +56,10 @@ describe('parsimony automl and predict (CLI)', () => {
       out,
     ]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /Pareto front \(maximise validation accuracy, minimise parameters\)/);
+    assert.match(
+      r.out,
+      /Pareto front \(maximise 5-fold CV accuracy, minimise parameters\): \d+ models?; each refitted on train \+ validation/,
+    );
     for (const file of ['model.json', 'weights.bin', 'parsimony-model.json', 'pipeline.json'])
       assert.ok(existsSync(path.join(out, 'best', file)), `best/${file}`);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
@@ -221,6 +226,11 @@ describe('parsimony automl and predict (CLI)', () => {
       ['a missing target column', [table, '--target', 'species'], /no column named "species"/],
       ['no --target for a CSV', [table], /give the target column with --target/],
       [
+        'more folds than the smallest class has rows',
+        [table, '--target', 'kind', '--folds', '500'],
+        /folds \(500\) exceed the \d+ samples of the smallest class/,
+      ],
+      [
         'a constant target',
         [constant, '--target', 'kind'],
         /target column "kind" holds one value \("x"\) in every row/,
@@ -232,8 +242,8 @@ describe('parsimony automl and predict (CLI)', () => {
       ],
       [
         'a space whose every configuration breaks the budget',
-        [table, '--target', 'kind', '--max-params', '10'],
-        /--max-params 10 excludes every configuration: the smallest network of the table space on table has \d+ parameters/,
+        [table, '--target', 'kind', '--max-params', '3'],
+        /--max-params 3 excludes every configuration: the smallest network of the table space on table has 4 parameters/,
       ],
       [
         'an image shape that does not match the feature count',

@@ -58,6 +58,34 @@ describe('tabular search space', () => {
     for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `no ${what} in 25 sampled stacks`);
   });
 
+  it('offers softmax regression (no hidden layer) with minLayers 0, and not by default', () => {
+    const fixed = (layers: number) => {
+      const asked: [string, number, number][] = [];
+      const trial = {
+        suggestInt: (name: string, low: number, high: number) => {
+          asked.push([name, low, high]);
+          return name === 'layers' ? layers : low;
+        },
+        suggestFloat: (_name: string, low: number) => low,
+        suggestCategorical: <T>(_name: string, choices: readonly T[]) => choices[0],
+        setUserAttr: () => {},
+      };
+      return { trial, asked };
+    };
+    const linear = fixed(0);
+    const spec = tabularSpace(linear.trial, { inputShape: [13], classes: 3, minLayers: 0 });
+    assert.deepEqual(linear.asked, [['layers', 0, 4]], 'layers drawn from 0; no width asked');
+    assert.deepEqual(
+      spec.layers.filter((l) => l.type === 'dense').map((l) => l.name),
+      ['classes'],
+      'only the softmax layer',
+    );
+    assert.equal(analyzeModel(spec).params, 13 * 3 + 3);
+    const usual = fixed(1);
+    tabularSpace(usual.trial, { inputShape: [13], classes: 3 });
+    assert.deepEqual(usual.asked[0], ['layers', 1, 4], 'at least one hidden layer by default');
+  });
+
   it('adds an identity skip when widths match and a projection when they differ', () => {
     const base = { activation: 'relu' as const, dropout: 0, norm: 'none' as const };
     const same = tabularSpec(
