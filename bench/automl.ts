@@ -2,13 +2,15 @@
  * `parsimony automl` against its anchors, each part measured in one run:
  *
  *   node --import tsx bench/automl.ts [--part tabular|hypervolume|fashion|all] [--seed 0]
- *     [--tabular-budget 120] [--hv-budget 300] [--fashion-budget 3600] [--fashion-max-macs 2000000]
- *     [--threads 2]
+ *     [--tabular-budget 120] [--seeds 0,1] [--folds 5|0] [--hv-budget 300] [--fashion-budget 3600]
+ *     [--fashion-max-macs 2000000] [--threads 2]
  *
- * - tabular: wine and breast cancer (`../shared/data`), one seeded 60/20/20 split; AutoML within
- *   --tabular-budget seconds, its best model (by validation accuracy, loaded back from disk) scored
- *   on the test rows, beside scikit-learn's HistGradientBoostingClassifier and MLPClassifier with
- *   default settings trained on the same training rows (Debian /usr/bin/python3, same run).
+ * - tabular: wine and breast cancer (`../shared/data`), per seed of --seeds (default --seed) one
+ *   seeded 60/20/20 split; AutoML within --tabular-budget seconds (trials scored by 5-fold CV on
+ *   train + validation, or --folds), its best model (loaded back from disk, through `predict`)
+ *   scored on the test rows, beside scikit-learn's HistGradientBoostingClassifier and
+ *   MLPClassifier with default settings fitted on the same train + validation rows (Debian
+ *   /usr/bin/python3, same run, random_state the seed).
  * - hypervolume: the (test accuracy, parameters) front of AutoML's TPE against random search over
  *   the same space, with the same budget, on digits (and Fashion-MNIST with --part all); reference
  *   point (accuracy 0, the parameter budget).
@@ -37,6 +39,8 @@ const args = new BenchArgs([
   'seed',
   'threads',
   'tabular-budget',
+  'seeds',
+  'folds',
   'hv-budget',
   'hv-datasets',
   'fashion-budget',
@@ -137,8 +141,11 @@ function sharedTable(file: string): { csv: string; header: string[]; rows: strin
 
 async function tabular(): Promise<void> {
   const budget = args.number('tabular-budget', 120);
+  const seeds = args.integers('seeds', [seed]);
+  const folds = args.has('folds') ? args.number('folds', 5) : undefined;
   const rows: string[][] = [];
   const raw: unknown[] = [];
+  const points = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
   for (const [name, file] of [
     ['wine', 'wine_data.csv'],
     ['breast cancer', 'breast_cancer.csv'],
@@ -146,90 +153,147 @@ async function tabular(): Promise<void> {
     const table = sharedTable(file);
     const csvPath = path.join(scratch, file);
     writeFileSync(csvPath, `${table.csv}\n`);
-    // The split AutoML makes (same seed, same function): sklearn fits on its train + validation rows.
-    const split = prepareTableSplits(loadCsvTable(csvPath, { target: 'class' }), {
-      seed,
-      validation: 0.2,
-      test: 0.2,
-    });
-    const pick = (indices: Int32Array, withTarget: boolean) =>
-      `${[
-        withTarget ? table.header : table.header.slice(0, -1),
-        ...Array.from(indices, (i) => (withTarget ? table.rows[i] : table.rows[i].slice(0, -1))),
-      ]
-        .map((r) => r.join(','))
-        .join('\n')}\n`;
-    const fitRows = Int32Array.from([...split.indices.train, ...split.indices.validation]);
-    const trainFile = path.join(scratch, `${file}.train.csv`);
-    const testFile = path.join(scratch, `${file}.test.csv`);
-    const testFeatures = path.join(scratch, `${file}.test-features.csv`);
-    writeFileSync(trainFile, pick(fitRows, true));
-    writeFileSync(testFile, pick(split.indices.test, true));
-    writeFileSync(testFeatures, pick(split.indices.test, false));
-    log(`tabular: ${name}: automl, budget ${budget} s`);
-    const out = path.join(scratch, `tabular-${file}`);
-    const result = await runAutoml({
-      data: csvPath,
-      target: 'class',
-      budgetSeconds: budget,
-      seed,
-      out,
-      threads,
-    });
-    // The best model as stored, through `predict` on the test rows without their class.
-    const predictions = await predictCsv(path.join(out, 'best'), testFeatures);
-    const truth = Array.from(split.indices.test, (i) => table.rows[i].at(-1));
-    const accuracy = predictions.labels.filter((label, k) => label === truth[k]).length / truth.length;
-    const anchor = spawnSync(
-      SYSTEM_PYTHON,
-      [path.join(REPO_ROOT, 'bench', 'automl_anchor.py'), trainFile, testFile, String(seed)],
-      {
-        encoding: 'utf8',
-      },
-    );
-    if (anchor.status !== 0) throw new Error(`bench/automl_anchor.py failed: ${anchor.stderr}`);
-    const sk = JSON.parse(anchor.stdout.trim().split('\n').at(-1) ?? '{}') as {
-      hgb: number;
-      mlp: number;
-      sklearn: string;
-    };
-    raw.push({
-      dataset: name,
-      budget,
-      automl: accuracy,
-      best: result.best,
-      counts: result.counts,
-      sklearn: sk,
-    });
-    rows.push([
-      name,
-      `${truth.length}`,
-      pct(accuracy),
-      `${result.best.params}`,
-      pct(sk.hgb),
-      pct(sk.mlp),
-      `${((accuracy - Math.max(sk.hgb, sk.mlp)) * 100).toFixed(1)}`,
-    ]);
-    log(`tabular: ${name}: automl ${pct(accuracy)}, HGB ${pct(sk.hgb)}, MLP ${pct(sk.mlp)}`);
+    const perSeed: { automl: number; hgb: number; mlp: number }[] = [];
+    for (const runSeed of seeds) {
+      // The split AutoML makes (same seed, same function): sklearn fits on its train + validation rows.
+      const split = prepareTableSplits(loadCsvTable(csvPath, { target: 'class' }), {
+        seed: runSeed,
+        validation: 0.2,
+        test: 0.2,
+      });
+      const pick = (indices: Int32Array, withTarget: boolean) =>
+        `${[
+          withTarget ? table.header : table.header.slice(0, -1),
+          ...Array.from(indices, (i) => (withTarget ? table.rows[i] : table.rows[i].slice(0, -1))),
+        ]
+          .map((r) => r.join(','))
+          .join('\n')}\n`;
+      const fitRows = Int32Array.from([...split.indices.train, ...split.indices.validation]);
+      const trainFile = path.join(scratch, `${file}.${runSeed}.train.csv`);
+      const testFile = path.join(scratch, `${file}.${runSeed}.test.csv`);
+      const testFeatures = path.join(scratch, `${file}.${runSeed}.test-features.csv`);
+      writeFileSync(trainFile, pick(fitRows, true));
+      writeFileSync(testFile, pick(split.indices.test, true));
+      writeFileSync(testFeatures, pick(split.indices.test, false));
+      log(`tabular: ${name}, seed ${runSeed}: automl, budget ${budget} s`);
+      const out = path.join(scratch, `tabular-${file}-${runSeed}`);
+      const result = await runAutoml({
+        data: csvPath,
+        target: 'class',
+        budgetSeconds: budget,
+        seed: runSeed,
+        out,
+        threads,
+        ...(folds !== undefined ? { folds } : {}),
+      });
+      // The best model as stored, through `predict` on the test rows without their class.
+      const predictions = await predictCsv(path.join(out, 'best'), testFeatures);
+      const truth = Array.from(split.indices.test, (i) => table.rows[i].at(-1));
+      const accuracy = predictions.labels.filter((label, k) => label === truth[k]).length / truth.length;
+      // The ensemble, when the run kept one, as stored and through `predict` too.
+      let ensembleAccuracy: number | null = null;
+      if (result.ensemble) {
+        const p = await predictCsv(path.join(out, result.ensemble.model), testFeatures);
+        ensembleAccuracy = p.labels.filter((label, k) => label === truth[k]).length / truth.length;
+      }
+      const anchor = spawnSync(
+        SYSTEM_PYTHON,
+        [path.join(REPO_ROOT, 'bench', 'automl_anchor.py'), trainFile, testFile, String(runSeed)],
+        { encoding: 'utf8' },
+      );
+      if (anchor.status !== 0) throw new Error(`bench/automl_anchor.py failed: ${anchor.stderr}`);
+      const sk = JSON.parse(anchor.stdout.trim().split('\n').at(-1) ?? '{}') as {
+        hgb: number;
+        mlp: number;
+        sklearn: string;
+      };
+      perSeed.push({ automl: accuracy, hgb: sk.hgb, mlp: sk.mlp });
+      raw.push({
+        dataset: name,
+        seed: runSeed,
+        budget,
+        automl: accuracy,
+        selection: result.selection,
+        ensemble: result.ensemble,
+        ensembleAccuracy,
+        best: result.best,
+        counts: result.counts,
+        sklearn: sk,
+      });
+      const selection =
+        result.selection.method === 'cross-validation' ? `${result.selection.folds}-fold CV` : 'holdout';
+      rows.push([
+        name,
+        String(runSeed),
+        `${truth.length}`,
+        pct(accuracy),
+        `${result.best.params}`,
+        describeBest(result.best.params_),
+        result.ensemble
+          ? `${pct(ensembleAccuracy)} (${result.ensemble.members.length} members)`
+          : 'none kept',
+        `${selection}, ${result.counts.COMPLETE} / ${result.counts.PRUNED}`,
+        pct(sk.hgb),
+        pct(sk.mlp),
+        points(accuracy - sk.hgb),
+        points(accuracy - sk.mlp),
+      ]);
+      log(
+        `tabular: ${name}, seed ${runSeed}: automl ${pct(accuracy)}, HGB ${pct(sk.hgb)}, MLP ${pct(sk.mlp)}`,
+      );
+    }
+    if (seeds.length > 1) {
+      const mean = (key: 'automl' | 'hgb' | 'mlp') =>
+        perSeed.reduce((a, r) => a + r[key], 0) / perSeed.length;
+      rows.push([
+        name,
+        'mean',
+        '',
+        pct(mean('automl')),
+        '',
+        '',
+        '',
+        '',
+        pct(mean('hgb')),
+        pct(mean('mlp')),
+        points(mean('automl') - mean('hgb')),
+        points(mean('automl') - mean('mlp')),
+      ]);
+    }
   }
   report.tabular = raw;
   markdown.push(
-    `## Tabular (AutoML ${budget} s per dataset; scikit-learn defaults on the same train + validation rows)`,
+    `## Tabular (AutoML ${budget} s per dataset and seed; scikit-learn defaults on the same train + validation rows)`,
     '',
     markdownTable(
       [
         'dataset',
+        'seed',
         'test rows',
         'automl (stored best)',
         'its params',
+        'its network',
+        'ensemble (stored)',
+        'selection, complete / pruned',
         'HistGradientBoosting',
         'MLPClassifier',
-        'points vs better anchor',
+        'points vs HGB',
+        'points vs MLP',
       ],
       rows,
     ),
     '',
   );
+}
+
+/** The best trial's network in a few words. */
+function describeBest(p: Record<string, string | number | boolean | null>): string {
+  const layers = Number(p.layers ?? 0);
+  const network =
+    layers === 0
+      ? 'softmax regression'
+      : Array.from({ length: layers }, (_, i) => `${p[`l${i}_units`]} ${p[`l${i}_activation`]}`).join(', ');
+  return `${p.scaler}${p.reduction && p.reduction !== 'none' ? ` + ${p.reduction}` : ''}; ${network}`;
 }
 
 /** Hypervolume of a front of (test accuracy, parameters), reference (accuracy 0, the parameter budget). */
@@ -303,7 +367,11 @@ if (part === 'fashion' || part === 'all') await fashion();
 
 // Scratch paths say nothing about the result: stored relative to the scratch directory.
 const stored = JSON.parse(JSON.stringify(report).replaceAll(scratch, '<scratch>'));
-const written = writeBenchResults(`automl-${part}`, stored, markdown.join('\n'));
+const written = writeBenchResults(
+  `automl-${part}${args.has('folds') && args.number('folds', 5) === 0 ? '-holdout' : ''}`,
+  stored,
+  markdown.join('\n'),
+);
 process.stdout.write(`${markdown.join('\n')}\nresults: ${written.json}\n`);
 void [spawnSync, readFileSync, writeFileSync, predictCsv, hypervolume, REPO_ROOT, SYSTEM_PYTHON];
 

@@ -7,6 +7,7 @@ export {
   predictCsv,
   predictionsCsv,
   runAutoml,
+  selectEnsemble,
 } from './automl/index.js';
 export { compressModel } from './compress/compress.js';
 export { compressionData } from './compress/data.js';

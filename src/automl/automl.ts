@@ -11,8 +11,11 @@
  * The output directory holds the study (`study.db`, so rerunning with the same directory continues
  * it), one model directory per Pareto-front trial (`trials/trial-<n>/`: model.json, weights.bin,
  * parsimony-model.json, pipeline.json), a copy of the best one (`best/`: highest validation
- * accuracy, then lowest validation loss, then fewest parameters) and `report.json`.
+ * accuracy, then lowest validation loss, then fewest parameters), on cross-validated tables an
+ * ensemble of trials chosen on their out-of-fold predictions (`ensemble/`, when it beats the best
+ * single trial out of fold) and `report.json`.
  */
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -31,11 +34,12 @@ import { TPESampler } from '../samplers/tpe/tpe-sampler.js';
 import { keepTrialModels } from '../search/model-output.js';
 import { createStudy } from '../study/create.js';
 import { trainingData, trainModel } from '../train/trainer.js';
-import { defaultFolds } from './cross-validated-trial.js';
+import { defaultFolds, developmentRows } from './cross-validated-trial.js';
 import { type AutomlData, type AutomlSource, type ImageShape, loadAutomlData, parseSource } from './data.js';
+import { saveEnsemble, selectEnsemble } from './ensemble.js';
 import { type AutomlFinal, trainFinalModel } from './final.js';
 import { AUTOML_ATTRS, type AutomlContext } from './objective.js';
-import { imagePortfolio, smallestImageNetwork, smallestTableNetwork } from './space.js';
+import { imagePortfolio, smallestImageNetwork, smallestTableNetwork, tableStartingPoints } from './space.js';
 
 export interface AutomlOptions {
   /** A CSV file (`data.csv` or `csv:data.csv`) or a built-in dataset name (`digits`, `fashion-mnist`). */
@@ -132,13 +136,28 @@ export interface AutomlResult {
   searchSeconds: number;
   /** The final training of the search's best configuration (null when off or when no epoch fitted). */
   final: AutomlFinal | null;
+  /**
+   * Cross-validated tables: the ensemble chosen greedily from the trials' out-of-fold
+   * probabilities, saved in `ensemble/` when it beats the best single trial out of fold; else null.
+   */
+  ensemble: AutomlEnsemble | null;
   interrupted: string | null;
+}
+
+export interface AutomlEnsemble {
+  members: { trial: number; weight: number }[];
+  outOfFoldAccuracy: number;
+  /** The best single candidate's out-of-fold accuracy, which the ensemble beats. */
+  singleOutOfFoldAccuracy: number;
+  /** The ensemble's directory, relative to the output directory. */
+  model: string;
 }
 
 export const AUTOML_FILES = {
   study: 'study.db',
   trials: 'trials',
   best: 'best',
+  ensemble: 'ensemble',
   report: 'report.json',
 } as const;
 
@@ -346,7 +365,13 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
           throw new InvalidArgumentError(
             `--out ${out}: holds a run with ${key.slice('automl:'.length)} ${JSON.stringify(stored[key])}, not ${JSON.stringify(value)}; choose another --out to start a new run`,
           );
-    } else for (const [key, value] of Object.entries(identity)) await study.setUserAttr(key, value);
+    } else {
+      for (const [key, value] of Object.entries(identity)) await study.setUserAttr(key, value);
+      // Cheap, usually good tables models first, so a loaded machine or a short budget still ends
+      // with a model (low-cost starting points, as FLAML starts its search).
+      if (data.kind === 'table')
+        for (const params of tableStartingPoints(data.train.numFeatures)) await study.enqueueTrial(params);
+    }
     if (data.kind === 'image' && options.sampler !== 'random' && options.portfolio !== false)
       for (const params of imagePortfolio(data.inputShape, classes, options))
         await study.enqueueTrial(params, { skipIfExists: true });
@@ -453,6 +478,7 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
   }
   // A final model from an earlier run of this directory that lost (or none now) must not linger.
   if (!final) await rm(path.join(out, FINAL_DIR), { recursive: true, force: true });
+  const ensemble = folds >= 2 ? await keepEnsemble(out, all, data) : null;
   await keepFrontModels(out, front, best);
   const result: AutomlResult = {
     out,
@@ -471,10 +497,67 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     searchSamples,
     searchSeconds,
     final,
+    ensemble,
     interrupted: options.signal?.aborted ? String(options.signal.reason ?? 'interrupted') : null,
   };
   await writeFile(path.join(out, AUTOML_FILES.report), `${JSON.stringify(result, null, 2)}\n`);
   return result;
+}
+
+/** Candidates of the ensemble: the most accurate complete trials whose model directory is still there. */
+const ENSEMBLE_CANDIDATES = 20;
+
+/**
+ * Chooses an ensemble from the complete trials' out-of-fold probabilities and saves it in
+ * `ensemble/` when it beats the best single candidate out of fold (else removes an older one).
+ */
+async function keepEnsemble(
+  out: string,
+  trials: readonly FrozenTrial[],
+  data: AutomlData,
+): Promise<AutomlEnsemble | null> {
+  const labels = developmentRows(data).labels;
+  const classes = data.classNames.length;
+  const trialDir = (t: number) => path.join(out, AUTOML_FILES.trials, `trial-${t}`);
+  const candidates = trials
+    .filter((t) => {
+      const oof = t.userAttrs[AUTOML_ATTRS.outOfFold];
+      return (
+        t.state === 'COMPLETE' &&
+        Array.isArray(oof) &&
+        oof.length === labels.length * classes &&
+        existsSync(trialDir(t.number))
+      );
+    })
+    .sort((a, b) => (b.values?.[0] ?? 0) - (a.values?.[0] ?? 0) || a.number - b.number)
+    .slice(0, ENSEMBLE_CANDIDATES)
+    .map((t) => ({ trial: t.number, outOfFold: t.userAttrs[AUTOML_ATTRS.outOfFold] as number[] }));
+  const dir = path.join(out, AUTOML_FILES.ensemble);
+  if (candidates.length < 2) {
+    await rm(dir, { recursive: true, force: true });
+    return null;
+  }
+  const selection = selectEnsemble(candidates, labels, classes);
+  const single = Math.max(...candidates.map((c) => selectEnsemble([c], labels, classes, 1).accuracy));
+  if (selection.members.length < 2 || !(selection.accuracy > single)) {
+    await rm(dir, { recursive: true, force: true });
+    return null;
+  }
+  await saveEnsemble(
+    dir,
+    selection.members.map((m) => ({
+      modelDir: trialDir(m.trial),
+      name: `trial-${m.trial}`,
+      weight: m.weight,
+    })),
+    data.classNames,
+  );
+  return {
+    members: selection.members,
+    outOfFoldAccuracy: selection.accuracy,
+    singleOutOfFoldAccuracy: single,
+    model: AUTOML_FILES.ensemble,
+  };
 }
 
 /** Removes the model directories of trials off the front (they never return to it) and copies the best. */

@@ -37,6 +37,8 @@ export interface CrossValidatedTrialResult {
   accuracy: number;
   params: number;
   foldAccuracies: number[];
+  /** Out-of-fold class probabilities of every development row (rows x classes), for ensembles. */
+  outOfFold: Float32Array;
   /** Mean held-out loss at the folds' best epochs (the tie-breaker of equal accuracies). */
   validationLoss: number;
   /** Epochs of the refit on all development rows. */
@@ -108,6 +110,10 @@ class FoldCache {
     return { development: this.development, folds: this.folds };
   }
 
+  developmentSize(): number {
+    return this.development?.numSamples ?? 0;
+  }
+
   /** Fold `fold`'s prepared training and held-out rows, or (fold -1) all development rows and the test rows. */
   prepare(data: AutomlData, choices: FeatureChoices, fold: number, seed: number): Prepared {
     const key = JSON.stringify([choices, fold]);
@@ -140,6 +146,18 @@ class FoldCache {
 
 const cache = new FoldCache();
 
+/** The model's class probabilities for every row of `data` (rows x classes). */
+async function predictProbabilities(
+  model: Awaited<ReturnType<typeof buildTfjsModel>>,
+  data: Dataset,
+): Promise<Float32Array> {
+  const tf = await import('@tensorflow/tfjs-core');
+  return tf.tidy(() => {
+    const x = tf.tensor2d(data.data, [data.numSamples, data.numFeatures]);
+    return (model.predict(x) as import('@tensorflow/tfjs-core').Tensor).dataSync() as Float32Array;
+  });
+}
+
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 /** Runs one cross-validated trial; throws TrialPruned (pruner, time budget) or OverBudget. */
@@ -171,6 +189,7 @@ export async function crossValidatedTableTrial(
   };
   const accuracies: number[] = [];
   const losses: number[] = [];
+  const outOfFold = new Float32Array(cache.developmentSize() * classes);
   const bestEpochs: number[] = [];
   let seconds = 0;
   for (let f = 0; f < folds.length; f++) {
@@ -193,6 +212,10 @@ export async function crossValidatedTableTrial(
       losses.push(best.valLoss ?? Number.NaN);
       bestEpochs.push(bestEpoch + 1);
       seconds += result.seconds;
+      const probabilities = await predictProbabilities(model, part.heldOut);
+      folds[f].forEach((row, k) => {
+        outOfFold.set(probabilities.subarray(k * classes, (k + 1) * classes), row * classes);
+      });
     } finally {
       model.dispose();
     }
@@ -216,6 +239,7 @@ export async function crossValidatedTableTrial(
       accuracy: mean(accuracies),
       params,
       foldAccuracies: accuracies,
+      outOfFold,
       validationLoss: mean(losses),
       refitEpochs,
       testAccuracy,

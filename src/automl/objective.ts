@@ -66,6 +66,7 @@ export const AUTOML_ATTRS = {
   model: 'modelDir',
   overBudget: 'overBudget',
   foldAccuracies: 'foldAccuracies',
+  outOfFold: 'outOfFoldProbabilities',
 } as const;
 
 let loaded: Promise<AutomlData> | undefined;
@@ -180,6 +181,11 @@ async function crossValidatedObjective(
     trial.setUserAttr(AUTOML_ATTRS.testAccuracy, result.testAccuracy);
     trial.setUserAttr(AUTOML_ATTRS.validationLoss, result.validationLoss);
     trial.setUserAttr(AUTOML_ATTRS.foldAccuracies, result.foldAccuracies);
+    // Rounded: thousands of numbers per trial in the study, read back by the ensemble selection.
+    trial.setUserAttr(
+      AUTOML_ATTRS.outOfFold,
+      Array.from(result.outOfFold, (p) => Math.round(p * 1e5) / 1e5),
+    );
     trial.setUserAttr(AUTOML_ATTRS.epochs, result.refitEpochs);
     trial.setUserAttr(AUTOML_ATTRS.seconds, Math.round(result.seconds * 1000) / 1000);
     const pipeline: FeaturePipeline = {

@@ -23,6 +23,7 @@ import {
 import { applyTablePreparation } from '../data/table-preparation.js';
 import { initBackend } from '../models/backends/index.js';
 import { loadModel } from '../models/tfjs/save.js';
+import { type EnsembleFile, readEnsemble } from './ensemble.js';
 
 export interface Predictions {
   classNames: string[];
@@ -95,8 +96,14 @@ function matchColumns(pipeline: FeaturePipeline, csv: CsvRows): { columns: numbe
   return { columns, first: looksLikeHeader ? 1 : 0 };
 }
 
-/** Predicts every data row of the CSV file with the model directory's pipeline and model. */
+/**
+ * Predicts every data row of the CSV file with the model directory's pipeline and model, or, for
+ * an ensemble directory (`ensemble.json`), with each member's, averaging their probabilities by
+ * the members' weights.
+ */
 export async function predictCsv(modelDir: string, csvPath: string): Promise<Predictions> {
+  const ensemble = await readEnsemble(modelDir);
+  if (ensemble) return predictEnsemble(modelDir, ensemble, csvPath);
   const pipeline = await readPipeline(modelDir);
   const csv = loadCsvRows(csvPath);
   const { columns, first } = matchColumns(pipeline, csv);
@@ -174,6 +181,37 @@ export async function predictCsv(modelDir: string, csvPath: string): Promise<Pre
     return pipeline.classNames[best];
   });
   return { classNames: pipeline.classNames, labels, probabilities, lines: table.lines };
+}
+
+async function predictEnsemble(
+  modelDir: string,
+  ensemble: EnsembleFile,
+  csvPath: string,
+): Promise<Predictions> {
+  const classes = ensemble.classNames.length;
+  const total = ensemble.members.reduce((a, m) => a + m.weight, 0);
+  let combined: Predictions | undefined;
+  let sum: Float64Array | undefined;
+  for (const member of ensemble.members) {
+    const memberDir = path.join(modelDir, member.dir);
+    const p = await predictCsv(memberDir, csvPath);
+    if (p.classNames.join('\u0000') !== ensemble.classNames.join('\u0000'))
+      throw new DataError(
+        `${memberDir}: classes ${p.classNames.join(', ')} differ from the ensemble's ${ensemble.classNames.join(', ')}`,
+      );
+    combined ??= p;
+    sum ??= new Float64Array(p.probabilities.length);
+    for (let k = 0; k < sum.length; k++) sum[k] += (member.weight / total) * p.probabilities[k];
+  }
+  const first = combined as Predictions;
+  const probabilities = Float32Array.from(sum as Float64Array);
+  const labels = first.lines.map((_, r) => {
+    let best = 0;
+    for (let c = 1; c < classes; c++)
+      if (probabilities[r * classes + c] > probabilities[r * classes + best]) best = c;
+    return ensemble.classNames[best];
+  });
+  return { classNames: [...ensemble.classNames], labels, probabilities, lines: first.lines };
 }
 
 function csvField(value: string): string {

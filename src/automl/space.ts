@@ -49,6 +49,29 @@ export function suggestTableTraining(trial: SuggestingTrial): TableTraining {
   };
 }
 
+/**
+ * The first trials of a table run, before the sampler's: standardised softmax regression, then a
+ * standardised MLP of one hidden layer of 32 ReLU units, both with mild L2 (the `l2` of their
+ * training) and Adam at a common learning rate.
+ */
+export function tableStartingPoints(features: number): Record<string, string | number>[] {
+  const preparation = { scaler: 'standard', ...(features > 1 ? { reduction: 'none' } : {}) };
+  const training = { l2: 1e-4, batchSize: 32 };
+  return [
+    { ...preparation, lr: 0.01, ...training, layers: 0 },
+    {
+      ...preparation,
+      lr: 0.003,
+      ...training,
+      layers: 1,
+      l0_units: 32,
+      l0_activation: 'relu',
+      l0_dropout: 0,
+      l0_norm: 'none',
+    },
+  ];
+}
+
 /** The tabular space's options for a run (dense stacks of 0-3 layers of 8-256 units; budgets checked by it). */
 export function tableSpaceOptions(
   features: number,

@@ -49,12 +49,19 @@ describe('automl model selection on small tables', () => {
       out,
     });
     assert.deepEqual(result.selection, { method: 'cross-validation', folds: 5 });
+    const data = await loadAutomlData({ kind: 'csv', path: table, target: 'kind' }, 3);
+    const rows = developmentRows(data).numSamples;
     const study = await loadStudy({ studyName: 'automl', storage: `sqlite:${path.join(out, 'study.db')}` });
     const trials = study.trials;
     await study.storage.close();
     const complete = trials.filter((t) => t.state === 'COMPLETE');
     assert.ok(complete.length >= 1, 'a complete trial');
+    // The cheap starting points come first: softmax regression, then one hidden layer of 32.
+    assert.equal(trials[0].params.layers, 0, 'trial 0 is softmax regression');
+    assert.deepEqual([trials[1].params.layers, trials[1].params.l0_units], [1, 32], 'trial 1');
     for (const t of complete) {
+      const outOfFold = t.userAttrs[AUTOML_ATTRS.outOfFold] as number[];
+      assert.equal(outOfFold.length, rows * 2, `trial ${t.number}: out-of-fold probabilities of every row`);
       const folds = t.userAttrs[AUTOML_ATTRS.foldAccuracies] as number[];
       assert.equal(folds.length, 5, `trial ${t.number}: one accuracy per fold`);
       assert.ok(
@@ -80,7 +87,6 @@ describe('automl model selection on small tables', () => {
     // The saved best model's scaler was fitted on all train + validation rows, not the training rows.
     const pipeline = JSON.parse(readFileSync(path.join(out, 'best', 'pipeline.json'), 'utf8'));
     const scale = pipeline.steps[0];
-    const data = await loadAutomlData({ kind: 'csv', path: table, target: 'kind' }, 3);
     const fit = scale.scaler.type === 'standard' ? fitStandardScaler : fitMinMaxScaler;
     const close = (a: number[], b: number[]) => a.every((x, i) => Math.abs(x - b[i]) < 1e-4);
     const [key] = scale.scaler.type === 'standard' ? ['mean'] : ['min'];
