@@ -57,7 +57,10 @@ export interface AutomlOptions {
   out?: string;
   /** Worker threads (default one per core). */
   threads?: number;
-  /** Most epochs per trial (default 60 for tables, 20 for images). */
+  /**
+   * Most epochs per trial (default 60 for tables, 20 for images; cross-validated tables may train a
+   * fold up to 1,000 optimizer steps, at most 400 epochs, unless this is given).
+   */
   maxEpochs?: number;
   /**
    * Tables: score each trial by stratified k-fold cross-validation on the training and validation
@@ -390,6 +393,7 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     maxEpochs: options.maxEpochs ?? (data.kind === 'table' ? 60 : 20),
     searchSamples,
     patience: data.kind === 'table' ? 8 : 3,
+    fixedEpochs: options.maxEpochs !== undefined,
     folds,
     deadline,
   };
