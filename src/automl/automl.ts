@@ -299,6 +299,14 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
   const state = await outputState(out);
   const classes = data.classNames.length;
   const folds = tableFolds(data, options.folds);
+  if (folds >= 2 && (options.finalShare ?? 0) > 0)
+    throw new InvalidArgumentError(
+      'final-share: cross-validated tables are already refitted on train + validation; give --folds 0 to train a final model instead',
+    );
+  if (folds >= 2 && options.searchSamples !== undefined)
+    throw new InvalidArgumentError(
+      'search-samples: cross-validation uses every train + validation row; give --folds 0 to search on a subset',
+    );
 
   // A budget that excludes every configuration fails here, from the smallest network's spec.
   for (const [measure, limit, flag] of [

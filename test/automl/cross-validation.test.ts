@@ -132,14 +132,20 @@ describe('automl model selection on small tables', () => {
     );
   });
 
-  it('refuses a fold count the data cannot fill, before writing anything', async () => {
-    for (const [folds, pattern] of [
-      [1, /folds must be 0 \(one validation split\) or an integer of at least 2, got 1/],
-      [80, /folds \(80\) exceed the \d+ samples of the smallest class "(yes|no)"/],
+  it('refuses a fold count the data cannot fill, and options for one split, before writing anything', async () => {
+    for (const [folds, pattern, extra] of [
+      [1, /folds must be 0 \(one validation split\) or an integer of at least 2, got 1/, {}],
+      [80, /folds \(80\) exceed the \d+ samples of the smallest class "(yes|no)"/, {}],
+      [
+        5,
+        /final-share: cross-validated tables are already refitted on train \+ validation/,
+        { finalShare: 0.3 },
+      ],
+      [5, /search-samples: cross-validation uses every train \+ validation row/, { searchSamples: 50 }],
     ] as const) {
-      const out = path.join(dir, `bad-${folds}`);
+      const out = path.join(dir, `bad-${folds}-${pattern.source.length}`);
       await assert.rejects(
-        runAutoml({ data: table, target: 'kind', budgetSeconds: 8, threads: 1, folds, out }),
+        runAutoml({ data: table, target: 'kind', budgetSeconds: 8, threads: 1, folds, out, ...extra }),
         pattern,
       );
       assert.equal(existsSync(out), false, `folds ${folds}: nothing written`);
