@@ -728,16 +728,31 @@ export const EXPORT_RULES: { readonly [T in LayerType]: ExportRule<SpecOf<T>> } 
       attribute: [attribute('axis', -1)],
     });
     const kth = graph.node('ReduceMin', [top], spec.name, { axes: [-1], keepdims: 1 });
-    const masked = graph.node(
-      'Where',
-      [
-        graph.node('GreaterOrEqual', [logits, kth], spec.name),
-        logits,
-        graph.floats(`${spec.name}_off`, new Float32Array([-1e9]), []),
-      ],
-      spec.name,
-    );
-    const gates = graph.node('Softmax', [masked], spec.name, { axis: -1 });
+    const chosen = graph.node('GreaterOrEqual', [logits, kth], spec.name);
+    // Top 1: the chosen expert's probability among all (Switch); top k: softmax over the k chosen.
+    const gates =
+      (spec.topK ?? 1) === 1
+        ? graph.node(
+            'Where',
+            [
+              chosen,
+              graph.node('Softmax', [logits], spec.name, { axis: -1 }),
+              graph.floats(`${spec.name}_off`, new Float32Array([0]), []),
+            ],
+            spec.name,
+          )
+        : graph.node(
+            'Softmax',
+            [
+              graph.node(
+                'Where',
+                [chosen, logits, graph.floats(`${spec.name}_off`, new Float32Array([-1e9]), [])],
+                spec.name,
+              ),
+            ],
+            spec.name,
+            { axis: -1 },
+          );
     const kernel = tensor('kernel');
     let y = graph.node(
       'MatMul',

@@ -120,22 +120,45 @@ describe('mixtureOfExperts layer', () => {
     model.dispose();
   });
 
-  it('exports to ONNX and gives the same outputs in onnxruntime', async () => {
-    const spec = moeSpec(2);
-    const model = await buildTfjsModel(spec, { seed: 2 });
-    await trainModel(model, digits.train, { epochs: 1, seed: 2 });
-    const proto = exportOnnx(readModelWeights(model, spec));
-    const type = modelProtoType();
-    const bytes = type.encode(type.fromObject(proto as unknown as Record<string, unknown>)).finish();
-    const session = await ort.InferenceSession.create(bytes);
-    const values = digits.test.x.slice(0, 64 * 50);
-    const result = await session.run({ input: new ort.Tensor('float32', values, [50, 64]) });
-    const want = tf.tidy(() => (model.predict(tf.tensor2d(values, [50, 64])) as tf.Tensor).dataSync());
-    const got = result.out.data as Float32Array;
-    let worst = 0;
-    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
-    assert.ok(worst < 1e-4, `max |diff| ${worst}`);
-    await session.release();
+  it('with top 1, the task loss trains the gate (the chosen expert weighted by its probability)', async () => {
+    // No balancing term: any gradient on the gate comes from the classification loss.
+    const model = await buildTfjsModel(moeSpec(1, 0), { seed: 3 });
+    const gate = model.getLayer('experts').trainableWeights[0];
+    const norm = tf.tidy(() => {
+      const x = tf.tensor2d(digits.train.x.subarray(0, 64 * 64), [64, 64]);
+      const y = tf.oneHot(tf.tensor1d(digits.train.labels.subarray(0, 64), 'int32'), 10);
+      const { grads } = tf.variableGrads(
+        () =>
+          tf.losses.softmaxCrossEntropy(
+            y,
+            tf.log(model.apply(x, { training: true }) as tf.Tensor),
+          ) as tf.Scalar,
+        [gate.read() as tf.Variable],
+      );
+      return tf.norm(Object.values(grads)[0]).dataSync()[0];
+    });
+    takeAuxiliaryLosses(model);
+    assert.ok(norm > 1e-4, `gradient norm on the gate kernel ${norm}`);
     model.dispose();
   });
+
+  for (const topK of [1, 2])
+    it(`exports to ONNX and gives the same outputs in onnxruntime (top ${topK})`, async () => {
+      const spec = moeSpec(topK);
+      const model = await buildTfjsModel(spec, { seed: 2 });
+      await trainModel(model, digits.train, { epochs: 1, seed: 2 });
+      const proto = exportOnnx(readModelWeights(model, spec));
+      const type = modelProtoType();
+      const bytes = type.encode(type.fromObject(proto as unknown as Record<string, unknown>)).finish();
+      const session = await ort.InferenceSession.create(bytes);
+      const values = digits.test.x.slice(0, 64 * 50);
+      const result = await session.run({ input: new ort.Tensor('float32', values, [50, 64]) });
+      const want = tf.tidy(() => (model.predict(tf.tensor2d(values, [50, 64])) as tf.Tensor).dataSync());
+      const got = result.out.data as Float32Array;
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
+      assert.ok(worst < 1e-4, `max |diff| ${worst}`);
+      await session.release();
+      model.dispose();
+    });
 });

@@ -428,9 +428,10 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
 
   /**
    * Top-k gated mixture of experts over the last axis. Weights: gate kernel [d, experts] and bias,
-   * expert kernels side by side [d, experts, units] and biases [experts, units]. The gate's softmax
-   * runs over the top-k logits only (the others masked), so unselected experts get weight 0 and
-   * gradients reach the gate through the selected logits.
+   * expert kernels side by side [d, experts, units] and biases [experts, units]. With top k > 1 the
+   * gate's softmax runs over the top-k logits only (the others masked), so unselected experts get
+   * weight 0 and gradients reach the gate through the selected logits; with top 1 the chosen
+   * expert is weighted by its probability in the softmax over every logit (Switch Transformer).
    *
    * Training computes every expert on every row (one matrix product, what the backward pass
    * needs) and records the load-balancing loss, experts x sum_e f_e P_e (f_e: share of the
@@ -500,7 +501,13 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
         // The choice itself has no gradient (TopK has none in tfjs): taken from a detached copy.
         const { indices } = tfc.topk(tfc.tensor(logits.dataSync(), logits.shape), topK);
         const selected = tfc.sum(tfc.oneHot(indices, e), 1); // [n, e], 1 where chosen
-        const gates = tfc.softmax(tfc.add(logits, tfc.mul(tfc.sub(1, selected), -1e9))); // 0 off the top k
+        // Top 1 (Switch Transformer): the chosen expert's probability among all, which the task
+        // loss can move; a softmax over that one logit would be 1 and leave the gate untrained.
+        // Top k > 1: the softmax over the k chosen logits, 0 off them.
+        const gates =
+          topK === 1
+            ? tfc.mul(tfc.softmax(logits), selected)
+            : tfc.softmax(tfc.add(logits, tfc.mul(tfc.sub(1, selected), -1e9)));
         const kernel = this.weight('kernel')!;
         const bias = this.weight('bias');
         let out: Tensor;
