@@ -28,13 +28,19 @@
 import { existsSync } from 'node:fs';
 import { compressModel } from '../src/compress/compress.js';
 import type { CompressionData } from '../src/compress/method.js';
-import { loadModelWeights, type ModelWeights, saveModelWeights } from '../src/compress/model-weights.js';
+import {
+  loadModelWeights,
+  type ModelWeights,
+  readModelWeights,
+  saveModelWeights,
+} from '../src/compress/model-weights.js';
 import { initBackend } from '../src/models/backends/index.js';
 import { countParams } from '../src/models/complexity/analyze.js';
 import { sequential } from '../src/models/spec/builder.js';
 import type { ModelSpec } from '../src/models/spec/types.js';
+import { buildTfjsModel } from '../src/models/tfjs/build.js';
 import { lenet5, lenet300100 } from '../src/models/zoo/lenet.js';
-import { evaluate, type TrainingData } from '../src/train/trainer.js';
+import { evaluate, type TrainingData, trainModel } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
 import { loadFashionData, trainDense } from './lib/fashion-lenet.js';
 import { pct } from './lib/table.js';
@@ -45,6 +51,7 @@ const args = new BenchArgs([
   'param-ratio',
   'finetune-epochs',
   'teacher-epochs',
+  'teacher-shift',
   'teacher-dir',
   'student',
   'student-epochs',
@@ -101,6 +108,33 @@ async function trainDenseWeights(
     },
   );
   return weights;
+}
+
+/** The teacher trained with shift augmentation and a cosine learning rate (Adam 1e-3, batch 128, seed 0). */
+async function trainAugmentedTeacher(
+  spec: ModelSpec,
+  train: TrainingData,
+  epochs: number,
+  shift: number,
+): Promise<ModelWeights> {
+  const model = await buildTfjsModel(spec, { seed: 0 });
+  try {
+    await trainModel(model, train, {
+      epochs,
+      batchSize: 128,
+      optimizer: { type: 'adam', learningRate: 1e-3 },
+      schedule: { type: 'cosine', period: epochs },
+      augmentation: { shift },
+      seed: 0,
+      onEpoch: (m) =>
+        console.error(
+          `  ${spec.name} epoch ${m.epoch + 1}/${epochs}: train ${pct(m.accuracy)} (${m.seconds.toFixed(0)} s)`,
+        ),
+    });
+    return readModelWeights(model, spec);
+  } finally {
+    model.dispose();
+  }
 }
 
 async function testAccuracy(weights: ModelWeights, test: TrainingData): Promise<number> {
@@ -160,6 +194,9 @@ async function lowRankSection(data: CompressionData): Promise<void> {
 
 async function distillSection(data: CompressionData): Promise<void> {
   const teacherEpochs = args.count('teacher-epochs', 8);
+  // A teacher trained on shifted images is less sure of the training images themselves, so its
+  // soft labels on them say more than the labels do (one trained on them plainly nearly repeats them).
+  const teacherShift = Number(args.string('teacher-shift', '0'));
   const studentName = args.string('student', 'mlp-50');
   const studentEpochs = args.count('student-epochs', 10);
   const lr = Number(args.string('learning-rate', '0.001'));
@@ -203,8 +240,12 @@ async function distillSection(data: CompressionData): Promise<void> {
       `distill: teacher loaded from ${teacherDir} (it must have been trained on the same images)`,
     );
   } else {
-    console.error(`distill: training the LeNet-5 teacher, ${teacherEpochs} epochs`);
-    teacher = await trainDenseWeights(lenet5(), split, teacherEpochs, 0);
+    console.error(
+      `distill: training the LeNet-5 teacher, ${teacherEpochs} epochs${teacherShift ? `, shift ${teacherShift}, cosine learning rate` : ''}`,
+    );
+    teacher = teacherShift
+      ? await trainAugmentedTeacher(lenet5(), split.train, teacherEpochs, teacherShift)
+      : await trainDenseWeights(lenet5(), split, teacherEpochs, 0);
     if (teacherDir) await saveModelWeights(teacher, teacherDir);
   }
   const teacherTest = await testAccuracy(teacher, data.test as TrainingData);
