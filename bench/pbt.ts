@@ -4,7 +4,7 @@
  *   node --import tsx bench/pbt.ts [--dataset digits] [--population 8] [--rounds 5]
  *     [--epochs-per-round 2] [--hidden 32] [--train-size 0] [--seeds 0,1,2] [--backend cpu]
  *     [--explore perturb|pb2] [--fraction 0.25] [--resample 0.25] [--factors 0.8,1.2]
- *     [--fresh-optimizer] [--threads 1] [--lr 1e-4,1e-1] [--methods pbt,random,asha]
+ *     [--fresh-optimizer] [--threads 1] [--lr 1e-4,1e-1] [--methods pbt,random,asha[,random-lhs]]
  *     [--initial latin-hypercube|random]
  *
  * Budget per method and seed: population x rounds x epochs-per-round epochs.
@@ -12,7 +12,8 @@
  *   multiplies by one of `factors` or resamples with probability `resample`, 'pb2' uses the GP
  *   bandit; the AdamW state is carried and copied unless --fresh-optimizer).
  * - Random search: `population` configurations drawn from the same space, each trained for
- *   rounds x epochs-per-round epochs with fixed values.
+ *   rounds x epochs-per-round epochs with fixed values; 'random-lhs' (not run by default): the
+ *   same with the configurations a Latin hypercube, as PBT's starting values.
  * - ASHA: a study with the random sampler and the successive-halving pruner (min resource
  *   epochs-per-round epochs, reduction factor 3), trials of up to rounds x epochs-per-round epochs,
  *   asked until the budget is spent (the last trial gets what is left).
@@ -24,6 +25,7 @@
 import {
   augmentationFor,
   buildPbtModel,
+  latinHypercubeHyperparameters,
   PBT_DEFAULT_HYPERPARAMETERS,
   type PbtHyperparameters,
   type PbtSetup,
@@ -174,12 +176,14 @@ async function trainConfig(
   return { valAccuracy, weights, epochs: trained, pruned };
 }
 
-async function runRandom(seed: number): Promise<Outcome> {
+/** Random search; `design` 'latin-hypercube' trains the same kind of design PBT starts from instead of independent draws. */
+async function runRandom(seed: number, design: 'random' | 'latin-hypercube'): Promise<Outcome> {
   const started = performance.now();
   let best = { valAccuracy: -1, testAccuracy: 0 };
   const rng = new Random(seed).fork('random-search');
+  const lhs = latinHypercubeHyperparameters(space, population, rng.fork('latin-hypercube'));
   for (let i = 0; i < population; i++) {
-    const hp = sampleHyperparameters(space, rng.fork(i));
+    const hp = design === 'random' ? sampleHyperparameters(space, rng.fork(i)) : lhs[i];
     const initSeed = seed * 1000 + i;
     const out = await trainConfig(hp, initSeed, maxEpochs);
     if (out.valAccuracy > best.valAccuracy)
@@ -225,6 +229,7 @@ interface Row {
   pbt?: Outcome;
   replayTestAccuracy?: number;
   random?: Outcome;
+  randomLhs?: Outcome;
   asha?: Outcome;
 }
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -266,7 +271,8 @@ for (const seed of seeds) {
       replay.weights,
     );
   }
-  if (methods.includes('random')) row.random = await runRandom(seed);
+  if (methods.includes('random')) row.random = await runRandom(seed, 'random');
+  if (methods.includes('random-lhs')) row.randomLhs = await runRandom(seed, 'latin-hypercube');
   if (methods.includes('asha')) row.asha = await runAsha(seed);
   rows.push(row);
   const show = (label: string, o: Outcome | undefined) =>
@@ -274,7 +280,7 @@ for (const seed of seeds) {
       ? `${label} val ${pct(o.valAccuracy)} test ${pct(o.testAccuracy)} (${o.trials} trials, ${o.seconds.toFixed(0)} s)`
       : '';
   console.log(
-    `seed ${seed}: ${[show('PBT', row.pbt), row.replayTestAccuracy !== undefined ? `replay test ${pct(row.replayTestAccuracy)}` : '', show('random', row.random), show('ASHA', row.asha)].filter(Boolean).join(', ')}`,
+    `seed ${seed}: ${[show('PBT', row.pbt), row.replayTestAccuracy !== undefined ? `replay test ${pct(row.replayTestAccuracy)}` : '', show('random', row.random), show('random (Latin hypercube)', row.randomLhs), show('ASHA', row.asha)].filter(Boolean).join(', ')}`,
   );
 }
 
@@ -305,6 +311,7 @@ const table = markdownTable(
   [
     ...(methods.includes('pbt') ? [line(`PBT (${explore})`, (r) => r.pbt)] : []),
     ...(methods.includes('random') ? [line('random search', (r) => r.random)] : []),
+    ...(methods.includes('random-lhs') ? [line('random search (Latin hypercube)', (r) => r.randomLhs)] : []),
     ...(methods.includes('asha') ? [line('ASHA', (r) => r.asha)] : []),
   ],
 );
