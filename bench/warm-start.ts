@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/warm-start.ts [--trials 30] [--epochs 10] [--seeds 0,1,2,3,4]
  *     [--datasets digits,wine,breast-cancer] [--backend cpu] [--skip-enqueue-only] [--fixed-prior]
- *     [--common-seed]
+ *     [--common-seed] [--past fashion-mnist-8x8]
  *
  * Per seed s, for every dataset D:
  * - cold: a TPE study (seed s, its usual 10 random startup trials) of `trials` trials;
@@ -17,8 +17,8 @@
  * Each trial trains a one-hidden-layer MLP (hidden units, dropout, AdamW learning rate and weight
  * decay, batch size; `epochs` epochs; initialised and shuffled with a seed of its trial number,
  * or with one seed for all trials with --common-seed) on D's seeded split and returns its
- * validation accuracy. A
- * study "reaches" the cold study's final best at the first trial whose running best is at least
+ * validation accuracy. `--past` names datasets whose cold studies only serve as past studies
+ * (fashion-mnist-8x8: Fashion-MNIST images shrunk to the digits' 8 x 8). A study "reaches" the cold study's final best at the first trial whose running best is at least
  * as high; a study that never does counts as trials + 1. The target: the warm study's median over
  * seeds is at most half the trials.
  */
@@ -29,9 +29,11 @@ import {
   warmStartStudy,
 } from '../src/adapt/warm-start.js';
 import { CategoricalDistribution, FloatDistribution, IntDistribution } from '../src/core/distributions.js';
+import { Random } from '../src/core/random.js';
 import type { Trial } from '../src/core/trial.js';
-import type { Dataset } from '../src/data/dataset.js';
+import { createDataset, type Dataset } from '../src/data/dataset.js';
 import { loadDigits } from '../src/data/digits.js';
+import { loadFashionMnist } from '../src/data/fashion-mnist.js';
 import { fitStandardScaler, trainValTestSplit } from '../src/data/transforms.js';
 import { type BackendName, initBackend } from '../src/models/backends/index.js';
 import { sequential } from '../src/models/spec/builder.js';
@@ -47,7 +49,7 @@ import { median } from './lib/stats.js';
 import { markdownTable } from './lib/table.js';
 
 const args = new BenchArgs(
-  ['trials', 'epochs', 'seeds', 'datasets', 'backend'],
+  ['trials', 'epochs', 'seeds', 'datasets', 'past', 'backend'],
   ['skip-enqueue-only', 'fixed-prior', 'common-seed'],
 );
 const skipEnqueueOnly = args.flag('skip-enqueue-only');
@@ -58,23 +60,59 @@ const commonSeed = args.flag('common-seed');
 const nTrials = args.count('trials', 30);
 const epochs = args.count('epochs', 10);
 const seeds = args.integers('seeds', [0, 1, 2, 3, 4]);
-const datasetNames = args.list('datasets', ['digits', 'wine', 'breast-cancer']);
+const targetNames = args.list('datasets', ['digits', 'wine', 'breast-cancer']);
+// Datasets whose cold studies only serve as past studies (never warm-started themselves).
+const pastOnly = args.list('past', []).filter((n) => !targetNames.includes(n));
+const datasetNames = [...targetNames, ...pastOnly];
 const info = await initBackend({ backend: args.string('backend', 'cpu') as BackendName });
 
-const LOADERS: Record<string, () => Dataset> = {
+/**
+ * 1,797 Fashion-MNIST training images (a seeded sample) shrunk to 8 x 8 like the digits (padded
+ * to 32 x 32, then the mean of each 4 x 4 block, scaled to 0-16): image data of the digits' size
+ * and shape but another subject, as a past study for digits.
+ */
+async function fashion8x8(): Promise<Dataset> {
+  const { train } = await loadFashionMnist();
+  const rows = new Random(0).fork('fashion-8x8').permutation(train.labels.length).subarray(0, 1797);
+  const data = new Float32Array(rows.length * 64);
+  const labels = new Int32Array(rows.length);
+  for (const [k, i] of rows.entries()) {
+    labels[k] = train.labels[i];
+    const image = train.data.subarray(i * 784, (i + 1) * 784);
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++) {
+        const [sy, sx] = [y - 2, x - 2];
+        const value = sy >= 0 && sy < 28 && sx >= 0 && sx < 28 ? image[sy * 28 + sx] : 0;
+        data[k * 64 + (y >> 2) * 8 + (x >> 2)] += value / 16;
+      }
+  }
+  let top = 0;
+  for (const v of data) top = Math.max(top, v);
+  for (let j = 0; j < data.length; j++) data[j] = (16 * data[j]) / (top || 1);
+  return createDataset({
+    name: 'fashion-mnist-8x8',
+    data,
+    numFeatures: 64,
+    labels,
+    classNames: [...train.classNames],
+    provenance: { source: 'Fashion-MNIST, 1,797 training images shrunk to 8 x 8', location: 'memory' },
+  });
+}
+
+const LOADERS: Record<string, () => Dataset | Promise<Dataset>> = {
   digits: () => loadDigits(),
   wine: () => loadSklearnCsv('../shared/data/wine_data.csv', 'wine'),
   'breast-cancer': () => loadSklearnCsv('../shared/data/breast_cancer.csv', 'breast-cancer'),
+  'fashion-mnist-8x8': fashion8x8,
 };
-const datasets = new Map(
-  datasetNames.map((name) => {
-    const load = LOADERS[name];
-    if (!load)
-      throw new Error(`bench/warm-start: unknown dataset ${name} (${Object.keys(LOADERS).join(', ')})`);
-    const dataset = load();
-    return [name, { dataset, meta: datasetMetaFeatures(dataset) }];
-  }),
-);
+const datasets = new Map<string, { dataset: Dataset; meta: ReturnType<typeof datasetMetaFeatures> }>();
+for (const name of datasetNames) {
+  const load = LOADERS[name];
+  if (!load)
+    throw new Error(`bench/warm-start: unknown dataset ${name} (${Object.keys(LOADERS).join(', ')})`);
+  const dataset = await load();
+  datasets.set(name, { dataset, meta: datasetMetaFeatures(dataset) });
+}
 
 const SPACE = {
   learningRate: new FloatDistribution(1e-4, 0.3, { log: true }),
@@ -160,7 +198,7 @@ for (const seed of seeds) {
     coldCurves.set(name, await runningBest(study));
   }
   const coldNames = datasetNames.map((n) => `cold-${n}-${seed}`);
-  for (const name of datasetNames) {
+  for (const name of targetNames) {
     const meta = datasets.get(name)!.meta;
     // Only the other datasets' cold studies: never this dataset's own, nor a warm study.
     const exclude = (await storage.getAllStudies())
@@ -213,7 +251,7 @@ for (const seed of seeds) {
 }
 
 const shown = (n: number) => (n > nTrials ? `>${nTrials}` : String(n));
-const tableRows = datasetNames.map((name) => {
+const tableRows = targetNames.map((name) => {
   const mine = rows.filter((r) => r.dataset === name);
   const warm = median(mine.map((r) => r.warmReachedAt));
   return [
@@ -240,11 +278,11 @@ const table = markdownTable(
   ],
   tableRows,
 );
-const heading = `Warm start vs cold TPE (${adaptive ? 'prior weights adapt to the new trials' : 'fixed prior weights'}, ${commonSeed ? 'one training seed per study seed' : 'training seed per trial'}), ${nTrials} trials per study, MLP (${epochs} epochs) on ${datasetNames.join(', ')}, seeds ${seeds.join(',')}, backend ${info.name}; trials until the running best reaches the cold study's final best (a study that never does counts ${nTrials + 1}); the prior comes from the other datasets' cold studies at the same seed`;
+const heading = `Warm start vs cold TPE (${adaptive ? 'prior weights adapt to the new trials' : 'fixed prior weights'}, ${commonSeed ? 'one training seed per study seed' : 'training seed per trial'}), ${nTrials} trials per study, MLP (${epochs} epochs) on ${targetNames.join(', ')}${pastOnly.length ? ` (past only: ${pastOnly.join(', ')})` : ''}, seeds ${seeds.join(',')}, backend ${info.name}; trials until the running best reaches the cold study's final best (a study that never does counts ${nTrials + 1}); the prior comes from the other datasets' cold studies at the same seed`;
 console.log(`\n${heading}\n\n${table}`);
 const files = writeBenchResults(
   'warm-start',
-  { nTrials, epochs, seeds, datasets: datasetNames, backend: info.name, adaptive, commonSeed, rows },
+  { nTrials, epochs, seeds, datasets: targetNames, pastOnly, backend: info.name, adaptive, commonSeed, rows },
   `${heading}\n\n${table}`,
 );
 console.log(`\nwrote ${files.json} and ${files.markdown}`);
