@@ -36,6 +36,11 @@ interface Run {
   secondsPerEpoch: number;
   testAccuracy: number;
   epochSeconds: number[];
+  /**
+   * CPU seconds per epoch of the whole process (all its threads; Parsimony only), median after the
+   * first: the work a configuration does, which other jobs on the machine barely change.
+   */
+  cpuSecondsPerEpoch?: number;
   /** One-minute load average before and after the run. */
   load: [number, number];
 }
@@ -54,19 +59,28 @@ async function measure(network: string): Promise<void> {
   await initBackend({ backend: 'wasm' });
   const { train, test } = await loadFashionData();
   const model = await buildTfjsModel(zooModel(network), { seed: 0 });
+  const epochCpu: number[] = [];
+  let cpuMark = process.cpuUsage();
   const result = await trainModel(model, train, {
     epochs,
     batchSize: 128,
     optimizer: { type: 'adam', learningRate: 1e-3 },
     seed: 0,
     threads,
-    onEpoch: (m) =>
-      process.stderr.write(`    epoch ${m.epoch + 1}: ${m.seconds.toFixed(1)} s, load ${load1()}\n`),
+    onEpoch: (m) => {
+      const cpu = process.cpuUsage(cpuMark);
+      cpuMark = process.cpuUsage();
+      epochCpu.push((cpu.user + cpu.system) / 1e6);
+      process.stderr.write(
+        `    epoch ${m.epoch + 1}: ${m.seconds.toFixed(1)} s, CPU ${epochCpu.at(-1)?.toFixed(1)} s, load ${load1()}\n`,
+      );
+    },
   });
   const epochSeconds = result.history.map((h) => h.seconds);
   console.log(
     JSON.stringify({
       secondsPerEpoch: steady(epochSeconds),
+      cpuSecondsPerEpoch: steady(epochCpu),
       testAccuracy: (await evaluate(model, test)).accuracy,
       epochSeconds,
       relaxedSimd: useRelaxedSimd(),
@@ -178,6 +192,9 @@ async function main(): Promise<void> {
           `${(one.secondsPerEpoch / many.secondsPerEpoch).toFixed(2)}x`,
           pct(one.testAccuracy),
           pct(many.testAccuracy),
+          side === 'parsimony'
+            ? `${one.cpuSecondsPerEpoch?.toFixed(2)}; ${many.cpuSecondsPerEpoch?.toFixed(2)}`
+            : '-',
           `${loadText(one)}; ${loadText(many)}`,
         ],
       ];
@@ -193,6 +210,7 @@ async function main(): Promise<void> {
           'speed-up',
           'test acc 1',
           `test acc ${threads}`,
+          'CPU s/epoch (1; N)',
           'load (1; N)',
         ],
         rows,
