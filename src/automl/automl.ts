@@ -57,10 +57,7 @@ export interface AutomlOptions {
   out?: string;
   /** Worker threads (default one per core). */
   threads?: number;
-  /**
-   * Most epochs per trial (default 60 for tables, 20 for images; cross-validated tables may train a
-   * fold up to 1,000 optimizer steps, at most 400 epochs, unless this is given).
-   */
+  /** Most epochs per trial, per fold under cross-validation (default 60 for tables, 20 for images). */
   maxEpochs?: number;
   /**
    * Tables: score each trial by stratified k-fold cross-validation on the training and validation
@@ -401,7 +398,6 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     maxEpochs: options.maxEpochs ?? (data.kind === 'table' ? 60 : 20),
     searchSamples,
     patience: data.kind === 'table' ? 8 : 3,
-    fixedEpochs: options.maxEpochs !== undefined,
     folds,
     deadline,
   };

@@ -29,32 +29,7 @@ export interface CrossValidationContext {
   maxMacs?: number;
   maxEpochs: number;
   patience: number;
-  /** The user chose maxEpochs: train each fold for at most that, not for TABLE_STEPS. */
-  fixedEpochs?: boolean;
   deadline: number;
-}
-
-/**
- * Small tables give few optimizer steps per epoch (wine's 113 fold rows at batch 64: 2), so an
- * epoch cap and a patience in epochs would stop training long before it converges. Unless the
- * user fixed the epochs, each fold may train for `minSteps` steps (at most `maxEpochs` epochs)
- * with a patience of `patienceSteps` steps, never less than the run's epoch cap and patience.
- */
-export const TABLE_STEPS = { minSteps: 1000, patienceSteps: 100, maxEpochs: 400 } as const;
-
-export function foldEpochs(
-  rows: number,
-  batchSize: number,
-  context: Pick<CrossValidationContext, 'maxEpochs' | 'patience' | 'fixedEpochs'>,
-): { epochs: number; patience: number } {
-  if (context.fixedEpochs) return { epochs: context.maxEpochs, patience: context.patience };
-  const steps = Math.ceil(rows / batchSize);
-  const epochs = Math.max(
-    context.maxEpochs,
-    Math.min(TABLE_STEPS.maxEpochs, Math.ceil(TABLE_STEPS.minSteps / steps)),
-  );
-  const patience = Math.min(epochs, Math.max(context.patience, Math.ceil(TABLE_STEPS.patienceSteps / steps)));
-  return { epochs, patience };
 }
 
 export interface CrossValidatedTrialResult {
@@ -222,12 +197,11 @@ export async function crossValidatedTableTrial(
     const shape = [part.train.numFeatures];
     const model = await buildTfjsModel(tabularSpec(layers, shape, classes), { seed: seed + 7919 * (f + 1) });
     try {
-      const { epochs, patience } = foldEpochs(part.train.numSamples, training.batchSize, context);
       const result = await trainModel(model, trainingData(part.train, shape), {
         ...fit,
-        epochs,
+        epochs: context.maxEpochs,
         validation: trainingData(part.heldOut, shape),
-        earlyStopping: { monitor: 'valLoss', patience, restoreBestWeights: true },
+        earlyStopping: { monitor: 'valLoss', patience: context.patience, restoreBestWeights: true },
         timeBudgetSeconds: secondsLeft(),
         seed: seed + 7919 * (f + 1),
       });

@@ -47,8 +47,6 @@ export interface AutomlContext {
   /** Training samples of each trial (the first ones of the shuffled training split). */
   searchSamples?: number;
   patience: number;
-  /** The user gave the epoch cap (cross-validated tables then keep it; see foldEpochs). */
-  fixedEpochs?: boolean;
   /** Tables: score each trial by stratified k-fold CV on train + validation and refit on both (0: one validation split). */
   folds: number;
   /** Wall-clock end of the run (ms since the epoch): training stops there. */

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { runAutoml } from '../../src/automl/automl.js';
-import { developmentRows, foldEpochs } from '../../src/automl/cross-validated-trial.js';
+import { developmentRows } from '../../src/automl/cross-validated-trial.js';
 import { loadAutomlData } from '../../src/automl/data.js';
 import { AUTOML_ATTRS } from '../../src/automl/objective.js';
 import { Random } from '../../src/core/random.js';
@@ -37,15 +37,6 @@ writeTable(table);
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 describe('automl model selection on small tables', () => {
-  it('trains a fold for enough optimizer steps when the epochs are not given', () => {
-    const run = { maxEpochs: 60, patience: 8 };
-    // Wine-sized folds at batch 64: 2 steps an epoch, 1,000 steps would be 500 epochs: capped at 400.
-    assert.deepEqual(foldEpochs(113, 64, run), { epochs: 400, patience: 50 });
-    // 23 steps an epoch: the run's cap and patience already give more.
-    assert.deepEqual(foldEpochs(364, 16, run), { epochs: 60, patience: 8 });
-    assert.deepEqual(foldEpochs(113, 64, { ...run, fixedEpochs: true }), { epochs: 60, patience: 8 });
-  });
-
   it('scores trials by 5-fold CV and saves each trial refitted on train + validation', async () => {
     const out = path.join(dir, 'cv');
     const result = await runAutoml({

@@ -75,7 +75,7 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
     )
     .option(
       '--epochs <n>',
-      'most epochs per trial (default 60 for tables, 20 for images; cross-validated tables train a fold for up to 1,000 optimizer steps, at most 400 epochs, unless this is given)',
+      'most epochs per trial, per fold under cross-validation (default 60 for tables, 20 for images)',
       parseIntegerOption('--epochs', 1),
     )
     .option(
