@@ -148,16 +148,7 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
     if (best.valLoss !== undefined) trial.setUserAttr(AUTOML_ATTRS.validationLoss, best.valLoss);
     trial.setUserAttr(AUTOML_ATTRS.epochs, result.history.length);
     trial.setUserAttr(AUTOML_ATTRS.seconds, Math.round(result.seconds * 1000) / 1000);
-    const pipeline: FeaturePipeline = {
-      format: 'parsimony-pipeline',
-      version: 1,
-      classNames: data.classNames,
-      target: data.target,
-      featureNames: data.featureNames,
-      ...(data.table ? { table: data.table } : {}),
-      steps,
-      inputShape: shape,
-    };
+    const pipeline = trialPipeline(data, steps, shape);
     const dir = path.join(context.trialsDir, `trial-${trial.number}`);
     await saveTrialModel(dir, model, spec, pipeline);
     trial.setUserAttr(AUTOML_ATTRS.model, path.basename(dir));
@@ -188,16 +179,7 @@ async function crossValidatedObjective(
     );
     trial.setUserAttr(AUTOML_ATTRS.epochs, result.refitEpochs);
     trial.setUserAttr(AUTOML_ATTRS.seconds, Math.round(result.seconds * 1000) / 1000);
-    const pipeline: FeaturePipeline = {
-      format: 'parsimony-pipeline',
-      version: 1,
-      classNames: data.classNames,
-      target: data.target,
-      featureNames: data.featureNames,
-      ...(data.table ? { table: data.table } : {}),
-      steps: result.steps,
-      inputShape: [result.features],
-    };
+    const pipeline = trialPipeline(data, result.steps, [result.features]);
     const dir = path.join(context.trialsDir, `trial-${trial.number}`);
     await saveTrialModel(dir, result.model, result.spec, pipeline);
     trial.setUserAttr(AUTOML_ATTRS.model, path.basename(dir));
@@ -205,4 +187,22 @@ async function crossValidatedObjective(
   } finally {
     result.model.dispose();
   }
+}
+
+/** What `parsimony predict` needs besides the network: the data's names and the fitted feature steps. */
+function trialPipeline(
+  data: AutomlData,
+  steps: FeaturePipeline['steps'],
+  inputShape: FeaturePipeline['inputShape'],
+): FeaturePipeline {
+  return {
+    format: 'parsimony-pipeline',
+    version: 1,
+    classNames: data.classNames,
+    target: data.target,
+    featureNames: data.featureNames,
+    ...(data.table ? { table: data.table } : {}),
+    steps,
+    inputShape,
+  };
 }
