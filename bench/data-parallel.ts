@@ -16,11 +16,10 @@
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchArgs } from './lib/args.js';
-import { checkLeNetNetworks, LENET_ANCHOR_ARCH, loadFashionData } from './lib/fashion-lenet.js';
-import { ANCHORS_DIR, pythonModuleVersion, runPythonJsonLines } from './lib/python.js';
+import { checkLeNetNetworks, loadFashionData, runTorchLeNetTraining } from './lib/fashion-lenet.js';
+import { pythonModuleVersion } from './lib/python.js';
 import { isoDate, writeBenchResults } from './lib/results.js';
 import { markdownTable, pct } from './lib/table.js';
 
@@ -120,21 +119,7 @@ function runChild(network: string, threadCount: number, relaxed: boolean): Promi
 
 async function runTorch(network: string, threadCount: number): Promise<Run> {
   const before = load1();
-  const [record] = await runPythonJsonLines(path.join(ANCHORS_DIR, 'torch_train.py'), [
-    ...['--arch', LENET_ANCHOR_ARCH[network], '--dataset', 'fashion', '--epochs', String(epochs)],
-    ...[
-      '--batch',
-      '128',
-      '--lr',
-      '1e-3',
-      '--optimizer',
-      'adam',
-      '--threads',
-      String(threadCount),
-      '--seed',
-      '0',
-    ],
-  ]);
+  const record = await runTorchLeNetTraining(network, epochs, threadCount);
   return {
     side: 'pytorch',
     network,

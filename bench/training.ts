@@ -9,7 +9,6 @@
  * never share the cores. Seconds per epoch are the median of the epochs after the first, as the
  * anchor reports them; test accuracy is on the 10,000 test images after the last epoch.
  */
-import path from 'node:path';
 import { buildTfjsModel } from '../src/models/tfjs/build.js';
 import { zooModel } from '../src/models/zoo/index.js';
 import { evaluate, trainModel } from '../src/train/trainer.js';
@@ -17,11 +16,11 @@ import { BenchArgs } from './lib/args.js';
 import {
   checkLeNetNetworks,
   initBenchBackend,
-  LENET_ANCHOR_ARCH,
   loadFashionData,
   logEpochLoss,
+  runTorchLeNetTraining,
 } from './lib/fashion-lenet.js';
-import { ANCHORS_DIR, pythonModuleVersion, runPythonJsonLines } from './lib/python.js';
+import { pythonModuleVersion } from './lib/python.js';
 import { markdownTable, pct } from './lib/table.js';
 
 const args = new BenchArgs(['epochs', 'networks', 'backend']);
@@ -62,24 +61,7 @@ async function main(): Promise<void> {
     rows.push(row);
     if (torch) {
       process.stderr.write(`[torch ${torch}] ${network}: ${epochs} epochs...\n`);
-      const [record] = await runPythonJsonLines(path.join(ANCHORS_DIR, 'torch_train.py'), [
-        '--arch',
-        LENET_ANCHOR_ARCH[network],
-        '--dataset',
-        'fashion',
-        '--epochs',
-        String(epochs),
-        '--batch',
-        '128',
-        '--lr',
-        '1e-3',
-        '--optimizer',
-        'adam',
-        '--threads',
-        '1',
-        '--seed',
-        '0',
-      ]);
+      const record = await runTorchLeNetTraining(network, epochs, 1);
       row.torchSeconds = Number(record.seconds_per_epoch);
       row.torchAccuracy = Number(record.test_accuracy);
     } else row.note = 'PyTorch not installed (apt-get install python3-torch)';

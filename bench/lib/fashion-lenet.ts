@@ -1,7 +1,7 @@
 /**
  * What the Fashion-MNIST LeNet benches share: the data (pixels / 255; validation = the first 5,000
  * training images), the backend from --backend, the dense recipe (batch 128, Adam 1e-3, seed 0),
- * and the PyTorch compression anchor (`torch_compress.py`) run with the same recipe.
+ * and the PyTorch anchors (`torch_train.py`, `torch_compress.py`) run with the same recipe.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -29,6 +29,19 @@ export const LENET_ANCHOR_ARCH: Record<string, string> = {
   'lenet-300-100': 'mlp:300,100',
   'lenet-5': 'lenet5',
 };
+
+/** One dense training run of `torch_train.py` on Fashion-MNIST with the dense recipe; its JSON record. */
+export async function runTorchLeNetTraining(
+  network: string,
+  epochs: number,
+  threads: number,
+): Promise<Record<string, unknown>> {
+  const [record] = await runPythonJsonLines(path.join(ANCHORS_DIR, 'torch_train.py'), [
+    ...['--arch', LENET_ANCHOR_ARCH[network], '--dataset', 'fashion', '--epochs', String(epochs)],
+    ...['--batch', '128', '--lr', '1e-3', '--optimizer', 'adam', '--threads', String(threads), '--seed', '0'],
+  ]);
+  return record;
+}
 
 /** Throws on a --networks entry the anchors cannot build. */
 export function checkLeNetNetworks(networks: readonly string[]): void {
