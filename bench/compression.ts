@@ -3,6 +3,7 @@ import { compressModel } from '../src/compress/compress.js';
 import { buildModelWithWeights, type ModelWeights } from '../src/compress/model-weights.js';
 import { PRUNE_SCORES } from '../src/compress/prune-masks.js';
 import type { CompressionReport } from '../src/compress/report.js';
+import { WEIGHT_INITS, type WeightInit } from '../src/models/spec/types.js';
 import { evaluate, type TrainingData, trainModel } from '../src/train/trainer.js';
 import { BenchArgs } from './lib/args.js';
 import {
@@ -33,6 +34,7 @@ const args = new BenchArgs(
     'train-samples',
     'score',
     'dense-cache',
+    'init',
   ],
   ['skip-torch', 'anchor-parallel', 'restart-optimizer'],
 );
@@ -55,6 +57,9 @@ if (!(PRUNE_SCORES as readonly string[]).includes(score))
   throw new Error(`--score: ${PRUNE_SCORES.join(' or ')}, got ${score}`);
 /** A directory where the dense models are kept between invocations (default: trained afresh each run). */
 const denseCache = args.has('dense-cache') ? args.string('dense-cache', '') : undefined;
+/** How our dense model's weights start: glorot (TensorFlow.js's default) or torch (PyTorch's, as the anchor's). */
+const init = args.string('init', 'glorot') as WeightInit;
+if (!WEIGHT_INITS.includes(init)) throw new Error(`--init: ${WEIGHT_INITS.join(' or ')}, got ${init}`);
 const SECTIONS = ['unstructured', 'structured'];
 const criteria = args.string('criteria', 'l1,taylor').split(',');
 const keep = args.number('keep', 0.6);
@@ -132,7 +137,7 @@ async function unstructured(
     weights: base,
     seconds: denseSeconds,
     testAccuracy: denseAccuracy,
-  } = await trainDenseLeNet(network, data, epochs, backend, denseCache);
+  } = await trainDenseLeNet(network, data, epochs, backend, denseCache, init);
   for (const row of rows) {
     process.stderr.write(`[parsimony ${backend}] ${network}: global (${score}) to ${row.ratio}x...\n`);
     const started = performance.now();
@@ -168,7 +173,7 @@ async function unstructured(
     `\n## ${network}: unstructured pruning, global magnitude (Parsimony ranks by ${score === 'lamp' ? 'LAMP score' : '|w|'}); PyTorch: AGP ${pruneSteps} steps x ${finetunePerStep} fine-tuning epochs; Parsimony: ${schedule === 'agp' ? `AGP ${pruneSteps} steps` : 'PolynomialDecay every 100 steps to 3/4 of'} the same ${pruneSteps * finetunePerStep} epochs, ${restartOptimizer ? 'a fresh Adam at each pruning event (as PyTorch)' : 'one Adam throughout (PyTorch: a fresh one at each step)'}\n`,
   );
   console.log(
-    `Dense (${epochs} epochs): Parsimony ${pct(denseAccuracy)} in ${denseSeconds.toFixed(1)} s; PyTorch ${pct(torchDense)}${
+    `Dense (${epochs} epochs, ${init === 'torch' ? "PyTorch's initialisation" : 'Glorot initialisation'}): Parsimony ${pct(denseAccuracy)} in ${denseSeconds.toFixed(1)} s; PyTorch ${pct(torchDense)}${
       rows[0].torch ? ` in ${rows[0].torch.seconds.dense.toFixed(1)} s` : ''
     }.\n`,
   );
@@ -273,7 +278,7 @@ async function structured(network: string, data: FashionData, backend: string): 
     weights: base,
     seconds: denseSeconds,
     testAccuracy: denseAccuracy,
-  } = await trainDenseLeNet(network, data, epochs, backend, denseCache);
+  } = await trainDenseLeNet(network, data, epochs, backend, denseCache, init);
   const timingBatch: TrainingData = {
     ...data.test,
     x: data.test.x.subarray(0, 1000 * 784),

@@ -179,6 +179,8 @@ export {
   type SqueezeExcitationOptions,
   sequential,
   squeezeExcitation,
+  WEIGHT_INITS,
+  type WeightInit,
   ZOO,
   zooModel,
 } from './models/index.js';

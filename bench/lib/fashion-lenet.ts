@@ -15,7 +15,7 @@ import {
 } from '../../src/compress/model-weights.js';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.js';
 import { type BackendInfo, initBackend } from '../../src/models/backends/index.js';
-import type { ModelSpec } from '../../src/models/spec/types.js';
+import type { ModelSpec, WeightInit } from '../../src/models/spec/types.js';
 import { buildTfjsModel } from '../../src/models/tfjs/build.js';
 import { zooModel } from '../../src/models/zoo/index.js';
 import { type EpochMetrics, evaluate, type TrainingData, trainModel } from '../../src/train/trainer.js';
@@ -120,6 +120,8 @@ export async function trainDense(
  * With `cacheDir`, a model saved there by an earlier run with the same epochs is loaded instead
  * (its training seconds are kept beside it), and a freshly trained one is saved there, so that
  * several bench invocations (sections, scores, ratios run apart on a busy machine) share one dense model.
+ * `init` is the spec's weight initialisation (default Glorot); a non-default one is part of the
+ * cache directory's name, so models started differently never share a cache entry.
  */
 export async function trainDenseLeNet(
   name: string,
@@ -127,19 +129,26 @@ export async function trainDenseLeNet(
   epochs: number,
   backend: string,
   cacheDir?: string,
+  init: WeightInit = 'glorot',
 ): Promise<{ weights: ModelWeights; seconds: number; testAccuracy: number }> {
+  const initTag = init === 'glorot' ? '' : `-${init}-init`;
   const dir = cacheDir
-    ? path.join(cacheDir, `${name}-${epochs}-epochs-${data.train.labels.length}`)
+    ? path.join(cacheDir, `${name}${initTag}-${epochs}-epochs-${data.train.labels.length}`)
     : undefined;
   const meta = dir ? path.join(dir, 'dense-training.json') : undefined;
   if (dir && meta && existsSync(meta)) {
     process.stderr.write(`[parsimony ${backend}] ${name}: dense model from ${dir}\n`);
     const weights = await loadModelWeights(dir);
+    if ((weights.spec.init ?? 'glorot') !== init)
+      throw new Error(
+        `${dir}: the cached model was initialised ${weights.spec.init ?? 'glorot'}, not ${init}`,
+      );
     const { seconds } = JSON.parse(await readFile(meta, 'utf8')) as { seconds: number };
     return { weights, seconds, testAccuracy: await weightsAccuracy(weights, data.test) };
   }
-  process.stderr.write(`[parsimony ${backend}] ${name}: dense ${epochs} epochs...\n`);
-  const dense = await trainDense(zooModel(name), data, { epochs, onEpoch: logEpochLoss() });
+  process.stderr.write(`[parsimony ${backend}] ${name}: dense ${epochs} epochs (${init} init)...\n`);
+  const spec: ModelSpec = init === 'glorot' ? zooModel(name) : { ...zooModel(name), init };
+  const dense = await trainDense(spec, data, { epochs, onEpoch: logEpochLoss() });
   if (dir && meta) {
     await saveModelWeights(dense.weights, dir);
     await writeFile(meta, JSON.stringify({ seconds: dense.seconds, epochs }));

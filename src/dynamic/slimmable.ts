@@ -201,7 +201,8 @@ export class SlimmableNetwork {
     const tensors = new Map<string, TfLayers.SymbolicTensor>([
       [input.name, tfl.input({ shape: input.shape, name: input.name })],
     ]);
-    for (const layer of model.layers) {
+    const { layerInputs } = inferShapes(model);
+    for (const [index, layer] of model.layers.entries()) {
       const plan = plans.get(layer.name) as LayerPlan;
       const base = {
         name: layer.name,
@@ -245,6 +246,9 @@ export class SlimmableNetwork {
           base: { name: layer.name, trainable: layer.trainable ?? true },
           nextSeed,
           glorot: () => tfl.initializers.glorotUniform({ seed: nextSeed() }),
+          inputShapes: layerInputs[index],
+          // The slimmable dense and conv layers start Glorot; the rest follow them, whatever model.init says.
+          init: 'glorot',
         });
       }
       tensors.set(

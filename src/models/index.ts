@@ -28,7 +28,8 @@ export type {
   LayerType,
   ModelSpec,
   SpecOf,
+  WeightInit,
 } from './spec/types.js';
-export { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './spec/types.js';
+export { MODEL_FORMAT, MODEL_FORMAT_VERSION, WEIGHT_INITS } from './spec/types.js';
 export { inferShapes, parseModelSpec } from './spec/validate.js';
 export { ZOO, type ZooEntry, zooModel, zooModelFromReference } from './zoo/index.js';

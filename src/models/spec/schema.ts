@@ -9,7 +9,7 @@
 
 import { LAYER_KINDS, LAYER_TYPES, layerKind } from './layers/index.js';
 import type { JsonSchema } from './layers/kind.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from './types.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, WEIGHT_INITS } from './types.js';
 import { fieldRules } from './validate.js';
 
 /** Fields every layer has, as the validator checks them. */
@@ -63,6 +63,11 @@ export function modelSpecSchema(): JsonSchema {
       format: { const: MODEL_FORMAT },
       version: { const: MODEL_FORMAT_VERSION },
       name: { type: 'string' },
+      init: {
+        enum: [...WEIGHT_INITS],
+        description:
+          'how dense and convolution layers start: glorot (default; Glorot-uniform kernels, zero biases) or torch (kernels and biases uniform in +-1/sqrt(fan_in), as PyTorch)',
+      },
       inputs: {
         type: 'array',
         minItems: 1,

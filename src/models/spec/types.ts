@@ -266,10 +266,22 @@ export interface InputSpec {
   dtype?: 'float32' | 'int32';
 }
 
+/**
+ * How dense and convolution layers start before training. 'glorot' (the default): kernels
+ * Glorot-uniform, biases zero, as Keras and TensorFlow.js do. 'torch': kernels and biases both
+ * uniform in +-1/sqrt(fan_in), as PyTorch's Linear and Conv2d reset their parameters (fan_in =
+ * inputs of one output unit: kernel height x width x input channels per group), so a model starts
+ * where the same PyTorch model would. Other layers keep their own initialisers under either.
+ */
+export type WeightInit = 'glorot' | 'torch';
+export const WEIGHT_INITS: readonly WeightInit[] = ['glorot', 'torch'];
+
 export interface ModelSpec {
   format: typeof MODEL_FORMAT;
   version: typeof MODEL_FORMAT_VERSION;
   name?: string;
+  /** How dense and convolution weights start (default 'glorot'; see WeightInit). */
+  init?: WeightInit;
   inputs: InputSpec[];
   layers: LayerSpec[];
   outputs: string[];

@@ -6,7 +6,7 @@
 import { ModelSpecError } from '../../core/errors.js';
 import { isLayerType, layerKind, type Shape } from './layers/index.js';
 import { type FieldRule, formatShape, type LayerKind } from './layers/kind.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelSpec } from './types.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelSpec, WEIGHT_INITS } from './types.js';
 
 const COMMON_FIELDS = new Set(['name', 'type', 'inputs', 'trainable', 'compression']);
 
@@ -35,6 +35,8 @@ export function parseModelSpec(input: string | unknown, source = 'model'): Model
       `"version" ${JSON.stringify(value.version)} is not supported (this Parsimony reads version ${MODEL_FORMAT_VERSION})`,
     );
   if (value.name !== undefined && typeof value.name !== 'string') fail('"name" must be a string');
+  if (value.init !== undefined && !(WEIGHT_INITS as readonly unknown[]).includes(value.init))
+    fail(`"init" must be ${WEIGHT_INITS.join(' or ')}, got ${JSON.stringify(value.init)}`);
   if (!Array.isArray(value.inputs) || value.inputs.length === 0) fail('"inputs" must be a non-empty list');
   (value.inputs as unknown[]).forEach((inp, i) => {
     if (!isObject(inp) || typeof inp.name !== 'string' || inp.name === '')

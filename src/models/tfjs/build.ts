@@ -6,6 +6,7 @@
  */
 import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { Random } from '../../core/random.js';
+import type { Shape } from '../spec/layers/index.js';
 import { pair } from '../spec/layers/kind.js';
 import type {
   Conv2dSpec,
@@ -17,6 +18,7 @@ import type {
   RecurrentSpec,
   SeparableConv2dSpec,
   SpecOf,
+  WeightInit,
 } from '../spec/types.js';
 import { inferShapes } from '../spec/validate.js';
 import { type CustomLayers, customLayers } from './custom-layers.js';
@@ -51,7 +53,35 @@ interface BuildContext {
   /** A fresh seed for the next initialiser (the order of calls fixes the weights). */
   nextSeed(): number;
   /** A Glorot-uniform initialiser with a fresh seed. */
-  glorot(): ReturnType<Tfl['initializers']['glorotUniform']>;
+  glorot(): Initializer;
+  /** Shapes of the layer's inputs (no batch axis). */
+  inputShapes: Shape[];
+  /** The spec's `init` (default 'glorot'). */
+  init: WeightInit;
+}
+
+type Initializer = ReturnType<Tfl['initializers']['glorotUniform']>;
+
+/**
+ * A dense or convolution kernel's and bias's initialisers for `fanIn` inputs per output unit:
+ * Glorot kernel and zero bias, or under 'torch' both uniform in +-1/sqrt(fanIn) (PyTorch's
+ * kaiming_uniform(a=sqrt(5)) and bias rule). Glorot draws one seed, as before the option existed,
+ * so models built without `init` keep their weights.
+ */
+function kernelAndBias(
+  { tfl, glorot, init, nextSeed }: BuildContext,
+  fanIn: number,
+): { kernel: Initializer; bias: Initializer | 'zeros' } {
+  if (init !== 'torch') return { kernel: glorot(), bias: 'zeros' };
+  const bound = 1 / Math.sqrt(fanIn);
+  const uniform = () => tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed: nextSeed() });
+  return { kernel: uniform(), bias: uniform() };
+}
+
+/** Channels of a layer's (first, channels-last) input. */
+function inputChannels({ inputShapes }: BuildContext): number {
+  const shape = inputShapes[0];
+  return shape[shape.length - 1];
 }
 
 type TfjsBuilder<S extends LayerSpec> = (spec: S, context: BuildContext) => TfLayers.layers.Layer;
@@ -88,15 +118,19 @@ function recurrentArgs(spec: RecurrentSpec, { base, glorot, tfl, nextSeed }: Bui
 
 /** The TensorFlow.js facet: one builder per layer type (see `LayerType` for the other tables). */
 export const TFJS_BUILDERS: { readonly [T in LayerType]: TfjsBuilder<SpecOf<T>> } = {
-  dense: (spec, { tfl, base, glorot }) =>
-    tfl.layers.dense({
-      ...base,
+  dense: (spec, context) => {
+    const init = kernelAndBias(context, inputChannels(context));
+    return context.tfl.layers.dense({
+      ...context.base,
       units: spec.units,
       activation: spec.activation,
       useBias: spec.useBias ?? true,
-      kernelInitializer: glorot(),
-    }),
-  conv2d: (spec, { tfl, custom, base, glorot, nextSeed }) => {
+      kernelInitializer: init.kernel,
+      biasInitializer: init.bias,
+    });
+  },
+  conv2d: (spec, context) => {
+    const { tfl, custom, base, nextSeed } = context;
     if ((spec.groups ?? 1) !== 1) {
       const w = windowArgs(spec);
       return custom.groupedConv2d({
@@ -110,31 +144,46 @@ export const TFJS_BUILDERS: { readonly [T in LayerType]: TfjsBuilder<SpecOf<T>> 
         activation: w.activation,
         useBias: w.useBias,
         seed: nextSeed(),
+        ...(context.init === 'torch' ? { torchInit: true } : {}),
       });
     }
+    const [kh, kw] = pair(spec.kernelSize, 1);
+    const init = kernelAndBias(context, kh * kw * inputChannels(context));
     return tfl.layers.conv2d({
       ...base,
       ...windowArgs(spec),
       filters: spec.filters,
-      kernelInitializer: glorot(),
+      kernelInitializer: init.kernel,
+      biasInitializer: init.bias,
     });
   },
-  depthwiseConv2d: (spec, { tfl, base, glorot }) =>
-    tfl.layers.depthwiseConv2d({
-      ...base,
+  // PyTorch's depthwise convolution is a grouped one with one input channel per group: fan_in kh x kw.
+  depthwiseConv2d: (spec, context) => {
+    const [kh, kw] = pair(spec.kernelSize, 1);
+    const init = kernelAndBias(context, kh * kw);
+    return context.tfl.layers.depthwiseConv2d({
+      ...context.base,
       ...windowArgs(spec),
       depthMultiplier: spec.depthMultiplier ?? 1,
-      depthwiseInitializer: glorot(),
-    }),
-  separableConv2d: (spec, { tfl, base, glorot }) =>
-    tfl.layers.separableConv2d({
-      ...base,
+      depthwiseInitializer: init.kernel,
+      biasInitializer: init.bias,
+    });
+  },
+  // As PyTorch's depthwise then 1x1 pair: the bias belongs to the pointwise step.
+  separableConv2d: (spec, context) => {
+    const [kh, kw] = pair(spec.kernelSize, 1);
+    const depthwise = kernelAndBias(context, kh * kw).kernel;
+    const pointwise = kernelAndBias(context, inputChannels(context) * (spec.depthMultiplier ?? 1));
+    return context.tfl.layers.separableConv2d({
+      ...context.base,
       ...windowArgs(spec),
       filters: spec.filters,
       depthMultiplier: spec.depthMultiplier ?? 1,
-      depthwiseInitializer: glorot(),
-      pointwiseInitializer: glorot(),
-    }),
+      depthwiseInitializer: depthwise,
+      pointwiseInitializer: pointwise.kernel,
+      biasInitializer: pointwise.bias,
+    });
+  },
   maxPool2d: pool2d,
   avgPool2d: pool2d,
   globalAvgPool2d: (_spec, { tfl, base }) => tfl.layers.globalAveragePooling2d(base),
@@ -218,7 +267,7 @@ export async function buildTfjsModel(
   spec: ModelSpec,
   options: BuildOptions = {},
 ): Promise<TfLayers.LayersModel> {
-  inferShapes(spec);
+  const { layerInputs } = inferShapes(spec);
   const tfl = await import('@tensorflow/tfjs-layers');
   const tfc = await import('@tensorflow/tfjs-core');
   const custom = customLayers(tfc, tfl);
@@ -231,7 +280,7 @@ export async function buildTfjsModel(
     tensors.set(input.name, t);
     return t;
   });
-  for (const layerSpec of spec.layers) {
+  for (const [index, layerSpec] of spec.layers.entries()) {
     const build = TFJS_BUILDERS[layerSpec.type] as TfjsBuilder<LayerSpec>;
     const layer = build(layerSpec, {
       tfl,
@@ -239,6 +288,8 @@ export async function buildTfjsModel(
       base: { name: layerSpec.name, trainable: layerSpec.trainable ?? true },
       nextSeed,
       glorot: () => tfl.initializers.glorotUniform({ seed: nextSeed() }),
+      inputShapes: layerInputs[index],
+      init: spec.init ?? 'glorot',
     });
     if (
       layerSpec.type === 'conv2d' &&

@@ -53,8 +53,10 @@ export interface GroupedConv2dArgs {
   dilationRate: [number, number];
   activation?: string;
   useBias: boolean;
-  /** Seed of the kernel's Glorot-uniform initialiser. */
+  /** Seed of the kernel's initialiser (the bias's, under torchInit, is seed + 1). */
   seed: number;
+  /** PyTorch's start: kernel and bias uniform in +-1/sqrt(fan_in) (default: Glorot kernel, zero bias). */
+  torchInit?: boolean;
 }
 
 export interface MultiHeadAttentionArgs {
@@ -157,10 +159,15 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
     }
 
     override build(inputShape: Shape | Shape[]): void {
-      const { kernelSize, groups, filters, seed } = this.args;
+      const { kernelSize, groups, filters, seed, torchInit } = this.args;
       const perGroup = lastDim(inputShape) / groups;
-      this.kernel = this.addWeight('kernel', [...kernelSize, perGroup, filters], 'float32', glorot(seed));
-      if (this.args.useBias) this.bias = this.addWeight('bias', [filters], 'float32', zeros());
+      const bound = 1 / Math.sqrt(kernelSize[0] * kernelSize[1] * perGroup);
+      const uniform = (s: number) =>
+        tfl.initializers.randomUniform({ minval: -bound, maxval: bound, seed: s });
+      const kernelInit = torchInit ? uniform(seed) : glorot(seed);
+      this.kernel = this.addWeight('kernel', [...kernelSize, perGroup, filters], 'float32', kernelInit);
+      if (this.args.useBias)
+        this.bias = this.addWeight('bias', [filters], 'float32', torchInit ? uniform(seed + 1) : zeros());
       this.built = true;
     }
 
