@@ -113,6 +113,7 @@ export async function fineTuneWeights(
       validation: data.validation,
       ...(request.augmentation ? { augmentation: request.augmentation } : {}),
       ...(request.mixup ? { mixup: request.mixup } : {}),
+      ...(request.schedule ? { schedule: request.schedule } : {}),
       seed,
       progress: settings.progress ?? false,
       signal,

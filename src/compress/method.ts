@@ -11,10 +11,11 @@
  * 3. `apply(input, options, context)` does the work on framework-free weights and may fine-tune
  *    through `context.fineTune` (the trainer with hooks; masks are enforced there).
  */
-import { RecipeError } from '../core/errors.js';
+import { InvalidArgumentError, RecipeError } from '../core/errors.js';
 import { analyzeModel } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
 import type { AugmentationConfig } from '../train/augment.js';
+import { checkSchedule, type ScheduleConfig } from '../train/schedules.js';
 import type { TrainingData, TrainingHooks, TrainResult } from '../train/trainer.js';
 import type { ModelWeights, VariableOwner, WeightMasks } from './model-weights.js';
 
@@ -76,6 +77,8 @@ export interface FineTuneRequest {
   augmentation?: AugmentationConfig;
   /** Mixup's Beta concentration (after augmentation; see `TrainOptions.mixup`). */
   mixup?: number;
+  /** Learning-rate schedule over this run's epochs (default constant; see `TrainOptions.schedule`). */
+  schedule?: ScheduleConfig;
   /**
    * The method's own trainer hooks, made once the model is built (`owners` maps each variable name
    * to its layer and tensor); the masks' hooks run after them.
@@ -216,6 +219,34 @@ export function readOptionalNumber(
 /** The optional `learningRate` field of a fine-tuning step (> 0; absent: the pipeline's rate). */
 export function readLearningRate(options: Raw, step: string): number | undefined {
   return readOptionalNumber(options, 'learningRate', step, { min: 0, minExclusive: true });
+}
+
+/**
+ * An optional learning-rate schedule field: "constant", "cosine" (from the learning rate down to 0
+ * over the step's `epochs`), or a trainer schedule object such as `{ type: 'step', stepSize: 5 }`.
+ */
+export function readLearningRateSchedule(
+  options: Raw,
+  field: string,
+  step: string,
+  epochs: number,
+): ScheduleConfig | undefined {
+  const value = options[field];
+  if (value === undefined) return undefined;
+  if (value === 'constant') return { type: 'constant' };
+  if (value === 'cosine') return { type: 'cosine', period: epochs };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new RecipeError(
+      `${step}: field "${field}" must be "constant", "cosine" or a schedule object, got ${JSON.stringify(value)}`,
+    );
+  try {
+    checkSchedule(value as ScheduleConfig);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError)
+      throw new RecipeError(`${step}: field "${field}": ${error.message}`, { cause: error });
+    throw error;
+  }
+  return value as ScheduleConfig;
 }
 
 export function readBoolean(options: Raw, field: string, step: string, fallback: boolean): boolean {

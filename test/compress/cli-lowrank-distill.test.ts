@@ -77,13 +77,14 @@ describe('parsimony compress --method lowrank / distill', () => {
         'digits',
       ],
       ...['--distill-epochs', '3', '--learning-rate', '0.01', '--alpha', '0.5', '--temperature', '4'],
-      ...['--mixup', '0.4', '--out', distilled, '--json'],
+      ...['--mixup', '0.4', '--lr-schedule', 'cosine', '--out', distilled, '--json'],
     ]);
     assert.equal(d.code, 0, d.err);
     const dj = JSON.parse(d.out);
     assert.equal(dj.result.params, 64 * 8 + 8 + 8 * 10 + 10);
     assert.ok(dj.result.testAccuracy > 0.3, `the student learned: ${dj.result.testAccuracy}`);
     assert.equal(dj.steps[0].details.mixup, 0.4, 'the teacher labelled mixed batches');
+    assert.deepEqual(dj.steps[0].details.schedule, { type: 'cosine', period: 3 }, 'cosine over the 3 epochs');
   });
 
   const bad: [string, string[], RegExp][] = [
@@ -116,6 +117,16 @@ describe('parsimony compress --method lowrank / distill', () => {
     [
       'shift augmentation on features that are not images',
       ['--method', 'distill', '--student', 'STUDENT10', '--shift', '0.1'],
+      /^step 1 \(distill\): field "augmentation": augmentation needs images/,
+    ],
+    [
+      'an unknown learning-rate schedule',
+      ['--method', 'distill', '--student', 'STUDENT10', '--lr-schedule', 'linear'],
+      /^step 1 \(distill\): field "schedule" must be "constant", "cosine" or a schedule object, got "linear"$/,
+    ],
+    [
+      'flip augmentation on features that are not images',
+      ['--method', 'distill', '--student', 'STUDENT10', '--flip'],
       /^step 1 \(distill\): field "augmentation": augmentation needs images/,
     ],
     [

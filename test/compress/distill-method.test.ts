@@ -3,12 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { logitsSpec } from '../../src/compress/distill/teacher.js';
 import { weightsAccuracy } from '../../src/compress/fine-tune.js';
 import type { CompressionData } from '../../src/compress/method.js';
-import type { ModelWeights } from '../../src/compress/model-weights.js';
+import { type ModelWeights, readModelWeights } from '../../src/compress/model-weights.js';
 import { runPipeline, validateRecipe } from '../../src/compress/pipeline.js';
 import { RecipeError } from '../../src/core/errors.js';
 import { sequential } from '../../src/models/spec/builder.js';
+import { buildTfjsModel } from '../../src/models/tfjs/build.js';
 import { captureWarnings } from '../helpers/warnings.js';
 import { cnnSpec, digitsData, mlpSpec, trainedWeights } from './helpers.js';
 
@@ -130,6 +132,84 @@ describe('distill method', () => {
     assert.ok(
       (result.steps[0].valAccuracy ?? 0) > 0.2,
       `student learned something (${result.steps[0].valAccuracy})`,
+    );
+  });
+
+  it('the teacher labels the augmented, mixed batch the student sees: a teacher equal to the student gives it no gradient', async () => {
+    // The teacher is the student's own starting point (same spec, same seed), so with alpha = 0
+    // the loss is KL(student || itself) = 0 and plain SGD leaves it where it started, however
+    // the batch was shifted, flipped, noised and mixed: but only if the teacher reads that batch.
+    const images = await digitsData([8, 8, 1], 200);
+    const spec = sequential([8, 8, 1], { name: 'self' })
+      .add('flatten')
+      .add('dense', { units: 12, activation: 'relu' })
+      .add('dense', { units: 10, activation: 'softmax' })
+      .build();
+    const seed = 3;
+    const initial = await buildTfjsModel(logitsSpec(spec), { seed });
+    const self: ModelWeights = { ...readModelWeights(initial, logitsSpec(spec)), spec };
+    initial.dispose();
+    const flat = (w: ModelWeights) => w.layers.flatMap((l) => l.tensors.flatMap((t) => Array.from(t.values)));
+    const largestChange = async (options: Record<string, unknown>) => {
+      const result = await runPipeline(
+        self,
+        [{ method: 'distill', options: { student: spec, temperature: 1, epochs: 2, ...options } }],
+        { data: images, seed, fineTune: { optimizer: 'sgd', learningRate: 0.5 } },
+      );
+      const before = flat(self);
+      return Math.max(...flat(result.weights).map((v, i) => Math.abs(v - before[i])));
+    };
+    const augmented = { augmentation: { shift: 0.25, horizontalFlip: true, noise: 0.3 }, mixup: 1 };
+    const labels = await largestChange({ alpha: 1, ...augmented });
+    assert.ok(labels > 0.01, `trained on the labels, the student moves (${labels})`);
+    const matched = await largestChange({ alpha: 0, ...augmented });
+    assert.ok(matched < 1e-5, `the teacher saw the student's augmented batch (largest change ${matched})`);
+    const cached = await largestChange({ alpha: 0 });
+    assert.ok(cached < 1e-5, `without augmentation the cached teacher logits match too (${cached})`);
+  });
+
+  it('takes a learning-rate schedule: a step schedule that stops learning after epoch 1 gives the 1-epoch student', async () => {
+    const distilled = async (options: Record<string, unknown>) =>
+      (
+        await runPipeline(
+          teacher,
+          [
+            {
+              method: 'distill',
+              options: { student: student(), learningRate: 0.01, alpha: 0.5, ...options },
+            },
+          ],
+          { data, seed: 0 },
+        )
+      ).weights.layers.flatMap((l) => l.tensors.flatMap((t) => Array.from(t.values)));
+    const one = await distilled({ epochs: 1 });
+    const gap = (other: number[]) => Math.max(...other.map((v, i) => Math.abs(v - one[i])));
+    const frozen = gap(await distilled({ epochs: 3, schedule: { type: 'step', stepSize: 1, gamma: 1e-12 } }));
+    assert.ok(frozen < 1e-6, `learning rate ~0 after epoch 1 leaves the 1-epoch weights (${frozen})`);
+    const constant = gap(await distilled({ epochs: 3, schedule: 'constant' }));
+    assert.ok(constant > 1e-3, `a constant rate keeps learning (${constant})`);
+    const cosine = gap(await distilled({ epochs: 3, schedule: 'cosine' }));
+    assert.ok(cosine > 1e-3 && cosine < constant, `cosine is between (${cosine} vs ${constant})`);
+    const [step] = validateRecipe(
+      [{ method: 'distill', options: { student: student(), epochs: 7, schedule: 'cosine' } }],
+      mlpSpec(),
+    );
+    assert.deepEqual((step.options as { schedule: unknown }).schedule, { type: 'cosine', period: 7 });
+    assert.throws(
+      () =>
+        validateRecipe(
+          [{ method: 'distill', options: { student: student(), schedule: 'linear' } }],
+          mlpSpec(),
+        ),
+      /step 1 \(distill\): field "schedule" must be "constant", "cosine" or a schedule object, got "linear"/,
+    );
+    assert.throws(
+      () =>
+        validateRecipe(
+          [{ method: 'distill', options: { student: student(), schedule: { type: 'cosine', period: -1 } } }],
+          mlpSpec(),
+        ),
+      /step 1 \(distill\): field "schedule": schedule: period must be a positive number, got -1/,
     );
   });
 });

@@ -31,6 +31,8 @@ function recipeFromFlags(options: CompressCommandOptions): Recipe {
   refuse('--student', options.student);
   refuse('--mixup', options.mixup);
   refuse('--shift', options.shift);
+  refuse('--flip', options.flip);
+  refuse('--lr-schedule', options.lrSchedule);
   refuse('--learning-rate', options.learningRate);
   if (method === 'magnitude' || method === 'global') {
     if (options.sparsity === undefined) throw new UsageError('--sparsity is required');

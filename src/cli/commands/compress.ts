@@ -58,6 +58,8 @@ export interface CompressCommandOptions {
   distillEpochs?: number;
   mixup?: number;
   shift?: number;
+  flip?: boolean;
+  lrSchedule?: string;
   learningRate?: number;
   quantization?: string;
   calibrationSamples?: number;
@@ -225,6 +227,14 @@ export function registerCompressCommand(program: Command, io: CommandIO): void {
       '--shift <fraction>',
       'distill: shift augmentation up to this fraction of height and width (teacher and student see the same shifted images)',
       parseFraction('--shift'),
+    )
+    .option(
+      '--flip',
+      'distill: mirror images left-right with probability 0.5 (teacher and student see the same)',
+    )
+    .option(
+      '--lr-schedule <name>',
+      'distill: learning-rate schedule of the student, constant (default) or cosine (down to 0 over --distill-epochs)',
     )
     .option(
       '--learning-rate <lr>',
@@ -404,6 +414,8 @@ export async function runCompress(
   for (const [flag, value] of [
     ['--mixup', options.mixup],
     ['--shift', options.shift],
+    ['--flip', options.flip],
+    ['--lr-schedule', options.lrSchedule],
   ] as const)
     if (value !== undefined && options.method !== 'distill')
       throw new UsageError(`${flag} is for --method distill, not ${options.method}`);
@@ -434,7 +446,12 @@ export async function runCompress(
       if (options.alpha !== undefined) stepOptions.alpha = options.alpha;
       if (options.distillEpochs !== undefined) stepOptions.epochs = options.distillEpochs;
       if (options.mixup !== undefined) stepOptions.mixup = options.mixup;
-      if (options.shift !== undefined) stepOptions.augmentation = { shift: options.shift };
+      if (options.shift !== undefined || options.flip)
+        stepOptions.augmentation = {
+          ...(options.shift !== undefined ? { shift: options.shift } : {}),
+          ...(options.flip ? { horizontalFlip: true } : {}),
+        };
+      if (options.lrSchedule !== undefined) stepOptions.schedule = options.lrSchedule;
     }
   }
   if (options.bits !== undefined) stepOptions.bits = options.bits;

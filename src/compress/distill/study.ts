@@ -11,6 +11,7 @@ import type { ModelSpec } from '../../models/spec/types.js';
 import { TPESampler } from '../../samplers/tpe/tpe-sampler.js';
 import { createStudy } from '../../study/create.js';
 import type { AugmentationConfig } from '../../train/augment.js';
+import type { ScheduleConfig } from '../../train/schedules.js';
 import type { CompressionData, FineTuneSettings } from '../method.js';
 import type { ModelWeights } from '../model-weights.js';
 import { runPipeline } from '../pipeline.js';
@@ -31,6 +32,8 @@ export interface DistillationStudyOptions {
   augmentation?: AugmentationConfig;
   /** Mixup's Beta concentration for every trial (the teacher labels the mixed images). */
   mixup?: number;
+  /** The learning-rate schedule of every trial, the baseline's included ("cosine", "constant" or a schedule object). */
+  schedule?: 'constant' | 'cosine' | ScheduleConfig;
   /** `memory:` (default) or a storage URL. */
   storage?: string;
   studyName?: string;
@@ -80,6 +83,7 @@ export async function distillationStudy(options: DistillationStudyOptions): Prom
               epochs: options.epochs,
               ...(options.augmentation ? { augmentation: options.augmentation } : {}),
               ...(options.mixup ? { mixup: options.mixup } : {}),
+              ...(options.schedule ? { schedule: options.schedule } : {}),
             },
           },
         ],

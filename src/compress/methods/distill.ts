@@ -17,6 +17,7 @@ import { inferShapes, parseModelSpec } from '../../models/spec/validate.js';
 import { buildTfjsModel } from '../../models/tfjs/build.js';
 import { zooModelFromReference } from '../../models/zoo/index.js';
 import { type AugmentationConfig, checkAugmentation } from '../../train/augment.js';
+import type { ScheduleConfig } from '../../train/schedules.js';
 import type { TrainingData } from '../../train/trainer.js';
 import { distillationLoss } from '../distill/loss.js';
 import { checkTeacherStudent, logitsSpec, teacherLogits, withSoftmax } from '../distill/teacher.js';
@@ -25,6 +26,7 @@ import {
   costOf,
   defineMethod,
   readLearningRate,
+  readLearningRateSchedule,
   readNumber,
   readOptionalNumber,
   type StepContext,
@@ -45,6 +47,11 @@ export interface DistillOptions {
    * augmentation, and the teacher labels the mixed images the student sees (function matching).
    */
   mixup?: number;
+  /**
+   * Learning-rate schedule of the student's training ("cosine": down to 0 over `epochs`); the
+   * student trained alone (alpha = 1) takes the same one, so neither arm ends on a noisy epoch.
+   */
+  schedule?: ScheduleConfig;
 }
 
 const FIELDS = [
@@ -55,6 +62,7 @@ const FIELDS = [
   'learningRate',
   'augmentation',
   'mixup',
+  'schedule',
 ] as const;
 export const DEFAULT_TEMPERATURE = 4;
 export const DEFAULT_ALPHA = 0.5;
@@ -126,14 +134,17 @@ function validate(raw: Readonly<Record<string, unknown>>, spec: ModelSpec, step:
       throw error;
     }
   }
+  const epochs = readNumber(raw, 'epochs', step, { min: 1, integer: true }, 10);
+  const schedule = readLearningRateSchedule(raw, 'schedule', step, epochs);
   return {
     student,
     temperature: readNumber(raw, 'temperature', step, { min: 0, minExclusive: true }, DEFAULT_TEMPERATURE),
     alpha: readNumber(raw, 'alpha', step, { min: 0, max: 1 }, DEFAULT_ALPHA),
-    epochs: readNumber(raw, 'epochs', step, { min: 1, integer: true }, 10),
+    epochs,
     learningRate: readLearningRate(raw, step),
     ...(augmentation ? { augmentation } : {}),
     mixup: readOptionalNumber(raw, 'mixup', step, { min: 0, minExclusive: true }),
+    ...(schedule ? { schedule } : {}),
   };
 }
 
@@ -166,6 +177,7 @@ async function apply(input: StepInput, options: DistillOptions, context: StepCon
         learningRate: options.learningRate,
         augmentation: options.augmentation,
         mixup: options.mixup,
+        schedule: options.schedule,
         hooks: () =>
           alpha === 1
             ? {}
@@ -191,6 +203,8 @@ async function apply(input: StepInput, options: DistillOptions, context: StepCon
         alpha,
         epochs: tuned.result.history.length,
         ...(options.mixup ? { mixup: options.mixup } : {}),
+        ...(options.augmentation ? { augmentation: options.augmentation } : {}),
+        ...(options.schedule ? { schedule: options.schedule } : {}),
         teacherParams: costOf(input.weights.spec).params,
         studentParams: costOf(options.student).params,
       },
