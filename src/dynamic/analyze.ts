@@ -9,7 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FileNotFoundError, InvalidArgumentError, ModelSpecError } from '../core/errors.js';
-import { analyzeModel } from '../models/complexity/analyze.js';
+import { analyzeModel, type ModelComplexity } from '../models/complexity/analyze.js';
 import type { ModelSpec } from '../models/spec/types.js';
 import { parseModelSpec } from '../models/spec/validate.js';
 import { MODEL_FILES } from '../models/tfjs/save.js';
@@ -28,8 +28,12 @@ export interface DynamicVariant {
 export interface DynamicComplexity {
   /** `conditional`: a plain model whose conditional layers run part of their weights per sample. */
   kind: DynamicModelSpec['kind'] | 'conditional';
-  /** Everything that can run for one sample: the largest width, every head, every member. */
-  upperBound: { params: number; macs: number };
+  /**
+   * Everything that can run for one sample (the largest width, every head, every member) and
+   * everything stored: `params` learned parameters, `stateValues` batch-norm statistics. A
+   * slimmable network stores one batch-norm set per width, so its bound counts every set.
+   */
+  upperBound: { params: number; macs: number; stateValues: number };
   variants: DynamicVariant[];
   /**
    * Mean MACs per sample when `shares` of the samples run each variant: the shares given, else
@@ -45,14 +49,24 @@ export function analyzeDynamicModel(
   shares: readonly number[] | undefined = spec.kind === 'slimmable' ? undefined : spec.exitShares,
 ): DynamicComplexity {
   let variants: DynamicVariant[];
-  let upperBound: { params: number; macs: number };
+  let upperBound: DynamicComplexity['upperBound'];
   if (spec.kind === 'slimmable') {
-    variants = spec.widths.map((w) => {
-      const a = analyzeModel(specAtWidth(spec.model, spec.widths, w));
-      return { label: `width ${w}`, params: a.activeParams, macs: a.activeMacs };
-    });
-    const full = analyzeModel(spec.model);
-    upperBound = { params: full.params, macs: full.macs };
+    const perWidth = spec.widths.map((w) => analyzeModel(specAtWidth(spec.model, spec.widths, w)));
+    variants = perWidth.map((a, i) => ({
+      label: `width ${spec.widths[i]}`,
+      params: a.activeParams,
+      macs: a.activeMacs,
+    }));
+    // Shared weights once (at full width); switchable batch norm's scale, offset and statistics once per width.
+    const full = perWidth[perWidth.length - 1];
+    const norms = (a: ModelComplexity, key: 'params' | 'stateValues') =>
+      a.layers.reduce((sum, l) => sum + (l.type === 'batchNorm' ? l[key] : 0), 0);
+    const allNorms = (key: 'params' | 'stateValues') => perWidth.reduce((sum, a) => sum + norms(a, key), 0);
+    upperBound = {
+      params: full.params - norms(full, 'params') + allNorms('params'),
+      macs: full.macs,
+      stateValues: full.stateValues - norms(full, 'stateValues') + allNorms('stateValues'),
+    };
   } else if (spec.kind === 'early-exit') {
     variants = cumulativeOutputCosts(spec.model).map((c, i) => ({
       label: `exit ${i + 1} (${c.output})`,
@@ -60,19 +74,21 @@ export function analyzeDynamicModel(
       macs: c.activeMacs,
     }));
     const all = analyzeModel(spec.model);
-    upperBound = { params: all.params, macs: all.macs };
+    upperBound = { params: all.params, macs: all.macs, stateValues: all.stateValues };
   } else {
     let params = 0;
     let macs = 0;
     let upperMacs = 0;
+    let stateValues = 0;
     variants = spec.members.map((m, i) => {
       const a = analyzeModel(m);
       params += a.params;
       macs += a.activeMacs;
       upperMacs += a.macs;
+      stateValues += a.stateValues;
       return { label: `member ${i} (${m.name ?? 'model'})`, params, macs };
     });
-    upperBound = { params, macs: upperMacs };
+    upperBound = { params, macs: upperMacs, stateValues };
   }
   const result: DynamicComplexity = { kind: spec.kind, upperBound, variants };
   if (shares) {
@@ -93,7 +109,7 @@ export function analyzeConditionalModel(spec: ModelSpec): DynamicComplexity {
     );
   return {
     kind: 'conditional',
-    upperBound: { params: a.params, macs: a.macs },
+    upperBound: { params: a.params, macs: a.macs, stateValues: a.stateValues },
     variants: [{ label: 'top-k experts', params: a.activeParams, macs: a.activeMacs }],
     expectedMacs: a.activeMacs,
     shares: [1],

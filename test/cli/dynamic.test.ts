@@ -12,7 +12,7 @@ const quick = ['--dataset', 'digits', '--epochs', '2', '--json'];
 
 interface Cost {
   kind: string;
-  upperBound: { params: number; macs: number };
+  upperBound: { params: number; macs: number; stateValues: number };
   variants: { macs: number }[];
   expectedMacs?: number;
   shares?: number[];

@@ -4,12 +4,16 @@
  * plain model built from its sliced weights; it saves and loads with the same outputs.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { analyzeDynamicModel } from '../../src/dynamic/analyze.js';
+import { readDynamicSpec } from '../../src/dynamic/format.js';
 import { SlimmableNetwork, specAtWidth } from '../../src/dynamic/slimmable.js';
 import type { SwitchableWeights } from '../../src/dynamic/slimmable-layers.js';
 import { initBackend } from '../../src/models/backends/index.js';
+import { analyzeModel } from '../../src/models/complexity/analyze.js';
 import { sequential } from '../../src/models/spec/builder.js';
 import { type DigitsSplits, digitsSplits } from '../helpers/digits.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -118,6 +122,29 @@ describe('slimmable network', () => {
       tf.dispose([a, b]);
     }
     loaded.dispose();
+  });
+
+  it("the analysed upper bound counts every stored value: each width's batch-norm set", async () => {
+    const dir = join(tempDir('slimmable-stored'), 'model');
+    await network.save(dir);
+    const manifest = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+      weightsManifest: { weights: { name: string; shape: number[] }[] }[];
+    };
+    const stored = manifest.weightsManifest[0].weights;
+    const size = (w: { shape: number[] }) => w.shape.reduce((a, b) => a * b, 1);
+    const statistics = stored.filter((w) => /moving_(mean|variance)/.test(w.name));
+    const bound = analyzeDynamicModel(await readDynamicSpec(dir)).upperBound;
+    // bn-1 holds 16 + 32 + 48 + 64 channels of scale, offset, mean and variance; one set would be 64.
+    assert.equal(bound.stateValues, 2 * (16 + 32 + 48 + 64));
+    assert.equal(
+      bound.stateValues,
+      statistics.reduce((a, w) => a + size(w), 0),
+    );
+    assert.equal(
+      bound.params + bound.stateValues,
+      stored.reduce((a, w) => a + size(w), 0),
+    );
+    assert.equal(bound.params, analyzeModel(network.spec.model).params + 2 * (16 + 32 + 48));
   });
 
   it('slims convolutions feeding a flatten and a dense layer', async () => {

@@ -99,7 +99,7 @@ function chosenLine(c: ThresholdRunResult): string {
 export function formatDynamicAnalysis(a: DynamicComplexity, threshold?: number): string {
   const ways = { slimmable: 'width', 'early-exit': 'head', cascade: 'member', conditional: 'way' }[a.kind];
   return [
-    `${a.kind}: at most ${formatInteger(a.upperBound.params)} parameters and ${formatInteger(a.upperBound.macs)} MACs per sample`,
+    `${a.kind}: ${formatInteger(a.upperBound.params)} parameters stored${a.upperBound.stateValues > 0 ? ` (and ${formatInteger(a.upperBound.stateValues)} batch-norm statistics)` : ''}, at most ${formatInteger(a.upperBound.macs)} MACs per sample`,
     formatTable(a.variants, [
       { header: 'runs as', value: (v) => v.label },
       { header: 'params', value: (v) => formatInteger(v.params), align: 'right' },
