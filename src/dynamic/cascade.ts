@@ -3,7 +3,9 @@
  * model first; while the current model's confidence (largest class probability) is at most the
  * threshold, the sample goes on to the next one, and the last always answers. The threshold is
  * chosen on validation data as the cheapest one that reaches a target accuracy. A sample that
- * reaches member i has paid for members 0..i.
+ * reaches member i has paid for members 0..i. `calibrate` fits one temperature per member on
+ * validation data (see calibration.ts), so the threshold means the same for every member; they
+ * are stored and applied wherever confidence is read.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
@@ -13,6 +15,12 @@ import type { ModelSpec } from '../models/spec/types.js';
 import { buildTfjsModel } from '../models/tfjs/build.js';
 import { loadModel, saveModel } from '../models/tfjs/save.js';
 import { type TrainingData, type TrainOptions, trainModel } from '../train/trainer.js';
+import {
+  applyTemperature,
+  calibrateStages,
+  checkTemperatures,
+  type StageCalibration,
+} from './calibration.js';
 import {
   chooseThreshold,
   DEFAULT_THRESHOLDS,
@@ -41,12 +49,14 @@ export class ModelCascade {
   threshold: number;
   /** Share of the validation samples each member answered at the chosen threshold. */
   exitShares: number[] | undefined;
+  /** Per member, the temperature its confidence is read at (`calibrate`); undefined: raw. */
+  temperatures: number[] | undefined;
   /** MACs per sample of each member alone. */
   readonly memberMacs: number[];
   /** MACs a sample answered by member i has run (members 0..i). */
   readonly cumulativeMacs: number[];
 
-  constructor(members: CascadeMember[], threshold = 1, exitShares?: number[]) {
+  constructor(members: CascadeMember[], threshold = 1, exitShares?: number[], temperatures?: number[]) {
     if (members.length === 0) throw new InvalidArgumentError('cascade: no members');
     if (!(threshold >= 0 && threshold <= 1))
       throw new InvalidArgumentError(`cascade: threshold must be in [0, 1], got ${threshold}`);
@@ -57,9 +67,11 @@ export class ModelCascade {
           `cascade: member ${i} (${spec.name ?? 'model'}) must have one softmax output`,
         );
     });
+    if (temperatures) checkTemperatures(temperatures, members.length, 'cascade');
     this.members = members;
     this.threshold = threshold;
     this.exitShares = exitShares;
+    this.temperatures = temperatures;
     this.memberMacs = members.map((m) => analyzeModel(m.spec).activeMacs);
     let sum = 0;
     this.cumulativeMacs = this.memberMacs.map((m) => {
@@ -90,11 +102,34 @@ export class ModelCascade {
       members: this.members.map((m) => m.spec),
       threshold: this.threshold,
       ...(this.exitShares ? { exitShares: this.exitShares } : {}),
+      ...(this.temperatures ? { temperatures: this.temperatures } : {}),
     };
   }
 
-  /** Every member's probabilities for the data (every member runs on every sample). */
-  async memberOutputs(data: TrainingData, batchSize = 512): Promise<StageOutputs[]> {
+  private temperatureOf(member: number): number {
+    return this.temperatures?.[member] ?? 1;
+  }
+
+  /**
+   * Fits each member's temperature on these (validation) data from its raw outputs and keeps them:
+   * from then on every confidence read is calibrated. Returns NLL and ECE before and after.
+   */
+  async calibrate(validation: TrainingData): Promise<StageCalibration[]> {
+    const raw = await this.memberOutputs(validation, 512, false);
+    const report = calibrateStages(
+      raw.map((m) => m.probabilities),
+      validation.labels,
+      validation.numClasses,
+    );
+    this.temperatures = report.map((r) => r.temperature);
+    return report;
+  }
+
+  /**
+   * Every member's probabilities for the data (every member runs on every sample), rescaled by
+   * the members' temperatures unless `calibrated` is false.
+   */
+  async memberOutputs(data: TrainingData, batchSize = 512, calibrated = true): Promise<StageOutputs[]> {
     const tf = await import('@tensorflow/tfjs-core');
     const n = data.labels.length;
     const size = data.shape.reduce((a, b) => a * b, 1);
@@ -107,7 +142,12 @@ export class ModelCascade {
           probabilities.set((model.predict(x) as TfCore.Tensor).dataSync(), start * data.numClasses);
         });
       }
-      return { probabilities, cumulativeMacs: this.cumulativeMacs[i] };
+      return {
+        probabilities: calibrated
+          ? applyTemperature(probabilities, data.numClasses, this.temperatureOf(i))
+          : probabilities,
+        cumulativeMacs: this.cumulativeMacs[i],
+      };
     });
   }
 
@@ -133,7 +173,7 @@ export class ModelCascade {
     return choice;
   }
 
-  /** Classifies samples member by member; only the samples still unsure go on. */
+  /** Classifies samples member by member; only the samples still unsure (calibrated confidence) go on. */
   async predict(
     x: Float32Array,
     shape: readonly number[],
@@ -151,12 +191,13 @@ export class ModelCascade {
       rows.forEach((r, i) => {
         batch.set(x.subarray(r * size, (r + 1) * size), i * size);
       });
-      const probabilities = tf.tidy(() =>
+      const raw = tf.tidy(() =>
         (
           this.members[m].model.predict(tf.tensor(batch, [rows.length, ...shape])) as TfCore.Tensor
         ).dataSync(),
-      );
-      const classes = probabilities.length / rows.length;
+      ) as Float32Array;
+      const classes = raw.length / rows.length;
+      const probabilities = applyTemperature(raw, classes, this.temperatureOf(m));
       const last = m === this.members.length - 1;
       const staying: number[] = [];
       rows.forEach((row, r) => {
@@ -186,7 +227,7 @@ export class ModelCascade {
     const members: CascadeMember[] = [];
     for (const [i, memberSpec] of spec.members.entries())
       members.push({ spec: memberSpec, model: (await loadModel(memberDir(dir, i))).model });
-    return new ModelCascade(members, spec.threshold, spec.exitShares);
+    return new ModelCascade(members, spec.threshold, spec.exitShares, spec.temperatures);
   }
 
   dispose(): void {

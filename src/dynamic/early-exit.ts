@@ -2,8 +2,10 @@
  * Early exit (BranchyNet-style): classifier heads after intermediate blocks, trained jointly on
  * the weighted sum of their cross-entropies; at inference a sample leaves at the first head whose
  * confidence (largest class probability) exceeds the threshold, so easy samples run only the
- * first blocks. `predict` runs block by block on the samples still in, so the saved work is real;
- * `curve` sweeps thresholds from every head's outputs, computed once.
+ * first blocks. `calibrate` fits one temperature per head on validation data, so the threshold
+ * means the same at every head; the temperatures are stored and applied wherever confidence is
+ * read. `predict` runs block by block on the samples still in, so the saved work is real; `curve`
+ * sweeps thresholds from every head's outputs, computed once.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
@@ -13,6 +15,12 @@ import { inferShapes } from '../models/spec/validate.js';
 import { buildTfjsModel } from '../models/tfjs/build.js';
 import { loadModel, saveModel } from '../models/tfjs/save.js';
 import { type TrainingData, type TrainOptions, type TrainResult, trainModel } from '../train/trainer.js';
+import {
+  applyTemperature,
+  calibrateStages,
+  checkTemperatures,
+  type StageCalibration,
+} from './calibration.js';
 import {
   chooseThreshold,
   DEFAULT_THRESHOLDS,
@@ -88,6 +96,7 @@ export class EarlyExitNetwork {
       if (!layer || !('activation' in layer) || layer.activation !== 'softmax')
         throw new ModelSpecError(`early exit: head "${output}" must be a layer with softmax activation`);
     }
+    if (spec.temperatures) checkTemperatures(spec.temperatures, spec.model.outputs.length, 'early exit');
   }
 
   /** A new network from a spec with heads (see `withExitHeads`); loss weights default to 1 per head. */
@@ -172,8 +181,32 @@ export class EarlyExitNetwork {
     };
   }
 
-  /** Every head's probabilities for the data (all heads run on every sample). */
-  async headOutputs(data: TrainingData, batchSize = 512): Promise<StageOutputs[]> {
+  /**
+   * Fits each head's temperature on these (validation) data, from the raw outputs, and keeps them
+   * in the spec: from then on `headOutputs`, `curve`, `chooseThreshold` and `predict` read the
+   * calibrated confidences. Returns each head's NLL and ECE before and after on these data.
+   */
+  async calibrate(validation: TrainingData): Promise<StageCalibration[]> {
+    const raw = await this.headOutputs(validation, 512, false);
+    const report = calibrateStages(
+      raw.map((h) => h.probabilities),
+      validation.labels,
+      validation.numClasses,
+    );
+    this.spec.temperatures = report.map((r) => r.temperature);
+    return report;
+  }
+
+  /** Each head's temperature (1 before `calibrate`). */
+  get temperatures(): number[] {
+    return this.spec.temperatures ?? this.spec.model.outputs.map(() => 1);
+  }
+
+  /**
+   * Every head's probabilities for the data (all heads run on every sample), rescaled by the
+   * heads' temperatures unless `calibrated` is false.
+   */
+  async headOutputs(data: TrainingData, batchSize = 512, calibrated = true): Promise<StageOutputs[]> {
     const tf = await import('@tensorflow/tfjs-core');
     const n = data.labels.length;
     const size = data.shape.reduce((a, b) => a * b, 1);
@@ -189,7 +222,13 @@ export class EarlyExitNetwork {
         });
       });
     }
-    return out.map((probabilities, h) => ({ probabilities, cumulativeMacs: this.costs[h].activeMacs }));
+    const temperatures = this.temperatures;
+    return out.map((probabilities, h) => ({
+      probabilities: calibrated
+        ? applyTemperature(probabilities, data.numClasses, temperatures[h])
+        : probabilities,
+      cumulativeMacs: this.costs[h].activeMacs,
+    }));
   }
 
   /**
@@ -219,8 +258,8 @@ export class EarlyExitNetwork {
   }
 
   /**
-   * Classifies samples block by block: after each head, the samples whose confidence exceeds the
-   * threshold leave and only the others run the next block.
+   * Classifies samples block by block: after each head, the samples whose (calibrated) confidence
+   * exceeds the threshold leave and only the others run the next block.
    */
   async predict(
     x: Float32Array,
@@ -241,6 +280,7 @@ export class EarlyExitNetwork {
       [this.spec.model.inputs[0].name, tf.tensor(x, [n, ...shape])],
     ]);
     let macs = 0;
+    const temperatures = this.temperatures;
     try {
       for (let s = 0; s < stages.length && rows.length > 0; s++) {
         for (const layer of stages[s]) {
@@ -253,8 +293,9 @@ export class EarlyExitNetwork {
           );
           cache.set(layer.name, out);
         }
-        const probabilities = (cache.get(this.spec.model.outputs[s]) as TfCore.Tensor).dataSync();
-        const classes = probabilities.length / rows.length;
+        const raw = (cache.get(this.spec.model.outputs[s]) as TfCore.Tensor).dataSync() as Float32Array;
+        const classes = raw.length / rows.length;
+        const probabilities = applyTemperature(raw, classes, temperatures[s]);
         const last = s === stages.length - 1;
         const staying: number[] = [];
         for (let r = 0; r < rows.length; r++) {

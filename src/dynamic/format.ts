@@ -33,6 +33,11 @@ export interface EarlyExitSpec {
   threshold: number;
   /** Share of the validation samples each head answered at `threshold`, measured when it was chosen. */
   exitShares?: number[];
+  /**
+   * Per head, the temperature its probabilities are rescaled by (softmax(log p / T), fitted on
+   * validation data) before the confidence is compared with the threshold; absent: raw.
+   */
+  temperatures?: number[];
 }
 
 /** Models of increasing size; a sample goes on to the next while the current one's confidence is at most the threshold. */
@@ -44,6 +49,8 @@ export interface CascadeSpec {
   threshold: number;
   /** Share of the validation samples each member answered at `threshold`, measured when it was chosen. */
   exitShares?: number[];
+  /** Per member, the temperature of its confidence (as an early-exit head's). */
+  temperatures?: number[];
 }
 
 export type DynamicModelSpec = SlimmableSpec | EarlyExitSpec | CascadeSpec;
@@ -88,6 +95,12 @@ export function parseDynamicSpec(text: string, source: string): DynamicModelSpec
       fail(`field "exitShares" must hold ${ways} shares summing to 1`);
     return { exitShares: shares };
   };
+  const temperatures = (ways: number): { temperatures?: number[] } => {
+    if (value.temperatures === undefined) return {};
+    const list = numbers('temperatures', (x) => x > 0 && Number.isFinite(x), 'positive numbers');
+    if (list.length !== ways) fail(`field "temperatures" must hold ${ways} temperatures, one per stage`);
+    return { temperatures: list };
+  };
   switch (value.kind) {
     case 'slimmable': {
       const model = parseModelSpec(value.model, `${source}: model`);
@@ -108,6 +121,7 @@ export function parseDynamicSpec(text: string, source: string): DynamicModelSpec
         lossWeights,
         threshold: threshold(),
         ...exitShares(model.outputs.length),
+        ...temperatures(model.outputs.length),
       };
     }
     case 'cascade': {
@@ -122,6 +136,7 @@ export function parseDynamicSpec(text: string, source: string): DynamicModelSpec
         members,
         threshold: threshold(),
         ...exitShares(members.length),
+        ...temperatures(members.length),
       };
     }
     default:

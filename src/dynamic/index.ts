@@ -1,4 +1,12 @@
 export { analyzeDynamicModel, type DynamicComplexity, type DynamicVariant } from './analyze.js';
+export {
+  applyTemperature,
+  calibrateStages,
+  expectedCalibrationError,
+  fitTemperature,
+  negativeLogLikelihood,
+  type StageCalibration,
+} from './calibration.js';
 export { type CascadeMember, type CascadePrediction, ModelCascade } from './cascade.js';
 export {
   DEFAULT_GRADIENT_SCALE,

@@ -22,9 +22,21 @@ import {
   trainingData,
   trainModel,
 } from '../train/trainer.js';
+import {
+  applyTemperature,
+  expectedCalibrationError,
+  negativeLogLikelihood,
+  type StageCalibration,
+} from './calibration.js';
 import { ModelCascade } from './cascade.js';
 import { DEFAULT_GRADIENT_SCALE, EarlyExitNetwork, withExitHeads } from './early-exit.js';
-import { chooseThreshold, DEFAULT_THRESHOLDS, type ExitPoint, exitCurve } from './exits.js';
+import {
+  chooseThreshold,
+  DEFAULT_THRESHOLDS,
+  type ExitPoint,
+  exitCurve,
+  type StageOutputs,
+} from './exits.js';
 import { DEFAULT_WIDTHS, SlimmableNetwork, type WidthResult } from './slimmable.js';
 
 export interface DynamicRunOptions {
@@ -136,15 +148,78 @@ export interface ThresholdRunResult {
   test: ExitPoint;
 }
 
+/** One stage's temperature (fitted on validation data) and its NLL and ECE before and after. */
+export interface StageCalibrationResult {
+  temperature: number;
+  validation: { nllBefore: number; nllAfter: number; eceBefore: number; eceAfter: number };
+  test: { nllBefore: number; nllAfter: number; eceBefore: number; eceAfter: number };
+}
+
 export interface EarlyExitRunResult {
   dataset: string;
   hidden: number[];
   /** MACs and parameters up to each head, and its test accuracy when every sample leaves there. */
   heads: { output: string; params: number; macs: number; testAccuracy: number }[];
-  /** On the test part. */
+  /** Per head, with `calibrate` (the default); else absent and confidences are raw. */
+  calibration?: StageCalibrationResult[];
+  /** On the test part, at the calibrated confidences when calibrated. */
   curve: ExitPoint[];
   chosen: ThresholdRunResult;
+  /** When calibrated: the threshold chosen the same way on the raw confidences, for comparison. */
+  uncalibrated?: ThresholdRunResult;
   seconds: number;
+}
+
+/**
+ * Fits the stages' temperatures on validation outputs (`calibrate` does the fitting and keeps
+ * them) and measures NLL and ECE on validation and test outputs before and after.
+ */
+function calibrationResults(
+  fitted: readonly StageCalibration[],
+  rawTest: readonly StageOutputs[],
+  test: TrainingData,
+): StageCalibrationResult[] {
+  return fitted.map((f, s) => {
+    const before = rawTest[s].probabilities;
+    const after = applyTemperature(before, test.numClasses, f.temperature);
+    return {
+      temperature: f.temperature,
+      validation: {
+        nllBefore: f.nllBefore,
+        nllAfter: f.nllAfter,
+        eceBefore: f.eceBefore,
+        eceAfter: f.eceAfter,
+      },
+      test: {
+        nllBefore: negativeLogLikelihood(before, test.labels, test.numClasses),
+        nllAfter: negativeLogLikelihood(after, test.labels, test.numClasses),
+        eceBefore: expectedCalibrationError(before, test.labels, test.numClasses),
+        eceAfter: expectedCalibrationError(after, test.labels, test.numClasses),
+      },
+    };
+  });
+}
+
+/**
+ * The threshold chosen on validation outputs for the target and its test point; the same
+ * selection whether the outputs are calibrated or raw.
+ */
+function chooseOn(
+  validation: readonly StageOutputs[],
+  test: readonly StageOutputs[],
+  data: DynamicData,
+  target: number,
+  thresholds: readonly number[],
+): ThresholdRunResult {
+  const choice = chooseThreshold(validation, data.validation.labels, data.classes, target, thresholds);
+  const [point] = exitCurve(test, data.test.labels, data.classes, [choice.chosen.threshold]);
+  return {
+    targetAccuracy: target,
+    threshold: choice.chosen.threshold,
+    met: choice.met,
+    validation: choice.chosen,
+    test: point,
+  };
 }
 
 /** Default target: half a point below the most accurate (most expensive) way, on validation data. */
@@ -156,6 +231,8 @@ export async function runEarlyExit(
     targetAccuracy?: number;
     thresholds?: number[];
     gradientScale?: number;
+    /** Fit one temperature per head on validation data before choosing the threshold (default true). */
+    calibrate?: boolean;
   },
 ): Promise<EarlyExitRunResult> {
   const hidden = options.hidden ?? [128, 128, 128];
@@ -175,9 +252,12 @@ export async function runEarlyExit(
       gradientScale: options.gradientScale ?? DEFAULT_GRADIENT_SCALE,
     });
     const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
-    const validation = await network.headOutputs(data.validation);
-    const [full] = chooseThreshold(validation, data.validation.labels, data.classes, 0, [1]).curve;
+    const rawValidation = await network.headOutputs(data.validation, 512, false);
+    const rawTest = await network.headOutputs(data.test, 512, false);
+    const [full] = exitCurve(rawValidation, data.validation.labels, data.classes, [1]);
     const target = options.targetAccuracy ?? defaultTarget(full.accuracy);
+    const calibrate = options.calibrate ?? true;
+    const fitted = calibrate ? await network.calibrate(data.validation) : undefined;
     const choice = await network.chooseThreshold(data.validation, target, thresholds);
     const testOutputs = await network.headOutputs(data.test);
     const curve = exitCurve(testOutputs, data.test.labels, data.classes, thresholds);
@@ -192,6 +272,7 @@ export async function runEarlyExit(
         macs: c.activeMacs,
         testAccuracy: exitCurve([testOutputs[h]], data.test.labels, data.classes, [1])[0].accuracy,
       })),
+      ...(fitted ? { calibration: calibrationResults(fitted, rawTest, data.test) } : {}),
       curve,
       chosen: {
         targetAccuracy: target,
@@ -200,6 +281,7 @@ export async function runEarlyExit(
         validation: choice.chosen,
         test,
       },
+      ...(fitted ? { uncalibrated: chooseOn(rawValidation, rawTest, data, target, thresholds) } : {}),
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
@@ -227,7 +309,7 @@ export interface MoeRunResult {
 export function moeMlp(
   features: number,
   classes: number,
-  moe: { experts: number; units: number; topK: number; balanceWeight?: number },
+  moe: { experts: number; units: number; topK: number; balanceWeight?: number; gateNoise?: number },
 ): ModelSpec {
   return sequential([features], { name: 'moe-mlp' })
     .add('mixtureOfExperts', { name: 'experts', activation: 'relu', ...moe })
@@ -236,7 +318,13 @@ export function moeMlp(
 }
 
 export async function runMixtureOfExperts(
-  options: DynamicRunOptions & { experts?: number; units?: number; topK?: number; balanceWeight?: number },
+  options: DynamicRunOptions & {
+    experts?: number;
+    units?: number;
+    topK?: number;
+    balanceWeight?: number;
+    gateNoise?: number;
+  },
 ): Promise<MoeRunResult> {
   const data = await dynamicData(options);
   const started = performance.now();
@@ -245,6 +333,7 @@ export async function runMixtureOfExperts(
     units: options.units ?? 128,
     topK: options.topK ?? 1,
     ...(options.balanceWeight === undefined ? {} : { balanceWeight: options.balanceWeight }),
+    ...(options.gateNoise === undefined ? {} : { gateNoise: options.gateNoise }),
   };
   const spec = moeMlp(data.features, data.classes, moe);
   const a = analyzeModel(spec);
@@ -284,13 +373,24 @@ export interface CascadeRunResult {
   dataset: string;
   /** Hidden units of each member (one hidden layer each), and each member alone. */
   members: { hidden: number; macs: number; testAccuracy: number }[];
+  /** Per member, with `calibrate` (the default). */
+  calibration?: StageCalibrationResult[];
+  /** On the test part, at the calibrated confidences when calibrated. */
   curve: ExitPoint[];
   chosen: ThresholdRunResult;
+  /** When calibrated: the threshold chosen the same way on the raw confidences, for comparison. */
+  uncalibrated?: ThresholdRunResult;
   seconds: number;
 }
 
 export async function runCascade(
-  options: DynamicRunOptions & { members?: number[]; targetAccuracy?: number; thresholds?: number[] },
+  options: DynamicRunOptions & {
+    members?: number[];
+    targetAccuracy?: number;
+    thresholds?: number[];
+    /** Fit one temperature per member on validation data before choosing the threshold (default true). */
+    calibrate?: boolean;
+  },
 ): Promise<CascadeRunResult> {
   const sizes = options.members ?? [8, 32, 128];
   checkList('members', sizes, true);
@@ -305,7 +405,9 @@ export async function runCascade(
   const cascade = await ModelCascade.train(specs, data.train, trainOptions(options));
   try {
     const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
-    const testOutputs = await cascade.memberOutputs(data.test);
+    const rawValidation = await cascade.memberOutputs(data.validation, 512, false);
+    const rawTest = await cascade.memberOutputs(data.test, 512, false);
+    const testOutputs = rawTest;
     const members = sizes.map((hidden, i) => {
       const [alone] = chooseThreshold(
         [{ ...testOutputs[i], cumulativeMacs: cascade.memberMacs[i] }],
@@ -316,8 +418,9 @@ export async function runCascade(
       ).curve;
       return { hidden, macs: cascade.memberMacs[i], testAccuracy: alone.accuracy };
     });
-    const [largest] = await cascade.curve(data.validation, [1]);
+    const [largest] = exitCurve(rawValidation, data.validation.labels, data.classes, [1]);
     const target = options.targetAccuracy ?? defaultTarget(largest.accuracy);
+    const fitted = (options.calibrate ?? true) ? await cascade.calibrate(data.validation) : undefined;
     const choice = await cascade.chooseThreshold(data.validation, target, thresholds);
     const curve = await cascade.curve(data.test, thresholds);
     const [test] = await cascade.curve(data.test, [cascade.threshold]);
@@ -325,6 +428,7 @@ export async function runCascade(
     return {
       dataset: options.dataset,
       members,
+      ...(fitted ? { calibration: calibrationResults(fitted, rawTest, data.test) } : {}),
       curve,
       chosen: {
         targetAccuracy: target,
@@ -333,6 +437,7 @@ export async function runCascade(
         validation: choice.chosen,
         test,
       },
+      ...(fitted ? { uncalibrated: chooseOn(rawValidation, rawTest, data, target, thresholds) } : {}),
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

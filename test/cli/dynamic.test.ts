@@ -63,7 +63,11 @@ describe('parsimony dynamic', () => {
     const text = await runCliCaptured(['analyze', out]);
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, /hidden-1 .*dense/);
-    assert.match(text.out, /slimmable: at most .* 2,368 MACs per sample/);
+    // Every width's batch-norm set is stored: 2,442 at full width plus 2 x 16 scale and offset at 0.5.
+    assert.match(
+      text.out,
+      /slimmable: 2,474 parameters stored \(and 96 batch-norm statistics\), at most 2,368 MACs per sample/,
+    );
   });
 
   it('early-exit, moe and cascade print their curves and costs, save, and analyse with the expected cost', async () => {

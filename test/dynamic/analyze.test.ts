@@ -86,5 +86,28 @@ describe('analyzeDynamicModel', () => {
         ),
       /field "threshold" must be a number in \[0, 1\]/,
     );
+    const exit = {
+      format: DYNAMIC_FORMAT,
+      kind: 'early-exit',
+      model: withExitHeads(mlp(8), ['hidden']),
+      lossWeights: [1, 1],
+      threshold: 0.9,
+    };
+    assert.deepEqual(
+      (
+        parseDynamicSpec(JSON.stringify({ ...exit, temperatures: [1.5, 0.8] }), 'd.json') as {
+          temperatures: number[];
+        }
+      ).temperatures,
+      [1.5, 0.8],
+    );
+    assert.throws(
+      () => parseDynamicSpec(JSON.stringify({ ...exit, temperatures: [1.5, 0] }), 'd.json'),
+      /d\.json: field "temperatures" must be a non-empty list of positive numbers/,
+    );
+    assert.throws(
+      () => parseDynamicSpec(JSON.stringify({ ...exit, temperatures: [1.5] }), 'd.json'),
+      /field "temperatures" must hold 2 temperatures, one per stage/,
+    );
   });
 });

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { applyTemperature, negativeLogLikelihood } from '../../src/dynamic/calibration.js';
 import { ModelCascade } from '../../src/dynamic/cascade.js';
+import { confidences, exitStages } from '../../src/dynamic/exits.js';
 import { initBackend } from '../../src/models/backends/index.js';
 import { sequential } from '../../src/models/spec/builder.js';
 import { type DigitsSplits, digitsSplits } from '../helpers/digits.js';
@@ -73,12 +75,55 @@ describe('model cascade', () => {
     assert.equal(unreachable.met, false);
   });
 
-  it('saves and loads with the same answers', async () => {
+  it('calibrates each member on validation data and thresholds the calibrated confidence', async () => {
+    const raw = await cascade.memberOutputs(digits.validation, 512, false);
+    const report = await cascade.calibrate(digits.validation);
+    assert.deepEqual(
+      cascade.temperatures,
+      report.map((r) => r.temperature),
+    );
+    report.forEach((r, m) => {
+      const after = negativeLogLikelihood(
+        applyTemperature(raw[m].probabilities, 10, r.temperature),
+        digits.validation.labels,
+        10,
+      );
+      assert.ok(after <= r.nllBefore, `member ${m}: NLL ${r.nllBefore} -> ${after}`);
+    });
+    assert.ok(
+      report.some((r) => r.nllAfter < r.nllBefore - 1e-3),
+      'some member is better calibrated',
+    );
+    const fitted = cascade.temperatures;
+    cascade.temperatures = [4, 4, 1];
+    try {
+      const rawTest = await cascade.memberOutputs(digits.test, 512, false);
+      const stagesAt = (temperatures: number[]) =>
+        exitStages(
+          rawTest.map(
+            (o, i) => confidences(applyTemperature(o.probabilities, 10, temperatures[i]), 10).confidence,
+          ),
+          0.8,
+        );
+      assert.notDeepEqual([...stagesAt([4, 4, 1])], [...stagesAt([1, 1, 1])], 'the temperatures matter');
+      const run = await cascade.predict(digits.test.x, [64], 0.8);
+      assert.deepEqual([...run.answeredBy], [...stagesAt([4, 4, 1])]);
+    } finally {
+      cascade.temperatures = fitted;
+    }
+  });
+
+  it('saves and loads with the same answers and temperatures', async () => {
     const dir = join(tempDir('cascade'), 'model');
     cascade.threshold = 0.9;
+    assert.ok(
+      cascade.temperatures?.some((t) => t !== 1),
+      'calibrated before saving',
+    );
     await cascade.save(dir);
     const loaded = await ModelCascade.load(dir);
     assert.deepEqual(loaded.spec, cascade.spec);
+    assert.deepEqual(loaded.temperatures, cascade.temperatures);
     const a = await cascade.predict(digits.test.x, [64]);
     const b = await loaded.predict(digits.test.x, [64]);
     assert.deepEqual(b, a);

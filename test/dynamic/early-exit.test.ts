@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { applyTemperature, negativeLogLikelihood } from '../../src/dynamic/calibration.js';
 import { EarlyExitNetwork, withExitHeads } from '../../src/dynamic/early-exit.js';
 import { confidences, exitStages } from '../../src/dynamic/exits.js';
 import { initBackend } from '../../src/models/backends/index.js';
@@ -135,17 +136,73 @@ describe('early exit', () => {
     tf.dispose([alone, zero, half, one, mid]);
   });
 
-  it('saves and loads with the same outputs', async () => {
+  it("a temperature fitted per head on validation data lowers that head's validation NLL", async () => {
+    const raw = await network.headOutputs(digits.validation, 512, false);
+    const report = await network.calibrate(digits.validation);
+    assert.deepEqual(
+      network.spec.temperatures,
+      report.map((r) => r.temperature),
+    );
+    report.forEach((r, h) => {
+      const before = negativeLogLikelihood(raw[h].probabilities, digits.validation.labels, 10);
+      const after = negativeLogLikelihood(
+        applyTemperature(raw[h].probabilities, 10, r.temperature),
+        digits.validation.labels,
+        10,
+      );
+      assert.ok(Math.abs(before - r.nllBefore) < 1e-9 && Math.abs(after - r.nllAfter) < 1e-9, 'reported NLL');
+      assert.ok(after < before, `head ${h + 1}: T ${r.temperature}, NLL ${before} -> ${after}`);
+    });
+    // From now on the outputs read are the calibrated ones.
+    const calibrated = await network.headOutputs(digits.validation);
+    assert.deepEqual(
+      calibrated[0].probabilities,
+      applyTemperature(raw[0].probabilities, 10, report[0].temperature),
+    );
+  });
+
+  it('predict thresholds the calibrated confidence, not the raw one', async () => {
+    const fitted = network.spec.temperatures;
+    // Strongly softened early heads: many samples that would leave on raw confidence stay in.
+    network.spec.temperatures = [4, 4, 1];
+    try {
+      const raw = await network.headOutputs(digits.test, 512, false);
+      const stagesAt = (temperatures: number[]) =>
+        exitStages(
+          raw.map(
+            (h, i) => confidences(applyTemperature(h.probabilities, 10, temperatures[i]), 10).confidence,
+          ),
+          0.9,
+        );
+      const calibrated = stagesAt([4, 4, 1]);
+      const uncalibrated = stagesAt([1, 1, 1]);
+      assert.notDeepEqual([...calibrated], [...uncalibrated], 'the temperatures change where samples leave');
+      const run = await network.predict(digits.test.x, [64], 0.9);
+      assert.deepEqual([...run.exits], [...calibrated]);
+      const [point] = await network.curve(digits.test, [0.9]);
+      assert.ok(Math.abs(point.averageMacs - run.averageMacs) < 1e-6, 'the curve is calibrated too');
+    } finally {
+      network.spec.temperatures = fitted;
+    }
+  });
+
+  it('saves and loads with the same outputs and temperatures', async () => {
     const dir = join(tempDir('early-exit'), 'model');
+    assert.ok(
+      network.spec.temperatures?.some((t) => t !== 1),
+      'calibrated before saving',
+    );
     await network.save(dir);
     const loaded = await EarlyExitNetwork.load(dir);
     assert.deepEqual(loaded.spec, network.spec);
+    assert.deepEqual(loaded.temperatures, network.temperatures);
     const before = await network.headOutputs(digits.test);
     const after = await loaded.headOutputs(digits.test);
     for (let h = 0; h < 3; h++) assert.deepEqual(after[h].probabilities, before[h].probabilities);
     const a = await network.predict(digits.test.x, [64], 0.8);
     const b = await loaded.predict(digits.test.x, [64], 0.8);
     assert.deepEqual(b.predicted, a.predicted);
+    assert.deepEqual(b.exits, a.exits);
     loaded.dispose();
   });
 });

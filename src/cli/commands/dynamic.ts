@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import type { DynamicComplexity } from '../../dynamic/analyze.js';
 import type { ExitPoint } from '../../dynamic/exits.js';
-import type { DynamicRunOptions, ThresholdRunResult } from '../../dynamic/run.js';
+import type { DynamicRunOptions, StageCalibrationResult, ThresholdRunResult } from '../../dynamic/run.js';
 import { parseIntegerOption, parsePositiveNumberOption } from '../options.js';
 import { type CommandIO, formatInteger, formatTable } from '../output.js';
 
@@ -42,6 +42,15 @@ function fraction(flag: string) {
     const n = Number(value);
     if (value.trim() === '' || !(n >= 0 && n <= 1))
       throw new UsageError(`${flag} must be a number in [0, 1], got "${value}"`);
+    return n;
+  };
+}
+
+function nonNegative(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0 && Number.isFinite(n)))
+      throw new UsageError(`${flag} must be a number >= 0, got "${value}"`);
     return n;
   };
 }
@@ -89,6 +98,25 @@ function curveTable(curve: readonly ExitPoint[], stage: string): string {
       value: (p) => p.exitShares.map((s) => `${(100 * s).toFixed(0)}%`).join(' / '),
     },
   ]);
+}
+
+function calibrationTable(rows: readonly StageCalibrationResult[], stage: string): string {
+  const fixed = (x: number) => x.toFixed(3);
+  return formatTable(
+    rows.map((r, i) => ({ ...r, stage: i + 1 })),
+    [
+      { header: stage, value: (r) => r.stage, align: 'right' },
+      { header: 'temperature', value: (r) => r.temperature.toFixed(3), align: 'right' },
+      {
+        header: 'val NLL before/after',
+        value: (r) => `${fixed(r.validation.nllBefore)} / ${fixed(r.validation.nllAfter)}`,
+      },
+      {
+        header: 'test ECE before/after',
+        value: (r) => `${fixed(r.test.eceBefore)} / ${fixed(r.test.eceAfter)}`,
+      },
+    ],
+  );
 }
 
 function chosenLine(c: ThresholdRunResult): string {
@@ -195,20 +223,35 @@ export function registerDynamicCommand(program: Command, io: CommandIO): void {
       fraction('--gradient-scale'),
       0.3,
     )
+    .option('--no-calibrate', "threshold the heads' raw softmax confidence (no temperature per head)")
     .action(
-      async (o: CommonOptions & { hidden: number[]; targetAccuracy?: number; gradientScale: number }) => {
+      async (
+        o: CommonOptions & {
+          hidden: number[];
+          targetAccuracy?: number;
+          gradientScale: number;
+          calibrate: boolean;
+        },
+      ) => {
         const { runEarlyExit } = await import('../../dynamic/run.js');
         const result = await runEarlyExit({
           ...runOptions(o),
           hidden: o.hidden,
           targetAccuracy: o.targetAccuracy,
           gradientScale: o.gradientScale,
+          calibrate: o.calibrate,
         });
         print(o.json, result, () =>
           [
             `early-exit MLP on ${result.dataset} (${result.seconds.toFixed(1)} s); MACs up to each head: ${result.heads.map((h) => `${h.output} ${formatInteger(h.macs)}`).join(', ')}`,
+            ...(result.calibration
+              ? [
+                  `temperature per head, fitted on validation data:\n${calibrationTable(result.calibration, 'head')}`,
+                ]
+              : []),
             curveTable(result.curve, 'head'),
             chosenLine(result.chosen),
+            ...(result.uncalibrated ? [`uncalibrated: ${chosenLine(result.uncalibrated)}`] : []),
             ...(o.out ? [`saved to ${o.out}`] : []),
           ].join('\n'),
         );
@@ -230,8 +273,21 @@ export function registerDynamicCommand(program: Command, io: CommandIO): void {
       'weight of the load-balancing loss',
       parsePositiveNumberOption('--balance-weight'),
     )
+    .option(
+      '--gate-noise <s>',
+      'standard deviation of the noise on the gate logits in training (noisy top-k gating; 0: none)',
+      nonNegative('--gate-noise'),
+    )
     .action(
-      async (o: CommonOptions & { experts: number; units: number; topK: number; balanceWeight?: number }) => {
+      async (
+        o: CommonOptions & {
+          experts: number;
+          units: number;
+          topK: number;
+          balanceWeight?: number;
+          gateNoise?: number;
+        },
+      ) => {
         if (o.topK > o.experts) throw new UsageError(`--top-k ${o.topK} is more than --experts ${o.experts}`);
         const { runMixtureOfExperts } = await import('../../dynamic/run.js');
         const r = await runMixtureOfExperts({
@@ -240,6 +296,7 @@ export function registerDynamicCommand(program: Command, io: CommandIO): void {
           units: o.units,
           topK: o.topK,
           balanceWeight: o.balanceWeight,
+          gateNoise: o.gateNoise,
         });
         print(o.json, r, () =>
           [
@@ -272,14 +329,26 @@ export function registerDynamicCommand(program: Command, io: CommandIO): void {
       "validation accuracy (0..1) the chosen threshold must reach (default: the largest member's minus 0.005)",
       fraction('--target-accuracy'),
     )
-    .action(async (o: CommonOptions & { members: number[]; targetAccuracy?: number }) => {
+    .option('--no-calibrate', "threshold the members' raw softmax confidence (no temperature per member)")
+    .action(async (o: CommonOptions & { members: number[]; targetAccuracy?: number; calibrate: boolean }) => {
       const { runCascade } = await import('../../dynamic/run.js');
-      const r = await runCascade({ ...runOptions(o), members: o.members, targetAccuracy: o.targetAccuracy });
+      const r = await runCascade({
+        ...runOptions(o),
+        members: o.members,
+        targetAccuracy: o.targetAccuracy,
+        calibrate: o.calibrate,
+      });
       print(o.json, r, () =>
         [
           `cascade on ${r.dataset} (${r.seconds.toFixed(1)} s); members alone: ${r.members.map((m) => `mlp-${m.hidden} ${percent(m.testAccuracy)} at ${formatInteger(m.macs)} MACs`).join(', ')}`,
+          ...(r.calibration
+            ? [
+                `temperature per member, fitted on validation data:\n${calibrationTable(r.calibration, 'member')}`,
+              ]
+            : []),
           curveTable(r.curve, 'member'),
           chosenLine(r.chosen),
+          ...(r.uncalibrated ? [`uncalibrated: ${chosenLine(r.uncalibrated)}`] : []),
           ...(o.out ? [`saved to ${o.out}`] : []),
         ].join('\n'),
       );

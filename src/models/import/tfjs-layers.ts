@@ -348,6 +348,7 @@ export const TFJS_IMPORTERS: { readonly [T in LayerType]: TfjsImporter<SpecOf<T>
       ...optional('activation', activation(c.activation)),
       ...optional('useBias', c.use_bias as boolean | undefined),
       ...optional('balanceWeight', c.balance_weight as number | undefined),
+      ...optional('gateNoise', c.gate_noise as number | undefined),
     }),
   },
 };

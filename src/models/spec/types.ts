@@ -216,6 +216,11 @@ export interface MixtureOfExpertsSpec extends LayerBase {
   useBias?: boolean;
   /** Weight of the load-balancing loss added to training (default 0.01; 0 turns it off). */
   balanceWeight?: number;
+  /**
+   * Standard deviation of the Gaussian noise added to the gate's logits in training, before the
+   * top-k choice (noisy top-k gating, Shazeer et al. 2017; default 0: none). Inference is noiseless.
+   */
+  gateNoise?: number;
 }
 
 export type LayerSpec =

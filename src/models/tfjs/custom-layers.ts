@@ -94,6 +94,8 @@ export interface MixtureOfExpertsArgs {
   activation?: string;
   useBias: boolean;
   balanceWeight: number;
+  /** Standard deviation of the noise on the gate logits in training (0: none). */
+  gateNoise?: number;
   seed: number;
 }
 
@@ -443,13 +445,18 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
    * Training computes every expert on every row (one matrix product, what the backward pass
    * needs) and records the load-balancing loss, experts x sum_e f_e P_e (f_e: share of the
    * top-k slots expert e receives, P_e: its mean gate probability; Switch Transformer's form),
-   * times `balanceWeight`. Inference dispatches: each expert runs only on the rows routed to it.
+   * times `balanceWeight`. With `gateNoise` > 0, training adds Gaussian noise of that standard
+   * deviation to the gate logits before the choice and the gate weights (noisy top-k gating), so a
+   * sample near a boundary between experts trains each of them on some steps; the noise is seeded
+   * from the layer's seed and a count of its training calls. Inference dispatches: each expert
+   * runs only on the rows routed to it, noiseless.
    */
   class MixtureOfExperts extends Base implements AuxiliaryLossLayer {
     static className = 'ParsimonyMixtureOfExperts';
     readonly args: MixtureOfExpertsArgs;
     private weightsByName = new Map<string, { read(): Tensor }>();
     private pending: TfCore.Scalar[] = [];
+    private noisyCalls = 0;
     private readonly activationLayer: TfLayers.layers.Layer | null;
 
     constructor(args: MixtureOfExpertsArgs) {
@@ -501,10 +508,18 @@ export function customLayers(tfc: Tfc, tfl: Tfl): CustomLayers {
         const d = x.shape[x.shape.length - 1];
         const rows = tfc.reshape(x, [-1, d]) as TfCore.Tensor2D;
         const n = rows.shape[0];
-        const logits = tfc.add(
+        const clean = tfc.add(
           tfc.matMul(rows, this.weight('gate/kernel') as TfCore.Tensor2D),
           this.weight('gate/bias')!,
         );
+        const noise = kwargs.training === true ? (this.args.gateNoise ?? 0) : 0;
+        const logits =
+          noise > 0
+            ? tfc.add(
+                clean,
+                tfc.randomNormal(clean.shape, 0, noise, 'float32', this.args.seed + 7919 * ++this.noisyCalls),
+              )
+            : clean;
         // The choice itself has no gradient (TopK has none in tfjs): taken from a detached copy.
         const { indices } = tfc.topk(tfc.tensor(logits.dataSync(), logits.shape), topK);
         const selected = tfc.sum(tfc.oneHot(indices, e), 1); // [n, e], 1 where chosen

@@ -39,6 +39,7 @@ export const mixtureOfExpertsKind: LayerKind<MixtureOfExpertsSpec> = {
     activation: optional(oneOf(ACTIVATIONS)),
     useBias: optional(boolean),
     balanceWeight: optional(nonNegativeNumber),
+    gateNoise: optional(nonNegativeNumber),
   },
   outputShape(spec, [input], fail) {
     if (input.length === 0) fail(`mixtureOfExperts needs at least one axis, got ${formatShape(input)}`);
