@@ -10,9 +10,11 @@
  *   norm calibrated after training as the slimmable one's (and as plainly trained, moving statistics);
  * - early exit (3 blocks, heads after the first two; gradient scale 0.3, the default, and 1): each
  *   head's accuracy, the accuracy / average-MACs curve over thresholds and the threshold chosen on
- *   validation data, against the same MLP without heads;
- * - mixture of experts (4 x 128, top 1): against dense MLPs with the same active MACs (128 hidden)
- *   and the same expert parameters (512 hidden);
+ *   validation data on temperature-calibrated confidences (and on raw ones), each head's
+ *   temperature with NLL and ECE before and after, against the same MLP without heads;
+ * - mixture of experts (4 x 128, top 1; gate noise 1, the default, and none): against dense MLPs
+ *   with the same active MACs (128 hidden) and the same expert parameters (512 hidden), with the
+ *   experts' shares of first choices after each epoch;
  * - cascade (8, 32, 128 hidden): average MACs and accuracy at the threshold chosen on validation
  *   data (target: the largest member's validation accuracy minus half a point) against each member alone.
  * Accuracy is on the test part; MACs are per sample, from the specs.
@@ -24,7 +26,9 @@ import {
   runEarlyExit,
   runMixtureOfExperts,
   runSlimmable,
+  type StageCalibrationResult,
   slimmableMlp,
+  type ThresholdRunResult,
 } from '../src/dynamic/run.js';
 import { SlimmableNetwork } from '../src/dynamic/slimmable.js';
 import { slimUnits } from '../src/dynamic/slimmable-layers.js';
@@ -71,6 +75,43 @@ const mlp = (hidden: readonly number[], name: string) => {
   for (const units of hidden) b = b.add('dense', { units, activation: 'relu' });
   return b.add('dense', { units: data.classes, activation: 'softmax' }).build();
 };
+
+/** Each stage's fitted temperature and its NLL and ECE before and after (validation: fitted there; test: held out). */
+function calibrationTable(rows: StageCalibrationResult[] | undefined, stage: string): string {
+  if (!rows) return 'not calibrated';
+  const f = (x: number) => x.toFixed(3);
+  return markdownTable(
+    [
+      stage,
+      'temperature',
+      'val NLL before',
+      'after',
+      'val ECE before',
+      'after',
+      'test NLL before',
+      'after',
+      'test ECE before',
+      'after',
+    ],
+    rows.map((r, i) => [
+      String(i + 1),
+      f(r.temperature),
+      f(r.validation.nllBefore),
+      f(r.validation.nllAfter),
+      f(r.validation.eceBefore),
+      f(r.validation.eceAfter),
+      f(r.test.nllBefore),
+      f(r.test.nllAfter),
+      f(r.test.eceBefore),
+      f(r.test.eceAfter),
+    ]),
+  );
+}
+
+const uncalibratedLine = (u: ThresholdRunResult | undefined) =>
+  u
+    ? `\n\nthe same choice on raw confidences: threshold ${u.threshold}${u.met ? '' : ' (target not reached)'}, test ${pct(u.test.accuracy)} at ${int(u.test.averageMacs)} MACs on average`
+    : '';
 
 const sections: string[] = [
   `# Dynamic networks on ${dataset}`,
@@ -140,26 +181,37 @@ if (parts.includes('early-exit')) {
   const e = everyGradient.chosen;
   const heads = (r: typeof result) => r.heads.map((h) => pct(h.testAccuracy)).join(' / ');
   log(
-    `## Early exit: MLP ${hidden.join('-')} with heads after blocks 1 and 2, gradient scale 0.3 (${result.seconds.toFixed(1)} s)\n\neach head alone on test: ${heads(result)} (the same MLP without heads trained alone: ${pct(anchor.accuracy)} at ${int(anchor.macs)} MACs)\n\n${markdownTable(['threshold', 'test acc', 'avg MACs', 'share per head'], rows)}\n\nchosen on validation (target ${pct(c.targetAccuracy)}${c.met ? '' : ', not reached'}): threshold ${c.threshold}, test ${pct(c.test.accuracy)} at ${int(c.test.averageMacs)} MACs on average\n\nwith gradient scale 1 (every head's whole gradient into the blocks): each head alone ${heads(everyGradient)}; chosen threshold ${e.threshold} (target ${pct(e.targetAccuracy)}): test ${pct(e.test.accuracy)} at ${int(e.test.averageMacs)} MACs`,
+    `## Early exit: MLP ${hidden.join('-')} with heads after blocks 1 and 2, gradient scale 0.3 (${result.seconds.toFixed(1)} s)\n\neach head alone on test: ${heads(result)} (the same MLP without heads trained alone: ${pct(anchor.accuracy)} at ${int(anchor.macs)} MACs)\n\n${calibrationTable(result.calibration, 'head')}\n\n${markdownTable(['threshold', 'test acc', 'avg MACs', 'share per head'], rows)}\n\nchosen on validation, calibrated confidences (target ${pct(c.targetAccuracy)}${c.met ? '' : ', not reached'}): threshold ${c.threshold}, test ${pct(c.test.accuracy)} at ${int(c.test.averageMacs)} MACs on average${uncalibratedLine(result.uncalibrated)}\n\nwith gradient scale 1 (every head's whole gradient into the blocks): each head alone ${heads(everyGradient)}; chosen threshold ${e.threshold} (target ${pct(e.targetAccuracy)}): test ${pct(e.test.accuracy)} at ${int(e.test.averageMacs)} MACs`,
   );
 }
 
 if (parts.includes('moe')) {
   const result = await runMixtureOfExperts({ ...common, experts: 4, units: 128, topK: 1 });
+  const noiseless = await runMixtureOfExperts({ ...common, experts: 4, units: 128, topK: 1, gateNoise: 0 });
   const sameActive = await alone(mlp([128], 'dense-128'));
   const sameParams = await alone(mlp([512], 'dense-512'));
-  raw.moe = { result, sameActive, sameParams };
+  raw.moe = { result, noiseless, sameActive, sameParams };
+  const shares = (s: number[]) => s.map((x) => `${(100 * x).toFixed(0)}%`).join(' / ');
+  const byEpoch = (r: typeof result) => r.trainingShares.map((s) => shares(s)).join('; ');
   log(
     `## Mixture of experts (4 x 128, top 1; ${result.seconds.toFixed(1)} s)\n\n${markdownTable(
       ['model', 'params', 'active params', 'MACs', 'active MACs', 'test acc'],
       [
         [
-          'mixture of experts',
+          'mixture of experts (gate noise 1, the default)',
           int(result.params),
           int(result.activeParams),
           int(result.macs),
           int(result.activeMacs),
           pct(result.testAccuracy),
+        ],
+        [
+          'mixture of experts, no gate noise',
+          int(noiseless.params),
+          int(noiseless.activeParams),
+          int(noiseless.macs),
+          int(noiseless.activeMacs),
+          pct(noiseless.testAccuracy),
         ],
         [
           'dense 128 (same active MACs)',
@@ -178,7 +230,7 @@ if (parts.includes('moe')) {
           pct(sameParams.accuracy),
         ],
       ],
-    )}\n\nexpert first choices on the test part: ${result.expertShares.map((s) => `${(100 * s).toFixed(0)}%`).join(' / ')}`,
+    )}\n\nexpert first choices on the test part: ${shares(result.expertShares)} (no gate noise: ${shares(noiseless.expertShares)})\n\non the training part after each epoch: ${byEpoch(result)} (no gate noise: ${byEpoch(noiseless)})`,
   );
 }
 
@@ -191,7 +243,7 @@ if (parts.includes('cascade')) {
     [`cascade, threshold ${c.threshold}`, int(c.test.averageMacs), pct(c.test.accuracy)],
   ];
   log(
-    `## Cascade of MLPs (8, 32, 128 hidden; ${result.seconds.toFixed(1)} s)\n\n${markdownTable(['model', 'avg MACs', 'test acc'], rows)}\n\nthreshold chosen on validation for ${pct(c.targetAccuracy)}${c.met ? '' : ' (not reached)'}: validation ${pct(c.validation.accuracy)}; answered by each member on test: ${c.test.exitShares.map((s) => `${(100 * s).toFixed(0)}%`).join(' / ')}`,
+    `## Cascade of MLPs (8, 32, 128 hidden; ${result.seconds.toFixed(1)} s)\n\n${calibrationTable(result.calibration, 'member')}\n\n${markdownTable(['model', 'avg MACs', 'test acc'], rows)}\n\nthreshold chosen on validation (calibrated confidences) for ${pct(c.targetAccuracy)}${c.met ? '' : ' (not reached)'}: validation ${pct(c.validation.accuracy)}; answered by each member on test: ${c.test.exitShares.map((s) => `${(100 * s).toFixed(0)}%`).join(' / ')}${uncalibratedLine(result.uncalibrated)}`,
   );
 }
 

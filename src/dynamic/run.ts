@@ -303,6 +303,8 @@ export interface MoeRunResult {
   testAccuracy: number;
   /** Share of the test samples whose first choice is each expert. */
   expertShares: number[];
+  /** After each epoch, the share of the training samples whose first choice is each expert. */
+  trainingShares: number[][];
   seconds: number;
 }
 
@@ -338,18 +340,25 @@ export async function runMixtureOfExperts(
   const spec = moeMlp(data.features, data.classes, moe);
   const a = analyzeModel(spec);
   const model = await buildTfjsModel(spec, { seed: options.seed ?? 0 });
-  try {
-    await trainModel(model, data.train, trainOptions(options));
-    const testAccuracy = (await evaluate(model, data.test)).accuracy;
-    const tf = await import('@tensorflow/tfjs-core');
-    const expertShares = tf.tidy(() => {
+  const tf = await import('@tensorflow/tfjs-core');
+  // The gate's noiseless first choice per sample (what inference routes by), counted per expert.
+  const shares = (part: TrainingData) =>
+    tf.tidy(() => {
       const [kernel, bias] = model.getLayer('experts').getWeights();
-      const x = tf.tensor2d(data.test.x, [data.test.labels.length, data.features]);
+      const x = tf.tensor2d(part.x, [part.labels.length, data.features]);
       const first = tf.argMax(tf.add(tf.matMul(x, kernel as TfCore.Tensor2D), bias), -1).dataSync();
-      const shares = new Array<number>(moe.experts).fill(0);
-      for (const e of first) shares[e] += 1 / first.length;
-      return shares;
+      const counts = new Array<number>(moe.experts).fill(0);
+      for (const e of first) counts[e] += 1 / first.length;
+      return counts;
     });
+  try {
+    const trainingShares: number[][] = [];
+    await trainModel(model, data.train, {
+      ...trainOptions(options),
+      onEpoch: () => trainingShares.push(shares(data.train)),
+    });
+    const testAccuracy = (await evaluate(model, data.test)).accuracy;
+    const expertShares = shares(data.test);
     if (options.out) await saveModel(model, spec, options.out);
     return {
       dataset: options.dataset,
@@ -360,6 +369,7 @@ export async function runMixtureOfExperts(
       activeMacs: a.activeMacs,
       testAccuracy,
       expertShares,
+      trainingShares,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

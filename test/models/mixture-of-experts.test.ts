@@ -38,6 +38,11 @@ function moeSpec(topK: number, balanceWeight?: number): ModelSpec {
   return b.build(b.dense(h, { name: 'out', units: 10, activation: 'softmax' }));
 }
 
+const withGateNoise = (spec: ModelSpec, gateNoise: number): ModelSpec => ({
+  ...spec,
+  layers: spec.layers.map((l) => (l.type === 'mixtureOfExperts' ? { ...l, gateNoise } : l)),
+});
+
 /** Share of the samples whose top-1 gate picks each expert. */
 function expertShares(model: TfLayers.LayersModel, x: tf.Tensor): number[] {
   return tf.tidy(() => {
@@ -97,8 +102,12 @@ describe('mixtureOfExperts layer', () => {
     assert.ok(accuracy > 0.9, `test accuracy ${accuracy}`);
     const x = tf.tensor2d(digits.test.x.subarray(0, 64 * 200), [200, 64]);
     const dispatched = model.apply(x, { training: false }) as tf.Tensor;
-    const dense = model.apply(x, { training: true }) as tf.Tensor;
-    const recorded = takeAuxiliaryLosses(model);
+    // The training path without gate noise computes every expert: the same outputs.
+    const quiet = await buildTfjsModel(withGateNoise(spec, 0), { seed: 1 });
+    quiet.setWeights(model.getWeights());
+    const dense = quiet.apply(x, { training: true }) as tf.Tensor;
+    const recorded = takeAuxiliaryLosses(quiet);
+    quiet.dispose();
     assert.equal(recorded.length, 1, 'one balancing term per training pass');
     assert.ok(
       recorded[0].dataSync()[0] >= 0.01 - 1e-6,
@@ -118,6 +127,29 @@ describe('mixtureOfExperts layer', () => {
     tf.dispose([x, dispatched, dense, again]);
     loaded.model.dispose();
     model.dispose();
+  });
+
+  it('gate noise (default 1): fresh seeded noise on each training pass, none at inference', async () => {
+    const spec = moeSpec(1);
+    const x = tf.tensor2d(digits.test.x.subarray(0, 64 * 100), [100, 64]);
+    const passes = async (s: ModelSpec) => {
+      const model = await buildTfjsModel(s, { seed: 5 });
+      const outputs = [0, 1].map(() => model.apply(x, { training: true }) as tf.Tensor);
+      outputs.push(model.apply(x, { training: false }) as tf.Tensor);
+      tf.dispose(takeAuxiliaryLosses(model));
+      model.dispose();
+      return outputs;
+    };
+    const [first, second, inference] = await passes(spec);
+    const [again] = await passes(spec);
+    const [quiet, , quietInference] = await passes(withGateNoise(spec, 0));
+    const differ = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
+    assert.equal(differ(first, again), 0, 'same seed, same noise');
+    assert.ok(differ(first, second) > 1e-3, 'each training pass draws new noise');
+    assert.ok(differ(first, quiet) > 1e-3, 'the noise changes the training pass');
+    assert.ok(differ(quiet, quietInference) < 1e-5, 'without noise, training computes what inference does');
+    assert.equal(differ(inference, quietInference), 0, 'inference is noiseless');
+    tf.dispose([x, first, second, inference, again, quiet, quietInference]);
   });
 
   it('with top 1, the task loss trains the gate (the chosen expert weighted by its probability)', async () => {

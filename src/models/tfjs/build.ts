@@ -258,7 +258,7 @@ export const TFJS_BUILDERS: { readonly [T in LayerType]: TfjsBuilder<SpecOf<T>> 
       activation: spec.activation,
       useBias: spec.useBias ?? true,
       balanceWeight: spec.balanceWeight ?? 0.01,
-      gateNoise: spec.gateNoise ?? 0,
+      gateNoise: spec.gateNoise ?? 1,
       seed: nextSeed(),
     }),
 };
