@@ -247,5 +247,9 @@ if (parts.includes('cascade')) {
   );
 }
 
-const files = writeBenchResults(`dynamic-${dataset}`, raw, sections.join('\n'));
+// Runs of a part or another seed keep the full default run's results file.
+const allParts =
+  parts.length === 4 && ['slim', 'early-exit', 'moe', 'cascade'].every((p) => parts.includes(p));
+const suffix = `${allParts ? '' : `-${parts.join('-')}`}${seed === 0 ? '' : `-seed-${seed}`}`;
+const files = writeBenchResults(`dynamic-${dataset}${suffix}`, raw, sections.join('\n'));
 console.log(`\nwritten: ${files.markdown}`);
