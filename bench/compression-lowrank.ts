@@ -5,7 +5,8 @@
  *        [--param-ratio 0.25] [--finetune-epochs 2]
  *        [--teacher-epochs 20] [--teacher-shift 0.1] [--teacher-dir DIR] [--student mlp-50]
  *        [--student-epochs 20] [--configs 1:0.5,2:0.3,2:0.5,2:0.7,3:0.5] [--seeds 0,1]
- *        [--train-subset 10000] [--learning-rate 0.001]
+ *        [--train-subset 10000] [--learning-rate 0.001] [--teacher lenet5|conv-bn] [--teacher-flip]
+ *        [--schedule constant|cosine] [--student-shift 0] [--student-flip]
  *
  * Data: pixels / 255, test = the 10,000 test images, batch 128, Adam; the lowrank section trains on
  * all 60,000 training images (validation = the first 5,000 of them, not compared). Accuracy is on the model loaded back from what
@@ -27,6 +28,10 @@
  * with distillation for each T:alpha[:mixup] of --configs, the same epochs, learning rate, batch and
  * data order. The distilled configuration is chosen by validation accuracy, against the better
  * alone row by validation. Target: distillation at least 1 point above the student alone on test.
+ * --teacher conv-bn: 3x3 conv + batch norm 16-16-pool-32-32-pool, dense 256 (420,794 parameters),
+ * --teacher-flip adds left-right flips to its shifts. --schedule applies to every student row;
+ * --student-shift/--student-flip augment every student row, the teacher labelling the augmented
+ * batch (function matching), and add a row of the student alone without augmentation.
  */
 import { existsSync } from 'node:fs';
 import { compressModel } from '../src/compress/compress.js';
@@ -48,21 +53,27 @@ import { BenchArgs } from './lib/args.js';
 import { loadFashionData, trainDense } from './lib/fashion-lenet.js';
 import { pct } from './lib/table.js';
 
-const args = new BenchArgs([
-  'sections',
-  'epochs',
-  'param-ratio',
-  'finetune-epochs',
-  'teacher-epochs',
-  'teacher-shift',
-  'teacher-dir',
-  'student',
-  'student-epochs',
-  'configs',
-  'seeds',
-  'train-subset',
-  'learning-rate',
-]);
+const args = new BenchArgs(
+  [
+    'sections',
+    'epochs',
+    'param-ratio',
+    'finetune-epochs',
+    'teacher-epochs',
+    'teacher-shift',
+    'teacher-dir',
+    'student',
+    'student-epochs',
+    'configs',
+    'seeds',
+    'train-subset',
+    'learning-rate',
+    'teacher',
+    'schedule',
+    'student-shift',
+  ],
+  ['teacher-flip', 'student-flip'],
+);
 const sections = args.string('sections', 'lowrank,distill').split(',');
 for (const s of sections) if (s !== 'lowrank' && s !== 'distill') throw new Error(`unknown section ${s}`);
 
@@ -88,6 +99,31 @@ const STUDENTS: Record<string, () => ModelSpec> = {
       .add('flatten')
       .add('dense', { units: 10, activation: 'softmax' })
       .build(),
+};
+
+/** Teachers (--teacher): LeNet-5, or a conv-BN network (3x3 convolutions with batch norm, 16-16-pool-32-32-pool, dense 256). */
+const TEACHERS: Record<string, () => ModelSpec> = {
+  lenet5: () => lenet5(),
+  'conv-bn': () => {
+    const model = sequential([28, 28, 1], { name: 'conv-bn' });
+    for (const [filters, pool] of [
+      [16, false],
+      [16, true],
+      [32, false],
+      [32, true],
+    ] as const) {
+      model
+        .add('conv2d', { filters, kernelSize: 3, padding: 'same' })
+        .add('batchNorm')
+        .add('activation', { activation: 'relu' });
+      if (pool) model.add('maxPool2d', { poolSize: 2 });
+    }
+    return model
+      .add('flatten')
+      .add('dense', { units: 256, activation: 'relu' })
+      .add('dense', { units: 10, activation: 'softmax' })
+      .build();
+  },
 };
 
 const pts = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}`;
@@ -119,6 +155,7 @@ async function trainAugmentedTeacher(
   train: TrainingData,
   epochs: number,
   shift: number,
+  flip: boolean,
 ): Promise<ModelWeights> {
   const model = await buildTfjsModel(spec, { seed: 0 });
   try {
@@ -127,7 +164,7 @@ async function trainAugmentedTeacher(
       batchSize: 128,
       optimizer: { type: 'adam', learningRate: 1e-3 },
       schedule: { type: 'cosine', period: epochs },
-      augmentation: { shift },
+      augmentation: { shift, ...(flip ? { horizontalFlip: true } : {}) },
       seed: 0,
       onEpoch: (m) =>
         console.error(
@@ -202,6 +239,22 @@ async function distillSection(data: CompressionData): Promise<void> {
   const teacherShift = Number(args.string('teacher-shift', '0.1'));
   const studentName = args.string('student', 'mlp-50');
   const studentEpochs = args.count('student-epochs', 20);
+  const teacherName = args.string('teacher', 'lenet5');
+  const teacherFlip = args.flag('teacher-flip');
+  const makeTeacher = TEACHERS[teacherName];
+  if (!makeTeacher) throw new Error(`--teacher: one of ${Object.keys(TEACHERS).join(', ')}`);
+  // Every student row (alone and distilled) gets the same learning-rate schedule and augmentation.
+  const schedule = args.string('schedule', 'constant');
+  if (schedule !== 'constant' && schedule !== 'cosine') throw new Error('--schedule: constant or cosine');
+  const studentShift = Number(args.string('student-shift', '0'));
+  const studentFlip = args.flag('student-flip');
+  const augmentation =
+    studentShift > 0 || studentFlip
+      ? {
+          ...(studentShift > 0 ? { shift: studentShift } : {}),
+          ...(studentFlip ? { horizontalFlip: true } : {}),
+        }
+      : undefined;
   const lr = Number(args.string('learning-rate', '0.001'));
   const seeds = args.string('seeds', '0,1').split(',').map(Number);
   // T:alpha[:mixup]; a mixup concentration makes the teacher label the mixed images (function matching).
@@ -242,27 +295,32 @@ async function distillSection(data: CompressionData): Promise<void> {
     );
   } else {
     console.error(
-      `distill: training the LeNet-5 teacher, ${teacherEpochs} epochs${teacherShift ? `, shift ${teacherShift}, cosine learning rate` : ''}`,
+      `distill: training the ${teacherName} teacher, ${teacherEpochs} epochs${teacherShift ? `, shift ${teacherShift}${teacherFlip ? ', flips' : ''}, cosine learning rate` : ''}`,
     );
     teacher = teacherShift
-      ? await trainAugmentedTeacher(lenet5(), split.train, teacherEpochs, teacherShift)
-      : await trainDenseWeights(lenet5(), split, teacherEpochs, 0);
+      ? await trainAugmentedTeacher(makeTeacher(), split.train, teacherEpochs, teacherShift, teacherFlip)
+      : await trainDenseWeights(makeTeacher(), split, teacherEpochs, 0);
     if (teacherDir) await saveModelWeights(teacher, teacherDir);
   }
   const teacherTest = await testAccuracy(teacher, data.test as TrainingData);
   const student = make();
-  console.log('\n## Distillation: LeNet-5 teacher, student trained alone vs with distillation\n');
   console.log(
-    `teacher LeNet-5: ${countParams(teacher.spec).toLocaleString('en-US')} parameters, test ${pct(teacherTest)}; student ${studentName}: ${countParams(student).toLocaleString('en-US')} parameters (${(countParams(teacher.spec) / countParams(student)).toFixed(1)}x fewer)`,
+    `\n## Distillation: ${teacher.spec.name} teacher, student trained alone vs with distillation\n`,
   );
   console.log(
-    `teacher and students train on the same ${count.toLocaleString('en-US')} images (validation: 5,000 held out); students ${studentEpochs} epochs, Adam ${lr}, batch 128; seeds ${seeds.join(', ')}`,
+    `teacher ${teacher.spec.name}: ${countParams(teacher.spec).toLocaleString('en-US')} parameters, test ${pct(teacherTest)}; student ${studentName}: ${countParams(student).toLocaleString('en-US')} parameters (${(countParams(teacher.spec) / countParams(student)).toFixed(1)}x fewer)`,
+  );
+  console.log(
+    `teacher and students train on the same ${count.toLocaleString('en-US')} images (validation: 5,000 held out); students ${studentEpochs} epochs, Adam ${lr} (${schedule} learning rate), batch 128${augmentation ? `, augmentation ${JSON.stringify(augmentation)} for every student row` : ''}; seeds ${seeds.join(', ')}`,
   );
   const run = async (options: Record<string, unknown>, seed: number) => {
     const { report } = await compressModel({
       base: teacher,
       recipe: [
-        { method: 'distill', options: { student, epochs: studentEpochs, learningRate: lr, ...options } },
+        {
+          method: 'distill',
+          options: { student, epochs: studentEpochs, learningRate: lr, schedule, ...options },
+        },
       ],
       data: split,
       seed,
@@ -270,6 +328,7 @@ async function distillSection(data: CompressionData): Promise<void> {
     return { val: report.result.valAccuracy ?? 0, test: report.result.testAccuracy ?? 0 };
   };
   // The baseline gets every input treatment a distilled run uses (mixup alone can help or hurt).
+  const aug = augmentation ? { augmentation } : {};
   const mixups = [...new Set(configs.map((c) => c.mixup).filter((m) => m !== undefined && !Number.isNaN(m)))];
   const rows: {
     label: string;
@@ -277,16 +336,30 @@ async function distillSection(data: CompressionData): Promise<void> {
     alone: boolean;
     accs: { val: number; test: number }[];
   }[] = [
-    { label: 'alone (alpha = 1)', options: { alpha: 1 }, alone: true, accs: [] },
+    // With augmentation, the student alone also without it (augmentation can cost a small student).
+    ...(augmentation
+      ? [{ label: 'alone, no augmentation', options: { alpha: 1 }, alone: true, accs: [] }]
+      : []),
+    {
+      label: `alone (alpha = 1)${augmentation ? ', augmented' : ''}`,
+      options: { alpha: 1, ...aug },
+      alone: true,
+      accs: [],
+    },
     ...mixups.map((m) => ({
-      label: `alone, mixup ${m}`,
-      options: { alpha: 1, mixup: m },
+      label: `alone, mixup ${m}${augmentation ? ', augmented' : ''}`,
+      options: { alpha: 1, mixup: m, ...aug },
       alone: true,
       accs: [],
     })),
     ...configs.map((c) => ({
       label: `T = ${c.temperature}, alpha = ${c.alpha}${c.mixup ? `, mixup ${c.mixup} (teacher on the mixed images)` : ''}`,
-      options: { temperature: c.temperature, alpha: c.alpha, ...(c.mixup ? { mixup: c.mixup } : {}) },
+      options: {
+        temperature: c.temperature,
+        alpha: c.alpha,
+        ...(c.mixup ? { mixup: c.mixup } : {}),
+        ...aug,
+      },
       alone: false,
       accs: [],
     })),
