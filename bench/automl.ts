@@ -3,7 +3,7 @@
  *
  *   node --import tsx bench/automl.ts [--part tabular|hypervolume|fashion|all] [--seed 0]
  *     [--tabular-budget 120] [--seeds 0,1] [--folds 5|0] [--hv-budget 300] [--fashion-budget 3600]
- *     [--fashion-max-macs 2000000] [--threads 2]
+ *     [--fashion-max-macs 2000000] [--hv-search-samples N] [--hv-epochs N] [--hv-max-macs N] [--threads 2]
  *
  * - tabular: wine and breast cancer (`../shared/data`), per seed of --seeds (default --seed) one
  *   seeded 60/20/20 split; AutoML within --tabular-budget seconds (trials scored by 5-fold CV on
@@ -13,7 +13,8 @@
  *   /usr/bin/python3, same run, random_state the seed).
  * - hypervolume: the (test accuracy, parameters) front of AutoML's TPE against random search over
  *   the same space, with the same budget, on digits (and Fashion-MNIST with --part all); reference
- *   point (accuracy 0, the parameter budget).
+ *   point (accuracy 0, the parameter budget). --hv-search-samples, --hv-epochs and --hv-max-macs (the
+ *   same for both arms) make each trial cheaper, so each arm completes enough trials to compare.
  * - fashion: Fashion-MNIST within --fashion-budget seconds (60 minutes) and at most 100,000
  *   parameters: the best model's test accuracy, measured on the model as stored.
  */
@@ -45,6 +46,9 @@ const args = new BenchArgs([
   'hv-datasets',
   'fashion-budget',
   'fashion-max-macs',
+  'hv-search-samples',
+  'hv-epochs',
+  'hv-max-macs',
 ]);
 const part = args.string('part', 'all');
 const seed = args.number('seed', 0);
@@ -312,13 +316,26 @@ async function hypervolumes(): Promise<void> {
   for (const data of datasets) {
     const maxParams = data === 'digits' ? 20_000 : 100_000;
     const results: Record<string, AutomlResult> = {};
+    // The same fidelity and limits for both arms.
+    const maxMacs = args.has('hv-max-macs')
+      ? args.count('hv-max-macs', 1)
+      : data === 'fashion-mnist'
+        ? args.count('fashion-max-macs', 2_000_000)
+        : undefined;
+    const fidelity = {
+      ...(maxMacs !== undefined ? { maxMacs } : {}),
+      ...(args.has('hv-search-samples') ? { searchSamples: args.count('hv-search-samples', 1) } : {}),
+      ...(args.has('hv-epochs') ? { maxEpochs: args.count('hv-epochs', 1) } : {}),
+    };
     for (const sampler of ['tpe', 'random'] as const) {
-      log(`hypervolume: ${data}, ${sampler}, budget ${budget} s, max-params ${maxParams}`);
+      log(
+        `hypervolume: ${data}, ${sampler}, budget ${budget} s, max-params ${maxParams}, ${JSON.stringify(fidelity)}`,
+      );
       results[sampler] = await runAutoml({
         data,
         budgetSeconds: budget,
         maxParams,
-        ...(data === 'fashion-mnist' ? { maxMacs: args.count('fashion-max-macs', 2_000_000) } : {}),
+        ...fidelity,
         seed,
         out: path.join(scratch, `hv-${data}-${sampler}`),
         threads,
@@ -331,12 +348,13 @@ async function hypervolumes(): Promise<void> {
       tpe: frontHypervolume(results.tpe, maxParams),
       random: frontHypervolume(results.random, maxParams),
     };
-    raw.push({ dataset: data, budget, maxParams, hv, results });
+    raw.push({ dataset: data, budget, maxParams, fidelity, hv, results });
     for (const sampler of ['tpe', 'random'] as const) {
       const r = results[sampler];
       rows.push([
         data,
         sampler,
+        `${r.searchSamples} samples, ${fidelity.maxEpochs ?? 'default'} epochs, max MACs ${maxMacs ?? 'none'}; ${r.elapsedSeconds} s`,
         `${r.counts.COMPLETE} / ${r.counts.PRUNED}`,
         `${r.front.length}`,
         r.front.map((f) => `${pct(f.testAccuracy)}@${f.params}`).join(' '),
@@ -354,7 +372,15 @@ async function hypervolumes(): Promise<void> {
     `## Hypervolume of (test accuracy, parameters) fronts, same budget (${budget} s each), reference (0, the parameter budget), divided by the budget`,
     '',
     markdownTable(
-      ['dataset', 'sampler', 'complete / pruned', 'front', 'front (test acc@params)', 'hypervolume'],
+      [
+        'dataset',
+        'sampler',
+        'fidelity; elapsed',
+        'complete / pruned',
+        'front',
+        'front (test acc@params)',
+        'hypervolume',
+      ],
       rows,
     ),
     '',
@@ -368,7 +394,7 @@ if (part === 'fashion' || part === 'all') await fashion();
 // Scratch paths say nothing about the result: stored relative to the scratch directory.
 const stored = JSON.parse(JSON.stringify(report).replaceAll(scratch, '<scratch>'));
 const written = writeBenchResults(
-  `automl-${part}${args.has('folds') && args.number('folds', 5) === 0 ? '-holdout' : ''}`,
+  `automl-${part}${part === 'hypervolume' ? `-seed${seed}` : ''}${args.has('folds') && args.number('folds', 5) === 0 ? '-holdout' : ''}`,
   stored,
   markdown.join('\n'),
 );

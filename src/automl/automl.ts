@@ -31,15 +31,30 @@ import { ParetoSuccessiveHalvingPruner } from '../pruners/pareto-successive-halv
 import { interruptibleThreadObjective, TrialInterrupted } from '../run/thread-objective.js';
 import { RandomSampler } from '../samplers/random.js';
 import { TPESampler } from '../samplers/tpe/tpe-sampler.js';
+import { imageSpace } from '../search/image-space.js';
 import { keepTrialModels } from '../search/model-output.js';
 import { createStudy } from '../study/create.js';
 import { trainingData, trainModel } from '../train/trainer.js';
+import {
+  defaultMaxMacs,
+  measureStepTiming,
+  type StepTiming,
+  trainingSeconds,
+  wrapUpSeconds,
+} from './budget-plan.js';
 import { defaultFolds, developmentRows } from './cross-validated-trial.js';
 import { type AutomlData, type AutomlSource, type ImageShape, loadAutomlData, parseSource } from './data.js';
 import { saveEnsemble, selectEnsemble } from './ensemble.js';
 import { type AutomlFinal, trainFinalModel } from './final.js';
 import { AUTOML_ATTRS, type AutomlContext } from './objective.js';
-import { imagePortfolio, smallestImageNetwork, smallestTableNetwork, tableStartingPoints } from './space.js';
+import {
+  IMAGE_PORTFOLIO,
+  imagePortfolio,
+  imageSpaceOptions,
+  smallestImageNetwork,
+  smallestTableNetwork,
+  tableStartingPoints,
+} from './space.js';
 
 export interface AutomlOptions {
   /** A CSV file (`data.csv` or `csv:data.csv`) or a built-in dataset name (`digits`, `fashion-mnist`). */
@@ -85,7 +100,35 @@ export interface AutomlOptions {
    */
   portfolio?: boolean;
   onProgress?: (event: AutomlProgress) => void;
+  /** Called once the run is planned, before the first trial (the command prints it as its header). */
+  onStart?: (plan: AutomlPlan) => void;
   signal?: AbortSignal;
+  /**
+   * When the budget started (ms since the epoch; default: when `runAutoml` is called). The command
+   * passes its process's start, so the whole command keeps to `--budget`.
+   */
+  startedAt?: number;
+}
+
+/** How the run spends its budget, decided before the first trial. */
+export interface AutomlPlan {
+  budgetSeconds: number;
+  /** Seconds from the start to the search's hard stop. */
+  searchSeconds: number;
+  /** Seconds kept for the final training (0: none). */
+  finalSeconds: number;
+  /** Seconds kept at the end for the ensemble, the front's models and the report. */
+  wrapUpSeconds: number;
+  maxParams: number | null;
+  maxMacs: number | null;
+  /** Where the MAC cap comes from: `--max-macs`, the budget and the measured step timing, or none (tables). */
+  maxMacsSource: 'option' | 'budget' | 'none';
+  /** The default cap's rule in words (null unless it comes from the budget). */
+  maxMacsRule: string | null;
+  /** Training seconds per sample as measured here: base + per MAC (images; null for tables). */
+  stepTiming: StepTiming | null;
+  searchSamples: number;
+  threads: number;
 }
 
 export interface AutomlProgress {
@@ -124,6 +167,8 @@ export interface AutomlResult {
   counts: Record<TrialState, number>;
   /** How trials were scored: k-fold cross-validation (then refitted on train + validation) or one validation split. */
   selection: { method: 'cross-validation'; folds: number } | { method: 'holdout' };
+  /** How the budget was planned (MAC cap, search and final seconds). */
+  plan: AutomlPlan;
   /** Trials this run added. */
   newTrials: number;
   resumed: boolean;
@@ -223,6 +268,19 @@ function tableFolds(data: AutomlData, folds: number | undefined): number {
   return folds;
 }
 
+/** The portfolio's first CNN on this input: the step timing's reference network. */
+function portfolioNetwork(inputShape: readonly number[], classes: number): ModelSpec {
+  const params = IMAGE_PORTFOLIO[0];
+  return imageSpace(
+    {
+      suggestInt: (name) => params[name] as number,
+      suggestFloat: (name) => params[name] as number,
+      suggestCategorical: (name) => params[name] as never,
+    },
+    imageSpaceOptions(inputShape, classes, {}),
+  );
+}
+
 /** Seconds one epoch of `spec` over `n` training samples takes here, measured on a few batches. */
 async function epochSeconds(spec: ModelSpec, data: AutomlData, n: number): Promise<number> {
   const sample = Math.min(n, 256);
@@ -264,7 +322,7 @@ function frontRow(t: FrozenTrial): AutomlFrontRow {
 }
 
 export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
-  const started = Date.now();
+  const started = options.startedAt ?? Date.now();
   const budgetSeconds = options.budgetSeconds ?? 600;
   if (!(budgetSeconds > 0) || !Number.isFinite(budgetSeconds))
     throw new InvalidArgumentError(`budget must be a positive number of seconds, got ${budgetSeconds}`);
@@ -324,21 +382,61 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
   // A time budget that cannot train one model fails here, before anything is written.
   const finalShare = options.finalShare ?? (data.kind === 'image' ? 0.4 : 0);
   const end = started + budgetSeconds * 1000;
-  const deadline = started + budgetSeconds * (1 - finalShare) * 1000;
+  const wrapUp = wrapUpSeconds(budgetSeconds);
+  const finalSeconds = finalShare > 0 ? budgetSeconds * finalShare - wrapUp : 0;
+  // The search's hard stop: running trials are stopped there (the final training, or the wrap-up, follows).
+  const deadline = finalShare > 0 ? end - (finalSeconds + wrapUp) * 1000 : end - wrapUp * 1000;
   const searchSamples = Math.min(
     data.train.numSamples,
     options.searchSamples ?? defaultSearchSamples(data.kind, data.train.numSamples),
   );
-  const smallest =
-    data.kind === 'table'
-      ? smallestTableNetwork(classes)
-      : smallestImageNetwork(data.inputShape, classes, 'macs');
-  const oneEpoch = await epochSeconds(smallest, data, searchSamples);
+  let oneEpoch: number;
+  let stepTiming: StepTiming | null = null;
+  let maxMacs = options.maxMacs;
+  let maxMacsRule: string | null = null;
+  if (data.kind === 'table')
+    oneEpoch = await epochSeconds(smallestTableNetwork(classes), data, searchSamples);
+  else {
+    // Training time per sample as a line in MACs, through the cheapest network and a portfolio CNN.
+    const smallest = smallestImageNetwork(data.inputShape, classes, 'macs');
+    const reference = portfolioNetwork(data.inputShape, classes);
+    const networks = [smallest, reference].map((spec) => ({ spec, macs: analyzeModel(spec).macs }));
+    stepTiming = await measureStepTiming(networks, trainingData(data.train, data.inputShape));
+    oneEpoch = trainingSeconds(stepTiming, networks[0].macs, searchSamples);
+    if (maxMacs === undefined) {
+      const cap = defaultMaxMacs(stepTiming, {
+        searchSeconds: Math.max(0, (deadline - Date.now()) / 1000),
+        finalSeconds,
+        threads,
+        searchSamples,
+        trainSamples: data.train.numSamples,
+        smallestMacs: networks[0].macs,
+      });
+      maxMacs = cap.maxMacs;
+      maxMacsRule = cap.rule;
+    }
+  }
   const spent = (Date.now() - started) / 1000;
   if (spent + oneEpoch > budgetSeconds)
     throw new InvalidArgumentError(
       `budget ${budgetSeconds} s cannot train one model: loading took ${spent.toFixed(1)} s and one epoch of the smallest network takes about ${oneEpoch.toFixed(1)} s here`,
     );
+  const plan: AutomlPlan = {
+    budgetSeconds,
+    searchSeconds: Math.round((deadline - started) / 100) / 10,
+    finalSeconds: Math.round(finalSeconds * 10) / 10,
+    wrapUpSeconds: Math.round(wrapUp * 10) / 10,
+    maxParams: options.maxParams ?? null,
+    maxMacs: maxMacs ?? null,
+    maxMacsSource: options.maxMacs !== undefined ? 'option' : maxMacs !== undefined ? 'budget' : 'none',
+    maxMacsRule,
+    stepTiming: stepTiming && {
+      baseSeconds: stepTiming.baseSeconds,
+      secondsPerMac: stepTiming.secondsPerMac,
+    },
+    searchSamples,
+    threads,
+  };
 
   await mkdir(path.join(out, AUTOML_FILES.trials), { recursive: true });
   const identity = runIdentity(source, seed, folds);
@@ -381,7 +479,10 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
         for (const params of tableStartingPoints(data.train.numFeatures)) await study.enqueueTrial(params);
     }
     if (data.kind === 'image' && options.sampler !== 'random' && options.portfolio !== false)
-      for (const params of imagePortfolio(data.inputShape, classes, options))
+      for (const params of imagePortfolio(data.inputShape, classes, {
+        ...(options.maxParams !== undefined ? { maxParams: options.maxParams } : {}),
+        ...(maxMacs !== undefined ? { maxMacs } : {}),
+      }))
         await study.enqueueTrial(params, { skipIfExists: true });
   } catch (error) {
     if (state === 'new') await rm(out, { recursive: true, force: true });
@@ -394,20 +495,28 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     seed,
     trialsDir: path.join(out, AUTOML_FILES.trials),
     ...(options.maxParams !== undefined ? { maxParams: options.maxParams } : {}),
-    ...(options.maxMacs !== undefined ? { maxMacs: options.maxMacs } : {}),
+    ...(maxMacs !== undefined ? { maxMacs } : {}),
+    ...(stepTiming ? { stepTiming } : {}),
     maxEpochs: options.maxEpochs ?? (data.kind === 'table' ? 60 : 20),
     searchSamples,
     patience: data.kind === 'table' ? 8 : 3,
     folds,
     deadline,
   };
+  options.onStart?.(plan);
   const here = import.meta.url;
   const objectiveUrl = new URL(here.endsWith('.ts') ? './objective.ts' : './objective.js', here);
-  // On an abort the pool is closed under the running trials: they end as FAIL "interrupted".
+  // On an abort, or at the search's deadline (the hard stop), the pool is closed under the running
+  // trials: they end as FAIL "interrupted". Trials plan to end before it (see the objective).
+  const searchStop = new AbortController();
+  const onAbort = () => searchStop.abort(options.signal?.reason);
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  const hardStop = setTimeout(() => searchStop.abort('deadline'), Math.max(0, deadline - Date.now()));
   const { objective, dispose } = interruptibleThreadObjective(
     objectiveUrl,
     { threads, context },
-    { study, signal: options.signal },
+    { study, signal: searchStop.signal },
   );
   let finished = 0;
   try {
@@ -431,6 +540,8 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
         ],
       });
   } finally {
+    clearTimeout(hardStop);
+    options.signal?.removeEventListener('abort', onAbort);
     await dispose();
   }
 
@@ -469,8 +580,9 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
       data,
       seed,
       threads,
-      // A second for keeping the front's models and writing the report.
-      deadline: end - 1000,
+      // The wrap-up's seconds for keeping the front's models and writing the report.
+      deadline: end - wrapUp * 1000,
+      ...(options.signal ? { signal: options.signal } : {}),
       dir: FINAL_DIR,
     });
     if (final && final.validationAccuracy >= searchBest.validationAccuracy)
@@ -498,6 +610,7 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     threads,
     counts,
     selection: folds >= 2 ? { method: 'cross-validation', folds } : { method: 'holdout' },
+    plan,
     newTrials: all.length - before,
     resumed: state === 'resume',
     front,

@@ -64,6 +64,8 @@ export interface FinalTrainingInput {
   deadline: number;
   /** Directory name of the final model under `out`. */
   dir: string;
+  /** Stops the training after the current batch (the best weights so far are kept and saved). */
+  signal?: AbortSignal;
 }
 
 /** Light augmentation for images: shifts of up to 2 pixels on 28x28 (none below 16 pixels). */
@@ -74,10 +76,16 @@ export function finalAugmentation(inputShape: readonly number[]): AugmentationCo
 
 /**
  * Epochs that fit in `seconds` given one epoch's training time and one validation pass, keeping a
- * tenth of the time (at least the time of one validation pass) for testing and saving.
+ * tenth of the time and `afterSeconds` (default one validation pass; the run passes the last
+ * validation and the test pass) for testing and saving.
  */
-export function plannedEpochs(seconds: number, epochSeconds: number, validationSeconds: number): number {
-  const usable = seconds * 0.9 - validationSeconds;
+export function plannedEpochs(
+  seconds: number,
+  epochSeconds: number,
+  validationSeconds: number,
+  afterSeconds = validationSeconds,
+): number {
+  const usable = seconds * 0.9 - afterSeconds;
   return Math.max(0, Math.floor(usable / (epochSeconds + validationSeconds)));
 }
 
@@ -170,8 +178,10 @@ export async function trainFinalModel(input: FinalTrainingInput): Promise<Automl
     const t0 = performance.now();
     await evaluate(model, validation);
     const validationSeconds = (performance.now() - t0) / 1000;
+    // After training: the last validation pass, then the stored model's test pass (scaled by size).
+    const afterSeconds = validationSeconds * (1 + test.labels.length / Math.max(1, validation.labels.length));
     const secondsLeft = (input.deadline - Date.now()) / 1000;
-    const epochs = plannedEpochs(secondsLeft, epochSeconds, validationSeconds);
+    const epochs = plannedEpochs(secondsLeft, epochSeconds, validationSeconds, afterSeconds);
     if (epochs < 1) return null;
     const result = await trainModel(model, train, {
       epochs,
@@ -184,9 +194,10 @@ export async function trainFinalModel(input: FinalTrainingInput): Promise<Automl
       validation,
       earlyStopping: { monitor: 'valAccuracy', patience: epochs, restoreBestWeights: true },
       // The hard stop, should the timing have been optimistic: the budget is never exceeded.
-      timeBudgetSeconds: Math.max(1, secondsLeft * 0.9 - validationSeconds),
+      timeBudgetSeconds: Math.max(1, secondsLeft * 0.9 - afterSeconds),
       seed,
       threads,
+      ...(input.signal ? { signal: input.signal } : {}),
     });
     if (result.history.length === 0) return null;
     const bestIndex = result.bestEpoch ?? result.history.length - 1;

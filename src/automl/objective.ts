@@ -23,6 +23,7 @@ import type { SearchTrial } from '../search/mlp-objective.js';
 import { saveTrialModel } from '../search/model-output.js';
 import { tabularSpace } from '../search/tabular-space.js';
 import { evaluate, trainingData, trainModel } from '../train/trainer.js';
+import { predictionSeconds, type StepTiming } from './budget-plan.js';
 import { crossValidatedTableTrial } from './cross-validated-trial.js';
 import { type AutomlData, type AutomlSource, loadAutomlData } from './data.js';
 import { searchSubset } from './final.js';
@@ -49,8 +50,10 @@ export interface AutomlContext {
   patience: number;
   /** Tables: score each trial by stratified k-fold CV on train + validation and refit on both (0: one validation split). */
   folds: number;
-  /** Wall-clock end of the run (ms since the epoch): training stops there. */
+  /** Wall-clock end of the search (ms since the epoch): its hard stop. */
   deadline: number;
+  /** Images: training seconds per sample here, to keep time for validating, testing and saving. */
+  stepTiming?: StepTiming;
 }
 
 /** User attributes of AutoML trials. */
@@ -125,7 +128,14 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
   const shape = data.kind === 'image' ? data.inputShape : [train.numFeatures];
   trial.setUserAttr(AUTOML_ATTRS.features, train.numFeatures);
   trial.setUserAttr(AUTOML_ATTRS.trainSamples, train.numSamples);
-  const params = analyzeModel(spec).params;
+  const { params, macs } = analyzeModel(spec);
+  // Training stops early enough for the last validation pass, the test pass and saving (with a
+  // margin) to end before the search's hard stop.
+  const reserve = context.stepTiming
+    ? 1.5 * predictionSeconds(context.stepTiming, macs, validation.numSamples + test.numSamples) + 0.5
+    : 0;
+  if (secondsLeft - reserve <= 0)
+    throw new TrialPruned('the time budget leaves no time to train, test and save this network');
   const seed = context.seed * 100_003 + trial.number;
   const model = await buildTfjsModel(spec, { seed });
   try {
@@ -136,7 +146,7 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
       ...(training.l2 > 0 ? { regularization: { l2: training.l2 } } : {}),
       validation: trainingData(validation, shape),
       earlyStopping: { monitor: 'valAccuracy', patience: context.patience, restoreBestWeights: true },
-      timeBudgetSeconds: secondsLeft,
+      timeBudgetSeconds: secondsLeft - reserve,
       seed,
       trial,
       reportValue: (m) => [m.valAccuracy ?? 0, params],

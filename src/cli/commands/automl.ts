@@ -7,7 +7,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, CommanderError } from 'commander';
-import type { AutomlProgress, AutomlResult } from '../../automl/automl.js';
+import type { AutomlPlan, AutomlProgress, AutomlResult } from '../../automl/automl.js';
 import { UsageError } from '../../core/errors.js';
 import { parseIntegerOption } from '../options.js';
 import { type CommandIO, formatInteger, formatTable, processIO } from '../output.js';
@@ -46,7 +46,11 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
     )
     .argument('<data>', 'a CSV file (data.csv or csv:data.csv) or a built-in dataset (digits, fashion-mnist)')
     .option('--target <column>', "the CSV's target column: its name or 0-based index")
-    .option('--budget <duration>', 'wall-clock budget of the whole run: seconds, or 30s, 10m, 1h', '10m')
+    .option(
+      '--budget <duration>',
+      'wall-clock budget of the whole command, from its start: seconds, or 30s, 10m, 1h (the search stops hard at its share; the final training is planned from measured epoch times)',
+      '10m',
+    )
     .option(
       '--max-params <n>',
       'reject networks above this many parameters before training',
@@ -54,7 +58,7 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
     )
     .option(
       '--max-macs <n>',
-      'reject networks above this many MACs per sample before training',
+      'reject networks above this many MACs per sample before training (images default: the largest MACs for which, at the step time measured at the start, 10 epochs over the training split fit the final training and 10 trials of 3 epochs fit the search; printed in the header)',
       parseIntegerOption('--max-macs', 1),
     )
     .option(
@@ -137,7 +141,10 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
           searchSamples: options.searchSamples,
           folds: options.folds,
           onProgress: progress ? (event) => progress.update(event) : undefined,
+          onStart: options.quiet ? undefined : (plan) => io.stderr(formatAutomlPlan(data, plan)),
           signal: controller.signal,
+          // The budget counts from this process's start.
+          startedAt: performance.timeOrigin,
         });
       } finally {
         process.off('SIGINT', onSignal);
@@ -203,11 +210,23 @@ function describeChoices(p: Record<string, string | number | boolean | null>): s
   return parts.join(', ');
 }
 
+/** The run's header: how the budget is split and the limits each network must keep to. */
+export function formatAutomlPlan(data: string, plan: AutomlPlan): string {
+  const phases = [`search ${plan.searchSeconds} s`];
+  if (plan.finalSeconds > 0) phases.push(`final training ${plan.finalSeconds} s`);
+  phases.push(`wrap-up ${plan.wrapUpSeconds} s`);
+  const macs =
+    plan.maxMacs === null
+      ? 'no MAC cap'
+      : `max MACs ${formatInteger(plan.maxMacs)} (${plan.maxMacsSource === 'option' ? '--max-macs' : `default from the budget: ${plan.maxMacsRule}; --max-macs overrides`})`;
+  return `automl ${data}: budget ${plan.budgetSeconds} s (${phases.join(', ')}); ${macs}; ${plan.maxParams === null ? 'no parameter cap' : `max params ${formatInteger(plan.maxParams)}`}; ${formatInteger(plan.searchSamples)} training samples per search trial; ${plan.threads} thread(s)`;
+}
+
 export function formatAutomlResult(r: AutomlResult): string {
   const cv = r.selection?.method === 'cross-validation' ? r.selection.folds : 0;
   const scored = cv ? `${cv}-fold CV accuracy` : 'validation accuracy';
   const lines = [
-    `automl on ${r.data} (${r.kind}, seed ${r.seed}, ${r.threads} threads, budget ${r.budgetSeconds} s)${r.resumed ? ' continued' : ''}${r.interrupted ? ` interrupted by ${r.interrupted}` : ''}: ${r.newTrials} new trials in ${r.elapsedSeconds.toFixed(1)} s; study: ${r.counts.COMPLETE} complete, ${r.counts.PRUNED} pruned, ${r.counts.FAIL} failed`,
+    `automl on ${r.data} (${r.kind}, seed ${r.seed}, ${r.threads} threads, budget ${r.budgetSeconds} s${r.plan?.maxMacs ? `, max MACs ${formatInteger(r.plan.maxMacs)}${r.plan.maxMacsSource === 'budget' ? ' from the budget' : ''}` : ''})${r.resumed ? ' continued' : ''}${r.interrupted ? ` interrupted by ${r.interrupted}` : ''}: ${r.newTrials} new trials; wall time ${r.elapsedSeconds.toFixed(1)} s of the ${r.budgetSeconds} s budget; study: ${r.counts.COMPLETE} complete, ${r.counts.PRUNED} pruned, ${r.counts.FAIL} failed`,
     '',
     `Pareto front (maximise ${scored}, minimise parameters): ${r.front.length} model${r.front.length === 1 ? '' : 's'}${cv ? '; each refitted on train + validation, as saved and tested' : ''}`,
     formatTable(r.front, [
