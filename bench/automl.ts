@@ -3,7 +3,8 @@
  *
  *   node --import tsx bench/automl.ts [--part tabular|hypervolume|fashion|all] [--seed 0]
  *     [--tabular-budget 120] [--seeds 0,1] [--folds 5|0] [--hv-budget 300] [--fashion-budget 3600]
- *     [--fashion-max-macs 2000000] [--hv-search-samples N] [--hv-epochs N] [--hv-max-macs N] [--threads 2]
+ *     [--fashion-max-macs 2000000] [--hv-search-samples N] [--hv-epochs N] [--hv-max-macs N]
+ *     [--hv-subset N --hv-image-side S] [--threads 2]
  *
  * - tabular: wine and breast cancer (`../shared/data`), per seed of --seeds (default --seed) one
  *   seeded 60/20/20 split; AutoML within --tabular-budget seconds (trials scored by 5-fold CV on
@@ -14,7 +15,9 @@
  * - hypervolume: the (test accuracy, parameters) front of AutoML's TPE against random search over
  *   the same space, with the same budget, on digits (and Fashion-MNIST with --part all); reference
  *   point (accuracy 0, the parameter budget). --hv-search-samples, --hv-epochs and --hv-max-macs (the
- *   same for both arms) make each trial cheaper, so each arm completes enough trials to compare.
+ *   same for both arms) make each trial cheaper, so each arm completes enough trials to compare;
+ *   --hv-subset N --hv-image-side S searches Fashion-MNIST as a CSV of N seeded training images
+ *   average-pooled to SxS (split 60/20/20 by AutoML like any CSV), a cheaper stand-in.
  * - fashion: Fashion-MNIST within --fashion-budget seconds (60 minutes) and at most 100,000
  *   parameters: the best model's test accuracy, measured on the model as stored.
  */
@@ -25,6 +28,7 @@ import path from 'node:path';
 import { type AutomlResult, runAutoml } from '../src/automl/automl.js';
 import { predictCsv, savedModelAccuracy } from '../src/automl/predict.js';
 import { hypervolume } from '../src/core/multi-objective.js';
+import { Random } from '../src/core/random.js';
 import { loadCsvTable } from '../src/data/csv.js';
 import { loadDataset } from '../src/data/registry.js';
 import { prepareTableSplits } from '../src/data/table-preparation.js';
@@ -49,6 +53,8 @@ const args = new BenchArgs([
   'hv-search-samples',
   'hv-epochs',
   'hv-max-macs',
+  'hv-image-side',
+  'hv-subset',
 ]);
 const part = args.string('part', 'all');
 const seed = args.number('seed', 0);
@@ -212,6 +218,13 @@ async function tabular(): Promise<void> {
         sklearn: string;
       };
       perSeed.push({ automl: accuracy, hgb: sk.hgb, mlp: sk.mlp });
+      // The trial the highest CV accuracy alone would have chosen (before the one-standard-error
+      // rule), tested in the same run: its refit is the model its trial saved.
+      const scoring = result.selection;
+      const highest =
+        scoring.method === 'cross-validation'
+          ? result.front.find((r) => r.trial === scoring.highestTrial)
+          : undefined;
       raw.push({
         dataset: name,
         seed: runSeed,
@@ -220,6 +233,9 @@ async function tabular(): Promise<void> {
         selection: result.selection,
         ensemble: result.ensemble,
         ensembleAccuracy,
+        highestCv: highest
+          ? { trial: highest.trial, testAccuracy: highest.testAccuracy, params: highest.params }
+          : null,
         best: result.best,
         counts: result.counts,
         sklearn: sk,
@@ -233,6 +249,7 @@ async function tabular(): Promise<void> {
         pct(accuracy),
         `${result.best.params}`,
         describeBest(result.best.params_),
+        highest ? `${pct(highest.testAccuracy)} (${highest.params} params)` : '-',
         result.ensemble
           ? `${pct(ensembleAccuracy)} (${result.ensemble.members.length} members)`
           : 'none kept',
@@ -258,6 +275,7 @@ async function tabular(): Promise<void> {
         '',
         '',
         '',
+        '',
         pct(mean('hgb')),
         pct(mean('mlp')),
         points(mean('automl') - mean('hgb')),
@@ -277,6 +295,7 @@ async function tabular(): Promise<void> {
         'automl (stored best)',
         'its params',
         'its network',
+        'highest-CV trial (test)',
         'ensemble (stored)',
         'selection, complete / pruned',
         'HistGradientBoosting',
@@ -308,6 +327,45 @@ function frontHypervolume(result: AutomlResult, maxParams: number): number {
   return points.length === 0 ? 0 : hypervolume(points, [0, maxParams]) / maxParams;
 }
 
+/**
+ * `count` seeded training images of `name`, each average-pooled to side x side, as a CSV with a
+ * header and the class names: a smaller stand-in that buys more trials in the same budget.
+ */
+async function pooledImagesCsv(
+  name: string,
+  count: number,
+  side: number,
+): Promise<{ csv: string; shape: [number, number, number]; description: string }> {
+  const train = (await loadDataset(name)).train;
+  const [h, w, c] = train.featureShape;
+  if (c !== 1 || h % side !== 0 || w % side !== 0)
+    throw new Error(`--hv-image-side ${side} must divide ${h}x${w} (one channel)`);
+  const fy = h / side;
+  const fx = w / side;
+  const order = new Random(seed).permutation(train.numSamples).subarray(0, Math.min(count, train.numSamples));
+  const lines = [[...Array.from({ length: side * side }, (_, j) => `p${j}`), 'class'].join(',')];
+  for (const i of order) {
+    const row = train.features[i];
+    const cells: string[] = [];
+    for (let y = 0; y < side; y++)
+      for (let x = 0; x < side; x++) {
+        let sum = 0;
+        for (let dy = 0; dy < fy; dy++)
+          for (let dx = 0; dx < fx; dx++) sum += row[(y * fy + dy) * w + x * fx + dx];
+        cells.push((sum / (fy * fx)).toFixed(3));
+      }
+    cells.push(train.classNames[train.labels[i]].replace(/[,\s]+/g, '-'));
+    lines.push(cells.join(','));
+  }
+  const csv = path.join(scratch, `${name}-${order.length}-${side}x${side}.csv`);
+  writeFileSync(csv, `${lines.join('\n')}\n`);
+  return {
+    csv,
+    shape: [side, side, 1],
+    description: `${order.length} training images pooled to ${side}x${side}`,
+  };
+}
+
 async function hypervolumes(): Promise<void> {
   const budget = args.number('hv-budget', 300);
   const datasets = args.string('hv-datasets', 'digits').split(',');
@@ -316,6 +374,10 @@ async function hypervolumes(): Promise<void> {
   for (const data of datasets) {
     const maxParams = data === 'digits' ? 20_000 : 100_000;
     const results: Record<string, AutomlResult> = {};
+    const smaller =
+      data === 'fashion-mnist' && args.has('hv-subset')
+        ? await pooledImagesCsv(data, args.count('hv-subset', 1), args.count('hv-image-side', 28))
+        : null;
     // The same fidelity and limits for both arms.
     const maxMacs = args.has('hv-max-macs')
       ? args.count('hv-max-macs', 1)
@@ -332,7 +394,7 @@ async function hypervolumes(): Promise<void> {
         `hypervolume: ${data}, ${sampler}, budget ${budget} s, max-params ${maxParams}, ${JSON.stringify(fidelity)}`,
       );
       results[sampler] = await runAutoml({
-        data,
+        ...(smaller ? { data: smaller.csv, target: 'class', imageShape: smaller.shape } : { data }),
         budgetSeconds: budget,
         maxParams,
         ...fidelity,
@@ -348,11 +410,19 @@ async function hypervolumes(): Promise<void> {
       tpe: frontHypervolume(results.tpe, maxParams),
       random: frontHypervolume(results.random, maxParams),
     };
-    raw.push({ dataset: data, budget, maxParams, fidelity, hv, results });
+    raw.push({
+      dataset: data,
+      smaller: smaller?.description ?? null,
+      budget,
+      maxParams,
+      fidelity,
+      hv,
+      results,
+    });
     for (const sampler of ['tpe', 'random'] as const) {
       const r = results[sampler];
       rows.push([
-        data,
+        smaller ? `${data} (${smaller.description})` : data,
         sampler,
         `${r.searchSamples} samples, ${fidelity.maxEpochs ?? 'default'} epochs, max MACs ${maxMacs ?? 'none'}; ${r.elapsedSeconds} s`,
         `${r.counts.COMPLETE} / ${r.counts.PRUNED}`,

@@ -52,6 +52,11 @@ export interface AutomlContext {
   folds: number;
   /** Wall-clock end of the search (ms since the epoch): its hard stop. */
   deadline: number;
+  /**
+   * Where trials stop training, in ms after `origin`, shared with the run's thread: the wrap-up
+   * while no trial has completed (there is nothing to retrain yet), the search's deadline after.
+   */
+  stop?: { origin: number; at: Int32Array };
   /** Images: training seconds per sample here, to keep time for validating, testing and saving. */
   stepTiming?: StepTiming;
 }
@@ -120,7 +125,9 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
     training = { learningRate: image.learningRate, batchSize: image.batchSize, l2: 0 };
     spec = imageSpace(trial, imageSpaceOptions(data.inputShape, classes, context));
   }
-  const secondsLeft = (context.deadline - Date.now()) / 1000;
+  const stop = context.stop;
+  const deadline = () => (stop ? stop.origin + Atomics.load(stop.at, 0) : context.deadline);
+  const secondsLeft = (deadline() - Date.now()) / 1000;
   if (secondsLeft <= 0) throw new TrialPruned('the time budget is spent');
   const { steps, parts } = prepare(data, choices, context.seed);
   const [prepared, validation, test] = parts;
@@ -138,6 +145,8 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
     throw new TrialPruned('the time budget leaves no time to train, test and save this network');
   const seed = context.seed * 100_003 + trial.number;
   const model = await buildTfjsModel(spec, { seed });
+  // Training stops after the batch that passes the (possibly moved) deadline less the reserve.
+  const halt = new AbortController();
   try {
     const result = await trainModel(model, trainingData(train, shape), {
       epochs: context.maxEpochs,
@@ -146,7 +155,10 @@ export async function objective(trial: SearchTrial, context: AutomlContext): Pro
       ...(training.l2 > 0 ? { regularization: { l2: training.l2 } } : {}),
       validation: trainingData(validation, shape),
       earlyStopping: { monitor: 'valAccuracy', patience: context.patience, restoreBestWeights: true },
-      timeBudgetSeconds: secondsLeft - reserve,
+      signal: halt.signal,
+      onStep: () => {
+        if (Date.now() > deadline() - reserve * 1000) halt.abort();
+      },
       seed,
       trial,
       reportValue: (m) => [m.valAccuracy ?? 0, params],

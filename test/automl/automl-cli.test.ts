@@ -64,6 +64,7 @@ describe('parsimony automl and predict (CLI)', () => {
       assert.ok(existsSync(path.join(out, 'best', file)), `best/${file}`);
     const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
     assert.ok(report.front.length >= 1, 'a front');
+    assert.equal(report.plan.maxMacsSource, 'none', 'no MAC cap on tables');
     const kept = readdirSync(path.join(out, 'trials')).sort();
     assert.deepEqual(kept, report.front.map((f: { model: string }) => path.basename(f.model)).sort());
     const pipeline = JSON.parse(readFileSync(path.join(out, 'best', 'pipeline.json'), 'utf8'));
@@ -106,7 +107,7 @@ describe('parsimony automl and predict (CLI)', () => {
       '--target',
       'kind',
       '--budget',
-      '6s',
+      '15s',
       '--threads',
       '1',
       '--seed',

@@ -81,6 +81,8 @@ describe('AutoML final training and search fidelity', () => {
       finalShare: 0.5,
       searchSamples: 300,
       maxParams: 20_000,
+      // A fixed cap: the default one follows the step timing, which a loaded machine makes tiny.
+      maxMacs: 400_000,
       maxEpochs: 6,
       threads: 1,
       seed: 3,
@@ -123,7 +125,7 @@ describe('AutoML final training and search fidelity', () => {
     } else assert.notEqual(result.best.model, final.model, 'a search trial is the best');
     // The search began with the portfolio's networks that keep to 20,000 parameters.
     const study = await loadStudy({ studyName: 'automl', storage: `sqlite:${path.join(out, 'study.db')}` });
-    const portfolio = imagePortfolio(data.inputShape, 10, { maxParams: 20_000 });
+    const portfolio = imagePortfolio(data.inputShape, 10, { maxParams: 20_000, maxMacs: 400_000 });
     assert.ok(portfolio.length > 0, 'some portfolio networks fit 20,000 parameters on 8x8');
     for (const [i, params] of portfolio.entries())
       for (const [key, value] of Object.entries(params))

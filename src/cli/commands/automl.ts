@@ -244,7 +244,7 @@ export function formatAutomlResult(r: AutomlResult): string {
           `final training: trial ${r.final.trial}'s configuration on ${formatInteger(r.final.trainSamples)} samples, ${r.final.epochs}/${r.final.plannedEpochs} epochs (cosine), ${r.final.threads} thread(s): ${percent(r.final.validationAccuracy)} validation, ${percent(r.final.testAccuracy)} test as stored`,
         ]
       : []),
-    `best: trial ${r.best.trial}${r.best.model === r.final?.model ? ' retrained' : ''} (${percent(r.best.validationAccuracy)} ${cv ? `${cv}-fold CV` : 'validation'}, ${percent(r.best.testAccuracy)} test, ${formatInteger(r.best.params)} parameters), copied to ${path.join(r.out, 'best')}`,
+    `best: trial ${r.best.trial}${r.best.model === r.final?.model ? ' retrained' : ''} (${percent(r.best.validationAccuracy)} ${cv ? `${cv}-fold CV` : 'validation'}, ${percent(r.best.testAccuracy)} test, ${formatInteger(r.best.params)} parameters${r.selection?.method === 'cross-validation' && r.selection.rule ? `; the fewest parameters within one standard error of the highest CV accuracy, trial ${r.selection.highestTrial}'s: at least ${percent(r.selection.threshold)}` : ''}), copied to ${path.join(r.out, 'best')}`,
     `report: ${path.join(r.out, 'report.json')}; predict with \`parsimony predict ${path.join(r.out, 'best')} data.csv\``,
   ];
   return lines.join('\n');
