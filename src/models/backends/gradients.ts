@@ -11,10 +11,39 @@
  *   dmean = −Σdy·s,  dvar = −½·scale·(var + eps)^(−3/2)·Σdy·(x − mean)
  *   dscale = Σdy·(x − mean)/sqrt(var + eps),  doffset = Σdy
  * (sums over every axis the statistics broadcast along).
+ *
+ * FusedConv2D and _FusedMatMul (a convolution or product, plus bias, plus ReLU, in one kernel):
+ * tfjs-core has no gradient for these kernels; its fused ops wrap them in a custom gradient that
+ * computes every input's gradient at once, and while recording gradients they run unfused (three
+ * kernels) whenever the activation is not linear. Registered here, each input's gradient is its own
+ * function, which the engine calls only for inputs on the path to the variables (a convolution
+ * reading the data computes no gradient for the data), and the layers' training path
+ * (`../../tfjs/fused-layers.ts`) runs the fused kernel while recording. Linear and ReLU only:
+ *   dz = dy, or dy·step(y) after ReLU (y > 0 exactly where the pre-activation is)
+ *   conv: dx = Conv2DBackpropInput(dz, filter), dfilter = Conv2DBackpropFilter(x, dz)
+ *   product C = op(A)·op(B): dA, dB as tfjs' BatchMatMul gradient (matrices, no broadcast batch)
+ *   dbias = dz summed over every axis but the last (a bias of one value per output channel).
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 
 let registered = false;
+
+type Attrs = TfCore.NamedAttrMap;
+
+/** dy through the fused activation (linear or ReLU), y the kernel's output. */
+function preActivation(tf: typeof TfCore, dy: TfCore.Tensor, y: TfCore.Tensor, attrs: Attrs, kernel: string) {
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  if (activation === 'linear') return dy;
+  if (activation === 'relu') return tf.mul(dy, tf.step(y));
+  // not a user error: only Parsimony's training path records these kernels (fused-layers.ts)
+  throw new Error(`${kernel} gradient: activation ${activation} is not supported (linear or relu)`);
+}
+
+/**
+ * One value per output channel (the only bias the training path passes). The bias is not saved:
+ * the engine cannot save an input that is absent, and these kernels run without one too.
+ */
+const biasGradient = (tf: typeof TfCore, dz: TfCore.Tensor) => tf.sum(dz, [...Array(dz.rank - 1).keys()]);
 
 export function registerParsimonyGradients(tf: typeof TfCore): void {
   if (registered) return;
@@ -40,6 +69,62 @@ export function registerParsimonyGradients(tf: typeof TfCore): void {
           tf.reshape(tf.mul(sumDyCentred, tf.mul(scaleOrOne, tf.mul(tf.pow(inv, 3), -0.5))), mean.shape),
         scale: () => tf.reshape(tf.mul(sumDyCentred, inv), mean.shape),
         offset: () => tf.reshape(sumDy, mean.shape),
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'FusedConv2D',
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, y] = saved;
+      const a = attrs as Attrs;
+      if (a.dataFormat === 'NCHW' || !tf.backend_util.tupleValuesAreOne((a.dilations ?? 1) as number[]))
+        // not a user error: the training path runs this kernel on NHWC without dilations only
+        throw new Error('FusedConv2D gradient: NHWC without dilations only');
+      const dz = preActivation(tf, dy as TfCore.Tensor, y, a, 'FusedConv2D');
+      const conv = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dimRoundingMode: a.dimRoundingMode };
+      return {
+        x: () =>
+          tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...conv, inputShape: x.shape }),
+        filter: () =>
+          tf
+            .engine()
+            .runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...conv, filterShape: filter.shape }),
+        bias: () => biasGradient(tf, dz),
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: '_FusedMatMul',
+    inputsToSave: ['a', 'b'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b, y] = saved;
+      const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+      if (a.rank !== 2 || b.rank !== 2)
+        // not a user error: the training path runs this kernel on matrices only
+        throw new Error('_FusedMatMul gradient: matrices only');
+      const dz = preActivation(tf, dy as TfCore.Tensor, y, attrs as Attrs, '_FusedMatMul');
+      const mm = (p: TfCore.Tensor, q: TfCore.Tensor, tp: boolean, tq: boolean) => tf.matMul(p, q, tp, tq);
+      return {
+        a: () =>
+          !transposeA
+            ? transposeB
+              ? mm(dz, b, false, false)
+              : mm(dz, b, false, true)
+            : transposeB
+              ? mm(b, dz, true, true)
+              : mm(b, dz, false, true),
+        b: () =>
+          !transposeB
+            ? transposeA
+              ? mm(a, dz, false, false)
+              : mm(a, dz, true, false)
+            : transposeA
+              ? mm(dz, a, true, true)
+              : mm(dz, a, true, false),
+        bias: () => biasGradient(tf, dz),
       };
     },
   });

@@ -8,8 +8,10 @@
  */
 import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import { adamUpdateConfigs } from './kernels/adam-update.js';
+import { conv2dConfigs } from './kernels/conv2d.js';
 import { conv2dBackpropConfigs } from './kernels/conv2d-backprop.js';
 import { depthwiseBackpropConfigs } from './kernels/depthwise-backprop.js';
+import { identityConfigs } from './kernels/identity.js';
 import { matMulConfigs } from './kernels/mat-mul.js';
 import { poolGradConfigs } from './kernels/pool-grad.js';
 import { reduceConfigs } from './kernels/reduce.js';
@@ -23,12 +25,14 @@ export function parsimonyKernelConfigs(): KernelConfig[] {
   const original = (name: string) => getKernel(name, 'wasm');
   return [
     ...matMulConfigs(original),
+    ...conv2dConfigs(original),
     ...conv2dBackpropConfigs(),
     ...poolGradConfigs(),
     ...depthwiseBackpropConfigs(),
     ...segmentSumConfigs(),
     ...reduceConfigs(original),
     ...adamUpdateConfigs(),
+    ...identityConfigs(),
   ];
 }
 

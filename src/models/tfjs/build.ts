@@ -22,7 +22,7 @@ import type {
 } from '../spec/types.js';
 import { inferShapes } from '../spec/validate.js';
 import { type CustomLayers, customLayers } from './custom-layers.js';
-import { skipInputGradient } from './input-convolution.js';
+import { fuseTrainingCall } from './fused-layers.js';
 
 export interface BuildOptions {
   /** Seed of the weight initialisers (default 0). */
@@ -272,7 +272,6 @@ export async function buildTfjsModel(
   const tfl = await import('@tensorflow/tfjs-layers');
   const tfc = await import('@tensorflow/tfjs-core');
   const custom = customLayers(tfc, tfl);
-  const inputNames = new Set(spec.inputs.map((input) => input.name));
   const rng = new Random(options.seed ?? 0);
   const nextSeed = () => rng.nextUint32() % 2_147_483_647;
   const tensors = new Map<string, SymbolicTensor>();
@@ -292,12 +291,8 @@ export async function buildTfjsModel(
       inputShapes: layerInputs[index],
       init: spec.init ?? 'glorot',
     });
-    if (
-      layerSpec.type === 'conv2d' &&
-      (layerSpec.groups ?? 1) === 1 &&
-      layerSpec.inputs.every((name) => inputNames.has(name))
-    )
-      skipInputGradient(tfc, layer);
+    if (layerSpec.type === 'dense') fuseTrainingCall(tfc, layer, 'dense');
+    if (layerSpec.type === 'conv2d' && (layerSpec.groups ?? 1) === 1) fuseTrainingCall(tfc, layer, 'conv2d');
     const args = layerSpec.inputs.map((name) => tensors.get(name) as SymbolicTensor);
     const out = layer.apply(args.length === 1 ? args[0] : args) as SymbolicTensor;
     tensors.set(layerSpec.name, out);

@@ -1,7 +1,8 @@
 /**
  * Parsimony's generated wasm GEMM against a float64 reference: every tile and edge path (rows not a
- * multiple of 4, columns not a multiple of 8 or 4), Aᵀ read through strides, fused bias and ReLU,
- * and K split into blocks that accumulate onto C.
+ * multiple of 4, columns not a multiple of 8 or 4: the 1-3 last columns loaded and stored lane by
+ * lane, with guard values around C), Aᵀ read through strides, fused bias and ReLU, K split into
+ * blocks that accumulate onto C, and rows split into blocks.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -43,14 +44,19 @@ for (const fused of variants)
       [7, 10, 33],
       [9, 3, 1],
       [13, 31, 20],
+      [10, 50, 7],
+      [17, 7, 5],
       [3, 6, 0],
     ];
     for (const [m, n, k] of shapes)
       for (const transposeA of [false, true])
         for (const withBias of [false, true])
           for (const relu of [false, true])
-            for (const kBlock of [512, 4]) {
-              const label = `${m}x${k}${transposeA ? 'ᵀ' : ''}·${k}x${n} bias=${withBias} relu=${relu} kBlock=${kBlock}`;
+            for (const [kBlock, mBlock] of [
+              [512, 1000],
+              [4, 4],
+            ]) {
+              const label = `${m}x${k}${transposeA ? 'ᵀ' : ''}·${k}x${n} bias=${withBias} relu=${relu} kBlock=${kBlock} mBlock=${mBlock}`;
               test(label, () => {
                 const view = new Float32Array(memory.buffer);
                 // Operands at unaligned float offsets, with guard values around C.
@@ -75,6 +81,7 @@ for (const fused of variants)
                   bias: withBias ? biasAt * 4 : undefined,
                   relu,
                   kBlock,
+                  mBlock,
                 });
                 for (let i = 0; i < m; i++)
                   for (let j = 0; j < n; j++) {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/models/backends/index.js';
+import { conv2dConfigs } from '../../../src/models/backends/kernels/conv2d.js';
 import { conv2dBackpropConfigs } from '../../../src/models/backends/kernels/conv2d-backprop.js';
 import { heapMemory } from '../../../src/models/backends/kernels/wasm-calls.js';
 import { registerParsimonyKernels } from '../../../src/models/backends/register-kernels.js';
@@ -86,6 +87,9 @@ describe('registration', () => {
     for (const name of [
       'BatchMatMul',
       '_FusedMatMul',
+      'Conv2D',
+      'FusedConv2D',
+      'Identity',
       'Conv2DBackpropFilter',
       'Conv2DBackpropInput',
       'MaxPoolGrad',
@@ -188,6 +192,111 @@ describe('Sum and Mean', () => {
           op === 'sum' ? tf.sum(x, axis, keepDims) : tf.mean(x, axis, keepDims),
         );
       });
+});
+
+describe('Conv2D and FusedConv2D forward (patch matrix times the GEMM, bias and ReLU fused)', () => {
+  const cases: Array<[number[], number[], number | [number, number], Pad | number]> = [
+    [[2, 8, 8, 1], [5, 5, 1, 3], 1, 'valid'],
+    [[3, 7, 9, 2], [3, 3, 2, 5], 1, 'same'],
+    [[2, 9, 9, 3], [3, 3, 3, 2], 2, 'valid'],
+    [[1, 12, 10, 2], [4, 3, 2, 3], [3, 2], 'same'],
+    [[2, 5, 5, 4], [1, 1, 4, 6], 1, 'valid'], // pointwise: x is the patch matrix
+    [[2, 6, 6, 4], [1, 1, 4, 6], 2, 'valid'], // 1x1 strided: a patch matrix again
+    [[2, 12, 12, 20], [5, 5, 20, 50], 1, 'valid'], // LeNet-5's second convolution
+    [[2, 7, 7, 3], [3, 3, 3, 4], 1, 1], // numeric padding
+  ];
+  for (const [xShape, fShape, strides, pad] of cases)
+    for (const activation of ['linear', 'relu'] as const)
+      test(`x ${xShape} filter ${fShape} strides ${strides} pad ${pad} bias + ${activation}`, () => {
+        const r = onBoth(
+          [
+            { shape: xShape, seed: 51 },
+            { shape: fShape, seed: 52 },
+            { shape: [fShape[3]], seed: 53 },
+          ],
+          (x, filter, bias) => [
+            tf.fused.conv2d({
+              x: x as tf.Tensor4D,
+              filter: filter as tf.Tensor4D,
+              strides,
+              pad,
+              bias,
+              activation,
+            }),
+            tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, strides, pad),
+          ],
+        );
+        assertClose(r.wasm, r.cpu, `conv ${xShape} ${activation}`);
+      });
+  test('what the GEMM path does not cover (dilations, elu) goes to wasm’s own kernel', () => {
+    const r = onBoth(
+      [
+        { shape: [2, 9, 9, 2], seed: 54 },
+        { shape: [3, 3, 2, 3], seed: 55 },
+        { shape: [3], seed: 56 },
+      ],
+      (x, filter, bias) => [
+        tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same', 'NHWC', 2),
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: filter as tf.Tensor4D,
+          strides: 1,
+          pad: 'same',
+          bias,
+          activation: 'elu',
+        }),
+      ],
+    );
+    assertClose(r.wasm, r.cpu, 'fallbacks');
+  });
+  test('in chunks of images when the patch matrix passes the budget', () => {
+    const [, fused] = conv2dConfigs((name) => tf.getKernel(name, 'wasm'), { patchBudget: 300 });
+    const xShape = [3, 7, 7, 3];
+    const fShape = [2, 2, 3, 4];
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu' };
+    const make = () => ({
+      x: tf.tensor(randoms(sizeOf(xShape), 57), xShape),
+      filter: tf.tensor(randoms(sizeOf(fShape), 58), fShape),
+      bias: tf.tensor1d(randoms(4, 59)),
+    });
+    tf.setBackend('cpu');
+    const cpu = tf.tidy(() => [
+      (tf.engine().runKernel('FusedConv2D', make(), attrs as never) as tf.Tensor).dataSync() as Float32Array,
+    ]);
+    tf.setBackend('wasm');
+    const wasm = tf.tidy(() => {
+      const info = fused.kernelFunc({
+        inputs: make(),
+        backend: tf.backend(),
+        attrs,
+      } as never) as tf.TensorInfo;
+      return [tf.engine().makeTensorFromTensorInfo(info).dataSync() as Float32Array];
+    });
+    assertClose(wasm, cpu, 'chunked forward');
+  });
+});
+
+describe('Identity shares the values instead of copying them', () => {
+  test('a clone reads the same values and outlives the original', () => {
+    const x = tf.tensor(randoms(20, 61), [4, 5]);
+    const y = tf.clone(x);
+    const expected = x.dataSync().slice();
+    x.dispose();
+    assert.deepEqual(y.dataSync(), expected, 'the clone keeps the values after the original is gone');
+    y.dispose();
+  });
+  test('gradients read the tensors saved for them (shared, not copied) and nothing leaks', () => {
+    const before = tf.memory().numBytes;
+    const x = tf.tensor(randoms(4096, 62), [64, 64]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.relu(t)))(x);
+    assert.deepEqual(
+      [...g.dataSync()].slice(0, 8),
+      [...x.dataSync()].slice(0, 8).map((v) => (v > 0 ? 1 : 0)),
+      'relu gradient from the saved input',
+    );
+    tf.dispose([x, g]);
+    assert.equal(tf.memory().numBytes, before, 'nothing left behind');
+  });
 });
 
 describe('conv2d gradients in chunks of images (a patch matrix larger than the budget)', () => {

@@ -40,7 +40,8 @@ function requireNhwc(format: string, kernel: string): void {
     throw new Error(`Parsimony wasm ${kernel}: only NHWC is supported`);
 }
 
-const PATCH_BUDGET = 8 * 1024 * 1024;
+/** Most floats a chunk's patch matrix takes by default (32 MB). */
+export const PATCH_BUDGET = 8 * 1024 * 1024;
 
 /**
  * Images per chunk so a chunk's patch matrix stays within `budget` floats (at least one image):

@@ -47,7 +47,16 @@ export function heapAddress(backend: WasmBackend, x: TensorInfo): number {
 }
 
 /** Kernels a Parsimony kernel may call; captured once, before any override. */
-export const BASE_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Mean', 'Sum', 'Transpose'] as const;
+export const BASE_KERNELS = [
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Conv2D',
+  'FusedConv2D',
+  'Identity',
+  'Mean',
+  'Sum',
+  'Transpose',
+] as const;
 export type BaseKernel = (typeof BASE_KERNELS)[number];
 
 const originals = new Map<BaseKernel, KernelFunc>();
@@ -85,6 +94,11 @@ export class WasmCalls {
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     this.incRef(x);
     return { dataId: x.dataId, shape, dtype: x.dtype };
+  }
+
+  /** Whether the heap is reachable (initBackend refuses a backend where it is not). */
+  hasMemory(): boolean {
+    return heapMemory(this.backend) !== undefined;
   }
 
   /** The heap, for kernels generated as wasm. */

@@ -44,8 +44,12 @@ const INIT_ACCUMULATE = 2;
 
 const p = (name: Param): number => PARAMS.indexOf(name);
 
-/** An R-row × V-vector (4V columns) tile function over [i0, i1) × [j0, j1), stepping whole tiles. */
-function vectorTile(rows: number, vectors: number, fused: boolean): FunctionDefinition {
+/**
+ * An R-row × V-vector (4V columns) tile function over [i0, i1) × [j0, j1), stepping whole tiles.
+ * With `tail` (1-3) it is one partial vector instead: the `tail` columns that end a row, loaded and
+ * stored lane by lane so nothing outside C or B is touched.
+ */
+function vectorTile(rows: number, vectors: number, fused: boolean, tail = 0): FunctionDefinition {
   const L = new Locals(PARAMS.length);
   const acc = Array.from({ length: rows }, () => Array.from({ length: vectors }, () => L.add('v128')));
   const bv = Array.from({ length: vectors }, () => L.add('v128'));
@@ -56,19 +60,41 @@ function vectorTile(rows: number, vectors: number, fused: boolean): FunctionDefi
   const i = L.add('i32');
   const j = L.add('i32');
   const pc = L.add('i32');
+  const width = tail > 0 ? tail : 4 * vectors;
   const c = new Code();
+  /** Pushes the vector at `address() + offset`: all four lanes, or the tail's. */
+  const load = (address: () => void, offset: number) => {
+    address();
+    if (tail === 0) return c.v128Load(offset);
+    if (tail === 1) return c.v128Load32Zero(offset);
+    c.v128Load64Zero(offset);
+    if (tail === 3) {
+      const loaded = splat; // free outside the k loop
+      c.set(loaded);
+      address();
+      c.get(loaded).v128Load32Lane(2, offset + 8);
+    }
+    return c;
+  };
+  /** Stores local `value` at `pc + offset`: all four lanes, or the tail's. */
+  const store = (value: number, offset: number) => {
+    c.get(pc).get(value);
+    if (tail === 0) return c.v128Store(offset);
+    if (tail === 1) return c.v128Store32Lane(0, offset);
+    c.v128Store64Lane(0, offset);
+    if (tail === 3)
+      c.get(pc)
+        .get(value)
+        .v128Store32Lane(2, offset + 8);
+    return c;
+  };
   // pc = c + i * ldc + 4 j, for the tile's first row
   const rowAddress = () =>
     c.get(p('c')).get(i).get(p('ldc')).i32Mul().i32Add().get(j).i32(2).i32Shl().i32Add().set(pc);
 
   c.get(p('j0')).set(j);
   c.block().loop(); // over column tiles
-  c.get(j)
-    .i32(4 * vectors)
-    .i32Add()
-    .get(p('j1'))
-    .i32GtS()
-    .brIf(1);
+  c.get(j).i32(width).i32Add().get(p('j1')).i32GtS().brIf(1);
   c.get(p('i0')).set(i);
   c.block().loop(); // over row tiles
   c.get(i).i32(rows).i32Add().get(p('i1')).i32GtS().brIf(1);
@@ -76,22 +102,13 @@ function vectorTile(rows: number, vectors: number, fused: boolean): FunctionDefi
   // Initial accumulators.
   c.get(p('init')).i32(INIT_ACCUMULATE).i32GeS().if();
   for (let r = 0; r < rows; r++) {
-    for (let v = 0; v < vectors; v++)
-      c.get(pc)
-        .v128Load(16 * v)
-        .set(acc[r][v]);
+    for (let v = 0; v < vectors; v++) load(() => c.get(pc), 16 * v).set(acc[r][v]);
     c.get(pc).get(p('ldc')).i32Add().set(pc);
   }
   c.else();
   c.get(p('init')).i32(INIT_BIAS).i32GeS().if();
   for (let v = 0; v < vectors; v++)
-    c.get(p('bias'))
-      .get(j)
-      .i32(2)
-      .i32Shl()
-      .i32Add()
-      .v128Load(16 * v)
-      .set(bv[v]);
+    load(() => c.get(p('bias')).get(j).i32(2).i32Shl().i32Add(), 16 * v).set(bv[v]);
   c.else();
   for (let v = 0; v < vectors; v++) c.v128Zero().set(bv[v]);
   c.end();
@@ -108,10 +125,7 @@ function vectorTile(rows: number, vectors: number, fused: boolean): FunctionDefi
   c.get(p('K')).set(kk);
   c.block().loop(); // over k
   c.get(kk).i32Eqz().brIf(1);
-  for (let v = 0; v < vectors; v++)
-    c.get(pb)
-      .v128Load(16 * v)
-      .set(bv[v]);
+  for (let v = 0; v < vectors; v++) load(() => c.get(pb), 16 * v).set(bv[v]);
   for (let r = 0; r < rows; r++) {
     c.get(pa[r]).v128Load32Splat().set(splat);
     for (let v = 0; v < vectors; v++)
@@ -133,71 +147,15 @@ function vectorTile(rows: number, vectors: number, fused: boolean): FunctionDefi
     for (let v = 0; v < vectors; v++) c.get(acc[r][v]).v128Zero().f32x4Max().set(acc[r][v]);
   c.end();
   for (let r = 0; r < rows; r++) {
-    for (let v = 0; v < vectors; v++)
-      c.get(pc)
-        .get(acc[r][v])
-        .v128Store(16 * v);
+    for (let v = 0; v < vectors; v++) store(acc[r][v], 16 * v);
     c.get(pc).get(p('ldc')).i32Add().set(pc);
   }
   c.get(i).i32(rows).i32Add().set(i);
   c.br(0).end().end();
-  c.get(j)
-    .i32(4 * vectors)
-    .i32Add()
-    .set(j);
+  c.get(j).i32(width).i32Add().set(j);
   c.br(0).end().end();
-  return { name: `tile${rows}x${4 * vectors}`, params: PARAMS.map(() => 'i32'), locals: L.types, body: c };
-}
-
-/** One element at a time over [i0, i1) × [j0, j1): the last columns when N is not a multiple of 4. */
-function scalarTile(): FunctionDefinition {
-  const L = new Locals(PARAMS.length);
-  const sum = L.add('f32');
-  const i = L.add('i32');
-  const j = L.add('i32');
-  const pa = L.add('i32');
-  const pb = L.add('i32');
-  const pc = L.add('i32');
-  const kk = L.add('i32');
-  const c = new Code();
-  const cell = () => {
-    c.get(p('c')).get(i).get(p('ldc')).i32Mul().i32Add().get(j).i32(2).i32Shl().i32Add().set(pc);
-    c.get(p('init')).i32(INIT_ACCUMULATE).i32GeS().if();
-    c.get(pc).f32Load().set(sum);
-    c.else();
-    c.get(p('init')).i32(INIT_BIAS).i32GeS().if();
-    c.get(p('bias')).get(j).i32(2).i32Shl().i32Add().f32Load().set(sum);
-    c.else();
-    c.f32(0).set(sum);
-    c.end().end();
-    c.get(p('a')).get(i).get(p('sai')).i32Mul().i32Add().set(pa);
-    c.get(p('b')).get(j).i32(2).i32Shl().i32Add().set(pb);
-    c.get(p('K')).set(kk);
-    c.block().loop();
-    c.get(kk).i32Eqz().brIf(1);
-    c.get(sum).get(pa).f32Load().get(pb).f32Load().f32Mul().f32Add().set(sum);
-    c.get(pa).get(p('sak')).i32Add().set(pa);
-    c.get(pb).get(p('ldb')).i32Add().set(pb);
-    c.get(kk).i32(1).i32Sub().set(kk);
-    c.br(0).end().end();
-    c.get(p('relu')).if();
-    c.get(sum).f32(0).f32Max().set(sum);
-    c.end();
-    c.get(pc).get(sum).f32Store();
-  };
-  c.forRange(
-    i,
-    () => c.get(p('i0')),
-    () => c.get(p('i1')),
-    () =>
-      c.forRange(
-        j,
-        () => c.get(p('j0')),
-        () => c.get(p('j1')),
-        cell,
-      ),
-  );
-  return { name: 'scalar', params: PARAMS.map(() => 'i32'), locals: L.types, body: c };
+  const name = tail > 0 ? `tile${rows}x${tail}tail` : `tile${rows}x${4 * vectors}`;
+  return { name, params: PARAMS.map(() => 'i32'), locals: L.types, body: c };
 }
 
 type TileFn = (...args: number[]) => void;
@@ -208,6 +166,9 @@ type TileFn = (...args: number[]) => void;
  * filter gradient (colsᵀ·dy, 500x8192·8192x50): 9.2 ms with 128, 15.2 with 512, 24.2 unblocked.
  */
 export const K_BLOCK = { plain: 256, transposedA: 128 } as const;
+
+/** Rows of A per block (see `run`). */
+export const M_BLOCK = 64;
 
 export interface GemmArgs {
   /** Rows of C (and of A, or of Aᵀ when `transposeA`). */
@@ -229,6 +190,7 @@ export interface GemmArgs {
   /** Add the product to what C holds instead of overwriting it (the bias is then not added). */
   accumulate?: boolean;
   kBlock?: number;
+  mBlock?: number;
 }
 
 /** The GEMM kernels instantiated on one wasm memory (tfjs-backend-wasm's heap). */
@@ -237,7 +199,9 @@ export class WasmGemm {
   private readonly tile1x8: TileFn;
   private readonly tile4x4: TileFn;
   private readonly tile1x4: TileFn;
-  private readonly scalar: TileFn;
+  /** By the number of last columns (1-3): 4-row and 1-row tiles over them. */
+  private readonly tail4: TileFn[];
+  private readonly tail1: TileFn[];
 
   /** Wraps the exports of the generated module (see `wasmGemm`). */
   constructor(exports: Record<string, unknown>) {
@@ -246,7 +210,8 @@ export class WasmGemm {
     this.tile1x8 = fn('tile1x8');
     this.tile4x4 = fn('tile4x4');
     this.tile1x4 = fn('tile1x4');
-    this.scalar = fn('scalar');
+    this.tail4 = [0, 1, 2, 3].map((t) => fn(`tile4x${t}tail`));
+    this.tail1 = [0, 1, 2, 3].map((t) => fn(`tile1x${t}tail`));
   }
 
   /** C = op(A)·B (+ bias) (then ReLU), where op(A) is A or Aᵀ. */
@@ -257,30 +222,12 @@ export class WasmGemm {
     const ldb = 4 * n;
     const ldc = 4 * n;
     const kBlock = Math.max(1, args.kBlock ?? (transposeA ? K_BLOCK.transposedA : K_BLOCK.plain));
-    const m4 = m - (m % 4);
-    const n8 = n - (n % 8);
-    const n4 = n - (n % 4);
+    const mBlock = Math.max(4, args.mBlock ?? M_BLOCK);
     const bias = args.bias ?? 0;
     const firstInit = args.accumulate ? INIT_ACCUMULATE : args.bias !== undefined ? INIT_BIAS : 0;
     if (k === 0) {
       // No products: C is the bias (or zero), clamped.
-      this.region(
-        0,
-        m,
-        0,
-        n,
-        0,
-        args.a,
-        sai,
-        sak,
-        args.b,
-        ldb,
-        args.c,
-        ldc,
-        firstInit,
-        bias,
-        args.relu ? 1 : 0,
-      );
+      this.region(0, m, n, 0, args.a, sai, sak, args.b, ldb, args.c, ldc, firstInit, bias, args.relu ? 1 : 0);
       return;
     }
     for (let k0 = 0; k0 < k; k0 += kBlock) {
@@ -289,15 +236,31 @@ export class WasmGemm {
       const b = args.b + k0 * ldb;
       const init = k0 === 0 ? firstInit : INIT_ACCUMULATE;
       const relu = args.relu && k0 + depth >= k ? 1 : 0;
-      this.region(0, m, 0, n, depth, a, sai, sak, b, ldb, args.c, ldc, init, bias, relu, m4, n8, n4);
+      // Rows in blocks, so the block of A that every column tile reads again stays in cache.
+      for (let i0 = 0; i0 < m; i0 += mBlock)
+        this.region(
+          i0,
+          Math.min(m, i0 + mBlock),
+          n,
+          depth,
+          a,
+          sai,
+          sak,
+          b,
+          ldb,
+          args.c,
+          ldc,
+          init,
+          bias,
+          relu,
+        );
     }
   }
 
   private region(
     i0: number,
     i1: number,
-    j0: number,
-    j1: number,
+    n: number,
     depth: number,
     a: number,
     sai: number,
@@ -309,20 +272,23 @@ export class WasmGemm {
     init: number,
     bias: number,
     relu: number,
-    m4 = i1 - (i1 % 4),
-    n8 = j1 - (j1 % 8),
-    n4 = j1 - (j1 % 4),
   ): void {
     const rest = [depth, a, sai, sak, b, ldb, c, ldc, init, bias, relu] as const;
-    if (n8 > j0) {
-      if (m4 > i0) this.tile4x8(i0, m4, j0, n8, ...rest);
-      if (i1 > m4) this.tile1x8(m4, i1, j0, n8, ...rest);
+    const m4 = i1 - ((i1 - i0) % 4);
+    const n8 = n - (n % 8);
+    const n4 = n - (n % 4);
+    if (n8 > 0) {
+      if (m4 > i0) this.tile4x8(i0, m4, 0, n8, ...rest);
+      if (i1 > m4) this.tile1x8(m4, i1, 0, n8, ...rest);
     }
     if (n4 > n8) {
       if (m4 > i0) this.tile4x4(i0, m4, n8, n4, ...rest);
       if (i1 > m4) this.tile1x4(m4, i1, n8, n4, ...rest);
     }
-    if (j1 > n4) this.scalar(i0, i1, n4, j1, ...rest);
+    if (n > n4) {
+      if (m4 > i0) this.tail4[n - n4](i0, m4, n4, n, ...rest);
+      if (i1 > m4) this.tail1[n - n4](m4, i1, n4, n, ...rest);
+    }
   }
 }
 
@@ -331,7 +297,7 @@ const gemmFunctions = (fused: boolean) => [
   vectorTile(1, 2, fused),
   vectorTile(4, 1, fused),
   vectorTile(1, 1, fused),
-  scalarTile(),
+  ...[1, 2, 3].flatMap((tail) => [vectorTile(4, 1, fused, tail), vectorTile(1, 1, fused, tail)]),
 ];
 const variants = {
   fused: perMemory(

@@ -216,6 +216,26 @@ export class Code {
   v128Store(offset = 0): this {
     return this.simd(0x0b, ...this.memarg(4, offset));
   }
+  /** Loads one f32 into lane 0, zeros in the others. */
+  v128Load32Zero(offset = 0): this {
+    return this.simd(0x5c, ...this.memarg(2, offset));
+  }
+  /** Loads two f32 into lanes 0 and 1, zeros in the others. */
+  v128Load64Zero(offset = 0): this {
+    return this.simd(0x5d, ...this.memarg(2, offset));
+  }
+  /** Pops an address and a vector; replaces 32-bit lane `lane` by the value loaded there. */
+  v128Load32Lane(lane: number, offset = 0): this {
+    return this.simd(0x56, ...this.memarg(2, offset), lane);
+  }
+  /** Pops an address and a vector; stores its 32-bit lane `lane`. */
+  v128Store32Lane(lane: number, offset = 0): this {
+    return this.simd(0x5a, ...this.memarg(2, offset), lane);
+  }
+  /** Pops an address and a vector; stores its 64-bit lane `lane` (two f32). */
+  v128Store64Lane(lane: number, offset = 0): this {
+    return this.simd(0x5b, ...this.memarg(2, offset), lane);
+  }
   v128Zero(): this {
     return this.simd(0x0c, ...new Array<number>(16).fill(0));
   }
