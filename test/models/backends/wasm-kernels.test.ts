@@ -419,8 +419,11 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
 
 describe('MaxPoolGrad', () => {
   const cases: Array<[number[], number | [number, number], number | [number, number], Pad]> = [
-    [[2, 24, 24, 3], 2, 2, 'valid'],
-    [[2, 7, 7, 2], 2, 2, 'same'],
+    [[2, 24, 24, 3], 2, 2, 'valid'], // windows tile the input
+    [[2, 24, 24, 20], 2, 2, 'valid'], // LeNet-5's first pooling: tiled, vector channels only
+    [[2, 8, 8, 50], 2, 2, 'valid'], // LeNet-5's second: tiled, vector and scalar channels
+    [[2, 9, 7, 6], 2, 2, 'valid'], // tiled, the last row and column in no window
+    [[2, 7, 7, 2], 2, 2, 'same'], // stride = window but the last windows reach into padding
     [[3, 9, 8, 4], 3, 2, 'valid'],
     [[2, 9, 8, 4], 3, 2, 'same'],
     [[1, 10, 9, 1], [3, 2], [1, 2], 'same'],

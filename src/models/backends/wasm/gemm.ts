@@ -11,10 +11,14 @@
  * addressed through two strides, so Aᵀ·B reads A in place (no transpose). On this machine the same
  * two products take 0.9 and 1.0 ms (about 60-67 GFLOP/s against XNNPACK's 33-43).
  *
- * K is cut into blocks so what a tile reads stays in L1 across the rows of A; blocks after the
- * first accumulate onto C. Bias (added once) and ReLU (applied after the last block) are
- * fused. With relaxed SIMD each step of k is one fused multiply-add per vector (relaxed-simd.ts). Edges: rows beyond a multiple of 4 use a 1 × 8 tile, columns beyond a multiple of 8 a
- * 4-wide tile, and up to 3 last columns a scalar loop.
+ * K is cut into blocks so what a tile reads stays in L1 across the rows of A, and within a K block
+ * the rows of A into blocks of M_BLOCK, so the block of A that every column tile reads again stays
+ * in L2 (a tall A, as a convolution's patch matrix, was otherwise streamed from memory once per
+ * column tile). Blocks after the first accumulate onto C. Bias (added once) and ReLU (applied after
+ * the last block) are fused. With relaxed SIMD each step of k is one fused multiply-add per vector
+ * (relaxed-simd.ts). Edges: rows beyond a multiple of 4 use a 1 × 8 tile, columns beyond a multiple
+ * of 8 a 4-wide tile, and the 1-3 last columns a 4-wide tile whose loads and stores touch only
+ * those columns (load32/64_zero, lane stores), where a scalar loop used to run.
  */
 import { Code, type FunctionDefinition, Locals, perMemory } from './module-builder.js';
 import { useRelaxedSimd } from './relaxed-simd.js';
@@ -168,7 +172,7 @@ type TileFn = (...args: number[]) => void;
 export const K_BLOCK = { plain: 256, transposedA: 128 } as const;
 
 /** Rows of A per block (see `run`). */
-export const M_BLOCK = 64;
+export const M_BLOCK = 128;
 
 export interface GemmArgs {
   /** Rows of C (and of A, or of Aᵀ when `transposeA`). */

@@ -121,11 +121,103 @@ function maxPoolGradFunction(): FunctionDefinition {
   return { name: 'maxPoolGrad', params: PARAMS.map(() => 'i32'), locals: L.types, body: c };
 }
 
+const TILED_PARAMS = [
+  ...WINDOW_PARAMS, // strides equal to the window, no padding
+  'x', // byte address of the pooled input [batch, h, w, c]
+  'y', // byte address of the pooling's output [batch, oh, ow, c]: each window's maximum
+  'dy', // byte address of [batch, oh, ow, c]
+  'dx', // byte address of the result [batch, h, w, c]
+] as const;
+
+/**
+ * Windows that tile the input (strides equal to the window, no padding) never overlap, so each tap
+ * is written once, without zeroing or adding: dx = dy at the first tap equal to the window's
+ * maximum (the forward output y, which max pooling computes exactly), 0 elsewhere.
+ */
+function tiledMaxPoolGradFunction(): FunctionDefinition {
+  const q = (name: (typeof TILED_PARAMS)[number]) => TILED_PARAMS.indexOf(name);
+  const L = new Locals(TILED_PARAMS.length);
+  const [b, y, x, ch, i, j, c4, window, out, at, free, take] = L.many(12, 'i32');
+  const [dyS] = L.many(1, 'f32');
+  const [maxV, dyV, freeV, eqV] = L.many(4, 'v128');
+  const c = new Code();
+  const zero = () => c.i32(0);
+  const param = (name: (typeof TILED_PARAMS)[number]) => () => c.get(q(name));
+  /** Visits the window's taps with `at` = byte offset of channel ch. */
+  const forEachTap = (body: () => void) =>
+    c.forRange(i, zero, param('fh'), () =>
+      c.forRange(j, zero, param('fw'), () => {
+        c.get(i).get(q('w')).i32Mul().get(j).i32Add().get(q('c')).i32Mul().get(ch).i32Add();
+        c.i32(2).i32Shl().get(window).i32Add().set(at);
+        body();
+      }),
+    );
+  c.get(q('c')).i32(-4).i32And().set(c4);
+  c.i32(0).set(out); // byte offset of (b, y, x, 0) in y and dy
+  c.forRange(b, zero, param('batch'), () =>
+    c.forRange(y, zero, param('oh'), () =>
+      c.forRange(x, zero, param('ow'), () => {
+        // window = byte offset of the window's first tap: ((b·h + y·fh)·w + x·fw)·c·4
+        c.get(b).get(q('h')).i32Mul().get(y).get(q('fh')).i32Mul().i32Add().get(q('w')).i32Mul();
+        c.get(x).get(q('fw')).i32Mul().i32Add().get(q('c')).i32Mul().i32(2).i32Shl().set(window);
+        c.i32(0).set(ch);
+        c.block().loop();
+        c.get(ch).get(c4).i32GeS().brIf(1);
+        c.get(q('y')).get(out).i32Add().get(ch).i32(2).i32Shl().i32Add().v128Load().set(maxV);
+        c.get(q('dy')).get(out).i32Add().get(ch).i32(2).i32Shl().i32Add().v128Load().set(dyV);
+        c.v128ConstI32([-1, -1, -1, -1]).set(freeV);
+        forEachTap(() => {
+          c.get(q('x')).get(at).i32Add().v128Load().get(maxV).f32x4Eq().get(freeV).v128And().set(eqV);
+          c.get(q('dx')).get(at).i32Add().get(dyV).get(eqV).v128And().v128Store();
+          c.get(freeV).get(eqV).v128AndNot().set(freeV);
+        });
+        c.get(ch).i32(4).i32Add().set(ch);
+        c.br(0).end().end();
+        c.block().loop();
+        c.get(ch).get(q('c')).i32GeS().brIf(1);
+        c.get(q('dy')).get(out).i32Add().get(ch).i32(2).i32Shl().i32Add().f32Load().set(dyS);
+        c.i32(1).set(free);
+        forEachTap(() => {
+          c.get(q('dx')).get(at).i32Add();
+          c.get(dyS).f32(0);
+          c.get(q('x')).get(at).i32Add().f32Load();
+          c.get(q('y')).get(out).i32Add().get(ch).i32(2).i32Shl().i32Add().f32Load();
+          c.f32Eq().get(free).i32And().tee(take).select().f32Store();
+          c.get(free).get(take).i32Eqz().i32And().set(free);
+        });
+        c.get(ch).i32(1).i32Add().set(ch);
+        c.br(0).end().end();
+        c.get(out).get(q('c')).i32(2).i32Shl().i32Add().set(out);
+      }),
+    ),
+  );
+  return { name: 'tiledMaxPoolGrad', params: TILED_PARAMS.map(() => 'i32'), locals: L.types, body: c };
+}
+
 type PoolFn = (...args: number[]) => void;
-const maxPoolGradOn = perMemory(
-  () => [maxPoolGradFunction()],
-  (exports) => exports.maxPoolGrad as PoolFn,
+const functions = perMemory(
+  () => [maxPoolGradFunction(), tiledMaxPoolGradFunction()],
+  (exports) => ({ general: exports.maxPoolGrad as PoolFn, tiled: exports.tiledMaxPoolGrad as PoolFn }),
 );
+
+/** Whether the windows tile the input: strides equal to the window, none reaching into padding. */
+export function windowsTile(g: WindowGeometry): boolean {
+  return (
+    g.sh === g.fh && g.sw === g.fw && g.top === 0 && g.left === 0 && g.oh * g.fh <= g.h && g.ow * g.fw <= g.w
+  );
+}
+
+/**
+ * dx (byte address) = dy routed to each window's first maximum, for windows that tile the input;
+ * taps in no window (the last rows or columns when the windows do not reach them) are left alone.
+ */
+export function tiledMaxPoolGrad(
+  memory: WebAssembly.Memory,
+  g: WindowGeometry,
+  addresses: { x: number; y: number; dy: number; dx: number },
+): void {
+  functions(memory).tiled(...windowArgs(g), addresses.x, addresses.y, addresses.dy, addresses.dx);
+}
 
 /** dx (byte address, zero-filled by the caller) += dy routed to each window's first maximum of x. */
 export function maxPoolGrad(
@@ -135,5 +227,5 @@ export function maxPoolGrad(
   dy: number,
   dx: number,
 ): void {
-  maxPoolGradOn(memory)(...windowArgs(g), x, dy, dx);
+  functions(memory).general(...windowArgs(g), x, dy, dx);
 }

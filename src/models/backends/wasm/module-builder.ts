@@ -184,6 +184,9 @@ export class Code {
   f32Store(offset = 0): this {
     return this.op(0x38, ...this.memarg(2, offset));
   }
+  f32Eq(): this {
+    return this.op(0x5b);
+  }
   f32Gt(): this {
     return this.op(0x5e);
   }
@@ -243,6 +246,13 @@ export class Code {
   v128ConstI32(lanes: [number, number, number, number]): this {
     return this.simd(0x0c, ...new Uint8Array(new Int32Array(lanes).buffer));
   }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  /** Pops a, b; pushes a & ~b. */
+  v128AndNot(): this {
+    return this.simd(0x4f);
+  }
   v128Or(): this {
     return this.simd(0x50);
   }
@@ -264,6 +274,9 @@ export class Code {
   }
   i32x4Add(): this {
     return this.simd(0xae);
+  }
+  f32x4Eq(): this {
+    return this.simd(0x41);
   }
   f32x4Gt(): this {
     return this.simd(0x44);
