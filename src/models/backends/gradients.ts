@@ -21,7 +21,7 @@
  * (`../../tfjs/fused-layers.ts`) runs the fused kernel while recording. Linear and ReLU only:
  *   dz = dy, or dy·step(y) after ReLU (y > 0 exactly where the pre-activation is)
  *   conv: dx = Conv2DBackpropInput(dz, filter), dfilter = Conv2DBackpropFilter(x, dz)
- *   product C = op(A)·op(B): dA, dB as tfjs' BatchMatMul gradient (matrices, no broadcast batch)
+ *   product C = op(A)·op(B): dA, dB as tfjs' BatchMatMul gradient (equal batch shapes, no broadcast)
  *   dbias = dz summed over every axis but the last (a bias of one value per output channel).
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
@@ -102,9 +102,9 @@ export function registerParsimonyGradients(tf: typeof TfCore): void {
     gradFunc: (dy, saved, attrs) => {
       const [a, b, y] = saved;
       const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
-      if (a.rank !== 2 || b.rank !== 2)
-        // not a user error: the training path runs this kernel on matrices only
-        throw new Error('_FusedMatMul gradient: matrices only');
+      if (a.rank !== b.rank || a.shape.slice(0, -2).join() !== b.shape.slice(0, -2).join())
+        // not a user error: the training path runs this kernel on one batch shape (of one matrix)
+        throw new Error('_FusedMatMul gradient: equal batch shapes only (no broadcasting)');
       const dz = preActivation(tf, dy as TfCore.Tensor, y, attrs as Attrs, '_FusedMatMul');
       const mm = (p: TfCore.Tensor, q: TfCore.Tensor, tp: boolean, tq: boolean) => tf.matMul(p, q, tp, tq);
       return {

@@ -62,22 +62,33 @@ export function fuseTrainingCall(
     return tf.tidy(() => {
       if (kind === 'dense') own.invokeCallHook?.(inputs, kwargs);
       const { kernel: activation, after } = fusedActivation(own);
-      const inputsOf: TfCore.NamedTensorMap =
-        kind === 'dense' ? { a: x, b: own.kernel.read() } : { x, filter: own.kernel.read() };
-      if (own.bias !== null) inputsOf.bias = own.bias.read();
-      const y =
-        kind === 'dense'
-          ? tf
-              .engine()
-              .runKernel('_FusedMatMul', inputsOf, { transposeA: false, transposeB: false, activation })
-          : tf.engine().runKernel('FusedConv2D', inputsOf, {
-              strides: own.strides as [number, number],
-              pad: own.padding as 'valid' | 'same',
-              dataFormat: 'NHWC',
-              dilations: [1, 1],
-              activation,
-            });
-      return after ? own.activation.apply(y as TfCore.Tensor) : (y as TfCore.Tensor);
+      const bias: TfCore.NamedTensorMap = own.bias === null ? {} : { bias: own.bias.read() };
+      let y: TfCore.Tensor;
+      if (kind === 'dense') {
+        // Matrices as batches of one, as tfjs' matMul passes them (wasm's own kernel reads 3 dims).
+        const [m, k] = x.shape as [number, number];
+        const w = own.kernel.read();
+        const product = tf
+          .engine()
+          .runKernel(
+            '_FusedMatMul',
+            { a: tf.reshape(x, [1, m, k]), b: tf.reshape(w, [1, ...w.shape]), ...bias },
+            { transposeA: false, transposeB: false, activation },
+          ) as TfCore.Tensor;
+        y = tf.reshape(product, [m, w.shape[1] as number]);
+      } else
+        y = tf.engine().runKernel(
+          'FusedConv2D',
+          { x, filter: own.kernel.read(), ...bias },
+          {
+            strides: own.strides as [number, number],
+            pad: own.padding as 'valid' | 'same',
+            dataFormat: 'NHWC',
+            dilations: [1, 1],
+            activation,
+          },
+        ) as TfCore.Tensor;
+      return after ? own.activation.apply(y) : y;
     });
   };
 }

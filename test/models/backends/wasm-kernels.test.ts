@@ -162,6 +162,30 @@ describe('matMul cases beside the GEMM fast path', () => {
       (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'linear' }),
     );
   });
+  test('matrices (rank 2) with fewer rows than a tile go to wasm’s kernel as a batch of one', () => {
+    for (const rows of [1, 3])
+      for (const activation of ['linear', 'relu']) {
+        const r = onBoth(
+          [
+            { shape: [rows, 12], seed: 1 },
+            { shape: [12, 10], seed: 2 },
+            { shape: [10], seed: 3 },
+          ],
+          (a, b, bias) => [
+            tf.engine().runKernel('_FusedMatMul', { a, b, bias }, {
+              transposeA: false,
+              transposeB: false,
+              activation,
+            } as never) as tf.Tensor,
+            tf.engine().runKernel('BatchMatMul', { a: b, b: a }, {
+              transposeA: true,
+              transposeB: true,
+            } as never) as tf.Tensor,
+          ],
+        );
+        assertClose(r.wasm, r.cpu, `${rows} rows ${activation}`);
+      }
+  });
   test('fused matMul with an activation the GEMM does not fuse (elu)', () => {
     const r = onBoth(
       [

@@ -48,12 +48,27 @@ function batchPlan(a: TensorInfo, b: TensorInfo): { batch: number[]; aStep: bool
   return null;
 }
 
-function withoutFlags(name: 'BatchMatMul' | '_FusedMatMul', calls: WasmCalls, args: KernelArgs<MatMulAttrs>) {
+function withoutFlags(
+  name: 'BatchMatMul' | '_FusedMatMul',
+  calls: WasmCalls,
+  args: KernelArgs<MatMulAttrs>,
+): TensorInfo {
   const { inputs, attrs } = args;
-  const { transposeA, transposeB } = attrs;
-  if (!transposeA && !transposeB) return calls.run(name, inputs, attrs);
   const a = inputs.a as TensorInfo;
   const b = inputs.b as TensorInfo;
+  if (a.shape.length === 2 && b.shape.length === 2) {
+    // wasm's own kernels read three dimensions (tfjs' matMul op always passes them): a batch of one.
+    const a3 = calls.reshape(a, [1, ...a.shape]);
+    const b3 = calls.reshape(b, [1, ...b.shape]);
+    try {
+      const out = withoutFlags(name, calls, { ...args, inputs: { ...inputs, a: a3, b: b3 } });
+      return { ...out, shape: out.shape.slice(1) };
+    } finally {
+      calls.dispose(a3, b3);
+    }
+  }
+  const { transposeA, transposeB } = attrs;
+  if (!transposeA && !transposeB) return calls.run(name, inputs, attrs);
   const temps: TensorInfo[] = [];
   const aT = transposeA ? calls.transpose(a, swapLastTwo(a.shape.length)) : a;
   const bT = transposeB ? calls.transpose(b, swapLastTwo(b.shape.length)) : b;
