@@ -8,6 +8,11 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type * as TfLayers from '@tensorflow/tfjs-layers';
+import {
+  CLIPPED_CROSS_ENTROPY,
+  COUNT_CORRECT,
+  PROBABILITY_EPSILON,
+} from '../models/backends/kernels/cross-entropy.js';
 import { takeAuxiliaryLosses } from '../models/tfjs/custom-layers.js';
 import type { RegularizationConfig, TrainingHooks } from './trainer.js';
 
@@ -41,6 +46,9 @@ export interface PartialGradients {
   correct: TfCore.Scalar;
 }
 
+/** Whether the backend has Parsimony's kernel `name` (the wasm backend with its kernels registered). */
+const hasKernel = (tf: typeof TfCore, name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
+
 export function crossEntropy(
   tf: typeof TfCore,
   targets: TfCore.Tensor,
@@ -48,8 +56,23 @@ export function crossEntropy(
   probabilities: boolean,
 ): TfCore.Scalar {
   if (!probabilities) return tf.losses.softmaxCrossEntropy(targets, output) as TfCore.Scalar;
-  const clipped = tf.clipByValue(output, 1e-7, 1 - 1e-7);
+  // One kernel (and one for its gradient) where the composed ops would run twelve.
+  if (output.rank === 2 && output.dtype === 'float32' && hasKernel(tf, CLIPPED_CROSS_ENTROPY))
+    return tf
+      .engine()
+      .runKernel(CLIPPED_CROSS_ENTROPY, {
+        p: output,
+        t: targets.dtype === 'float32' ? targets : tf.cast(targets, 'float32'),
+      }) as TfCore.Scalar;
+  const clipped = tf.clipByValue(output, PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
   return tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.log(clipped)), -1))) as TfCore.Scalar;
+}
+
+/** How many rows of `output` have their first maximum at `labels` (int32), as a float32 scalar. */
+export function countCorrect(tf: typeof TfCore, output: TfCore.Tensor, labels: TfCore.Tensor): TfCore.Scalar {
+  if (output.rank === 2 && output.dtype === 'float32' && hasKernel(tf, COUNT_CORRECT))
+    return tf.engine().runKernel(COUNT_CORRECT, { outputs: output, labels }) as TfCore.Scalar;
+  return tf.sum(tf.cast(tf.equal(tf.argMax(output, -1), labels), 'float32')) as TfCore.Scalar;
 }
 
 /** Kernels (rank >= 2) that carry the L1/L2 penalty; per-layer settings override the global ones. */
@@ -110,9 +133,7 @@ export function partialGradients(
       const outputs = Array.isArray(raw) ? raw : [raw];
       const output = outputs[outputs.length - 1];
       // Kept: variableGrads disposes what its function creates, and this is read after it.
-      partCorrect = tf.keep(
-        tf.sum(tf.cast(tf.equal(tf.argMax(output, -1), labels), 'float32')),
-      ) as TfCore.Scalar;
+      partCorrect = tf.keep(countCorrect(tf, output, labels));
       let value: TfCore.Tensor =
         outputs.length === 1
           ? crossEntropy(tf, targets, output, settings.outputProbabilities[0])

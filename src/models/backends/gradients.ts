@@ -23,8 +23,16 @@
  *   conv: dx = Conv2DBackpropInput(dz, filter), dfilter = Conv2DBackpropFilter(x, dz)
  *   product C = op(A)·op(B): dA, dB as tfjs' BatchMatMul gradient (equal batch shapes, no broadcast)
  *   dbias = dz summed over every axis but the last (a bias of one value per output channel).
+ *
+ * ParsimonyClippedCrossEntropy (wasm only, ./kernels/cross-entropy.ts): the probabilities' gradient
+ * is one kernel; the targets' (never a variable in training) is composed.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
+import {
+  CLIPPED_CROSS_ENTROPY,
+  CLIPPED_CROSS_ENTROPY_GRAD,
+  PROBABILITY_EPSILON,
+} from './kernels/cross-entropy.js';
 
 let registered = false;
 
@@ -92,6 +100,24 @@ export function registerParsimonyGradients(tf: typeof TfCore): void {
             .engine()
             .runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...conv, filterShape: filter.shape }),
         bias: () => biasGradient(tf, dz),
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: CLIPPED_CROSS_ENTROPY,
+    inputsToSave: ['p', 't'],
+    gradFunc: (dy, saved) => {
+      const [p, t] = saved;
+      return {
+        p: () =>
+          tf
+            .engine()
+            .runKernel(CLIPPED_CROSS_ENTROPY_GRAD, { dy: dy as TfCore.Tensor, p, t }) as TfCore.Tensor,
+        t: () =>
+          tf.mul(
+            tf.log(tf.clipByValue(p, PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON)),
+            tf.div(tf.neg(dy as TfCore.Tensor), p.shape[0]),
+          ),
       };
     },
   });

@@ -10,6 +10,7 @@ import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '
 import { adamUpdateConfigs } from './kernels/adam-update.js';
 import { conv2dConfigs } from './kernels/conv2d.js';
 import { conv2dBackpropConfigs } from './kernels/conv2d-backprop.js';
+import { crossEntropyConfigs } from './kernels/cross-entropy.js';
 import { depthwiseBackpropConfigs } from './kernels/depthwise-backprop.js';
 import { identityConfigs } from './kernels/identity.js';
 import { matMulConfigs } from './kernels/mat-mul.js';
@@ -33,6 +34,7 @@ export function parsimonyKernelConfigs(): KernelConfig[] {
     ...reduceConfigs(original),
     ...adamUpdateConfigs(),
     ...identityConfigs(),
+    ...crossEntropyConfigs(),
   ];
 }
 

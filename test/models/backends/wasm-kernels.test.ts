@@ -10,6 +10,7 @@ import { conv2dConfigs } from '../../../src/models/backends/kernels/conv2d.js';
 import { conv2dBackpropConfigs } from '../../../src/models/backends/kernels/conv2d-backprop.js';
 import { heapMemory } from '../../../src/models/backends/kernels/wasm-calls.js';
 import { registerParsimonyKernels } from '../../../src/models/backends/register-kernels.js';
+import { countCorrect, crossEntropy } from '../../../src/train/gradient-step.js';
 import { randoms } from '../../helpers/random.js';
 
 type Pad = 'valid' | 'same';
@@ -297,6 +298,48 @@ describe('Conv2D and FusedConv2D forward (patch matrix times the GEMM, bias and 
       return [tf.engine().makeTensorFromTensorInfo(info).dataSync() as Float32Array];
     });
     assertClose(wasm, cpu, 'chunked forward');
+  });
+});
+
+describe('clipped cross-entropy and the count of correct rows (one kernel each on wasm)', () => {
+  // Probabilities with exact 0 and 1 (clipped: no gradient there), rows that tie, mixed targets.
+  const probabilities = () => {
+    const p = tf.softmax(tf.tensor(randoms(6 * 5, 71, -3, 3), [6, 5]));
+    const edges = tf.tensor2d([
+      [0, 1, 0, 0, 0],
+      [0.25, 0.25, 0.25, 0.25, 0],
+    ]);
+    return tf.concat([p, edges]);
+  };
+  const targets = () =>
+    tf.concat([
+      tf.cast(tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 0], 'int32'), 5), 'float32'),
+      tf.tensor2d([
+        [0.5, 0.5, 0, 0, 0],
+        [0, 0, 0, 0, 1],
+      ]),
+    ]);
+  test('loss and probability gradient match the composed ops on cpu', () => {
+    const r = onBoth([], () => {
+      const p = probabilities();
+      const t = targets();
+      const [loss, grad] = [
+        crossEntropy(tf, t, p, true),
+        tf.grad((q: tf.Tensor) => crossEntropy(tf, t, q, true))(p),
+      ];
+      return [loss, grad];
+    });
+    assertClose(r.wasm, r.cpu, 'cross-entropy', 1e-5);
+    assert.ok(
+      r.wasm[1][30] === 0 && r.wasm[1][31] === 0,
+      'no gradient where the probability was clipped (0 and 1)',
+    );
+  });
+  test('correct rows: the first maximum, as argMax', () => {
+    const labels = () => tf.tensor1d([0, 1, 2, 3, 4, 0, 1, 0], 'int32');
+    const r = onBoth([], () => [countCorrect(tf, probabilities(), labels())]);
+    assertClose(r.wasm, r.cpu, 'correct count');
+    assert.ok(r.wasm[0][0] >= 2, 'counts the rows whose maximum is the label (the tie counts its first)');
   });
 });
 
