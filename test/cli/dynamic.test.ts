@@ -3,6 +3,7 @@
  * network is analysed from its spec; bad options fail with one line and write nothing.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { assertRejected, runCliCaptured } from '../helpers/cli.js';
@@ -86,7 +87,21 @@ describe('parsimony dynamic', () => {
       curve: { threshold: number; averageMacs: number }[];
       heads: { macs: number }[];
       chosen: { validation: { averageMacs: number; exitShares: number[] } };
+      calibration: { temperature: number; validation: { nllBefore: number; nllAfter: number } }[];
+      uncalibrated: { threshold: number };
     };
+    // One temperature per head, fitted on validation data and saved with the network.
+    assert.equal(e.calibration.length, 2);
+    for (const c of e.calibration)
+      assert.ok(c.validation.nllAfter <= c.validation.nllBefore, `NLL ${JSON.stringify(c.validation)}`);
+    const saved = JSON.parse(await readFile(path.join(dir, 'exit', 'parsimony-dynamic.json'), 'utf8')) as {
+      temperatures: number[];
+    };
+    assert.deepEqual(
+      saved.temperatures,
+      e.calibration.map((c) => c.temperature),
+    );
+    assert.equal(typeof e.uncalibrated.threshold, 'number', 'the raw choice beside it');
     assert.equal(e.curve.at(-1)?.averageMacs, e.heads.at(-1)?.macs, 'threshold 1 runs every block');
     assert.equal(e.curve[0].averageMacs, e.heads[0].macs, 'threshold 0 leaves at the first head');
     // Saved with the validation shares of its threshold: the expected cost is the validation one.
@@ -132,13 +147,20 @@ describe('parsimony dynamic', () => {
       '4,16',
       '--target-accuracy',
       '0.5',
+      '--no-calibrate',
       '--out',
       path.join(dir, 'cascade'),
     ]);
     assert.equal(cascade.code, 0, cascade.err);
     const c = JSON.parse(cascade.out) as {
       chosen: { met: boolean; validation: { accuracy: number; averageMacs: number } };
+      calibration?: unknown;
     };
+    assert.equal(c.calibration, undefined, '--no-calibrate: raw confidences');
+    const cascadeSpec = JSON.parse(
+      await readFile(path.join(dir, 'cascade', 'parsimony-dynamic.json'), 'utf8'),
+    ) as { temperatures?: number[] };
+    assert.equal(cascadeSpec.temperatures, undefined, 'no temperatures saved');
     assert.ok(c.chosen.met && c.chosen.validation.accuracy >= 0.5, 'target reached');
     const small = 64 * 4 + 4 * 10;
     const large = 64 * 16 + 16 * 10;
