@@ -58,12 +58,10 @@ export function crossEntropy(
   if (!probabilities) return tf.losses.softmaxCrossEntropy(targets, output) as TfCore.Scalar;
   // One kernel (and one for its gradient) where the composed ops would run twelve.
   if (output.rank === 2 && output.dtype === 'float32' && hasKernel(tf, CLIPPED_CROSS_ENTROPY))
-    return tf
-      .engine()
-      .runKernel(CLIPPED_CROSS_ENTROPY, {
-        p: output,
-        t: targets.dtype === 'float32' ? targets : tf.cast(targets, 'float32'),
-      }) as TfCore.Scalar;
+    return tf.engine().runKernel(CLIPPED_CROSS_ENTROPY, {
+      p: output,
+      t: targets.dtype === 'float32' ? targets : tf.cast(targets, 'float32'),
+    }) as TfCore.Scalar;
   const clipped = tf.clipByValue(output, PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
   return tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.log(clipped)), -1))) as TfCore.Scalar;
 }
