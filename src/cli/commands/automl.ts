@@ -94,7 +94,7 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
     )
     .option(
       '--folds <k>',
-      'tables: score trials by stratified k-fold cross-validation on train + validation, then refit on both; 0 for one validation split (default 5 up to 5,000 rows, else 0)',
+      'tables: score trials by stratified k-fold cross-validation on train + validation, then refit on both; the best is the front model with the fewest parameters within one standard error of the highest CV accuracy; 0 for one validation split (default 5 up to 5,000 rows, else 0)',
       parseIntegerOption('--folds', 0),
     )
     .option('--json', 'print the result as JSON')
