@@ -38,6 +38,7 @@ import { trainingData, trainModel } from '../train/trainer.js';
 import {
   defaultMaxMacs,
   measureStepTiming,
+  predictionSeconds,
   type StepTiming,
   trainingSeconds,
   wrapUpSeconds,
@@ -404,6 +405,9 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     options.searchSamples ?? defaultSearchSamples(data.kind, data.train.numSamples),
   );
   let oneEpoch: number;
+  // Seconds before the search's end after which no trial starts: not even the cheapest network
+  // could train one epoch, validate, test and save in them (see the objective's reserve).
+  let lastStartSeconds = 0;
   let stepTiming: StepTiming | null = null;
   let maxMacs = options.maxMacs;
   let maxMacsRule: string | null = null;
@@ -416,6 +420,11 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     const networks = [smallest, reference].map((spec) => ({ spec, macs: analyzeModel(spec).macs }));
     stepTiming = await measureStepTiming(networks, trainingData(data.train, data.inputShape));
     oneEpoch = trainingSeconds(stepTiming, networks[0].macs, searchSamples);
+    lastStartSeconds =
+      oneEpoch +
+      1.5 *
+        predictionSeconds(stepTiming, networks[0].macs, data.validation.numSamples + data.test.numSamples) +
+      0.5;
     if (maxMacs === undefined) {
       const cap = defaultMaxMacs(stepTiming, {
         searchSeconds: Math.max(0, (deadline - Date.now()) / 1000),
@@ -550,7 +559,12 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
   try {
     if (!options.signal?.aborted)
       await study.optimize(objective, {
-        timeoutMs: Math.max(0, deadline - Date.now()),
+        // No trial starts in the last `lastStartSeconds` (but never in more than half of the
+        // search's time, which a short budget on a loaded machine would ask).
+        timeoutMs: Math.max(
+          0,
+          deadline - Date.now() - Math.min(lastStartSeconds * 1000, (deadline - Date.now()) / 2),
+        ),
         concurrency: threads,
         reproducible: false,
         catch: [TrialInterrupted],
