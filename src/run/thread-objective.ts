@@ -73,6 +73,10 @@ export function threadObjective(module: URL | string, options: ThreadObjectiveOp
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
+      // Closed (terminated) while still loading: the trial waiting for it must end, not hang.
+      worker.once('exit', (code) =>
+        reject(new ThreadStopped(`worker thread stopped (exit code ${code}) before it was ready`)),
+      );
     });
     ready.catch(() => {});
     return { worker, shared, ready, busy: false };

@@ -82,6 +82,18 @@ describe('threadObjective', () => {
     }
   });
 
+  it('ends a trial whose thread is closed while the objective module still loads', async () => {
+    const slow = threadObjective(new URL('../fixtures/threads/slow-loading-objective.ts', import.meta.url), {
+      threads: 1,
+    });
+    const study = await createStudy({ sampler: new RandomSampler({ seed: 2 }) });
+    const trial = await study.ask();
+    const running = slow(trial);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await slow.close();
+    await assert.rejects(running, /worker thread stopped .* before it was ready/);
+  });
+
   it('hands the context option to the objective in every thread', async () => {
     const threaded = threadObjective(fixture, { threads: 2, exportName: 'scaled', context: { scale: 1000 } });
     try {
