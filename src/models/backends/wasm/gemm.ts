@@ -166,10 +166,12 @@ type TileFn = (...args: number[]) => void;
 
 /**
  * Depth of a K block, so that what one tile touches per block stays in L1: a 64-byte line of B per
- * k, plus A's rows (contiguous in k) or, for Aᵀ, another line of A per k. Measured on LeNet-5's
- * filter gradient (colsᵀ·dy, 500x8192·8192x50): 9.2 ms with 128, 15.2 with 512, 24.2 unblocked.
+ * k, plus A's rows (contiguous in k) or, for Aᵀ, another line of A per k. For Aᵀ the depth was
+ * chosen over the filter gradients (colsᵀ·dy) of LeNet-5, ResNet and MobileNetV2 with rows in
+ * blocks of M_BLOCK: 192 is within a few percent of the best on each (512 and unblocked were far
+ * behind).
  */
-export const K_BLOCK = { plain: 256, transposedA: 128 } as const;
+export const K_BLOCK = { plain: 256, transposedA: 192 } as const;
 
 /** Rows of A per block (see `run`). */
 export const M_BLOCK = 128;
