@@ -490,6 +490,7 @@ describe('MaxPoolGrad', () => {
     [[2, 24, 24, 20], 2, 2, 'valid'], // LeNet-5's first pooling: tiled, vector channels only
     [[2, 8, 8, 50], 2, 2, 'valid'], // LeNet-5's second: tiled, vector and scalar channels
     [[2, 9, 7, 6], 2, 2, 'valid'], // tiled, the last row and column in no window
+    [[2, 9, 10, 6], 3, 3, 'valid'], // tiled 3x3 (the general tiled pass), the last column in no window
     [[2, 7, 7, 2], 2, 2, 'same'], // stride = window but the last windows reach into padding
     [[3, 9, 8, 4], 3, 2, 'valid'],
     [[2, 9, 8, 4], 3, 2, 'same'],

@@ -4,7 +4,8 @@
  * wasm's own kernel costs 5–6x a forward conv on LeNet-5's pooling shapes; this pass reads each
  * input once per covering window. Windows that tile the input (LeNet-5's 2x2 stride 2) take a
  * single pass that writes each tap once, comparing it with the pooling's output instead of
- * searching for the maximum, with no zeroing first when the windows cover the whole input.
+ * searching for the maximum, with no zeroing first when the windows cover the whole input (2x2
+ * windows unrolled).
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { maxPoolGrad as maxPoolGradOnHeap, tiledMaxPoolGrad, windowsTile } from '../wasm/max-pool-grad.js';

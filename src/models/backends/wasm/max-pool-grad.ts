@@ -194,10 +194,93 @@ function tiledMaxPoolGradFunction(): FunctionDefinition {
   return { name: 'tiledMaxPoolGrad', params: TILED_PARAMS.map(() => 'i32'), locals: L.types, body: c };
 }
 
+/**
+ * The same for 2x2 windows (the common case), unrolled: the four taps' offsets are computed once,
+ * and each group of four channels reads and writes through one pointer plus those offsets.
+ */
+function tiled2x2MaxPoolGradFunction(): FunctionDefinition {
+  const q = (name: (typeof TILED_PARAMS)[number]) => TILED_PARAMS.indexOf(name);
+  const L = new Locals(TILED_PARAMS.length);
+  const [b, y, x, ch, c4, window, out, free, take, cBytes, rowBytes, px, pdx, pyOut, pdyOut] = L.many(
+    15,
+    'i32',
+  );
+  const [dyS, maxS] = L.many(2, 'f32');
+  const [maxV, dyV, freeV, eqV] = L.many(4, 'v128');
+  const c = new Code();
+  const zero = () => c.i32(0);
+  const param = (name: (typeof TILED_PARAMS)[number]) => () => c.get(q(name));
+  /** Pushes the byte offset of tap t (0-3: row-major in the window) from the group's pointers. */
+  const tap = (t: number) => {
+    if (t === 0) c.i32(0);
+    else if (t === 1) c.get(cBytes);
+    else if (t === 2) c.get(rowBytes);
+    else c.get(rowBytes).get(cBytes).i32Add();
+  };
+  c.get(q('c')).i32(2).i32Shl().set(cBytes);
+  c.get(q('w')).get(cBytes).i32Mul().set(rowBytes);
+  c.get(q('c')).i32(-4).i32And().set(c4);
+  c.i32(0).set(out);
+  c.forRange(b, zero, param('batch'), () =>
+    c.forRange(y, zero, param('oh'), () =>
+      c.forRange(x, zero, param('ow'), () => {
+        c.get(b).get(q('h')).i32Mul().get(y).i32(2).i32Mul().i32Add().get(rowBytes).i32Mul();
+        c.get(x).i32(2).i32Mul().get(cBytes).i32Mul().i32Add().set(window);
+        c.get(q('x')).get(window).i32Add().set(px);
+        c.get(q('dx')).get(window).i32Add().set(pdx);
+        c.get(q('y')).get(out).i32Add().set(pyOut);
+        c.get(q('dy')).get(out).i32Add().set(pdyOut);
+        c.i32(0).set(ch);
+        c.block().loop();
+        c.get(ch).get(c4).i32GeS().brIf(1);
+        c.get(pyOut).v128Load().set(maxV);
+        c.get(pdyOut).v128Load().set(dyV);
+        c.v128ConstI32([-1, -1, -1, -1]).set(freeV);
+        for (let t = 0; t < 4; t++) {
+          c.get(px);
+          tap(t);
+          c.i32Add().v128Load().get(maxV).f32x4Eq().get(freeV).v128And().set(eqV);
+          c.get(pdx);
+          tap(t);
+          c.i32Add().get(dyV).get(eqV).v128And().v128Store();
+          if (t < 3) c.get(freeV).get(eqV).v128AndNot().set(freeV);
+        }
+        for (const ptr of [px, pdx, pyOut, pdyOut]) c.get(ptr).i32(16).i32Add().set(ptr);
+        c.get(ch).i32(4).i32Add().set(ch);
+        c.br(0).end().end();
+        c.block().loop();
+        c.get(ch).get(q('c')).i32GeS().brIf(1);
+        c.get(pyOut).f32Load().set(maxS);
+        c.get(pdyOut).f32Load().set(dyS);
+        c.i32(1).set(free);
+        for (let t = 0; t < 4; t++) {
+          c.get(pdx);
+          tap(t);
+          c.i32Add();
+          c.get(dyS).f32(0);
+          c.get(px);
+          tap(t);
+          c.i32Add().f32Load().get(maxS).f32Eq().get(free).i32And().tee(take).select().f32Store();
+          c.get(free).get(take).i32Eqz().i32And().set(free);
+        }
+        for (const ptr of [px, pdx, pyOut, pdyOut]) c.get(ptr).i32(4).i32Add().set(ptr);
+        c.get(ch).i32(1).i32Add().set(ch);
+        c.br(0).end().end();
+        c.get(out).get(cBytes).i32Add().set(out);
+      }),
+    ),
+  );
+  return { name: 'tiled2x2MaxPoolGrad', params: TILED_PARAMS.map(() => 'i32'), locals: L.types, body: c };
+}
+
 type PoolFn = (...args: number[]) => void;
 const functions = perMemory(
-  () => [maxPoolGradFunction(), tiledMaxPoolGradFunction()],
-  (exports) => ({ general: exports.maxPoolGrad as PoolFn, tiled: exports.tiledMaxPoolGrad as PoolFn }),
+  () => [maxPoolGradFunction(), tiledMaxPoolGradFunction(), tiled2x2MaxPoolGradFunction()],
+  (exports) => ({
+    general: exports.maxPoolGrad as PoolFn,
+    tiled: exports.tiledMaxPoolGrad as PoolFn,
+    tiled2x2: exports.tiled2x2MaxPoolGrad as PoolFn,
+  }),
 );
 
 /** Whether the windows tile the input: strides equal to the window, none reaching into padding. */
@@ -216,7 +299,9 @@ export function tiledMaxPoolGrad(
   g: WindowGeometry,
   addresses: { x: number; y: number; dy: number; dx: number },
 ): void {
-  functions(memory).tiled(...windowArgs(g), addresses.x, addresses.y, addresses.dy, addresses.dx);
+  const fns = functions(memory);
+  const run = g.fh === 2 && g.fw === 2 ? fns.tiled2x2 : fns.tiled;
+  run(...windowArgs(g), addresses.x, addresses.y, addresses.dy, addresses.dx);
 }
 
 /** dx (byte address, zero-filled by the caller) += dy routed to each window's first maximum of x. */
