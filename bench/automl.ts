@@ -218,13 +218,6 @@ async function tabular(): Promise<void> {
         sklearn: string;
       };
       perSeed.push({ automl: accuracy, hgb: sk.hgb, mlp: sk.mlp });
-      // The trial the highest CV accuracy alone would have chosen (before the one-standard-error
-      // rule), tested in the same run: its refit is the model its trial saved.
-      const scoring = result.selection;
-      const highest =
-        scoring.method === 'cross-validation'
-          ? result.front.find((r) => r.trial === scoring.highestTrial)
-          : undefined;
       raw.push({
         dataset: name,
         seed: runSeed,
@@ -233,9 +226,6 @@ async function tabular(): Promise<void> {
         selection: result.selection,
         ensemble: result.ensemble,
         ensembleAccuracy,
-        highestCv: highest
-          ? { trial: highest.trial, testAccuracy: highest.testAccuracy, params: highest.params }
-          : null,
         best: result.best,
         counts: result.counts,
         sklearn: sk,
@@ -249,7 +239,6 @@ async function tabular(): Promise<void> {
         pct(accuracy),
         `${result.best.params}`,
         describeBest(result.best.params_),
-        highest ? `${pct(highest.testAccuracy)} (${highest.params} params)` : '-',
         result.ensemble
           ? `${pct(ensembleAccuracy)} (${result.ensemble.members.length} members)`
           : 'none kept',
@@ -275,7 +264,6 @@ async function tabular(): Promise<void> {
         '',
         '',
         '',
-        '',
         pct(mean('hgb')),
         pct(mean('mlp')),
         points(mean('automl') - mean('hgb')),
@@ -295,7 +283,6 @@ async function tabular(): Promise<void> {
         'automl (stored best)',
         'its params',
         'its network',
-        'highest-CV trial (test)',
         'ensemble (stored)',
         'selection, complete / pruned',
         'HistGradientBoosting',

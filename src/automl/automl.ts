@@ -166,21 +166,8 @@ export interface AutomlResult {
   threads: number;
   /** Trials of this run and earlier runs of the same directory, by state. */
   counts: Record<TrialState, number>;
-  /**
-   * How trials were scored: k-fold cross-validation (then refitted on train + validation; the best
-   * is the smallest front model within one standard error of the highest mean, `highestTrial`) or
-   * one validation split (the best is the highest validation accuracy).
-   */
-  selection:
-    | {
-        method: 'cross-validation';
-        folds: number;
-        rule: 'one-standard-error';
-        highestTrial: number;
-        /** The highest mean CV accuracy less its standard error over the folds. */
-        threshold: number;
-      }
-    | { method: 'holdout' };
+  /** How trials were scored: k-fold cross-validation (then refitted on train + validation) or one validation split. */
+  selection: { method: 'cross-validation'; folds: number } | { method: 'holdout' };
   /** How the budget was planned (MAC cap, search and final seconds). */
   plan: AutomlPlan;
   /** Trials this run added. */
@@ -604,15 +591,13 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
       `no trial completed within the budget of ${budgetSeconds} s (${counts.PRUNED} pruned, ${counts.FAIL} failed${reason ? `; the last: ${reason}` : ''})`,
     );
   }
-  const highest = [...front].sort(
+  const searchBest = [...front].sort(
     (a, b) =>
       b.validationAccuracy - a.validationAccuracy ||
       (a.validationLoss ?? Number.POSITIVE_INFINITY) - (b.validationLoss ?? Number.POSITIVE_INFINITY) ||
       a.params - b.params ||
       a.trial - b.trial,
   )[0];
-  const oneSe = folds >= 2 ? oneStandardErrorPick(front, highest, all) : null;
-  const searchBest = oneSe?.row ?? highest;
   const searchSeconds = Math.round((Date.now() - started) / 100) / 10;
   let best = searchBest;
   let final: AutomlFinal | null = null;
@@ -655,16 +640,7 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     elapsedSeconds: Math.round((Date.now() - started) / 100) / 10,
     threads,
     counts,
-    selection:
-      folds >= 2
-        ? {
-            method: 'cross-validation',
-            folds,
-            rule: 'one-standard-error',
-            highestTrial: highest.trial,
-            threshold: oneSe?.threshold ?? highest.validationAccuracy,
-          }
-        : { method: 'holdout' },
+    selection: folds >= 2 ? { method: 'cross-validation', folds } : { method: 'holdout' },
     plan,
     newTrials: all.length - before,
     resumed: state === 'resume',
@@ -678,30 +654,6 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
   };
   await writeFile(path.join(out, AUTOML_FILES.report), `${JSON.stringify(result, null, 2)}\n`);
   return result;
-}
-
-/**
- * The one-standard-error rule over the front: the fewest parameters among the front models whose
- * mean CV accuracy is at least the highest mean less its standard error over the folds (sample
- * std / sqrt(folds)). Differences within that are fold noise (on 455 rows one row is 0.2 points),
- * and the simpler model is the safer bet on new rows.
- */
-function oneStandardErrorPick(
-  front: readonly AutomlFrontRow[],
-  highest: AutomlFrontRow,
-  trials: readonly FrozenTrial[],
-): { row: AutomlFrontRow; threshold: number } {
-  const folds = trials.find((t) => t.number === highest.trial)?.userAttrs[AUTOML_ATTRS.foldAccuracies];
-  if (!Array.isArray(folds) || folds.length < 2)
-    return { row: highest, threshold: highest.validationAccuracy };
-  const values = folds as number[];
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1);
-  const threshold = highest.validationAccuracy - Math.sqrt(variance / values.length);
-  const within = front
-    .filter((r) => r.validationAccuracy >= threshold - 1e-12)
-    .sort((a, b) => a.params - b.params || b.validationAccuracy - a.validationAccuracy || a.trial - b.trial);
-  return { row: within[0] ?? highest, threshold };
 }
 
 /** Candidates of the ensemble: the most accurate complete trials whose model directory is still there. */

@@ -48,10 +48,7 @@ describe('automl model selection on small tables', () => {
       seed: 3,
       out,
     });
-    const selection = result.selection;
-    assert.ok(selection.method === 'cross-validation', 'scored by cross-validation');
-    assert.equal(selection.folds, 5);
-    assert.equal(selection.rule, 'one-standard-error');
+    assert.deepEqual(result.selection, { method: 'cross-validation', folds: 5 });
     const data = await loadAutomlData({ kind: 'csv', path: table, target: 'kind' }, 3);
     const rows = developmentRows(data).numSamples;
     const study = await loadStudy({ studyName: 'automl', storage: `sqlite:${path.join(out, 'study.db')}` });
@@ -98,25 +95,6 @@ describe('automl model selection on small tables', () => {
     assert.ok(close(scale.scaler[key], onDevelopment[key]), `scaler ${key} from train + validation`);
     assert.ok(!close(onTrain[key], onDevelopment[key]), 'the two fits differ (the check means something)');
     assert.ok((result.best.epochs ?? 0) >= 1, 'the refit epochs are reported');
-
-    // The best is the smallest front model within one standard error of the highest mean CV accuracy.
-    const highest = complete.find((t) => t.number === selection.highestTrial);
-    assert.ok(highest, 'the highest-CV trial is a complete trial');
-    const folds = highest.userAttrs[AUTOML_ATTRS.foldAccuracies] as number[];
-    const m = mean(folds);
-    const se = Math.sqrt(folds.reduce((a, f) => a + (f - m) ** 2, 0) / (folds.length - 1) / folds.length);
-    assert.ok(Math.abs(selection.threshold - (m - se)) < 1e-9, 'threshold: highest mean less its SE');
-    assert.ok(
-      complete.every((t) => (t.values?.[0] ?? 0) <= m + 1e-12),
-      'no complete trial above the highest mean',
-    );
-    const within = result.front.filter((r) => r.validationAccuracy >= m - se - 1e-12);
-    assert.equal(
-      result.best.params,
-      Math.min(...within.map((r) => r.params)),
-      'the fewest parameters within',
-    );
-    assert.ok(result.best.validationAccuracy >= m - se - 1e-12, 'the best is within one SE');
   });
 
   it('scores on the one validation split with folds: 0', async () => {

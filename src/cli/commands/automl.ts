@@ -94,7 +94,7 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
     )
     .option(
       '--folds <k>',
-      'tables: score trials by stratified k-fold cross-validation on train + validation, then refit on both; the best is the front model with the fewest parameters within one standard error of the highest CV accuracy; 0 for one validation split (default 5 up to 5,000 rows, else 0)',
+      'tables: score trials by stratified k-fold cross-validation on train + validation, then refit on both; 0 for one validation split (default 5 up to 5,000 rows, else 0)',
       parseIntegerOption('--folds', 0),
     )
     .option('--json', 'print the result as JSON')
@@ -244,7 +244,7 @@ export function formatAutomlResult(r: AutomlResult): string {
           `final training: trial ${r.final.trial}'s configuration on ${formatInteger(r.final.trainSamples)} samples, ${r.final.epochs}/${r.final.plannedEpochs} epochs (cosine), ${r.final.threads} thread(s): ${percent(r.final.validationAccuracy)} validation, ${percent(r.final.testAccuracy)} test as stored`,
         ]
       : []),
-    `best: trial ${r.best.trial}${r.best.model === r.final?.model ? ' retrained' : ''} (${percent(r.best.validationAccuracy)} ${cv ? `${cv}-fold CV` : 'validation'}, ${percent(r.best.testAccuracy)} test, ${formatInteger(r.best.params)} parameters${r.selection?.method === 'cross-validation' && r.selection.rule ? `; the fewest parameters within one standard error of the highest CV accuracy, trial ${r.selection.highestTrial}'s: at least ${percent(r.selection.threshold)}` : ''}), copied to ${path.join(r.out, 'best')}`,
+    `best: trial ${r.best.trial}${r.best.model === r.final?.model ? ' retrained' : ''} (${percent(r.best.validationAccuracy)} ${cv ? `${cv}-fold CV` : 'validation'}, ${percent(r.best.testAccuracy)} test, ${formatInteger(r.best.params)} parameters), copied to ${path.join(r.out, 'best')}`,
     `report: ${path.join(r.out, 'report.json')}; predict with \`parsimony predict ${path.join(r.out, 'best')} data.csv\``,
   ];
   return lines.join('\n');
