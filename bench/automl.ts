@@ -8,8 +8,9 @@
  *
  * - tabular: wine and breast cancer (`../shared/data`), per seed of --seeds (default --seed) one
  *   seeded 60/20/20 split; AutoML within --tabular-budget seconds (trials scored by 5-fold CV on
- *   train + validation, or --folds), its best model (loaded back from disk, through `predict`)
- *   scored on the test rows, beside scikit-learn's HistGradientBoostingClassifier and
+ *   train + validation, or --folds), the model the run chose (the ensemble when it beats the
+ *   best single trial out of fold, else `best/`; loaded back from disk through `predict` on the
+ *   output directory) scored on the test rows, with the best single trial and the ensemble beside it, beside scikit-learn's HistGradientBoostingClassifier and
  *   MLPClassifier with default settings fitted on the same train + validation rows (Debian
  *   /usr/bin/python3, same run, random_state the seed).
  * - hypervolume: the (test accuracy, parameters) front of AutoML's TPE against random search over
@@ -196,16 +197,17 @@ async function tabular(): Promise<void> {
         threads,
         ...(folds !== undefined ? { folds } : {}),
       });
-      // The best model as stored, through `predict` on the test rows without their class.
-      const predictions = await predictCsv(path.join(out, 'best'), testFeatures);
+      // The run's chosen model (the ensemble when it won out of fold, else best/) as stored,
+      // through `predict` on the output directory and the test rows without their class.
       const truth = Array.from(split.indices.test, (i) => table.rows[i].at(-1));
-      const accuracy = predictions.labels.filter((label, k) => label === truth[k]).length / truth.length;
-      // The ensemble, when the run kept one, as stored and through `predict` too.
-      let ensembleAccuracy: number | null = null;
-      if (result.ensemble) {
-        const p = await predictCsv(path.join(out, result.ensemble.model), testFeatures);
-        ensembleAccuracy = p.labels.filter((label, k) => label === truth[k]).length / truth.length;
-      }
+      const testAccuracy = async (dir: string) => {
+        const p = await predictCsv(dir, testFeatures);
+        return p.labels.filter((label, k) => label === truth[k]).length / truth.length;
+      };
+      const accuracy = await testAccuracy(out);
+      const bestAccuracy = await testAccuracy(path.join(out, 'best'));
+      // Kept or not, the ensemble's test accuracy as runAutoml measured it on the stored members.
+      const ensembleAccuracy = result.chosen.ensembleTestAccuracy;
       const anchor = spawnSync(
         SYSTEM_PYTHON,
         [path.join(REPO_ROOT, 'bench', 'automl_anchor.py'), trainFile, testFile, String(runSeed)],
@@ -223,6 +225,8 @@ async function tabular(): Promise<void> {
         seed: runSeed,
         budget,
         automl: accuracy,
+        chosen: result.chosen,
+        bestAccuracy,
         selection: result.selection,
         ensemble: result.ensemble,
         ensembleAccuracy,
@@ -237,11 +241,14 @@ async function tabular(): Promise<void> {
         String(runSeed),
         `${truth.length}`,
         pct(accuracy),
+        result.chosen.model,
+        pct(bestAccuracy),
         `${result.best.params}`,
         describeBest(result.best.params_),
-        result.ensemble
-          ? `${pct(ensembleAccuracy)} (${result.ensemble.members.length} members)`
-          : 'none kept',
+        ensembleAccuracy === null
+          ? 'none'
+          : `${pct(ensembleAccuracy)}${result.ensemble ? ` (${result.ensemble.members.length} members)` : ' (not kept)'}`,
+        `${pct(result.chosen.ensembleOutOfFoldAccuracy)} / ${pct(result.chosen.bestOutOfFoldAccuracy)}`,
         `${selection}, ${result.counts.COMPLETE} / ${result.counts.PRUNED}`,
         pct(sk.hgb),
         pct(sk.mlp),
@@ -264,6 +271,9 @@ async function tabular(): Promise<void> {
         '',
         '',
         '',
+        '',
+        '',
+        '',
         pct(mean('hgb')),
         pct(mean('mlp')),
         points(mean('automl') - mean('hgb')),
@@ -280,10 +290,13 @@ async function tabular(): Promise<void> {
         'dataset',
         'seed',
         'test rows',
-        'automl (stored best)',
+        'automl (chosen, stored)',
+        'chosen',
+        'best single trial (stored)',
         'its params',
         'its network',
         'ensemble (stored)',
+        'ensemble / best out of fold',
         'selection, complete / pruned',
         'HistGradientBoosting',
         'MLPClassifier',

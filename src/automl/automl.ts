@@ -13,7 +13,10 @@
  * parsimony-model.json, pipeline.json), a copy of the best one (`best/`: highest validation
  * accuracy, then lowest validation loss, then fewest parameters), on cross-validated tables an
  * ensemble of trials chosen on their out-of-fold predictions (`ensemble/`, when it beats the best
- * single trial out of fold) and `report.json`.
+ * single trial out of fold) and `report.json`. The run's result (`chosen` in the report, and what
+ * `predict` applies when given the output directory) is the ensemble when it was kept, else
+ * `best/`: decided on out-of-fold accuracy only, as auto-sklearn does; test accuracy is reported
+ * for both and never consulted.
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -48,6 +51,7 @@ import { type AutomlData, type AutomlSource, type ImageShape, loadAutomlData, pa
 import { saveEnsemble, selectEnsemble } from './ensemble.js';
 import { type AutomlFinal, trainFinalModel } from './final.js';
 import { AUTOML_ATTRS, type AutomlContext } from './objective.js';
+import { savedModelAccuracy } from './predict.js';
 import {
   IMAGE_PORTFOLIO,
   imagePortfolio,
@@ -187,6 +191,8 @@ export interface AutomlResult {
    * probabilities, saved in `ensemble/` when it beats the best single trial out of fold; else null.
    */
   ensemble: AutomlEnsemble | null;
+  /** The run's result: the ensemble when it beats the best single trial out of fold, else `best/`. */
+  chosen: AutomlChoice;
   interrupted: string | null;
 }
 
@@ -197,6 +203,41 @@ export interface AutomlEnsemble {
   singleOutOfFoldAccuracy: number;
   /** The ensemble's directory, relative to the output directory. */
   model: string;
+  /** Its accuracy on the test rows, as stored (reported, never used to choose). */
+  testAccuracy: number;
+}
+
+/** Which model the run presents as its result, and the figures of both sides. */
+export interface AutomlChoice {
+  /** Directory under the output directory: `best` or `ensemble`. */
+  model: 'best' | 'ensemble';
+  /** Out-of-fold accuracies of the two sides (null without cross-validation or without an ensemble). */
+  bestOutOfFoldAccuracy: number | null;
+  ensembleOutOfFoldAccuracy: number | null;
+  /** Test accuracies of both sides as stored (null: no ensemble of two or more trials). */
+  bestTestAccuracy: number | null;
+  ensembleTestAccuracy: number | null;
+  /** The chosen side's test accuracy. */
+  testAccuracy: number | null;
+}
+
+/** The out-of-fold figures the choice reads; test accuracy may be present but is never read. */
+export interface AutomlChoiceSide {
+  outOfFoldAccuracy: number;
+  testAccuracy?: number | null;
+}
+
+/**
+ * The ensemble when it has two or more members and a strictly higher out-of-fold accuracy than
+ * the best single trial, else the best single trial. Test accuracy plays no part.
+ */
+export function chooseAutomlModel(
+  best: AutomlChoiceSide,
+  ensemble: (AutomlChoiceSide & { members: number }) | null,
+): 'best' | 'ensemble' {
+  return ensemble && ensemble.members >= 2 && ensemble.outOfFoldAccuracy > best.outOfFoldAccuracy
+    ? 'ensemble'
+    : 'best';
 }
 
 export const AUTOML_FILES = {
@@ -629,8 +670,17 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
   }
   // A final model from an earlier run of this directory that lost (or none now) must not linger.
   if (!final) await rm(path.join(out, FINAL_DIR), { recursive: true, force: true });
-  const ensemble = folds >= 2 ? await keepEnsemble(out, all, data) : null;
+  const outcome = folds >= 2 ? await keepEnsemble(out, all, data) : null;
+  const ensemble = outcome?.kept ?? null;
   await keepFrontModels(out, front, best);
+  const chosen: AutomlChoice = {
+    model: ensemble ? 'ensemble' : 'best',
+    bestOutOfFoldAccuracy: outcome?.singleOutOfFoldAccuracy ?? null,
+    ensembleOutOfFoldAccuracy: outcome?.outOfFoldAccuracy ?? null,
+    bestTestAccuracy: best.testAccuracy,
+    ensembleTestAccuracy: outcome?.testAccuracy ?? null,
+    testAccuracy: ensemble ? ensemble.testAccuracy : best.testAccuracy,
+  };
   const result: AutomlResult = {
     out,
     data: data.name,
@@ -650,6 +700,7 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
     searchSeconds,
     final,
     ensemble,
+    chosen,
     interrupted: options.signal?.aborted ? String(options.signal.reason ?? 'interrupted') : null,
   };
   await writeFile(path.join(out, AUTOML_FILES.report), `${JSON.stringify(result, null, 2)}\n`);
@@ -659,15 +710,25 @@ export async function runAutoml(options: AutomlOptions): Promise<AutomlResult> {
 /** Candidates of the ensemble: the most accurate complete trials whose model directory is still there. */
 const ENSEMBLE_CANDIDATES = 20;
 
+/** The ensemble selection's figures, and the ensemble when `chooseAutomlModel` kept it. */
+interface EnsembleOutcome {
+  outOfFoldAccuracy: number;
+  singleOutOfFoldAccuracy: number;
+  /** Null when the selection has a single member (then it is the best trial itself). */
+  testAccuracy: number | null;
+  kept: AutomlEnsemble | null;
+}
+
 /**
- * Chooses an ensemble from the complete trials' out-of-fold probabilities and saves it in
- * `ensemble/` when it beats the best single candidate out of fold (else removes an older one).
+ * Chooses an ensemble from the complete trials' out-of-fold probabilities and keeps it in
+ * `ensemble/` when it beats the best single candidate out of fold (else removes it and an older
+ * one). Its test accuracy is measured either way, for the report only.
  */
 async function keepEnsemble(
   out: string,
   trials: readonly FrozenTrial[],
   data: AutomlData,
-): Promise<AutomlEnsemble | null> {
+): Promise<EnsembleOutcome | null> {
   const labels = developmentRows(data).labels;
   const classes = data.classNames.length;
   const trialDir = (t: number) => path.join(out, AUTOML_FILES.trials, `trial-${t}`);
@@ -691,9 +752,14 @@ async function keepEnsemble(
   }
   const selection = selectEnsemble(candidates, labels, classes);
   const single = Math.max(...candidates.map((c) => selectEnsemble([c], labels, classes, 1).accuracy));
-  if (selection.members.length < 2 || !(selection.accuracy > single)) {
+  if (selection.members.length < 2) {
     await rm(dir, { recursive: true, force: true });
-    return null;
+    return {
+      outOfFoldAccuracy: selection.accuracy,
+      singleOutOfFoldAccuracy: single,
+      testAccuracy: null,
+      kept: null,
+    };
   }
   await saveEnsemble(
     dir,
@@ -704,11 +770,27 @@ async function keepEnsemble(
     })),
     data.classNames,
   );
+  // As stored: the members loaded back from `ensemble/`.
+  const testAccuracy = await savedModelAccuracy(dir, data.test);
+  const choice = chooseAutomlModel(
+    { outOfFoldAccuracy: single },
+    { outOfFoldAccuracy: selection.accuracy, members: selection.members.length },
+  );
+  if (choice !== 'ensemble') await rm(dir, { recursive: true, force: true });
   return {
-    members: selection.members,
     outOfFoldAccuracy: selection.accuracy,
     singleOutOfFoldAccuracy: single,
-    model: AUTOML_FILES.ensemble,
+    testAccuracy,
+    kept:
+      choice === 'ensemble'
+        ? {
+            members: selection.members,
+            outOfFoldAccuracy: selection.accuracy,
+            singleOutOfFoldAccuracy: single,
+            model: AUTOML_FILES.ensemble,
+            testAccuracy,
+          }
+        : null,
   };
 }
 

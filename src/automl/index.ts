@@ -1,11 +1,14 @@
 /** AutoML: from a data file to a small, good, saved model within a wall-clock budget; prediction with it. */
 export {
   AUTOML_FILES,
+  type AutomlChoice,
+  type AutomlChoiceSide,
   type AutomlEnsemble,
   type AutomlFrontRow,
   type AutomlOptions,
   type AutomlProgress,
   type AutomlResult,
+  chooseAutomlModel,
   readAutomlReport,
   runAutoml,
 } from './automl.js';
@@ -20,5 +23,11 @@ export {
   saveEnsemble,
   selectEnsemble,
 } from './ensemble.js';
-export { type Predictions, predictCsv, predictionsCsv, readPipeline } from './predict.js';
+export {
+  chosenModelDir,
+  type Predictions,
+  predictCsv,
+  predictionsCsv,
+  readPipeline,
+} from './predict.js';
 export { smallestImageNetwork, smallestTableNetwork, suggestTablePreparation } from './space.js';

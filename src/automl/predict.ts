@@ -9,6 +9,7 @@
  * the table preparation (no level, or the most frequent one); a non-number in a numeric column is
  * an error naming its line and column.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataError, FileNotFoundError } from '../core/errors.js';
@@ -23,7 +24,7 @@ import {
 import { applyTablePreparation } from '../data/table-preparation.js';
 import { initBackend } from '../models/backends/index.js';
 import { loadModel } from '../models/tfjs/save.js';
-import { type EnsembleFile, readEnsemble } from './ensemble.js';
+import { ENSEMBLE_FILE, type EnsembleFile, readEnsemble } from './ensemble.js';
 
 export interface Predictions {
   classNames: string[];
@@ -96,12 +97,38 @@ function matchColumns(pipeline: FeaturePipeline, csv: CsvRows): { columns: numbe
   return { columns, first: looksLikeHeader ? 1 : 0 };
 }
 
+/** The run report an AutoML output directory holds (its `chosen.model` names the model to use). */
+const AUTOML_REPORT_FILE = 'report.json';
+
+/**
+ * The model directory to apply: `dir` itself when it is a model or an ensemble, else, for an
+ * AutoML output directory, the model its run chose (`report.json`'s `chosen.model`: `best` or
+ * `ensemble`). Anything else is returned as is, so reading its pipeline names the missing file.
+ */
+export async function chosenModelDir(dir: string): Promise<string> {
+  if (existsSync(path.join(dir, PIPELINE_FILE)) || existsSync(path.join(dir, ENSEMBLE_FILE))) return dir;
+  const file = path.join(dir, AUTOML_REPORT_FILE);
+  if (!existsSync(file)) return dir;
+  let chosen: unknown;
+  try {
+    chosen = JSON.parse(await readFile(file, 'utf8'))?.chosen?.model;
+  } catch (error) {
+    throw new DataError(`${file}: not JSON (${(error as Error).message})`, { cause: error });
+  }
+  if (chosen !== 'best' && chosen !== 'ensemble')
+    throw new DataError(
+      `${file}: no chosen model (chosen.model "best" or "ensemble"; a run of an older version: pass ${path.join(dir, 'best')})`,
+    );
+  return path.join(dir, chosen);
+}
+
 /**
  * Predicts every data row of the CSV file with the model directory's pipeline and model, or, for
  * an ensemble directory (`ensemble.json`), with each member's, averaging their probabilities by
  * the members' weights.
  */
 export async function predictCsv(modelDir: string, csvPath: string): Promise<Predictions> {
+  modelDir = await chosenModelDir(modelDir);
   const ensemble = await readEnsemble(modelDir);
   if (ensemble) return predictEnsemble(modelDir, ensemble, csvPath);
   const pipeline = await readPipeline(modelDir);
@@ -234,10 +261,53 @@ export function predictionsCsv(p: Predictions, proba: boolean): string {
 }
 
 /**
- * Accuracy of a saved model directory (loaded back from disk) on a dataset of raw features, as a
- * pipeline without a table preparation reads them (built-in datasets, or already prepared rows).
+ * Accuracy of a saved model or ensemble directory (loaded back from disk) on a dataset of raw
+ * features, as a pipeline without a table preparation reads them (built-in datasets, or already
+ * prepared rows). An ensemble scores the weighted mean of its members' probabilities.
  */
 export async function savedModelAccuracy(modelDir: string, dataset: Dataset): Promise<number> {
+  const ensemble = await readEnsemble(modelDir);
+  if (!ensemble) return savedSingleModelAccuracy(modelDir, dataset);
+  const classes = ensemble.classNames.length;
+  const total = ensemble.members.reduce((a, m) => a + m.weight, 0);
+  const sum = new Float64Array(dataset.labels.length * classes);
+  for (const member of ensemble.members) {
+    const p = await savedModelProbabilities(path.join(modelDir, member.dir), dataset, classes);
+    for (let k = 0; k < sum.length; k++) sum[k] += (member.weight / total) * p[k];
+  }
+  let correct = 0;
+  dataset.labels.forEach((label, r) => {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (sum[r * classes + c] > sum[r * classes + best]) best = c;
+    if (best === label) correct++;
+  });
+  return correct / Math.max(1, dataset.labels.length);
+}
+
+/** Class probabilities (rows x classes) of one saved model directory on already prepared rows. */
+async function savedModelProbabilities(
+  modelDir: string,
+  dataset: Dataset,
+  classes: number,
+): Promise<Float32Array> {
+  const pipeline = await readPipeline(modelDir);
+  if (pipeline.classNames.length !== classes)
+    throw new DataError(`${modelDir}: ${pipeline.classNames.length} classes, the ensemble has ${classes}`);
+  const { data } = applyFeatureSteps(pipeline.steps, dataset.data, dataset.numFeatures);
+  await initBackend();
+  const tf = await import('@tensorflow/tfjs-core');
+  const { model } = await loadModel(modelDir);
+  try {
+    return tf.tidy(() => {
+      const x = tf.tensor(data, [dataset.labels.length, ...pipeline.inputShape]);
+      return (model.predict(x) as import('@tensorflow/tfjs-core').Tensor).dataSync() as Float32Array;
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
+async function savedSingleModelAccuracy(modelDir: string, dataset: Dataset): Promise<number> {
   const pipeline = await readPipeline(modelDir);
   const { data } = applyFeatureSteps(pipeline.steps, dataset.data, dataset.numFeatures);
   await initBackend();

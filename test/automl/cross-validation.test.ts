@@ -12,6 +12,7 @@ import { runAutoml } from '../../src/automl/automl.js';
 import { developmentRows } from '../../src/automl/cross-validated-trial.js';
 import { loadAutomlData } from '../../src/automl/data.js';
 import { AUTOML_ATTRS } from '../../src/automl/objective.js';
+import { predictCsv } from '../../src/automl/predict.js';
 import { Random } from '../../src/core/random.js';
 import { fitMinMaxScaler, fitStandardScaler } from '../../src/data/transforms.js';
 import { loadStudy } from '../../src/study/create.js';
@@ -95,6 +96,37 @@ describe('automl model selection on small tables', () => {
     assert.ok(close(scale.scaler[key], onDevelopment[key]), `scaler ${key} from train + validation`);
     assert.ok(!close(onTrain[key], onDevelopment[key]), 'the two fits differ (the check means something)');
     assert.ok((result.best.epochs ?? 0) >= 1, 'the refit epochs are reported');
+
+    // The run's result follows the out-of-fold comparison, and predict on the output directory
+    // applies it: its test accuracy through predict equals the one reported for the chosen side.
+    const { chosen } = result;
+    assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')).chosen, chosen);
+    const ensembleWins =
+      chosen.ensembleOutOfFoldAccuracy !== null &&
+      chosen.bestOutOfFoldAccuracy !== null &&
+      chosen.ensembleOutOfFoldAccuracy > chosen.bestOutOfFoldAccuracy &&
+      chosen.ensembleTestAccuracy !== null;
+    assert.equal(chosen.model, ensembleWins ? 'ensemble' : 'best', JSON.stringify(chosen));
+    assert.equal(existsSync(path.join(out, 'ensemble')), ensembleWins, 'ensemble/ kept only when chosen');
+    assert.equal(chosen.bestTestAccuracy, result.best.testAccuracy);
+    assert.equal(
+      chosen.testAccuracy,
+      ensembleWins ? chosen.ensembleTestAccuracy : chosen.bestTestAccuracy,
+      "the chosen side's test accuracy",
+    );
+    const testCsv = path.join(dir, 'cv-test.csv');
+    writeFileSync(
+      testCsv,
+      `a,b,c\n${Array.from({ length: data.test.numSamples }, (_, r) =>
+        Array.from(data.test.data.subarray(r * 3, r * 3 + 3)).join(','),
+      ).join('\n')}\n`,
+    );
+    const predicted = await predictCsv(out, testCsv);
+    const correct = predicted.labels.filter((l, r) => l === data.classNames[data.test.labels[r]]).length;
+    assert.ok(
+      Math.abs(correct / data.test.numSamples - (chosen.testAccuracy ?? -1)) < 1e-9,
+      `predict on the output directory scores ${correct}/${data.test.numSamples}, the chosen ${chosen.model} ${chosen.testAccuracy}`,
+    );
   });
 
   it('scores on the one validation split with folds: 0', async () => {

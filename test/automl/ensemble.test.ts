@@ -1,12 +1,15 @@
 /**
  * Ensemble selection over out-of-fold predictions (greedy, with replacement), and an ensemble
  * directory: saved, loaded back by `predict` (API and CLI) as the weighted mean of its members'
- * probabilities, and a broken `ensemble.json` refused in one line.
+ * probabilities, and a broken `ensemble.json` refused in one line. The run's result is the
+ * ensemble exactly when it wins out of fold (test accuracy never decides), and `predict` on an
+ * AutoML output directory applies that chosen model.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { chooseAutomlModel } from '../../src/automl/automl.js';
 import { saveEnsemble, selectEnsemble } from '../../src/automl/ensemble.js';
 import { predictCsv } from '../../src/automl/predict.js';
 import type { FeaturePipeline } from '../../src/data/feature-pipeline.js';
@@ -51,6 +54,35 @@ describe('ensemble selection', () => {
       () => selectEnsemble([{ trial: 1, outOfFold: [0.5] }], labels, 2),
       /trial 1 has 1 probabilities, expected 12/,
     );
+  });
+});
+
+describe('the chosen model of an AutoML run', () => {
+  it('is the ensemble exactly when it beats the best single trial out of fold, whatever the test says', () => {
+    // Ensemble ahead out of fold but behind on test: the ensemble.
+    assert.equal(
+      chooseAutomlModel(
+        { outOfFoldAccuracy: 0.9, testAccuracy: 1 },
+        { outOfFoldAccuracy: 0.95, testAccuracy: 0.8, members: 3 },
+      ),
+      'ensemble',
+    );
+    // Ensemble behind or level out of fold but ahead on test: the best single trial.
+    for (const oof of [0.85, 0.9])
+      assert.equal(
+        chooseAutomlModel(
+          { outOfFoldAccuracy: 0.9, testAccuracy: 0.8 },
+          { outOfFoldAccuracy: oof, testAccuracy: 1, members: 3 },
+        ),
+        'best',
+        `ensemble at ${oof} out of fold`,
+      );
+    // One member is the best trial itself; no ensemble at all.
+    assert.equal(
+      chooseAutomlModel({ outOfFoldAccuracy: 0.9 }, { outOfFoldAccuracy: 0.95, members: 1 }),
+      'best',
+    );
+    assert.equal(chooseAutomlModel({ outOfFoldAccuracy: 0.9 }, null), 'best');
   });
 });
 
@@ -114,6 +146,34 @@ describe('ensemble directory', () => {
       lines.slice(1).map((l) => l.split(',')[0]),
       both.labels,
     );
+
+    // An AutoML output directory: predict applies the model report.json's `chosen` names.
+    const run = path.join(dir, 'run');
+    mkdirSync(run, { recursive: true });
+    cpSync(members[0], path.join(run, 'best'), { recursive: true });
+    cpSync(ensembleDir, path.join(run, 'ensemble'), { recursive: true });
+    const report = (model: string) =>
+      writeFileSync(path.join(run, 'report.json'), JSON.stringify({ chosen: { model } }));
+    for (const [model, expected] of [
+      ['ensemble', both],
+      ['best', a],
+    ] as const) {
+      report(model);
+      const p = await predictCsv(run, csv);
+      assert.deepEqual(Array.from(p.probabilities), Array.from(expected.probabilities), `chosen ${model}`);
+      const viaCli = await runCliCaptured(['predict', run, csv]);
+      assert.equal(viaCli.code, 0, viaCli.err);
+      assert.deepEqual(
+        viaCli.out.trim().split('\n').slice(1),
+        expected.labels,
+        `parsimony predict, chosen ${model}`,
+      );
+    }
+    report('elsewhere');
+    const unchosen = await runCliCaptured(['predict', run, csv]);
+    assert.equal(unchosen.code, 1);
+    assert.match(unchosen.err, /report\.json: no chosen model/);
+    assert.equal(unchosen.err.trim().split('\n').length, 1, unchosen.err);
 
     // A broken ensemble file: one line naming it, non-zero exit.
     const file = path.join(ensembleDir, 'ensemble.json');

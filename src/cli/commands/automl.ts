@@ -158,7 +158,10 @@ export function registerAutomlCommand(program: Command, io: CommandIO): void {
   program
     .command('predict')
     .description('apply a saved model directory (pipeline and model) to the rows of a CSV file')
-    .argument('<model>', 'a model directory written by automl or search (with pipeline.json)')
+    .argument(
+      '<model>',
+      'a model directory written by automl or search (with pipeline.json), an ensemble directory, or an automl output directory (its chosen model)',
+    )
     .argument('<data>', 'a CSV file; the target column may be absent')
     .option('--out <file>', 'write the predictions here instead of printing them')
     .option('--proba', 'add one probability column per class')
@@ -245,7 +248,17 @@ export function formatAutomlResult(r: AutomlResult): string {
         ]
       : []),
     `best: trial ${r.best.trial}${r.best.model === r.final?.model ? ' retrained' : ''} (${percent(r.best.validationAccuracy)} ${cv ? `${cv}-fold CV` : 'validation'}, ${percent(r.best.testAccuracy)} test, ${formatInteger(r.best.params)} parameters), copied to ${path.join(r.out, 'best')}`,
-    `report: ${path.join(r.out, 'report.json')}; predict with \`parsimony predict ${path.join(r.out, 'best')} data.csv\``,
+    ...(r.ensemble
+      ? [
+          `ensemble: ${r.ensemble.members.length} trials (${r.ensemble.members.map((m) => `${m.trial}×${m.weight.toFixed(2)}`).join(', ')}), ${percent(r.ensemble.outOfFoldAccuracy)} out of fold vs ${percent(r.ensemble.singleOutOfFoldAccuracy)} for the best single trial, ${percent(r.ensemble.testAccuracy)} test, saved in ${path.join(r.out, r.ensemble.model)}`,
+        ]
+      : r.chosen.ensembleOutOfFoldAccuracy !== null
+        ? [
+            `ensemble: not kept (${percent(r.chosen.ensembleOutOfFoldAccuracy)} out of fold, no better than the best single trial's ${percent(r.chosen.bestOutOfFoldAccuracy)})`,
+          ]
+        : []),
+    `result: ${r.chosen.model === 'ensemble' ? `the ensemble (${percent(r.chosen.testAccuracy)} test; best single trial ${percent(r.chosen.bestTestAccuracy)} test), chosen out of fold` : `the best trial (${percent(r.best.testAccuracy)} test)`}, in ${path.join(r.out, r.chosen.model)}`,
+    `report: ${path.join(r.out, 'report.json')}; predict with the result: \`parsimony predict ${r.out} data.csv\``,
   ];
   return lines.join('\n');
 }
