@@ -8,6 +8,7 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import { ParsimonyError } from '../core/errors.js';
 import { initBackend } from '../models/backends/index.js';
 import { customLayers } from '../models/tfjs/custom-layers.js';
+import { fuseModelTrainingCalls } from '../models/tfjs/fused-layers.js';
 import {
   CONTROL,
   copyValuesInto,
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const tfl = await import('@tensorflow/tfjs-layers');
   customLayers(tf, tfl);
   const model = await tfl.models.modelFromJSON({ modelTopology: data.modelTopology as never });
+  fuseModelTrainingCalls(tf, model);
   const variables = model.trainableWeights.map((w) => w.read() as TfCore.Variable);
   const sizes = data.shapes.map((s) => s.reduce((a, b) => a * b, 1));
   const params = sizes.reduce((a, b) => a + b, 0);

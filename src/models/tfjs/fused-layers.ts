@@ -92,3 +92,21 @@ export function fuseTrainingCall(
     });
   };
 }
+
+/**
+ * Applies the fused training call to every plain Dense and Conv2D layer of a model rebuilt from
+ * its topology (`modelFromJSON`), as `buildTfjsModel` does while building: a data-parallel
+ * replica must run the same kernels as the trainer's thread, or every step waits for it.
+ * Returns how many layers were fused.
+ */
+export function fuseModelTrainingCalls(tf: typeof TfCore, model: TfLayers.LayersModel): number {
+  let fused = 0;
+  for (const layer of model.layers) {
+    const name = layer.getClassName();
+    if (name === 'Dense') fuseTrainingCall(tf, layer, 'dense');
+    else if (name === 'Conv2D') fuseTrainingCall(tf, layer, 'conv2d');
+    else continue;
+    fused++;
+  }
+  return fused;
+}
