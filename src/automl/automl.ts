@@ -49,6 +49,7 @@ import {
 import { defaultFolds, developmentRows } from './cross-validated-trial.js';
 import { type AutomlData, type AutomlSource, type ImageShape, loadAutomlData, parseSource } from './data.js';
 import { saveEnsemble, selectEnsemble } from './ensemble.js';
+import { AUTOML_FILES } from './files.js';
 import { type AutomlFinal, trainFinalModel } from './final.js';
 import { AUTOML_ATTRS, type AutomlContext } from './objective.js';
 import { savedModelAccuracy } from './predict.js';
@@ -240,13 +241,7 @@ export function chooseAutomlModel(
     : 'best';
 }
 
-export const AUTOML_FILES = {
-  study: 'study.db',
-  trials: 'trials',
-  best: 'best',
-  ensemble: 'ensemble',
-  report: 'report.json',
-} as const;
+export { AUTOML_FILES };
 
 const STUDY_NAME = 'automl';
 

@@ -25,6 +25,7 @@ import { applyTablePreparation } from '../data/table-preparation.js';
 import { initBackend } from '../models/backends/index.js';
 import { loadModel } from '../models/tfjs/save.js';
 import { ENSEMBLE_FILE, type EnsembleFile, readEnsemble } from './ensemble.js';
+import { AUTOML_FILES } from './files.js';
 
 export interface Predictions {
   classNames: string[];
@@ -97,9 +98,6 @@ function matchColumns(pipeline: FeaturePipeline, csv: CsvRows): { columns: numbe
   return { columns, first: looksLikeHeader ? 1 : 0 };
 }
 
-/** The run report an AutoML output directory holds (its `chosen.model` names the model to use). */
-const AUTOML_REPORT_FILE = 'report.json';
-
 /**
  * The model directory to apply: `dir` itself when it is a model or an ensemble, else, for an
  * AutoML output directory, the model its run chose (`report.json`'s `chosen.model`: `best` or
@@ -107,7 +105,7 @@ const AUTOML_REPORT_FILE = 'report.json';
  */
 export async function chosenModelDir(dir: string): Promise<string> {
   if (existsSync(path.join(dir, PIPELINE_FILE)) || existsSync(path.join(dir, ENSEMBLE_FILE))) return dir;
-  const file = path.join(dir, AUTOML_REPORT_FILE);
+  const file = path.join(dir, AUTOML_FILES.report);
   if (!existsSync(file)) return dir;
   let chosen: unknown;
   try {
@@ -115,9 +113,9 @@ export async function chosenModelDir(dir: string): Promise<string> {
   } catch (error) {
     throw new DataError(`${file}: not JSON (${(error as Error).message})`, { cause: error });
   }
-  if (chosen !== 'best' && chosen !== 'ensemble')
+  if (chosen !== AUTOML_FILES.best && chosen !== AUTOML_FILES.ensemble)
     throw new DataError(
-      `${file}: no chosen model (chosen.model "best" or "ensemble"; a run of an older version: pass ${path.join(dir, 'best')})`,
+      `${file}: no chosen model (chosen.model "best" or "ensemble"; a run of an older version: pass ${path.join(dir, AUTOML_FILES.best)})`,
     );
   return path.join(dir, chosen);
 }

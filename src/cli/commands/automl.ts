@@ -8,6 +8,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, CommanderError } from 'commander';
 import type { AutomlPlan, AutomlProgress, AutomlResult } from '../../automl/automl.js';
+import { AUTOML_FILES } from '../../automl/files.js';
 import { UsageError } from '../../core/errors.js';
 import { parseIntegerOption } from '../options.js';
 import { type CommandIO, formatInteger, formatTable, processIO } from '../output.js';
@@ -258,7 +259,7 @@ export function formatAutomlResult(r: AutomlResult): string {
           ]
         : []),
     `result: ${r.chosen.model === 'ensemble' ? `the ensemble (${percent(r.chosen.testAccuracy)} test; best single trial ${percent(r.chosen.bestTestAccuracy)} test), chosen out of fold` : `the best trial (${percent(r.best.testAccuracy)} test)`}, in ${path.join(r.out, r.chosen.model)}`,
-    `report: ${path.join(r.out, 'report.json')}; predict with the result: \`parsimony predict ${r.out} data.csv\``,
+    `report: ${path.join(r.out, AUTOML_FILES.report)}; predict with the result: \`parsimony predict ${r.out} data.csv\``,
   ];
   return lines.join('\n');
 }
